@@ -1,0 +1,227 @@
+"""The decision: ``evaluate(request, PolicySet) -> Decision`` (spec section 2).
+
+Order of evaluation:
+
+1. Every applicable policy is scanned once for statements that apply to the request (action,
+   resource, principal for resource/trust policies, conditions).  Any applicable Deny ->
+   ``explicitDeny``, reporting every applicable Deny statement.
+2. SCPs (caller's account, each level must allow; not for service/anonymous callers) ->
+   ``implicitDeny`` (reason ``scp``).
+3. Trust policies (``sts:AssumeRole``...) must always allow (``no-resource-allow``).  A
+   cross-account request needs the resource policy to allow (``no-resource-allow``) AND the
+   caller's side to allow.
+4. Same account: a resource-policy grant naming the caller directly allows on its own; one
+   naming the caller's role needs the boundary and session policy to allow as well; one naming
+   the account adds nothing (spec 2.3).
+5. The caller's side: the root user is allowed in its own account; otherwise an identity-policy
+   Allow is needed (``no-identity-allow``), then the boundary (``boundary``) and session
+   policies (``session-policy``) if present.  Services, identity providers and anonymous
+   callers have no side of their own.
+
+Deciding statements of an allow are the applicable Allow statements of the policies that made
+the grant, in the order identity, resource, boundary, session, SCP levels.  Same account, the
+first grant that holds wins, in the order: direct resource grant, role resource grant, identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .compile import ACCOUNT, DIRECT, NO_MATCH, ROLE, CompiledPolicy, Flavor, load_policy
+from .model import (
+    Decision,
+    DenyReason,
+    MatchedStatement,
+    PolicyDoc,
+    PolicyInputs,
+    PolicyType,
+    Request,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundPolicy:
+    """A compiled policy with the id and type it is reported under."""
+
+    policy_id: str
+    policy_type: PolicyType
+    compiled: CompiledPolicy
+    matched: tuple[MatchedStatement, ...]  # one per statement, by index
+
+    @staticmethod
+    def bind(doc: PolicyDoc, flavor: Flavor = "iam") -> BoundPolicy:
+        compiled = load_policy(doc.text, doc.policy_type, flavor)
+        matched = tuple(
+            MatchedStatement(doc.policy_id, doc.policy_type, s.index, s.sid, s.start, s.end)
+            for s in compiled.policy.statements
+        )
+        return BoundPolicy(doc.policy_id, doc.policy_type, compiled, matched)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Compiled counterpart of :class:`~trailgate.policy.model.PolicyInputs`."""
+
+    identity: tuple[BoundPolicy, ...] = ()
+    resource: BoundPolicy | None = None
+    boundary: BoundPolicy | None = None
+    session: tuple[BoundPolicy, ...] | None = None
+    scps: tuple[tuple[BoundPolicy, ...], ...] = ()
+
+    @staticmethod
+    def from_inputs(inputs: PolicyInputs, *, resource_flavor: Flavor = "iam") -> PolicySet:
+        """Bind every document (each parsed and compiled at most once per process)."""
+        bind = BoundPolicy.bind
+        return PolicySet(
+            identity=tuple(bind(d) for d in inputs.identity),
+            resource=bind(inputs.resource, resource_flavor) if inputs.resource else None,
+            boundary=bind(inputs.boundary) if inputs.boundary else None,
+            session=None if inputs.session is None else tuple(bind(d) for d in inputs.session),
+            scps=tuple(tuple(bind(d) for d in level) for level in inputs.scps),
+        )
+
+    def with_resource(self, resource: BoundPolicy | None) -> PolicySet:
+        return PolicySet(self.identity, resource, self.boundary, self.session, self.scps)
+
+
+_NONE: tuple[MatchedStatement, ...] = ()
+_NO_SIDE = frozenset({"service", "anonymous", "federated"})
+
+
+def _scan(
+    bound: BoundPolicy, request: Request, action: str, denies: list[MatchedStatement]
+) -> list[MatchedStatement]:
+    """Applicable Allow statements of an identity-type policy; Deny ones go to ``denies``."""
+    allows: list[MatchedStatement] = []
+    resource = request.resource
+    ctx = request.context
+    for st in bound.compiled.candidates(action):
+        if st.resource is not None and not st.resource(resource, ctx):
+            continue
+        if st.condition is not None and not st.condition(ctx):
+            continue
+        (denies if st.deny else allows).append(bound.matched[st.index])
+    return allows
+
+
+def _scan_resource(
+    bound: BoundPolicy, request: Request, action: str, denies: list[MatchedStatement]
+) -> list[tuple[MatchedStatement, int]]:
+    """Applicable Allow statements of a resource/trust policy with how each names the caller."""
+    allows: list[tuple[MatchedStatement, int]] = []
+    resource = request.resource
+    ctx = request.context
+    caller = request.caller
+    for st in bound.compiled.candidates(action):
+        if st.resource is not None and not st.resource(resource, ctx):
+            continue
+        kind = st.principal.kind(caller) if st.principal is not None else NO_MATCH
+        if kind == NO_MATCH:
+            continue
+        if st.condition is not None and not st.condition(ctx):
+            continue
+        if st.deny:
+            denies.append(bound.matched[st.index])
+        else:
+            allows.append((bound.matched[st.index], kind))
+    return allows
+
+
+def _deny(reason: DenyReason) -> Decision:
+    return Decision("implicitDeny", _NONE, reason)
+
+
+def evaluate(request: Request, policies: PolicySet) -> Decision:
+    """Decide one request against the policies that apply to it."""
+    action = request.action.lower()
+    caller = request.caller
+    denies: list[MatchedStatement] = []
+
+    identity: list[MatchedStatement] = []
+    for bound in policies.identity:
+        identity.extend(_scan(bound, request, action, denies))
+    resource_allows: list[tuple[MatchedStatement, int]] = []
+    if policies.resource is not None:
+        resource_allows = _scan_resource(policies.resource, request, action, denies)
+    boundary: list[MatchedStatement] = []
+    if policies.boundary is not None:
+        boundary = _scan(policies.boundary, request, action, denies)
+    session: list[MatchedStatement] = []
+    if policies.session is not None:
+        for bound in policies.session:
+            session.extend(_scan(bound, request, action, denies))
+    scp: list[MatchedStatement] = []
+    scp_missing = False
+    if policies.scps and caller.kind not in ("service", "anonymous"):
+        for level in policies.scps:
+            level_allows: list[MatchedStatement] = []
+            for bound in level:
+                level_allows.extend(_scan(bound, request, action, denies))
+            if not level_allows:
+                scp_missing = True
+            scp.extend(level_allows)
+    if denies:
+        return Decision("explicitDeny", tuple(denies), "explicit-deny")
+    if scp_missing:
+        return _deny("scp")
+
+    boundary_ok = policies.boundary is None or bool(boundary)
+    session_ok = policies.session is None or bool(session)
+    limits = (boundary if policies.boundary is not None else []) + (
+        session if policies.session is not None else []
+    )
+
+    # The caller's own side.
+    side_reason: DenyReason = ""
+    if caller.kind == "root":
+        side = identity
+    elif caller.kind in _NO_SIDE:
+        side_reason = "no-resource-allow"  # only a resource policy could have granted
+        side = []
+    elif not identity:
+        side_reason = "no-identity-allow"
+        side = []
+    elif not boundary_ok:
+        side_reason = "boundary"
+        side = []
+    elif not session_ok:
+        side_reason = "session-policy"
+        side = []
+    else:
+        side = identity + limits
+
+    is_trust = policies.resource is not None and policies.resource.policy_type is PolicyType.TRUST
+    # Services, identity providers and anonymous callers belong to no account: a resource
+    # policy that names them grants directly, wherever the resource lives.
+    cross = request.cross_account and caller.kind not in _NO_SIDE
+    if cross or is_trust:
+        if not resource_allows:
+            return _deny("no-resource-allow")
+        if not cross:
+            direct = [m for m, k in resource_allows if k != ACCOUNT]
+            if direct:
+                return Decision("allowed", tuple(direct + scp))
+        if side_reason:
+            return _deny(side_reason)
+        grants = [m for m, _ in resource_allows]
+        return Decision("allowed", tuple(_ordered(identity if caller.kind == "root" else side,
+                                                  grants, scp)))
+
+    direct = [m for m, k in resource_allows if k == DIRECT]
+    if direct:
+        return Decision("allowed", tuple(direct + scp))
+    role = [m for m, k in resource_allows if k == ROLE]
+    if role and boundary_ok and session_ok:
+        return Decision("allowed", tuple(role + limits + scp))
+    if side_reason:
+        return _deny(side_reason)
+    return Decision("allowed", tuple(side + scp))
+
+
+def _ordered(
+    side: list[MatchedStatement], grants: list[MatchedStatement], scp: list[MatchedStatement]
+) -> list[MatchedStatement]:
+    """identity, resource, boundary, session, SCP order for a two-sided grant."""
+    identity = [m for m in side if m.policy_type is PolicyType.IDENTITY]
+    limits = [m for m in side if m.policy_type is not PolicyType.IDENTITY]
+    return identity + grants + limits + scp
