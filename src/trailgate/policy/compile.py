@@ -90,7 +90,14 @@ class PrincipalMatcher:
         found = self._kind(caller)
         if not self.negate:
             return found
-        # NotPrincipal: applies to everyone it does not name, as a grant to "*".
+        # NotPrincipal excludes only the principals it names exactly: an account entry excludes
+        # the account (its root), not its users or role sessions, and a role ARN does not
+        # exclude the role's sessions (AWS's NotPrincipal rules).  Everyone else is covered, as
+        # by a grant to "*".
+        if found == ACCOUNT and caller.kind != "root":
+            found = NO_MATCH
+        elif found == ROLE:
+            found = NO_MATCH
         return DIRECT if found == NO_MATCH else NO_MATCH
 
 
@@ -116,30 +123,49 @@ def _action_test(patterns: tuple[str, ...], negate: bool) -> ActionTest:
 
 
 def _resource_test(patterns: tuple[str, ...], negate: bool, variables: bool) -> ResourceTest:
+    """Exact entries -> one set lookup; ``literal*`` entries -> one ``str.startswith(tuple)``
+    call; other wildcards -> compiled ARN globs; variables -> per-request templates."""
     exact: set[str] = set()
+    prefixes: list[str] = []
     wild: list[Matcher] = []
     templates: list[TemplateMatcher] = []
-    everything = False
     for pattern in patterns:
         template = _parse_template(pattern) if variables else None
         if template is not None:
             templates.append(TemplateMatcher(template, arn=True))
         elif pattern == "*":
-            everything = True
-        elif has_wildcard(pattern):
-            wild.append(compile_arn_glob(pattern))
-        else:
+            return (lambda _r, _c: False) if negate else (lambda _r, _c: True)
+        elif not has_wildcard(pattern):
             exact.add(pattern)
+        elif (
+            pattern.endswith("*")
+            and not has_wildcard(pattern[:-1])
+            and pattern.count(":") >= 5
+        ):
+            prefixes.append(pattern[:-1])  # literal ARN head: a plain prefix test
+        else:
+            wild.append(compile_arn_glob(pattern))
     frozen = frozenset(exact)
-    if everything:
-        return (lambda _r, _c: False) if negate else (lambda _r, _c: True)
+    starts = tuple(prefixes)
     if not templates and not wild:
+        if not starts:
+            if negate:
+                return lambda r, _c: r not in frozen
+            return lambda r, _c: r in frozen
+        if not frozen:
+            if negate:
+                return lambda r, _c: not r.startswith(starts)
+            return lambda r, _c: r.startswith(starts)
         if negate:
-            return lambda r, _c: r not in frozen
-        return lambda r, _c: r in frozen
+            return lambda r, _c: not (r in frozen or r.startswith(starts))
+        return lambda r, _c: r in frozen or r.startswith(starts)
 
     def test(resource: str, ctx: Context) -> bool:
-        hit = resource in frozen or any(m(resource) for m in wild)
+        hit = (
+            resource in frozen
+            or (bool(starts) and resource.startswith(starts))
+            or any(m(resource) for m in wild)
+        )
         if not hit:
             for t in templates:
                 m = t.matcher(ctx)  # None: unresolvable -> this entry matches nothing

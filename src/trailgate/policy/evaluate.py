@@ -27,7 +27,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .compile import ACCOUNT, DIRECT, NO_MATCH, ROLE, CompiledPolicy, Flavor, load_policy
+from .compile import (
+    ACCOUNT,
+    DIRECT,
+    NO_MATCH,
+    ROLE,
+    CompiledPolicy,
+    CompiledStatement,
+    Flavor,
+    load_policy,
+)
 from .model import (
     Decision,
     DenyReason,
@@ -83,6 +92,31 @@ class PolicySet:
     def with_resource(self, resource: BoundPolicy | None) -> PolicySet:
         return PolicySet(self.identity, resource, self.boundary, self.session, self.scps)
 
+    def identity_candidates(self, action: str) -> tuple[Candidate, ...]:
+        """Statements of all identity policies that admit ``action``, flattened and memoised
+        (one loop per request instead of one per policy)."""
+        index = _identity_index.get(id(self))
+        if index is None or index[0] is not self:
+            index = (self, {})
+            if len(_identity_index) > 10_000:
+                _identity_index.clear()
+            _identity_index[id(self)] = index
+        found = index[1].get(action)
+        if found is None:
+            found = tuple(
+                (st, bound.matched[st.index])
+                for bound in self.identity
+                for st in bound.compiled.candidates(action)
+            )
+            if len(index[1]) > 2048:
+                index[1].clear()
+            index[1][action] = found
+        return found
+
+
+Candidate = tuple[CompiledStatement, MatchedStatement]
+_identity_index: dict[int, tuple[PolicySet, dict[str, tuple[Candidate, ...]]]] = {}
+
 
 _NONE: tuple[MatchedStatement, ...] = ()
 _NO_SIDE = frozenset({"service", "anonymous", "federated"})
@@ -127,8 +161,14 @@ def _scan_resource(
     return allows
 
 
+_DENIALS: dict[str, Decision] = {
+    reason: Decision("implicitDeny", _NONE, reason)  # type: ignore[arg-type]
+    for reason in ("scp", "no-identity-allow", "boundary", "session-policy", "no-resource-allow")
+}
+
+
 def _deny(reason: DenyReason) -> Decision:
-    return Decision("implicitDeny", _NONE, reason)
+    return _DENIALS[reason]
 
 
 def evaluate(request: Request, policies: PolicySet) -> Decision:
@@ -138,8 +178,34 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     denies: list[MatchedStatement] = []
 
     identity: list[MatchedStatement] = []
-    for bound in policies.identity:
-        identity.extend(_scan(bound, request, action, denies))
+    if policies.identity:
+        resource = request.resource
+        ctx = request.context
+        for st, matched in policies.identity_candidates(action):
+            test = st.resource
+            if test is not None and not test(resource, ctx):
+                continue
+            cond = st.condition
+            if cond is not None and not cond(ctx):
+                continue
+            (denies if st.deny else identity).append(matched)
+    if (
+        policies.resource is None
+        and policies.boundary is None
+        and policies.session is None
+        and not policies.scps
+    ):
+        # Identity policies only: the common case, decided without the general machinery.
+        if denies:
+            return Decision("explicitDeny", tuple(denies), "explicit-deny")
+        if caller.kind in _NO_SIDE or request.cross_account:
+            # Without a resource policy nothing grants a service, nor the other account's side.
+            return _DENIALS["no-resource-allow"]
+        if caller.kind == "root":
+            return Decision("allowed", tuple(identity))
+        if not identity:
+            return _DENIALS["no-identity-allow"]
+        return Decision("allowed", tuple(identity))
     resource_allows: list[tuple[MatchedStatement, int]] = []
     if policies.resource is not None:
         resource_allows = _scan_resource(policies.resource, request, action, denies)
@@ -211,8 +277,11 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     if direct:
         return Decision("allowed", tuple(direct + scp))
     role = [m for m, k in resource_allows if k == ROLE]
-    if role and boundary_ok and session_ok:
-        return Decision("allowed", tuple(role + limits + scp))
+    if role:
+        if boundary_ok and session_ok:
+            return Decision("allowed", tuple(role + limits + scp))
+        if side_reason:  # the role grant was there; name what stopped it
+            return _deny("boundary" if not boundary_ok else "session-policy")
     if side_reason:
         return _deny(side_reason)
     return Decision("allowed", tuple(side + scp))
