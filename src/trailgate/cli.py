@@ -13,6 +13,26 @@ def _demo(args: argparse.Namespace) -> int:
     return run_offline()
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .app import serve
+    from .config import ConfigError, Settings
+
+    try:
+        settings = Settings.build(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            region=args.region,
+            delivery_interval=args.delivery_interval,
+            digest_interval=args.digest_interval,
+        )
+    except ConfigError as err:
+        print(f"trailgate: {err}", file=sys.stderr)
+        return 2
+    serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trailgate",
@@ -21,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the seed scenario end to end")
     demo.set_defaults(func=_demo)
+    serve = sub.add_parser("serve", help="serve IAM, STS, S3, CloudTrail and Organizations")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--data-dir", default="data")
+    serve.add_argument("--region", default="us-east-1")
+    serve.add_argument("--delivery-interval", type=float, default=300.0)
+    serve.add_argument("--digest-interval", type=float, default=3600.0)
+    serve.set_defaults(func=_serve)
     from .cli_policy import add_policy_commands
 
     add_policy_commands(sub)

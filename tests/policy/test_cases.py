@@ -112,9 +112,7 @@ def _context_values(raw: Mapping[str, Any]) -> dict[str, str | list[str]]:
 
 def build_caller(case: Case) -> Caller:
     raw = case.raw["caller"]
-    return Caller.from_arn(
-        raw["arn"], unique_id=raw.get("unique_id"), role_arn=raw.get("role_arn")
-    )
+    return Caller.from_arn(raw["arn"], unique_id=raw.get("unique_id"), role_arn=raw.get("role_arn"))
 
 
 def _doc(policy_id: str, policy_type: PolicyType, body: Any) -> PolicyDoc:
@@ -132,7 +130,8 @@ def _single(raw: Mapping[str, Any], key: str, policy_type: PolicyType) -> Policy
 def build_inputs(case: Case) -> PolicyInputs:
     raw = case.raw.get("policies") or {}
     identity = tuple(
-        _doc(str(pid), PolicyType.IDENTITY, body) for pid, body in (raw.get("identity") or {}).items()
+        _doc(str(pid), PolicyType.IDENTITY, body)
+        for pid, body in (raw.get("identity") or {}).items()
     )
     resource = _single(raw, "resource", PolicyType.RESOURCE) or _single(
         raw, "trust", PolicyType.TRUST

@@ -94,9 +94,7 @@ class PrincipalMatcher:
         # the account (its root), not its users or role sessions, and a role ARN does not
         # exclude the role's sessions (AWS's NotPrincipal rules).  Everyone else is covered, as
         # by a grant to "*".
-        if found == ACCOUNT and caller.kind != "root":
-            found = NO_MATCH
-        elif found == ROLE:
+        if (found == ACCOUNT and caller.kind != "root") or found == ROLE:
             found = NO_MATCH
         return DIRECT if found == NO_MATCH else NO_MATCH
 

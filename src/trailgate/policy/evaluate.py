@@ -162,7 +162,7 @@ def _scan_resource(
 
 
 _DENIALS: dict[str, Decision] = {
-    reason: Decision("implicitDeny", _NONE, reason)  # type: ignore[arg-type]
+    reason: Decision("implicitDeny", _NONE, reason)
     for reason in ("scp", "no-identity-allow", "boundary", "session-policy", "no-resource-allow")
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 # --------------------------------------------------------------------------------------------
@@ -17,7 +17,7 @@ from typing import Literal
 # --------------------------------------------------------------------------------------------
 
 
-class PolicyType(str, Enum):
+class PolicyType(StrEnum):
     """Where a document is used; decides which elements are required or forbidden."""
 
     IDENTITY = "identity"  # inline or managed policy of a user, group or role

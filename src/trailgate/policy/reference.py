@@ -5,27 +5,33 @@ spec (``aws-semantics.md`` sections 1 and 2) in the most direct way: no compilat
 no sharing of code with ``parse.py``, ``glob.py``, ``conditions.py`` or ``evaluate.py``.  Speed
 does not matter here; being obviously right does.
 
-Decision procedure of :func:`evaluate` (first rule that fires wins):
+Decision procedure of :func:`evaluate` (first rule that fires wins).  Callers of kind
+``service``, ``anonymous`` and ``federated`` (an identity provider calling AssumeRoleWith*) have
+no identity side: no identity policies, boundary, session policy or SCPs apply to them.
 
 1. **Explicit deny.**  Every statement with ``Effect: Deny`` that applies to the request (action,
    resource, condition and, in resource/trust policies, principal all match) in ANY policy of
    the inputs.  Result ``explicitDeny`` / ``explicit-deny`` with all of them, in the order
    identity, resource (or trust), boundary, session, SCPs.
-2. **SCPs** (skipped for service and anonymous callers): every level of ``inputs.scps`` needs a
+2. **SCPs** (callers with an identity side only): every level of ``inputs.scps`` needs a
    matching Allow in one of its documents, otherwise ``implicitDeny`` / ``scp``.
 3. **Resource or trust side.**  Each matching Allow of the resource/trust policy is classified by
-   how its principal names the caller (:func:`_grant_kind`):
+   how its principal names the caller (:func:`_grant_kind`, spec 1.2):
    ``direct``  - user ARN, session ARN, federated-user ARN, ``*``, ``Service``, ``Federated``,
-                 a user's unique id (``AIDA…``), or an Allow with ``NotPrincipal``;
+                 a user's unique id (``AIDA…``), or an Allow whose ``NotPrincipal`` does not
+                 name the caller;
    ``role``    - the role ARN of a role session, or the role's unique id (``AROA…``, which is how
-                 IAM stores a role ARN in a trust policy, spec 1.2);
-   ``account`` - the account id, ``arn:aws:iam::ACCT:root``, or a ``CanonicalUser`` (an S3
+                 IAM stores a role ARN in a trust policy);
+   ``account`` - the account id, ``arn:aws:iam::ACCT:root`` (any IAM principal of the account:
+                 root, users, role and federated-user sessions), or a ``CanonicalUser`` (an S3
                  canonical id identifies an account).
+   ``NotPrincipal`` applies when NONE of its entries names the caller in one of these ways (so
+   an account entry exempts every principal of that account, a role ARN every session of it).
    A trust policy must always have a matching Allow, and a cross-account request must have one
    in the resource policy; otherwise ``implicitDeny`` / ``no-resource-allow``.
 4. **Grant.**
-   - service and anonymous callers have no identity side: any matching resource/trust Allow
-     grants; without one the result is ``no-identity-allow`` (same account, no trust policy).
+   - callers without an identity side: any matching resource/trust Allow grants; without one
+     the result is ``no-resource-allow`` (the only piece that could have granted).
    - same account and a ``direct`` grant: allowed, nothing else consulted (spec 2.3).
    - otherwise the request needs a *grant*: a ``role`` grant (same account only), or the identity
      side: the root user always (spec 2.2 default), any other caller needs a matching Allow in
@@ -231,32 +237,32 @@ def _as_list(value: Any) -> list[Any]:
 # Glob patterns and policy variables
 # ============================================================================================
 
-# A pattern is a list of tokens: STAR, QMARK, or a one-character literal string.
-STAR = ("*",)
-QMARK = ("?",)
-Token = tuple[str] | str
+# A pattern is a list of tokens: _STAR, _QMARK, or a one-character literal string.
+_STAR = ("*",)
+_QMARK = ("?",)
+_Token = tuple[str] | str
 
 
-def _glob(tokens: list[Token], text: str) -> bool:
-    """Whole-string match: STAR any sequence (also empty), QMARK one character."""
+def _glob(tokens: list[_Token], text: str) -> bool:
+    """Whole-string match: _STAR any sequence (also empty), _QMARK one character."""
     if not tokens:
         return text == ""
     head, rest = tokens[0], tokens[1:]
-    if head == STAR:
+    if head == _STAR:
         return any(_glob(rest, text[i:]) for i in range(len(text) + 1))
     if text == "":
         return False
-    if head == QMARK:
+    if head == _QMARK:
         return _glob(rest, text[1:])
     return head == text[0] and _glob(rest, text[1:])
 
 
-def _plain_tokens(text: str) -> list[Token]:
+def _plain_tokens(text: str) -> list[_Token]:
     """Tokens of a pattern without variables: ``*`` and ``?`` are wildcards."""
-    return [STAR if c == "*" else QMARK if c == "?" else c for c in text]
+    return [_STAR if c == "*" else _QMARK if c == "?" else c for c in text]
 
 
-def _literal_tokens(text: str) -> list[Token]:
+def _literal_tokens(text: str) -> list[_Token]:
     return list(text)
 
 
@@ -275,7 +281,7 @@ _Piece = str | _Var
 def _split_variables(text: str) -> list[_Piece]:
     """Split text into plain text and ``${...}`` expressions.
 
-    Expression forms: ``${key}``, ``${key, 'default'}`` (spaces allowed around the comma) and
+    Expression forms: ``${key}``, ``${key, 'default'}`` (any spaces after the comma) and
     the escapes ``${*}``, ``${?}``, ``${$}``.  Anything else (no closing brace, bad default) is
     plain text.
     """
@@ -341,11 +347,11 @@ def _variable_value(var: _Var, context: Context) -> str | None:
     return var.default
 
 
-def _pattern_tokens(text: str, variables: bool, context: Context) -> list[Token] | None:
+def _pattern_tokens(text: str, variables: bool, context: Context) -> list[_Token] | None:
     """Glob tokens of a policy pattern; substituted values are literal.  None: unresolvable."""
     if not variables:
         return _plain_tokens(text)
-    tokens: list[Token] = []
+    tokens: list[_Token] = []
     for piece in _split_variables(text):
         if isinstance(piece, str):
             tokens += _plain_tokens(piece)
@@ -379,7 +385,7 @@ def _arn_segments(text: str) -> list[str]:
 
 def _arn_pattern_segments(
     text: str, variables: bool, context: Context, variable_segments: range
-) -> list[list[Token]] | None:
+) -> list[list[_Token]] | None:
     """Split a pattern into its 6 ARN segments (on the first 5 colons outside ``${...}``) and
     tokenise each; variables are substituted only in ``variable_segments``.
 
@@ -398,9 +404,9 @@ def _arn_pattern_segments(
                 segments[-1].append(char)
     if len(segments) != 6:
         return []
-    out: list[list[Token]] = []
+    out: list[list[_Token]] = []
     for number, segment in enumerate(segments):
-        tokens: list[Token] = []
+        tokens: list[_Token] = []
         for piece in segment:
             if isinstance(piece, str):
                 tokens += _plain_tokens(piece)
@@ -482,8 +488,8 @@ def _aws_entry_kind(entry: str, caller: Caller) -> GrantKind | None:
     """How an ``AWS`` principal entry names the caller (None: it does not)."""
     if entry == "*":
         return "direct"
-    if caller.kind in ("service", "anonymous"):
-        return None
+    if caller.kind in ("service", "anonymous", "federated"):
+        return None  # not IAM principals of any account (identity providers use "Federated")
     account = entry if re.fullmatch(r"\d{12}", entry) else _account_of_root_arn(entry)
     if account is not None:
         return "account" if account == caller.account else None
@@ -810,7 +816,9 @@ def evaluate(request: Request, inputs: PolicyInputs) -> Decision:
     """Decide one request against the documents in ``inputs`` (see the module docstring)."""
     caller = request.caller
     slots = _Slots.of(inputs)
-    no_identity_side = caller.kind in ("service", "anonymous")
+    # AWS services, anonymous callers and identity providers (AssumeRoleWithSAML/-WebIdentity)
+    # have no identity policies, no boundary, no session policy and no SCPs.
+    no_identity_side = caller.kind in ("service", "anonymous", "federated")
 
     # 1. explicit deny anywhere
     denies = (
@@ -846,7 +854,7 @@ def evaluate(request: Request, inputs: PolicyInputs) -> Decision:
     if no_identity_side:
         if resource_allows:
             return allowed(resource_allows)
-        return Decision("implicitDeny", (), "no-identity-allow")
+        return Decision("implicitDeny", (), "no-resource-allow")  # the only possible grant
     if not request.cross_account and "direct" in kinds:
         return allowed(resource_allows, scp_allows)
 

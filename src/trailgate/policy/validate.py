@@ -240,32 +240,14 @@ def iam_characters_ok(text: str) -> bool:
 
 BASE_OPERATORS = frozenset(
     {
-        "StringEquals",
-        "StringNotEquals",
-        "StringEqualsIgnoreCase",
-        "StringNotEqualsIgnoreCase",
-        "StringLike",
-        "StringNotLike",
-        "NumericEquals",
-        "NumericNotEquals",
-        "NumericLessThan",
-        "NumericLessThanEquals",
-        "NumericGreaterThan",
-        "NumericGreaterThanEquals",
-        "DateEquals",
-        "DateNotEquals",
-        "DateLessThan",
-        "DateLessThanEquals",
-        "DateGreaterThan",
-        "DateGreaterThanEquals",
-        "Bool",
-        "BinaryEquals",
-        "IpAddress",
-        "NotIpAddress",
-        "ArnEquals",
-        "ArnLike",
-        "ArnNotEquals",
-        "ArnNotLike",
+        *("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase"),
+        *("StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"),
+        *("NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals"),
+        *("NumericGreaterThan", "NumericGreaterThanEquals"),
+        *("DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals"),
+        *("DateGreaterThan", "DateGreaterThanEquals"),
+        *("Bool", "BinaryEquals", "IpAddress", "NotIpAddress"),
+        *("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"),
     }
 )
 QUALIFIERS = ("ForAllValues:", "ForAnyValue:")
@@ -350,7 +332,8 @@ def _check_condition_key(clause: ConditionClause, w: Wording) -> None:
 # Actions and resources
 # ------------------------------------------------------------------------------------------
 
-_VENDOR_OK = re.compile(r"[A-Za-z0-9.\-]+")
+# Wildcards are accepted in the service part (Access Analyzer only suggests avoiding them).
+_VENDOR_OK = re.compile(r"[A-Za-z0-9.\-*?]+")
 _SID_OK = re.compile(r"[0-9A-Za-z]*")
 
 PARTITIONS = frozenset(
@@ -377,7 +360,7 @@ def check_action(action: str, w: Wording) -> None:
     if len(parts) > 2:
         raise fail(w.action_colons)
     vendor = parts[0]
-    if vendor != "*" and _VENDOR_OK.fullmatch(vendor) is None:
+    if _VENDOR_OK.fullmatch(vendor) is None:
         raise fail(w.action_bad_vendor, vendor=vendor)
 
 
@@ -463,7 +446,7 @@ def wildcard_match(pattern: str, text: str) -> bool:
 # ------------------------------------------------------------------------------------------
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
-_UNIQUE_ID = re.compile(r"A(?:IDA|ROA|GPA|NPA|IPA|KIA|SIA|CCA)[A-Z0-9]{12,124}")
+_UNIQUE_ID = re.compile(r"A(?:IDA|ROA)[A-Z0-9]{12,124}")  # user and role unique ids
 _CANONICAL = re.compile(r"[0-9a-f]{64}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.\-]*\.[a-z0-9.\-]*[a-z0-9]")
 _FEDERATED = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_/:]*")

@@ -1,0 +1,197 @@
+"""Composition root: settings -> store, keys, providers, gateway -> one ASGI application."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import clock
+from .auth import tokens
+from .config import Settings
+from .gateway.chain import Gateway
+from .gateway.context import HttpRequest, HttpResponse
+from .protocol import warm_up
+from .services.iam import queries
+from .services.iam.provider import IamProvider
+from .services.organizations.provider import OrganizationsProvider
+from .services.sts.provider import StsProvider
+from .store.sqlite import SqliteStore
+
+log = logging.getLogger("trailgate")
+
+MAX_BODY = 64 * 1024 * 1024  # until S3 streams request bodies to disk
+HEALTH_PATH = "/_trailgate/health"
+
+Scope = dict[str, Any]
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return hashlib.sha256(master + b"\x00trailgate\x00" + purpose.encode()).digest()
+
+
+def bootstrap(store: SqliteStore, settings: Settings, master_key: bytes) -> dict[str, str]:
+    """First start: the management account and its root access key (outside contract)."""
+
+    def first_start(tx: Any) -> dict[str, str]:
+        account = tx.meta_get("management_account")
+        created: dict[str, str] = {}
+        if account is None:
+            account = settings.management_account_id or "".join(
+                secrets.choice("0123456789") for _ in range(12)
+            )
+            tx.meta_set("management_account", account)
+            queries.bootstrap_account(tx, account)
+            key_id, secret = queries.create_root_access_key(
+                tx, master_key, account, settings.root_access_key_id,
+                settings.root_secret_access_key,
+            )
+            if settings.root_access_key_id is None:
+                created = {"AccountId": account, "AccessKeyId": key_id, "SecretAccessKey": secret}
+        elif settings.root_access_key_id and queries.find_access_key(
+            tx, settings.root_access_key_id
+        ) is None:
+            queries.create_root_access_key(
+                tx, master_key, account, settings.root_access_key_id,
+                settings.root_secret_access_key,
+            )
+        tx.bump_generation()
+        return created
+
+    created: dict[str, str] = store.write_sync(first_start)
+    if created:
+        path = settings.data_dir / "root-credentials.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(created, fh, indent=2)
+        print(
+            "trailgate: created management account {AccountId}; root access key {AccessKeyId} "
+            "(secret in {path})".format(path=path, **created),
+            file=sys.stderr,
+        )
+    return created
+
+
+class TrailgateApp:
+    """A small raw-ASGI front: health, then everything else through the gateway."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.master_key = tokens.load_or_create_master_key(settings.data_dir)
+        self.store = SqliteStore.open(settings.data_dir / "trailgate.db")
+        bootstrap(self.store, settings, self.master_key)
+        self.management_account: str = self.store.read(
+            lambda tx: tx.meta_get("management_account") or ""
+        )
+        sealer = tokens.TokenSealer(_derive(self.master_key, "session-token"))
+        iam = IamProvider(self.master_key)
+        providers = {
+            "iam": iam,
+            "sts": StsProvider(sealer),
+            "organizations": OrganizationsProvider(iam, self.management_account),
+        }
+        self.gateway = Gateway(self.store, self.master_key, sealer, providers, settings.region)
+        warm_up()  # load the service models before the first request, not during it
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        if scope["path"] == HEALTH_PATH:
+            body = orjson.dumps(
+                {
+                    "status": "ok",
+                    "region": self.settings.region,
+                    "managementAccountId": self.management_account,
+                    "time": clock.iso(clock.now()),
+                }
+            )
+            await _send(send, HttpResponse(200, {"content-type": "application/json"}, body))
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size > MAX_BODY:
+                await _send(send, _too_large())
+                return
+            chunks.append(piece)
+            more = message.get("more_body", False)
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = HttpRequest(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=b"".join(chunks),
+            client_ip=client[0],
+            secure=scope.get("scheme") == "https",
+        )
+        response = await self.gateway.handle(request)
+        await _send(send, response)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _too_large() -> HttpResponse:
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>EntityTooLarge</Code>'
+        b"<Message>Your proposed upload exceeds the maximum allowed size</Message></Error>"
+    )
+    return HttpResponse(413, {"content-type": "application/xml"}, body)
+
+
+async def _send(send: Any, response: HttpResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    if "content-length" not in response.headers:
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    app = TrailgateApp(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def default_data_dir() -> Path:
+    return Path("data")

@@ -1,0 +1,150 @@
+"""The authorize step: catalog row -> policies -> condition keys -> engine -> allow or deny."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..auth import gather
+from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..policy import (
+    BoundPolicy,
+    Decision,
+    PolicyDoc,
+    PolicyInputs,
+    PolicySet,
+    PolicyType,
+    Request,
+    evaluate,
+)
+from ..protocol.errors import ServiceError
+from ..services import catalog
+from ..services.iam import queries
+from .context import RequestContext
+
+
+def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision) -> ServiceError:
+    assert ctx.principal is not None
+    message = (
+        f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: {resource}"
+    )
+    if ctx.service != "sts":
+        if decision.reason == "explicit-deny":
+            kinds = {m.policy_type for m in decision.statements}
+            where = (
+                "a resource-based policy"
+                if kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}
+                else "an identity-based policy"
+            )
+            message += f" with an explicit deny in {where}"
+        elif decision.reason == "no-identity-allow":
+            message += f" because no identity-based policy allows the {action} action"
+        elif decision.reason == "boundary":
+            message += f" because no permissions boundary allows the {action} action"
+        elif decision.reason == "session-policy":
+            message += f" because no session policy allows the {action} action"
+    return ServiceError("AccessDenied", message, 403)
+
+
+class PolicyCache:
+    """Caller -> compiled PolicySet, valid for one store generation."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.sets: dict[tuple[Any, ...], PolicySet] = {}
+
+    def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
+        if generation != self.generation:
+            self.sets.clear()
+            self.generation = generation
+            return None
+        return self.sets.get(key)
+
+    def put(self, key: tuple[Any, ...], value: PolicySet) -> None:
+        if len(self.sets) > 50_000:
+            self.sets.clear()
+        self.sets[key] = value
+
+
+def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCache) -> None:
+    """Raise AccessDenied unless the engine allows the request (root: own account only)."""
+    entry = catalog.entry(ctx.service, ctx.operation)
+    p = ctx.principal
+    if entry.action is None or p is None:
+        return
+    action = entry.action
+    caller = caller_of(p)
+    keys = build_context(ctx, caller)
+
+    def lookup_path(tx: Any) -> Any:
+        def path(kind: str, name: str) -> str | None:
+            if kind == "self":
+                return p.arn if p.kind == "user" else None
+            return queries.entity_path(tx, p.account, kind, name)
+
+        return entry.resource(p.account, ctx.params, path)
+
+    resource = read(lookup_path)
+    ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
+    policies = cache.get(generation, ps_key)
+    if policies is None:
+        inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
+        policies = PolicySet.from_inputs(inputs)
+        cache.put(ps_key, policies)
+
+    if ctx.service == "sts" and ctx.operation == "AssumeRole":
+        _authorize_assume_role(ctx, read, policies, keys, caller, resource)
+        return
+    request = Request(caller, action, resource, keys, None)
+    decision = evaluate(request, policies)
+    ctx.decision = decision
+    if not decision.allowed:
+        raise _denied(ctx, action, resource, decision)
+
+
+def _authorize_assume_role(
+    ctx: RequestContext,
+    read: Any,
+    policies: PolicySet,
+    keys: dict[str, tuple[str, ...]],
+    caller: Any,
+    role_arn: str,
+) -> None:
+    from ..services.sts.provider import check_mfa_readonly
+
+    p = ctx.principal
+    assert p is not None
+    denied = ServiceError(
+        "AccessDenied",
+        f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+        403,
+    )
+    if p.kind == "root":
+        raise denied  # AWS refuses AssumeRole with root credentials
+    if read(lambda tx: check_mfa_readonly(tx, p, ctx.params, ctx.received_at)):
+        mark_mfa(keys)
+    role = read(lambda tx: queries.role_by_arn(tx, role_arn))
+    if role is None:
+        raise denied
+    trust = BoundPolicy.bind(
+        PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST,
+                  role["AssumeRolePolicyDocument"])
+    )
+    full = policies.with_resource(trust)
+    resource_account = role_arn.split(":")[4]
+    actions = ["sts:AssumeRole"]
+    if ctx.params.get("Tags") or ctx.params.get("TransitiveTagKeys"):
+        actions.append("sts:TagSession")
+    if ctx.params.get("SourceIdentity"):
+        actions.append("sts:SetSourceIdentity")
+    for action in actions:
+        decision = evaluate(Request(caller, action, role_arn, keys, resource_account), full)
+        if action == "sts:AssumeRole":
+            ctx.decision = decision
+        if not decision.allowed:
+            if action == "sts:AssumeRole":
+                raise denied
+            raise ServiceError(
+                "AccessDenied",
+                f"User: {p.arn} is not authorized to perform: {action} on resource: {role_arn}",
+                403,
+            )

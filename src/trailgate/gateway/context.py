@@ -1,0 +1,87 @@
+"""The one object a request carries through the pipeline (``chain.py``).
+
+Each step reads what earlier steps wrote and fills its own fields; nothing else is passed
+between steps.  Fields are documented with the step that sets them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..protocol.errors import ServiceError
+
+
+@dataclass
+class HttpRequest:
+    """The request as received (set by the HTTP adapter)."""
+
+    method: str
+    raw_path: str  # path exactly as on the request line (percent-encoded), without query
+    query_string: str  # raw query string, without '?'
+    headers: dict[str, str]  # lower-cased names; repeated headers joined with ','
+    body: bytes
+    client_ip: str
+    secure: bool = False
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass
+class HttpResponse:
+    """What goes back (set by the serialize step)."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass
+class Principal:
+    """The authenticated caller (set by authenticate)."""
+
+    kind: str  # root | user | assumed_role | federated_user | service | anonymous
+    arn: str
+    account: str
+    user_id: str  # aws:userid (AIDA..., AROA...:session, the account id for root)
+    access_key_id: str = ""
+    unique_id: str | None = None  # AIDA.../AROA...
+    role_arn: str | None = None
+    session_name: str | None = None
+    mfa_authenticated: bool = False
+    mfa_auth_time: datetime | None = None
+    session_issued: datetime | None = None  # temporary credentials only
+    session_expires: datetime | None = None
+    session_policies: tuple[str, ...] | None = None  # inline session policy texts; None: none
+    session_policy_arns: tuple[str, ...] = ()  # managed session policies (PolicyArns)
+    source_identity: str | None = None
+    chained: bool = False  # a role session created from role-session credentials
+    via_session_token: bool = False  # GetSessionToken credentials of an IAM user or root
+
+
+@dataclass
+class RequestContext:
+    request: HttpRequest
+    received_at: datetime
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # identify
+    service: str = ""  # iam | sts | s3 | cloudtrail | organizations
+    operation: str = ""  # botocore operation name, e.g. "CreateRole"
+    region: str = ""
+    # parse
+    params: dict[str, Any] = field(default_factory=dict)
+    parse_error: ServiceError | None = None  # raised after authentication
+    # authenticate
+    principal: Principal | None = None
+    signature_version: str = ""  # "AWS4-HMAC-SHA256" | "AWS" | "" (anonymous)
+    auth_type: str = ""  # "REST-HEADER" | "REST-QUERY-STRING" | ""
+    # authorize
+    decision: Any = None  # trailgate.policy.Decision of the main check
+    # dispatch
+    result: dict[str, Any] | None = None
+    error: ServiceError | None = None
+    # serialize
+    response: HttpResponse = field(default_factory=HttpResponse)

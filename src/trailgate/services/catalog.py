@@ -1,0 +1,117 @@
+"""Per operation: the IAM action it is authorized as, its resource ARN, whether it writes.
+
+Authorization happens once, in the gateway's authorize step, from these rows.  Adding an
+operation = a provider method + (when the defaults below do not fit) a row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ResourceFn = Callable[[str, dict[str, Any], Any], str]
+"""(caller account, params, lookup) -> resource ARN; ``lookup(kind, name) -> path`` reads paths."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    action: str | None  # None: never authorized by policy (authentication operations)
+    resource: ResourceFn
+    write: bool
+
+
+def _star(_acct: str, _params: dict[str, Any], _lookup: Any) -> str:
+    return "*"
+
+
+def _iam_entity(kind: str, param: str) -> ResourceFn:
+    def resource(acct: str, params: dict[str, Any], lookup: Any) -> str:
+        name = params.get(param)
+        if name is None:
+            return "*"
+        path = params.get("Path") or lookup(kind, name) or "/"
+        return f"arn:aws:iam::{acct}:{kind}{path}{name}"
+
+    return resource
+
+
+def _param(name: str) -> ResourceFn:
+    def resource(_acct: str, params: dict[str, Any], _lookup: Any) -> str:
+        value = params.get(name)
+        return value if isinstance(value, str) and value else "*"
+
+    return resource
+
+
+def _iam_resource(operation: str) -> ResourceFn:
+    if operation in ("CreateVirtualMFADevice",):
+        def mfa(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+            path = params.get("Path") or "/"
+            return f"arn:aws:iam::{acct}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
+        return mfa
+    if operation in ("DeleteVirtualMFADevice",):
+        return _param("SerialNumber")
+    if "PolicyVersion" in operation or operation in (
+        "GetPolicy", "DeletePolicy", "ListEntitiesForPolicy", "SetDefaultPolicyVersion",
+        "TagPolicy", "UntagPolicy", "ListPolicyTags",
+    ):
+        return _param("PolicyArn")
+    if operation == "CreatePolicy":
+        def policy(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+            path = params.get("Path") or "/"
+            return f"arn:aws:iam::{acct}:policy{path}{params.get('PolicyName', '')}"
+        return policy
+    if operation in ("SimulatePrincipalPolicy",):
+        return _param("PolicySourceArn")
+    if "Group" in operation and operation not in ("ListGroupsForUser",):
+        return _iam_entity("group", "GroupName")
+    if "Role" in operation:
+        return _iam_entity("role", "RoleName")
+    if operation.startswith("List") and operation.endswith("s") and "User" not in operation:
+        return _star
+    return _iam_user_or_self
+
+
+def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:
+    name = params.get("UserName")
+    if name is None:
+        self_arn = lookup("self", "")
+        return self_arn or "*"
+    path = params.get("Path") or lookup("user", name) or "/"
+    return f"arn:aws:iam::{acct}:user{path}{name}"
+
+
+def _is_read(operation: str) -> bool:
+    return operation.startswith(("Get", "List", "Simulate", "Describe", "Lookup"))
+
+
+_UNAUTHORIZED = {
+    ("sts", "GetCallerIdentity"),
+    ("sts", "GetSessionToken"),
+}
+
+
+def entry(service: str, operation: str) -> Entry:
+    found = _cache.get((service, operation))
+    if found is not None:
+        return found
+    action: str | None = f"{service}:{operation}"
+    write = not _is_read(operation)
+    resource: ResourceFn = _star
+    if (service, operation) in _UNAUTHORIZED:
+        action = None
+        write = operation == "GetSessionToken"
+    elif service == "iam":
+        resource = _iam_resource(operation)
+    elif service == "sts" and operation == "AssumeRole":
+        resource = _param("RoleArn")
+        write = True  # consumes MFA codes, records RoleLastUsed
+    elif service == "organizations":
+        write = not _is_read(operation)
+    found = Entry(action, resource, write)
+    _cache[(service, operation)] = found
+    return found
+
+
+_cache: dict[tuple[str, str], Entry] = {}

@@ -1,0 +1,37 @@
+"""The IAM service provider: one method per IAM operation, named as botocore names it.
+
+Each method has the signature ``(self, call: Call, tx: Tx) -> dict`` (see
+:mod:`trailgate.services.base`); the operations are grouped by area in the mixins below.
+Every write that changes IAM state calls ``tx.bump_generation()``.  Record layouts are
+documented in :mod:`trailgate.services.iam.queries`.
+
+Not here: SimulatePrincipalPolicy / SimulateCustomPolicy (provided elsewhere).
+"""
+
+from __future__ import annotations
+
+from .account import AccountOps
+from .entity_policies import EntityPolicyOps
+from .groups import GroupOps
+from .keys import AccessKeyOps
+from .mfa_devices import MfaOps
+from .policies import PolicyOps
+from .roles import RoleOps
+from .users import UserOps
+
+
+class IamProvider(
+    UserOps,
+    AccessKeyOps,
+    GroupOps,
+    RoleOps,
+    EntityPolicyOps,
+    PolicyOps,
+    MfaOps,
+    AccountOps,
+):
+    """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
+    at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        self.secret_key = secret_key

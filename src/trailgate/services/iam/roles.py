@@ -1,0 +1,203 @@
+"""IAM roles: lifecycle, trust policy, description, session duration, tags, boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...auth import tokens
+from ...store.interface import Tx
+from ..base import Call
+from .common import (
+    DESC_RE,
+    DESC_SHOWN,
+    ROLE,
+    ROLES,
+    Checks,
+    already_exists,
+    check_tags,
+    delete_conflict,
+    entity_arn,
+    merge_tags,
+    page_store,
+    remove_tags,
+    stamp,
+    when,
+)
+from .documents import boundary_target, boundary_view, change_boundary, check_trust_document
+from .entity_policies import load, save
+from .users import tag_page
+
+MIN_SESSION, MAX_SESSION = 3600, 43200
+
+
+def role_view(data: dict[str, Any], *, listing: bool = False) -> dict[str, Any]:
+    """The ``Role`` shape; ListRoles leaves out Tags, PermissionsBoundary and RoleLastUsed."""
+    out: dict[str, Any] = {
+        "Path": data["Path"],
+        "RoleName": data["RoleName"],
+        "RoleId": data["RoleId"],
+        "Arn": data["Arn"],
+        "CreateDate": when(data["CreateDate"]),
+        "AssumeRolePolicyDocument": data["AssumeRolePolicyDocument"],
+        "MaxSessionDuration": int(data["MaxSessionDuration"]),
+    }
+    if data.get("Description") is not None:
+        out["Description"] = data["Description"]
+    if listing:
+        return out
+    boundary = boundary_view(data.get("PermissionsBoundary"))
+    if boundary:
+        out["PermissionsBoundary"] = boundary
+    if data.get("Tags"):
+        out["Tags"] = list(data["Tags"])
+    used = data.get("RoleLastUsed")
+    out["RoleLastUsed"] = (
+        {"LastUsedDate": when(used["LastUsedDate"]), "Region": used["Region"]} if used else {}
+    )
+    return out
+
+
+def _check_role_fields(params: dict[str, Any], *, creating: bool) -> None:
+    checks = Checks()
+    checks.name(params.get("RoleName"), "roleName", 64)
+    if creating:
+        checks.path(params.get("Path"))
+        checks.document(params.get("AssumeRolePolicyDocument"), "assumeRolePolicyDocument")
+    checks.text(params.get("Description"), "description", 0, 1000, DESC_RE, DESC_SHOWN)
+    duration = params.get("MaxSessionDuration")
+    checks.number(
+        None if duration is None else int(duration), "maxSessionDuration", MIN_SESSION, MAX_SESSION
+    )
+    checks.done()
+
+
+class RoleOps:
+    """Roles (CreateRole ... ListRoleTags) and their permissions boundary."""
+
+    def CreateRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        params = call.params
+        _check_role_fields(params, creating=True)
+        name, path = params["RoleName"], params.get("Path") or "/"
+        tags = check_tags(params.get("Tags"))
+        if tx.get(call.account, ROLE, name.lower()) is not None:
+            raise already_exists(f"Role with name {name} already exists.")
+        text = params["AssumeRolePolicyDocument"]
+        trust_ids = check_trust_document(tx, text, "assumeRolePolicyDocument")
+        boundary = boundary_target(tx, call.account, params.get("PermissionsBoundary"))
+        duration = params.get("MaxSessionDuration")
+        data: dict[str, Any] = {
+            "RoleName": name,
+            "RoleId": tokens.new_unique_id("AROA"),
+            "Arn": entity_arn(call.account, "role", path, name),
+            "Path": path,
+            "CreateDate": stamp(call.now),
+            "AssumeRolePolicyDocument": text,
+            "Description": params.get("Description"),
+            "MaxSessionDuration": MIN_SESSION if duration is None else int(duration),
+            "PermissionsBoundary": boundary,
+            "Tags": tags,
+            "RoleLastUsed": None,
+            "InlinePolicies": {},
+            "AttachedPolicies": [],
+            "TrustPrincipalIds": trust_ids,
+        }
+        tx.insert(call.account, ROLE, name.lower(), name, data)
+        tx.index_put(data["RoleId"], call.account, ROLE, name.lower())
+        change_boundary(tx, call.account, None, boundary)
+        tx.bump_generation()
+        view = role_view(data)
+        del view["RoleLastUsed"]  # CreateRole does not report it
+        return {"Role": view}
+
+    def GetRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        _check_role_fields(call.params, creating=False)
+        return {"Role": role_view(load(tx, call.account, ROLES, call.params["RoleName"]).data)}
+
+    def ListRoles(self, call: Call, tx: Tx) -> dict[str, Any]:
+        prefix = call.params.get("PathPrefix")
+        checks = Checks()
+        checks.prefix(prefix)
+        checks.done()
+
+        def where(d: dict[str, Any]) -> bool:
+            return not prefix or str(d["Path"]).startswith(prefix)
+
+        records, extra = page_store(tx, call.account, ROLE, call.params, where)
+        return {"Roles": [role_view(d, listing=True) for d in records], **extra}
+
+    def UpdateRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        _check_role_fields(call.params, creating=False)
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        if call.params.get("Description") is not None:
+            entity.data["Description"] = call.params["Description"]
+        if call.params.get("MaxSessionDuration") is not None:
+            entity.data["MaxSessionDuration"] = int(call.params["MaxSessionDuration"])
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}
+
+    def UpdateRoleDescription(self, call: Call, tx: Tx) -> dict[str, Any]:
+        _check_role_fields(call.params, creating=False)
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        entity.data["Description"] = call.params["Description"]
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {"Role": role_view(entity.data)}
+
+    def UpdateAssumeRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
+        _check_role_fields(call.params, creating=False)
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        text = call.params["PolicyDocument"]
+        entity.data["TrustPrincipalIds"] = check_trust_document(tx, text, "policyDocument")
+        entity.data["AssumeRolePolicyDocument"] = text
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}
+
+    def DeleteRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        _check_role_fields(call.params, creating=False)
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        if entity.data.get("AttachedPolicies"):
+            raise delete_conflict("Cannot delete entity, must detach all policies first.")
+        if entity.data.get("InlinePolicies"):
+            raise delete_conflict("Cannot delete entity, must delete policies first.")
+        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
+        tx.delete(call.account, ROLE, entity.key)
+        tx.bump_generation()
+        return {}
+
+    def TagRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        tags = check_tags(call.params.get("Tags"))
+        entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}
+
+    def UntagRole(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), call.params["TagKeys"])
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}
+
+    def ListRoleTags(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        return tag_page(entity.data.get("Tags", []), call.params)
+
+    def PutRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        arn = boundary_target(tx, call.account, call.params["PermissionsBoundary"])
+        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), arn)
+        entity.data["PermissionsBoundary"] = arn
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}
+
+    def DeleteRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, ROLES, call.params["RoleName"])
+        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
+        entity.data["PermissionsBoundary"] = None
+        save(tx, call.account, ROLES, entity)
+        tx.bump_generation()
+        return {}

@@ -1,0 +1,324 @@
+"""IAM users: lifecycle, tags, permissions boundary, console login profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...auth import tokens
+from ...protocol.errors import ServiceError
+from ...store.interface import Entity, Tx
+from ..base import Call
+from .common import (
+    ACCOUNT,
+    GROUP,
+    KEY,
+    LOGIN,
+    MFA,
+    USER,
+    USERS,
+    Checks,
+    already_exists,
+    check_tags,
+    delete_conflict,
+    entity_arn,
+    merge_tags,
+    no_such_entity,
+    page,
+    page_store,
+    remove_tags,
+    stamp,
+    target_user,
+    when,
+)
+from .documents import boundary_target, boundary_view, change_boundary
+from .entity_policies import load, save
+from .queries import hash_password
+
+
+def user_view(data: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+    """The ``User`` shape; ``full`` adds PermissionsBoundary and Tags (not in listings)."""
+    out: dict[str, Any] = {
+        "Path": data["Path"],
+        "UserName": data["UserName"],
+        "UserId": data["UserId"],
+        "Arn": data["Arn"],
+        "CreateDate": when(data["CreateDate"]),
+    }
+    if data.get("PasswordLastUsed"):
+        out["PasswordLastUsed"] = when(data["PasswordLastUsed"])
+    if full:
+        boundary = boundary_view(data.get("PermissionsBoundary"))
+        if boundary:
+            out["PermissionsBoundary"] = boundary
+        if data.get("Tags"):
+            out["Tags"] = list(data["Tags"])
+    return out
+
+
+def root_view(tx: Tx, call: Call) -> dict[str, Any]:
+    """GetUser for the root user: no UserName/Path, the account id as UserId."""
+    record = tx.get(call.account, ACCOUNT, "account")
+    created = when(record["CreateDate"]) if record else call.now.replace(microsecond=0)
+    return {
+        "UserId": call.account,
+        "Arn": f"arn:aws:iam::{call.account}:root",
+        "CreateDate": created,
+    }
+
+
+_PASSWORD_CLASSES = (str.isupper, str.islower, str.isdigit)
+
+
+def check_password(password: str, member: str = "password") -> None:
+    """Model constraints, then AWS's default password policy: at least 8 characters with
+    three of uppercase, lowercase, digits and symbols."""
+    checks = Checks()
+    checks.document(password, member)
+    checks.length(password, member, 1, 128)
+    checks.done()
+    kinds = sum(any(test(ch) for ch in password) for test in _PASSWORD_CLASSES)
+    kinds += any(not ch.isalnum() for ch in password)
+    if len(password) < 8 or kinds < 3:
+        raise ServiceError(
+            "PasswordPolicyViolation", "Password does not conform to the account password policy."
+        )
+
+
+class UserOps:
+    """Users, their tags and boundary, and login profiles."""
+
+    def CreateUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        params = call.params
+        name, path = params["UserName"], params.get("Path") or "/"
+        checks = Checks()
+        checks.name(name, "userName", 64)
+        checks.path(path)
+        checks.done()
+        tags = check_tags(params.get("Tags"))
+        if tx.get(call.account, USER, name.lower()) is not None:
+            raise already_exists(f"User with name {name} already exists.")
+        boundary = boundary_target(tx, call.account, params.get("PermissionsBoundary"))
+        data: dict[str, Any] = {
+            "UserName": name,
+            "UserId": tokens.new_unique_id("AIDA"),
+            "Arn": entity_arn(call.account, "user", path, name),
+            "Path": path,
+            "CreateDate": stamp(call.now),
+            "PasswordLastUsed": None,
+            "PermissionsBoundary": boundary,
+            "Tags": tags,
+            "InlinePolicies": {},
+            "AttachedPolicies": [],
+            "Groups": [],
+        }
+        tx.insert(call.account, USER, name.lower(), name, data)
+        tx.index_put(data["UserId"], call.account, USER, name.lower())
+        change_boundary(tx, call.account, None, boundary)
+        tx.bump_generation()
+        return {"User": user_view(data)}
+
+    def GetUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        name = target_user(call.params, call.principal)
+        if name is None:
+            return {"User": root_view(tx, call)}
+        checks = Checks()
+        checks.name(name, "userName", 128)
+        checks.done()
+        return {"User": user_view(load(tx, call.account, USERS, name).data)}
+
+    def ListUsers(self, call: Call, tx: Tx) -> dict[str, Any]:
+        prefix = call.params.get("PathPrefix")
+        checks = Checks()
+        checks.prefix(prefix)
+        checks.done()
+
+        def where(d: dict[str, Any]) -> bool:
+            return not prefix or str(d["Path"]).startswith(prefix)
+
+        records, extra = page_store(tx, call.account, USER, call.params, where)
+        return {"Users": [user_view(d, full=False) for d in records], **extra}
+
+    def DeleteUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        data, key = entity.data, entity.key
+        if tx.get(call.account, LOGIN, key) is not None:
+            raise delete_conflict("Cannot delete entity, must delete login profile first.")
+        if tx.list(call.account, KEY, where=lambda d: _owned(d, data), limit=1):
+            raise delete_conflict("Cannot delete entity, must delete access keys first.")
+        if tx.list(call.account, MFA, where=lambda d: _owned(d, data), limit=1):
+            raise delete_conflict("Cannot delete entity, must delete MFA device first.")
+        if data.get("InlinePolicies"):
+            raise delete_conflict("Cannot delete entity, must delete policies first.")
+        if data.get("AttachedPolicies"):
+            raise delete_conflict("Cannot delete entity, must detach all policies first.")
+        if data.get("Groups"):
+            # UNSURE: wording
+            raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
+        change_boundary(tx, call.account, data.get("PermissionsBoundary"), None)
+        tx.delete(call.account, USER, key)
+        tx.bump_generation()
+        return {}
+
+    def UpdateUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        params = call.params
+        new_name, new_path = params.get("NewUserName"), params.get("NewPath")
+        checks = Checks()
+        checks.name(new_name, "newUserName", 64)
+        checks.path(new_path, "newPath")
+        checks.done()
+        entity = load(tx, call.account, USERS, params["UserName"])
+        data = entity.data
+        name = new_name or data["UserName"]
+        path = new_path or data["Path"]
+        if name.lower() != entity.key and tx.get(call.account, USER, name.lower()) is not None:
+            raise already_exists(f"User with name {name} already exists.")
+        data.update(UserName=name, Path=path, Arn=entity_arn(call.account, "user", path, name))
+        if name.lower() == entity.key:
+            tx.put(call.account, USER, entity.key, name, data)
+        else:
+            _rekey_user(tx, call.account, entity, name)
+        tx.bump_generation()
+        return {}
+
+    # -- tags and boundary ------------------------------------------------------------------
+
+    def TagUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        tags = check_tags(call.params.get("Tags"))
+        entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
+        save(tx, call.account, USERS, entity)
+        tx.bump_generation()
+        return {}
+
+    def UntagUser(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), call.params["TagKeys"])
+        save(tx, call.account, USERS, entity)
+        tx.bump_generation()
+        return {}
+
+    def ListUserTags(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        return tag_page(entity.data.get("Tags", []), call.params)
+
+    def PutUserPermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        arn = boundary_target(tx, call.account, call.params["PermissionsBoundary"])
+        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), arn)
+        entity.data["PermissionsBoundary"] = arn
+        save(tx, call.account, USERS, entity)
+        tx.bump_generation()
+        return {}
+
+    def DeleteUserPermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        entity = load(tx, call.account, USERS, call.params["UserName"])
+        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
+        entity.data["PermissionsBoundary"] = None
+        save(tx, call.account, USERS, entity)
+        tx.bump_generation()
+        return {}
+
+    # -- login profiles ---------------------------------------------------------------------
+
+    def CreateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        name = _required_user(call)
+        entity = load(tx, call.account, USERS, name)
+        if tx.get(call.account, LOGIN, entity.key) is not None:
+            raise already_exists(
+                f"Login Profile for user {entity.data['UserName']} already exists."
+            )
+        password = call.params.get("Password")
+        if password is None:
+            raise ServiceError("ValidationError", "Password is required.", 400)  # UNSURE
+        check_password(password)
+        data = {
+            "UserName": entity.data["UserName"],
+            "CreateDate": stamp(call.now),
+            "PasswordResetRequired": bool(call.params.get("PasswordResetRequired", False)),
+            "PasswordHash": hash_password(password),
+        }
+        tx.insert(call.account, LOGIN, entity.key, entity.data["UserName"], data)
+        tx.bump_generation()
+        return {"LoginProfile": _login_view(data)}
+
+    def GetLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return {"LoginProfile": _login_view(_load_login(call, tx).data)}
+
+    def UpdateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        profile = _load_login(call, tx)
+        password = call.params.get("Password")
+        if password is not None:
+            check_password(password)
+            profile.data["PasswordHash"] = hash_password(password)
+        reset = call.params.get("PasswordResetRequired")
+        if reset is not None:
+            profile.data["PasswordResetRequired"] = bool(reset)
+        tx.put(call.account, LOGIN, profile.key, profile.name, profile.data)
+        tx.bump_generation()
+        return {}
+
+    def DeleteLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        profile = _load_login(call, tx)
+        tx.delete(call.account, LOGIN, profile.key)
+        tx.bump_generation()
+        return {}
+
+
+def tag_page(tags: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
+    indexed = list(enumerate(tags))
+    chunk, extra = page(indexed, lambda item: f"{item[0]:05d}", params)
+    return {"Tags": [tag for _, tag in chunk], **extra}
+
+
+def _owned(record: dict[str, Any], user: dict[str, Any]) -> bool:
+    owner = record.get("UserName")
+    return owner is not None and str(owner).lower() == str(user["UserName"]).lower()
+
+
+def _required_user(call: Call) -> str:
+    name = target_user(call.params, call.principal)
+    if name is None:  # root: no login profile API for the root user
+        raise ServiceError(
+            "ValidationError", "Must specify userName when calling with non-User credentials", 400
+        )
+    return name
+
+
+def _load_login(call: Call, tx: Tx) -> Entity:
+    entity = load(tx, call.account, USERS, _required_user(call))
+    profile = tx.get_entity(call.account, LOGIN, entity.key)
+    if profile is None:
+        raise no_such_entity(f"Login Profile for User {entity.data['UserName']} cannot be found.")
+    return profile
+
+
+def _login_view(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "UserName": data["UserName"],
+        "CreateDate": when(data["CreateDate"]),
+        "PasswordResetRequired": bool(data["PasswordResetRequired"]),
+    }
+
+
+def _rekey_user(tx: Tx, account: str, entity: Entity, name: str) -> None:
+    """UpdateUser with a new name: move the record and every reference to it."""
+    old_key, new_key, data = entity.key, name.lower(), entity.data
+    tx.delete(account, USER, old_key)
+    tx.insert(account, USER, new_key, name, data)
+    tx.index_put(data["UserId"], account, USER, new_key)
+    for group_key in data.get("Groups", []):
+        group = tx.get_entity(account, GROUP, group_key)
+        if group is not None:
+            group.data["Members"] = [new_key if m == old_key else m for m in group.data["Members"]]
+            tx.put(account, GROUP, group.key, group.name, group.data)
+    for kind in (KEY, MFA):
+        for item in tx.scan(
+            account, kind, where=lambda d: (d.get("UserName") or "").lower() == old_key
+        ):
+            item.data["UserName"] = name
+            tx.put(account, kind, item.key, item.name, item.data)
+    login = tx.get(account, LOGIN, old_key)
+    if login is not None:
+        tx.delete(account, LOGIN, old_key)
+        login["UserName"] = name
+        tx.insert(account, LOGIN, new_key, name, login)

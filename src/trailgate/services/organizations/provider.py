@@ -1,0 +1,257 @@
+"""Organizations: one organization, owned by the management account (spec section 9).
+
+CreateAccount completes synchronously (the status is SUCCEEDED by the time the caller asks)
+and creates the member account's ``OrganizationAccountAccessRole`` trusting the management
+account, with ``AdministratorAccess``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import replace
+from typing import Any
+
+from ...protocol.errors import ServiceError
+from ..base import Call
+
+ORG = "__organizations__"  # store namespace for organization-wide records
+_ALNUM = string.ascii_lowercase + string.digits
+EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+ADMIN_TRUST = (
+    '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":'
+    '"arn:aws:iam::{mgmt}:root"}},"Action":"sts:AssumeRole"}}]}}'
+)
+
+
+def _token(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def _error(code: str, message: str) -> ServiceError:
+    return ServiceError(code, message, 400)
+
+
+class OrganizationsProvider:
+    def __init__(self, iam: Any, management_account: str) -> None:
+        self.iam = iam
+        self.mgmt = management_account
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _org(self, tx: Any) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = tx.get(ORG, "organization", "org")
+        return found
+
+    def _require_org(self, call: Call, tx: Any) -> dict[str, Any]:
+        org = self._org(tx)
+        if org is None or tx.get(ORG, "account", call.account) is None:
+            raise _error(
+                "AWSOrganizationsNotInUseException",
+                "Your account is not a member of an organization.",
+            )
+        return org
+
+    def _require_management(self, call: Call, tx: Any) -> dict[str, Any]:
+        org = self._require_org(call, tx)
+        if call.account != org["MasterAccountId"]:
+            raise _error(
+                "AccessDeniedException",
+                "You don't have permissions to access this resource.",
+            )
+        return org
+
+    def _account_record(self, org: dict[str, Any], account: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "Id": account,
+            "Arn": f"arn:aws:organizations::{org['MasterAccountId']}:account/{org['Id']}/{account}",
+            **fields,
+        }
+
+    # -- operations -----------------------------------------------------------------------
+
+    def CreateOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
+        if self._org(tx) is not None:
+            raise _error(
+                "AlreadyInOrganizationException",
+                "The AWS account is already a member of an organization.",
+            )
+        if call.account != self.mgmt:
+            raise _error(
+                "AccessDeniedException",
+                "You don't have permissions to access this resource.",
+            )
+        feature_set = call.params.get("FeatureSet") or "ALL"
+        org_id = "o-" + _token(10)
+        org = {
+            "Id": org_id,
+            "Arn": f"arn:aws:organizations::{call.account}:organization/{org_id}",
+            "FeatureSet": feature_set,
+            "MasterAccountArn": (
+                f"arn:aws:organizations::{call.account}:account/{org_id}/{call.account}"
+            ),
+            "MasterAccountId": call.account,
+            "MasterAccountEmail": f"management+{call.account}@trailgate.invalid",
+            "AvailablePolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+            if feature_set == "ALL"
+            else [],
+        }
+        tx.put(ORG, "organization", "org", org_id, org)
+        record = self._account_record(
+            org,
+            call.account,
+            Email=org["MasterAccountEmail"],
+            Name="management",
+            Status="ACTIVE",
+            State="ACTIVE",
+            JoinedMethod="CREATED",
+            JoinedTimestamp=call.now.timestamp(),
+        )
+        tx.put(ORG, "account", call.account, call.account, record)
+        tx.bump_generation()
+        return {"Organization": org}
+
+    def DescribeOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
+        return {"Organization": self._require_org(call, tx)}
+
+    def CreateAccount(self, call: Call, tx: Any) -> dict[str, Any]:
+        org = self._require_management(call, tx)
+        params = call.params
+        email = params["Email"]
+        name = params["AccountName"]
+        role_name = params.get("RoleName") or "OrganizationAccountAccessRole"
+        request_id = "car-" + _token(12)
+        status: dict[str, Any] = {
+            "Id": request_id,
+            "AccountName": name,
+            "RequestedTimestamp": call.now.timestamp(),
+        }
+        if not EMAIL.fullmatch(email) or email.count("@") != 1:
+            status.update(State="FAILED", FailureReason="INVALID_EMAIL")
+        elif any(a.get("Email", "").lower() == email.lower() for a in tx.list(ORG, "account")):
+            status.update(State="FAILED", FailureReason="EMAIL_ALREADY_EXISTS")
+        else:
+            account = self._new_account_id(tx)
+            self._create_member(call, tx, org, account, email, name, role_name)
+            status.update(
+                State="SUCCEEDED", AccountId=account, CompletedTimestamp=call.now.timestamp()
+            )
+        tx.put(ORG, "create-status", request_id, request_id, status)
+        return {"CreateAccountStatus": _status_out(status)}
+
+    def _new_account_id(self, tx: Any) -> str:
+        while True:
+            account = "".join(secrets.choice(string.digits) for _ in range(12))
+            if account[0] != "0" and tx.get(ORG, "account", account) is None:
+                return account
+
+    def _create_member(
+        self, call: Call, tx: Any, org: dict[str, Any], account: str, email: str, name: str,
+        role_name: str,
+    ) -> None:
+        record = self._account_record(
+            org, account, Email=email, Name=name, Status="ACTIVE", State="ACTIVE",
+            JoinedMethod="CREATED", JoinedTimestamp=call.now.timestamp(),
+        )
+        tx.put(ORG, "account", account, account, record)
+        member = replace(call, account=account, params={
+            "RoleName": role_name,
+            "AssumeRolePolicyDocument": ADMIN_TRUST.format(mgmt=org["MasterAccountId"]),
+            "Description": "Grants the organization's management account administrator access.",
+        })
+        self.iam.CreateRole(member, tx)
+        self.iam.AttachRolePolicy(replace(member, params={
+            "RoleName": role_name,
+            "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        }), tx)
+        tx.bump_generation()
+
+    def DescribeCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        status = tx.get(ORG, "create-status", call.params["CreateAccountRequestId"])
+        if status is None:
+            raise _error(
+                "CreateAccountStatusNotFoundException",
+                "We can't find an create account request with the CreateAccountRequestId that "
+                "you specified.",
+            )
+        return {"CreateAccountStatus": _status_out(status)}
+
+    def ListAccounts(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        return self._page(call, tx.list(ORG, "account"), "Accounts")
+
+    def ListAccountsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        parent = call.params["ParentId"]
+        if parent != self._root_id(tx):
+            raise _error("ParentNotFoundException", "We can't find a root or OU with the "
+                         "ParentId that you specified.")
+        return self._page(call, tx.list(ORG, "account"), "Accounts")
+
+    def DescribeAccount(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        found = tx.get(ORG, "account", call.params["AccountId"])
+        if found is None:
+            raise _error("AccountNotFoundException",
+                         "You specified an account that doesn't exist.")
+        return {"Account": _account_out(found)}
+
+    def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
+        org = self._require_management(call, tx)
+        root_id = self._root_id(tx)
+        return {"Roots": [{
+            "Id": root_id,
+            "Arn": f"arn:aws:organizations::{org['MasterAccountId']}:root/{org['Id']}/{root_id}",
+            "Name": "Root",
+            "PolicyTypes": [],
+        }]}
+
+    def _root_id(self, tx: Any) -> str:
+        org = self._org(tx)
+        return "r-" + (org["Id"][2:6] if org else "0000")
+
+    def RemoveAccountFromOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
+        org = self._require_management(call, tx)
+        account = call.params["AccountId"]
+        if account == org["MasterAccountId"]:
+            raise _error("ConstraintViolationException",
+                         "You can't remove the management account from an organization.")
+        if not tx.delete(ORG, "account", account):
+            raise _error("AccountNotFoundException",
+                         "You specified an account that doesn't exist.")
+        tx.bump_generation()
+        return {}
+
+    def _page(self, call: Call, items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+        limit = int(call.params.get("MaxResults") or 20)
+        start = int(call.params.get("NextToken") or 0) if str(
+            call.params.get("NextToken") or "0").isdigit() else 0
+        page = items[start : start + limit]
+        out: dict[str, Any] = {key: [_account_out(a) for a in page]}
+        if start + limit < len(items):
+            out["NextToken"] = str(start + limit)
+        return out
+
+
+def _status_out(status: dict[str, Any]) -> dict[str, Any]:
+    out = dict(status)
+    for field in ("RequestedTimestamp", "CompletedTimestamp"):
+        if field in out:
+            out[field] = _dt(out[field])
+    return out
+
+
+def _account_out(record: dict[str, Any]) -> dict[str, Any]:
+    out = dict(record)
+    if "JoinedTimestamp" in out:
+        out["JoinedTimestamp"] = _dt(out["JoinedTimestamp"])
+    return out
+
+
+def _dt(epoch: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC)

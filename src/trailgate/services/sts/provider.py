@@ -1,0 +1,224 @@
+"""STS: GetCallerIdentity, GetSessionToken, AssumeRole (spec section 4).
+
+Access to AssumeRole (trust policy, caller's identity policy, ExternalId, MFA keys) has already
+been decided by the gateway's authorize step; this provider validates the remaining request
+rules (durations, chaining, MFA code replay) and mints credentials.  Session credentials are
+self-contained: the session token is sealed (AES-GCM) and carries everything authentication
+needs, so no session is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ...auth import tokens
+from ...auth.mfa import MfaVerifier
+from ...protocol.errors import ServiceError, validation_error
+from ..base import Call
+from ..iam import queries
+
+MAX_CHAINED_SECONDS = 3600
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+class StsProvider:
+    def __init__(self, sealer: tokens.TokenSealer) -> None:
+        self.sealer = sealer
+
+    # -- read-only ------------------------------------------------------------------------
+
+    def GetCallerIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
+        p = call.principal
+        return {"UserId": p.user_id, "Account": p.account, "Arn": p.arn}
+
+    # -- credentials ----------------------------------------------------------------------
+
+    def _mint(self, claims: dict[str, Any], expires: datetime) -> dict[str, Any]:
+        key_id = tokens.new_access_key_id("ASIA")
+        secret = tokens.new_secret_access_key()
+        claims = {**claims, "akid": key_id, "secret": secret, "exp": int(expires.timestamp())}
+        return {
+            "AccessKeyId": key_id,
+            "SecretAccessKey": secret,
+            "SessionToken": self.sealer.seal(claims),
+            "Expiration": expires,
+        }
+
+    def GetSessionToken(self, call: Call, tx: Any) -> dict[str, Any]:
+        p = call.principal
+        if p.kind not in ("user", "root") or p.via_session_token:
+            raise ServiceError(
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials",
+                403,
+            )
+        duration = int(call.params.get("DurationSeconds") or (3600 if p.kind == "root" else 43200))
+        if duration < 900 or duration > 129600:
+            raise validation_error(
+                [f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
+                 "Member must have value between 900 and 129600"]
+            )
+        if p.kind == "root":
+            duration = min(duration, 3600)
+        mfa_time = _verify_mfa_params(call, tx, required=False)
+        claims = {
+            "kind": p.kind,
+            "arn": p.arn,
+            "account": p.account,
+            "uid": p.unique_id,
+            "user_id": p.user_id,
+            "gst": True,
+            "iat": int(call.now.timestamp()),
+            "mfa": mfa_time is not None,
+            "mfa_at": None if mfa_time is None else int(mfa_time.timestamp()),
+        }
+        creds = self._mint(claims, call.now + timedelta(seconds=duration))
+        return {"Credentials": creds}
+
+    def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
+        p = call.principal
+        params = call.params
+        role = queries.role_by_arn(tx, params["RoleArn"])
+        if role is None:  # authorize already refused unknown roles; defensive
+            raise ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRole", 403)
+        chained = p.kind == "assumed_role"
+        max_duration = int(role.get("MaxSessionDuration", 3600))
+        duration = params.get("DurationSeconds")
+        if duration is None:
+            duration = 3600
+        duration = int(duration)
+        if chained and duration > MAX_CHAINED_SECONDS:
+            raise ServiceError(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                "assumed by role chaining.",
+                400,
+            )
+        if duration > max_duration:
+            raise ServiceError(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+                400,
+            )
+        source_identity = params.get("SourceIdentity")
+        if source_identity is not None and source_identity.lower().startswith("aws:"):
+            raise validation_error(
+                [
+                    f"Value '{source_identity}' at 'sourceIdentity' failed to satisfy "
+                    "constraint: Member must not start with 'aws:'"
+                ]
+            )
+        if p.source_identity and source_identity and source_identity != p.source_identity:
+            raise ServiceError(
+                "AccessDenied",
+                f"User: {p.arn} is not authorized to perform: sts:SetSourceIdentity on "
+                f"resource: {role['Arn']}",
+                403,
+            )
+        mfa_time = _verify_mfa_params(call, tx, required=False)
+        mfa = mfa_time is not None or p.mfa_authenticated
+        if mfa_time is None and p.mfa_authenticated:
+            mfa_time = p.mfa_auth_time
+        session_name = params["RoleSessionName"]
+        account = role["Arn"].split(":")[4]
+        session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
+        policies: list[str] = []
+        if params.get("Policy"):
+            policies.append(params["Policy"])
+        arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
+        claims = {
+            "kind": "assumed_role",
+            "arn": session_arn,
+            "account": account,
+            "uid": role["RoleId"],
+            "user_id": f"{role['RoleId']}:{session_name}",
+            "role_arn": role["Arn"],
+            "role_name": role["RoleName"],
+            "session": session_name,
+            "iat": int(call.now.timestamp()),
+            "mfa": mfa,
+            "mfa_at": None if mfa_time is None else int(mfa_time.timestamp()),
+            "sp": policies if (policies or arns) else None,
+            "spa": arns or None,
+            "si": source_identity or p.source_identity,
+            "chained": chained,
+            "src": p.arn,
+        }
+        creds = self._mint(claims, call.now + timedelta(seconds=duration))
+        queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
+        out: dict[str, Any] = {
+            "Credentials": creds,
+            "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
+        }
+        if policies or arns:
+            size = sum(len(x) for x in policies) + 80 * len(arns)
+            out["PackedPolicySize"] = max(1, min(100, size * 100 // 2048))
+        if claims["si"]:
+            out["SourceIdentity"] = claims["si"]
+        return out
+
+
+def mfa_failure(message: str) -> ServiceError:
+    return ServiceError("AccessDenied", message, 403)
+
+
+MFA_BOTH = (
+    "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code."
+)
+MFA_INVALID = (
+    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
+    "serial number is valid and associated with this user."
+)
+MFA_REPLAY = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+
+def _verify_mfa_params(call: Call, tx: Any, *, required: bool) -> datetime | None:
+    """Check SerialNumber + TokenCode (spec 4.3) and consume the code; the MFA time or None."""
+    serial = call.params.get("SerialNumber")
+    code = call.params.get("TokenCode")
+    if serial is None and code is None:
+        return None
+    if serial is None or code is None:
+        raise mfa_failure(MFA_BOTH)
+    p = call.principal
+    step = _check_code(tx, p, serial, code, call.now)
+    queries.set_mfa_last_step(tx, p.account, serial, step)
+    return call.now
+
+
+def check_mfa_readonly(tx: Any, p: Any, params: dict[str, Any], now: datetime) -> bool:
+    """Authorize-time check of SerialNumber + TokenCode: True when a valid code is present
+    (the code is consumed later, in the write transaction); MFA errors as AWS words them."""
+    serial = params.get("SerialNumber")
+    code = params.get("TokenCode")
+    if serial is None and code is None:
+        return False
+    if serial is None or code is None:
+        raise mfa_failure(MFA_BOTH)
+    _check_code(tx, p, serial, code, now)
+    return True
+
+
+_VERIFIER = MfaVerifier()
+
+
+def _check_code(tx: Any, p: Any, serial: str, code: str, now: datetime) -> int:
+    """The accepted time step of ``code`` on the caller's own, enabled device (spec 4.3)."""
+    device = queries.mfa_device(tx, p.account, serial)
+    if (
+        device is None
+        or p.kind != "user"
+        or device.get("UserName") != p.arn.rsplit("/", 1)[1]
+        or not device.get("Seed")
+    ):
+        raise mfa_failure(MFA_INVALID)
+    outcome = _VERIFIER.check(device["Seed"], code, device.get("LastStep"), now)
+    if outcome.status == "replay":
+        raise mfa_failure(MFA_REPLAY)
+    if outcome.step is None:
+        raise mfa_failure(MFA_INVALID)
+    return outcome.step

@@ -1,0 +1,207 @@
+"""The store's narrow contract: a generic entity store with one-writer transactions.
+
+Services persist records as ``(account, kind, key) -> (name, data)`` where ``data`` is a JSON-able
+dict, so adding a field never needs a schema change.  ``key`` is the lookup key (IAM names are
+unique case-insensitively, so e.g. the lower-cased name, or an id); ``name`` is the display name.
+A secondary ``ids`` index maps globally unique ids (``AIDA...``, ``AKIA...``) to a record.
+
+Everything happens inside a :class:`Tx`:
+
+* ``store.read(fn)`` runs ``fn(tx)`` synchronously on a consistent snapshot (never blocks writes);
+* ``await store.write(fn)`` runs ``fn(tx)`` on the single writer, grouped with other writes into
+  one durable commit; ``fn``'s changes are atomic and isolated from the other functions of the
+  group (an exception rolls back only that ``fn`` and is raised to its own caller); the call
+  returns only once the commit is on disk.
+
+``fn`` must be a plain (non-async) function that touches nothing but ``tx``: it may be run on
+another thread, and it must not wait for other writes (that would deadlock the writer).
+
+This module holds the Protocols a backend implements (SQLite now, PostgreSQL later) and the
+backend-neutral exceptions.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+__all__ = [
+    "Conflict",
+    "Entity",
+    "IndexTarget",
+    "NotFound",
+    "ReadOnlyTx",
+    "Store",
+    "StoreClosed",
+    "StoreError",
+    "Tx",
+    "WriteFn",
+]
+
+T = TypeVar("T")
+
+WriteFn = Callable[["Tx"], T]
+"""A unit of work: receives the transaction, returns the caller's result."""
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class Conflict(StoreError):
+    """The record or id already exists (``insert``, ``index_put``, ``append_event``)."""
+
+
+class NotFound(StoreError, LookupError):
+    """A referenced record does not exist (e.g. ``index_put`` towards a missing entity)."""
+
+
+class ReadOnlyTx(StoreError):
+    """A write method was called on the transaction of ``Store.read``."""
+
+
+class StoreClosed(StoreError):
+    """The store was closed; no further reads or writes are accepted."""
+
+
+class Entity(NamedTuple):
+    """One stored record as returned by :meth:`Tx.scan`."""
+
+    key: str
+    name: str
+    data: dict[str, Any]
+
+
+class IndexTarget(NamedTuple):
+    """Where an id of the ``ids`` index points to."""
+
+    account: str
+    kind: str
+    key: str
+
+
+class Tx(Protocol):
+    """One transaction.  Read methods work everywhere; write methods raise :class:`ReadOnlyTx`
+    inside ``Store.read``.  Returned dicts are fresh copies: mutating them changes nothing."""
+
+    # -- entities ----------------------------------------------------------------------------
+    def get(self, account: str, kind: str, key: str) -> dict[str, Any] | None:
+        """The record's data, or None."""
+        ...
+
+    def get_entity(self, account: str, kind: str, key: str) -> Entity | None:
+        """The record with its key and name, or None."""
+        ...
+
+    def put(self, account: str, kind: str, key: str, name: str, data: dict[str, Any]) -> None:
+        """Create or replace the record (an upsert: its ``ids`` entries stay)."""
+        ...
+
+    def insert(self, account: str, kind: str, key: str, name: str, data: dict[str, Any]) -> None:
+        """Create the record; :class:`Conflict` if ``(account, kind, key)`` exists."""
+        ...
+
+    def delete(self, account: str, kind: str, key: str) -> bool:
+        """Remove the record (and the ``ids`` entries pointing at it); True if it existed."""
+        ...
+
+    def list(
+        self,
+        account: str,
+        kind: str,
+        *,
+        prefix: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """Data of the records of one kind, ordered by key (code point order).
+
+        ``prefix`` keeps keys starting with it, ``after`` keeps keys strictly greater (a paging
+        marker: the key of the last record of the previous page), ``where`` filters on the data
+        and ``limit`` caps the number returned *after* filtering.
+        """
+        ...
+
+    def scan(
+        self,
+        account: str,
+        kind: str,
+        *,
+        prefix: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> builtins.list[Entity]:
+        """Like :meth:`list` but with each record's key and name (what paging needs)."""
+        ...
+
+    def count(self, account: str, kind: str) -> int:
+        """Number of records of one kind in one account."""
+        ...
+
+    # -- secondary unique index --------------------------------------------------------------
+    def index_put(self, id: str, account: str, kind: str, key: str) -> None:
+        """Map ``id`` to a record.  Idempotent for the same target; :class:`Conflict` if ``id``
+        already points elsewhere; :class:`NotFound` if the record does not exist."""
+        ...
+
+    def index_get(self, id: str) -> IndexTarget | None:
+        """Where ``id`` points, or None."""
+        ...
+
+    def index_delete(self, id: str) -> bool:
+        """Remove ``id``; True if it existed."""
+        ...
+
+    # -- metadata, generation, events --------------------------------------------------------
+    def meta_get(self, name: str) -> str | None:
+        """A metadata value, or None."""
+        ...
+
+    def meta_set(self, name: str, value: str) -> None:
+        """Set a metadata value (``generation`` is reserved: use :meth:`bump_generation`)."""
+        ...
+
+    def bump_generation(self) -> int:
+        """Increment the IAM state generation in this transaction; returns the new value.
+
+        Call it from every write that changes IAM state; caches keyed by ``Store.generation``
+        then see the new number once the write committed."""
+        ...
+
+    def append_event(
+        self, account: str, event_time: str, event_id: str, data: dict[str, Any]
+    ) -> int:
+        """Append a CloudTrail record; returns its sequence number.  :class:`Conflict` if
+        ``event_id`` exists."""
+        ...
+
+
+class Store(Protocol):
+    """A transactional store with one writer and any number of concurrent readers."""
+
+    def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` on a consistent snapshot, synchronously, in the calling thread."""
+        ...
+
+    def write(self, fn: Callable[[Tx], T]) -> Awaitable[T]:
+        """Run ``fn`` in a write transaction; resolves once the change is durable.
+
+        Implementations are ``async def``.  If ``fn`` raises, nothing it did is kept and the
+        exception is raised to the caller."""
+        ...
+
+    def write_sync(self, fn: Callable[[Tx], T]) -> T:
+        """:meth:`write` for code without an event loop (CLI, start-up, tests).  Blocks."""
+        ...
+
+    @property
+    def generation(self) -> int:
+        """The IAM state generation as of the last commit."""
+        ...
+
+    def close(self) -> None:
+        """Finish the queued writes, then release everything.  Idempotent."""
+        ...

@@ -1,0 +1,105 @@
+"""Numbered schema steps for the SQLite backend, applied at start.
+
+``PRAGMA user_version`` holds the number of steps applied.  Each step runs in its own
+transaction together with the version bump, so a crash mid-migration leaves the previous version
+intact.  Steps are append-only: never edit a released step, add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "apply_migrations", "schema_version"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: a description and the statements it runs, in order."""
+
+    description: str
+    statements: tuple[str, ...]
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer trailgate (more steps than this version knows)."""
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "generic entity store, unique-id index, metadata, CloudTrail events",
+        (
+            """
+            CREATE TABLE entities (
+                account TEXT NOT NULL,
+                kind    TEXT NOT NULL,
+                key     TEXT NOT NULL,
+                name    TEXT NOT NULL,
+                data    BLOB NOT NULL,
+                PRIMARY KEY (account, kind, key)
+            )
+            """,
+            """
+            CREATE TABLE ids (
+                id      TEXT PRIMARY KEY,
+                account TEXT NOT NULL,
+                kind    TEXT NOT NULL,
+                key     TEXT NOT NULL,
+                FOREIGN KEY (account, kind, key)
+                    REFERENCES entities (account, kind, key) ON DELETE CASCADE
+            )
+            """,
+            # The foreign key's child index, so deleting an entity finds its ids quickly.
+            "CREATE INDEX ids_by_target ON ids (account, kind, key)",
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "INSERT INTO meta (name, value) VALUES ('generation', '0')",
+            """
+            CREATE TABLE events (
+                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                account    TEXT NOT NULL,
+                event_time TEXT NOT NULL,
+                event_id   TEXT NOT NULL UNIQUE,
+                data       BLOB NOT NULL
+            )
+            """,
+        ),
+    ),
+]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of steps applied to this database."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def apply_migrations(
+    conn: sqlite3.Connection, migrations: list[Migration] | None = None
+) -> int:
+    """Apply the missing steps, each in one transaction; returns the resulting version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``) and not in a transaction.
+    Running it again is a no-op.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    current = schema_version(conn)
+    if current > len(steps):
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this trailgate ({len(steps)})"
+        )
+    for number in range(current + 1, len(steps) + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if schema_version(conn) >= number:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in steps[number - 1].statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)

@@ -1,0 +1,606 @@
+"""The embedded SQLite store: one writer thread with group commit, per-thread readers.
+
+Durability model
+    The database runs in WAL mode with ``synchronous=FULL``: every ``COMMIT`` fsyncs the WAL.
+    ``write`` resolves its caller's future only after ``COMMIT`` returned, so a call that
+    returned success survives ``kill -9`` and power loss.
+
+Group commit
+    Writers do not open transactions themselves.  ``write(fn)`` queues ``fn`` for the one writer
+    thread, which takes everything queued (up to :data:`MAX_BATCH`) and runs it inside a single
+    ``BEGIN IMMEDIATE ... COMMIT``: one fsync for the whole group.  Each ``fn`` runs inside its
+    own ``SAVEPOINT``; if it raises, its changes are rolled back and the exception goes to its
+    own caller while the rest of the group commits.  While one group is being fsynced the next
+    one accumulates, so batching adapts to the load without any timer.
+
+Reads
+    ``read(fn)`` runs ``fn`` in the calling thread on that thread's own read-only connection,
+    inside one read transaction (a consistent snapshot).  In WAL mode readers never block the
+    writer and the writer never blocks readers.
+
+One process owns a database file: the ``generation`` counter is cached in memory and refreshed
+by this process's commits only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import concurrent.futures
+import contextlib
+import inspect
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+
+import orjson
+
+from trailgate.store.blobs import fsync_dir
+from trailgate.store.interface import (
+    Conflict,
+    Entity,
+    IndexTarget,
+    NotFound,
+    ReadOnlyTx,
+    Store,
+    StoreClosed,
+    StoreError,
+    Tx,
+)
+from trailgate.store.sqlite.migrations import apply_migrations
+
+__all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
+
+T = TypeVar("T")
+
+MAX_BATCH: Final = 1000
+"""Most write functions committed together (bounds the latency of one group)."""
+
+BUSY_TIMEOUT_MS: Final = 10_000
+GENERATION: Final = "generation"
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    if not isinstance(data, dict):
+        raise TypeError(f"record data must be a dict, not {type(data).__name__}")
+    return orjson.dumps(data)
+
+
+def _decode(blob: bytes) -> dict[str, Any]:
+    value = orjson.loads(blob)
+    if not isinstance(value, dict):
+        raise StoreError("stored record is not a JSON object")
+    return value
+
+
+class SqliteTx:
+    """A transaction on one connection (see :class:`trailgate.store.interface.Tx`).
+
+    Valid only while the function it was given to runs."""
+
+    __slots__ = ("_active", "_conn", "_writable", "bumped")
+
+    def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+        self._conn = conn
+        self._writable = writable
+        self._active = True
+        self.bumped = False
+        """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
+
+    def _end(self) -> None:
+        self._active = False
+
+    def _read(self) -> sqlite3.Connection:
+        if not self._active:
+            raise StoreError("transaction used after its function returned")
+        return self._conn
+
+    def _write(self) -> sqlite3.Connection:
+        if not self._writable:
+            raise ReadOnlyTx("write inside Store.read(); use Store.write()")
+        return self._read()
+
+    # -- entities ----------------------------------------------------------------------------
+    def get(self, account: str, kind: str, key: str) -> dict[str, Any] | None:
+        entity = self.get_entity(account, kind, key)
+        return None if entity is None else entity.data
+
+    def get_entity(self, account: str, kind: str, key: str) -> Entity | None:
+        row = self._read().execute(
+            "SELECT name, data FROM entities WHERE account = ? AND kind = ? AND key = ?",
+            (account, kind, key),
+        ).fetchone()
+        return None if row is None else Entity(key, row[0], _decode(row[1]))
+
+    def put(self, account: str, kind: str, key: str, name: str, data: dict[str, Any]) -> None:
+        self._write().execute(
+            "INSERT INTO entities (account, kind, key, name, data) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (account, kind, key)"
+            " DO UPDATE SET name = excluded.name, data = excluded.data",
+            (account, kind, key, name, _encode(data)),
+        )
+
+    def insert(self, account: str, kind: str, key: str, name: str, data: dict[str, Any]) -> None:
+        cur = self._write().execute(
+            "INSERT INTO entities (account, kind, key, name, data) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (account, kind, key) DO NOTHING",
+            (account, kind, key, name, _encode(data)),
+        )
+        if cur.rowcount == 0:
+            raise Conflict(f"{kind} {key!r} already exists in account {account}")
+
+    def delete(self, account: str, kind: str, key: str) -> bool:
+        cur = self._write().execute(
+            "DELETE FROM entities WHERE account = ? AND kind = ? AND key = ?",
+            (account, kind, key),
+        )
+        return cur.rowcount > 0
+
+    def list(
+        self,
+        account: str,
+        kind: str,
+        *,
+        prefix: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        found = self.scan(account, kind, prefix=prefix, after=after, limit=limit, where=where)
+        return [entity.data for entity in found]
+
+    def scan(
+        self,
+        account: str,
+        kind: str,
+        *,
+        prefix: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> builtins.list[Entity]:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        out: builtins.list[Entity] = []
+        if limit == 0:
+            return out
+        sql = "SELECT key, name, data FROM entities WHERE account = ? AND kind = ?"
+        params: builtins.list[object] = [account, kind]
+        if after is not None:
+            sql += " AND key > ?"
+            params.append(after)
+        if prefix:
+            # Keys sharing a prefix are contiguous in code point (= UTF-8 byte) order: start at
+            # the prefix and stop at the first key without it.
+            sql += " AND key >= ?"
+            params.append(prefix)
+        sql += " ORDER BY key"
+        if limit is not None and where is None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cur = self._read().execute(sql, params)
+        try:
+            for key, name, blob in cur:
+                if prefix and not key.startswith(prefix):
+                    break
+                data = _decode(blob)
+                if where is not None and not where(data):
+                    continue
+                out.append(Entity(key, name, data))
+                if limit is not None and len(out) >= limit:
+                    break
+        finally:
+            cur.close()
+        return out
+
+    def count(self, account: str, kind: str) -> int:
+        row = self._read().execute(
+            "SELECT count(*) FROM entities WHERE account = ? AND kind = ?", (account, kind)
+        ).fetchone()
+        return int(row[0])
+
+    # -- secondary unique index --------------------------------------------------------------
+    def index_put(self, id: str, account: str, kind: str, key: str) -> None:
+        conn = self._write()
+        existing = self.index_get(id)
+        if existing is not None:
+            if existing == (account, kind, key):
+                return
+            raise Conflict(f"id {id!r} is already in use")
+        if self.get_entity(account, kind, key) is None:
+            raise NotFound(f"cannot index {id!r}: no {kind} {key!r} in account {account}")
+        conn.execute(
+            "INSERT INTO ids (id, account, kind, key) VALUES (?, ?, ?, ?)",
+            (id, account, kind, key),
+        )
+
+    def index_get(self, id: str) -> IndexTarget | None:
+        row = self._read().execute(
+            "SELECT account, kind, key FROM ids WHERE id = ?", (id,)
+        ).fetchone()
+        return None if row is None else IndexTarget(row[0], row[1], row[2])
+
+    def index_delete(self, id: str) -> bool:
+        return self._write().execute("DELETE FROM ids WHERE id = ?", (id,)).rowcount > 0
+
+    # -- metadata, generation, events --------------------------------------------------------
+    def meta_get(self, name: str) -> str | None:
+        row = self._read().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, name: str, value: str) -> None:
+        if name == GENERATION:
+            raise ValueError("the generation is changed by bump_generation() only")
+        self._write().execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    def bump_generation(self) -> int:
+        row = self._write().execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = ? RETURNING value",
+            (GENERATION,),
+        ).fetchone()
+        self.bumped = True
+        return int(row[0])
+
+    def append_event(
+        self, account: str, event_time: str, event_id: str, data: dict[str, Any]
+    ) -> int:
+        cur = self._write().execute(
+            "INSERT INTO events (account, event_time, event_id, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            (account, event_time, event_id, _encode(data)),
+        )
+        if cur.rowcount == 0 or cur.lastrowid is None:
+            raise Conflict(f"event {event_id!r} already recorded")
+        return cur.lastrowid
+
+
+# -- jobs: a write function plus how to hand its outcome back ----------------------------------
+
+
+_Future = asyncio.Future[Any] | concurrent.futures.Future[Any]
+
+
+class _Job:
+    """A queued write function; its caller waits on ``future`` (an asyncio one if ``loop``).
+    Its outcome is delivered exactly once, by :func:`_settle`."""
+
+    __slots__ = ("fn", "future", "loop", "settled")
+
+    def __init__(
+        self, fn: Callable[[SqliteTx], Any], loop: asyncio.AbstractEventLoop | None
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.future: _Future = concurrent.futures.Future() if loop is None else loop.create_future()
+        self.settled = False
+
+    def cancelled(self) -> bool:
+        # Read across threads: a stale answer only means the fn runs and its result is dropped.
+        return self.future.cancelled()
+
+
+Outcome = tuple[_Job, bool, Any]
+"""A job, whether it succeeded, and its result or exception."""
+
+
+def _resolve_all(outcomes: list[tuple[_Future, bool, Any]]) -> None:
+    """Runs on the callers' event loop (or the writer thread for ``write_sync`` callers)."""
+    for future, ok, value in outcomes:
+        if future.done():  # the caller was cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Hand the outcomes to the callers: one wake-up per event loop, not one per job."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Future, bool, Any]]] = {}
+    for job, ok, value in outcomes:
+        if job.settled:
+            continue
+        job.settled = True
+        if job.loop is None:
+            _resolve_all([(job.future, ok, value)])
+            continue
+        if not ok and isinstance(value, StopIteration):  # asyncio futures refuse it
+            value = RuntimeError(f"write function raised {value!r}")
+        per_loop.setdefault(job.loop, []).append((job.future, ok, value))
+    for loop, items in per_loop.items():
+        # RuntimeError: that loop is closed, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, items)
+
+
+@dataclass
+class WriteStats:
+    """Counters of the writer thread (for benchmarks and diagnostics)."""
+
+    commits: int = 0
+    writes: int = 0
+    failed: int = 0
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        str(path),
+        isolation_level=None,  # we issue BEGIN / COMMIT ourselves
+        check_same_thread=False,  # created in one thread, closed by close() from another
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        cached_statements=256,
+    )
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"cannot enable WAL mode on {path} (got {mode!r})")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        if reader:
+            conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class SqliteStore:
+    """See the module docstring.  Create with :meth:`open`; ``with`` closes it."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        """Use :meth:`open`.  Takes ownership of ``conn``, the migrated write connection."""
+        self.path = path
+        self.stats = WriteStats()
+        self._writer_conn = conn
+        self._generation = int(
+            conn.execute("SELECT value FROM meta WHERE name = ?", (GENERATION,)).fetchone()[0]
+        )
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
+        self._lock = threading.Lock()
+        self._closed = False
+        self._local = threading.local()
+        self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._thread = threading.Thread(
+            target=self._writer_main, name=f"trailgate-store-writer:{path.name}", daemon=True
+        )
+        self._thread.start()
+
+    @classmethod
+    def open(cls, path: Path) -> SqliteStore:
+        """Open (creating if needed) the database file ``path`` and apply the migrations."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path, reader=False)
+        try:
+            apply_migrations(conn)
+            fsync_dir(path.parent)  # make the new database and WAL files' names durable
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- reads -------------------------------------------------------------------------------
+    def read(self, fn: Callable[[SqliteTx], T]) -> T:
+        conn = self._reader()
+        if conn.in_transaction:  # read() nested in read() on this thread: same snapshot
+            return self._run_read(conn, fn)
+        conn.execute("BEGIN")
+        try:
+            return self._run_read(conn, fn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _run_read(conn: sqlite3.Connection, fn: Callable[[SqliteTx], T]) -> T:
+        tx = SqliteTx(conn, writable=False)
+        try:
+            return fn(tx)
+        finally:
+            tx._end()
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreClosed("store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        conn = _connect(self.path, reader=True)
+        with self._lock:
+            if self._closed:
+                conn.close()
+                raise StoreClosed("store is closed")
+            self._prune_readers()
+            self._readers[id(conn)] = (threading.current_thread(), conn)
+        self._local.conn = conn
+        return conn
+
+    def _prune_readers(self) -> None:
+        """Close the connections of threads that ended (caller holds the lock)."""
+        for ident, (thread, conn) in list(self._readers.items()):
+            if not thread.is_alive():
+                conn.close()
+                del self._readers[ident]
+
+    # -- writes ------------------------------------------------------------------------------
+    async def write(self, fn: Callable[[SqliteTx], T]) -> T:
+        """Run ``fn`` in the next group commit; returns once it is durable.
+
+        If the awaiting task is cancelled before the group starts, ``fn`` is skipped; once it
+        started, it commits and its result is dropped."""
+        job = _Job(fn, asyncio.get_running_loop())
+        self._submit(job)
+        return await cast("asyncio.Future[T]", job.future)
+
+    def write_sync(self, fn: Callable[[SqliteTx], T]) -> T:
+        if threading.current_thread() is self._thread:
+            raise StoreError("write_sync() inside a write function would deadlock")
+        job = _Job(fn, None)
+        self._submit(job)
+        return cast("concurrent.futures.Future[T]", job.future).result()
+
+    def _submit(self, job: _Job) -> None:
+        with self._lock:
+            if self._closed:
+                raise StoreClosed("store is closed")
+            self._queue.put(job)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        with self._lock:
+            for _, conn in self._readers.values():
+                conn.close()
+            self._readers.clear()
+
+    # -- the writer thread -------------------------------------------------------------------
+    def _writer_main(self) -> None:
+        conn = self._writer_conn
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            try:
+                self._commit_group(conn, batch)
+            except BaseException as exc:  # never leave a caller waiting, never die
+                with contextlib.suppress(Exception):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                error = StoreError(f"write failed: {exc!r}")
+                _settle([(job, False, error) for job in batch])
+        conn.close()
+
+    def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        """Run ``batch`` in one transaction, commit, then hand out the outcomes."""
+        jobs = [job for job in batch if not job.cancelled()]
+        done: list[tuple[_Job, Any]] = []
+        failed: list[tuple[_Job, BaseException]] = []
+        bumped = False
+        if jobs:
+            conn.execute("BEGIN IMMEDIATE")
+        for job in jobs:
+            ok, value, job_bumped = self._run_one(conn, job)
+            if ok:
+                done.append((job, value))
+                bumped = bumped or job_bumped
+                continue
+            failed.append((job, value))
+            if not conn.in_transaction:
+                # SQLite rolled back the whole transaction (I/O error, disk full...): the
+                # earlier functions' changes are gone too.  Fail them; go on with a new one.
+                lost = StoreError(f"transaction rolled back by SQLite: {value!r}")
+                failed.extend((earlier, lost) for earlier, _ in done)
+                done.clear()
+                bumped = False
+                conn.execute("BEGIN IMMEDIATE")
+        generation = self._finish(conn, done, failed, bumped)
+        if generation is not None:
+            self._generation = generation  # after COMMIT returned, before anyone is told
+        self.stats.writes += len(done)
+        self.stats.failed += len(failed)
+        outcomes: list[Outcome] = [(job, True, result) for job, result in done]
+        outcomes.extend((job, False, error) for job, error in failed)
+        cancelled = asyncio.CancelledError()
+        outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
+        _settle(outcomes)
+
+    @staticmethod
+    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, bool]:
+        """Run one function inside a savepoint: (ok, result or exception, bumped)."""
+        conn.execute("SAVEPOINT job")
+        tx = SqliteTx(conn, writable=True)
+        try:
+            result = job.fn(tx)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError("write functions must be synchronous (got an awaitable)")
+        except BaseException as exc:
+            tx._end()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+            return False, exc, False
+        tx._end()
+        conn.execute("RELEASE job")
+        return True, result, tx.bumped
+
+    def _finish(
+        self,
+        conn: sqlite3.Connection,
+        done: list[tuple[_Job, Any]],
+        failed: list[tuple[_Job, BaseException]],
+        bumped: bool,
+    ) -> int | None:
+        """COMMIT (or ROLLBACK if nothing succeeded); returns the new generation if it moved.
+
+        On a failed COMMIT the successful functions are moved to ``failed``."""
+        if not conn.in_transaction:
+            return None
+        if not done:
+            conn.execute("ROLLBACK")
+            return None
+        generation: int | None = None
+        try:
+            if bumped:
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE name = ?", (GENERATION,)
+                ).fetchone()
+                generation = int(row[0])
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failed.extend((job, exc) for job, _ in done)
+            done.clear()
+            return None
+        self.stats.commits += 1
+        return generation
+
+
+if TYPE_CHECKING:  # the backend implements the interface's Protocols
+
+    def _conforms(store: SqliteStore, tx: SqliteTx) -> tuple[Store, Tx]:
+        return store, tx
