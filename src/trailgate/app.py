@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,23 @@ import orjson
 from . import clock
 from .auth import tokens
 from .config import Settings
+from .gateway.body import IN_MEMORY_LIMIT, SpooledBody
 from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
+from .services.s3.provider import S3Provider
 from .services.sts.provider import StsProvider
+from .store.blobs import BlobStore
 from .store.sqlite import SqliteStore
 
 log = logging.getLogger("trailgate")
 
-MAX_BODY = 64 * 1024 * 1024  # until S3 streams request bodies to disk
+MAX_BODY = 5 * 1024**3  # S3's limit for one PUT; bodies above 1 MiB are spooled to disk
 HEALTH_PATH = "/_trailgate/health"
+CLOCK_PATH = "/_trailgate/clock"  # only with TRAILGATE_TEST_CLOCK=1: lets tests move time
 
 Scope = dict[str, Any]
 
@@ -93,13 +98,18 @@ class TrailgateApp:
         )
         sealer = tokens.TokenSealer(_derive(self.master_key, "session-token"))
         iam = IamProvider(self.master_key)
+        s3 = S3Provider(BlobStore(settings.data_dir / "blobs"), settings.region,
+                        read=self.store.read)
+        s3.sweep_orphans()  # blobs of requests that died between disk and commit
         providers = {
             "iam": iam,
+            "s3": s3,
             "sts": StsProvider(sealer),
             "organizations": OrganizationsProvider(iam, self.management_account),
         }
         self.gateway = Gateway(self.store, self.master_key, sealer, providers, settings.region)
-        warm_up()  # load the service models before the first request, not during it
+        self.test_clock = os.environ.get("TRAILGATE_TEST_CLOCK") == "1"
+        warm_up(("iam", "sts", "cloudtrail", "organizations", "s3"))  # before the first request
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -107,6 +117,9 @@ class TrailgateApp:
             await self._lifespan(receive, send)
             return
         if kind != "http":
+            return
+        if scope["path"] == CLOCK_PATH and self.test_clock:
+            await self._clock(scope, receive, send)
             return
         if scope["path"] == HEALTH_PATH:
             body = orjson.dumps(
@@ -121,18 +134,34 @@ class TrailgateApp:
             return
         chunks: list[bytes] = []
         size = 0
+        spooled: SpooledBody | None = None
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
+                if spooled is not None:
+                    spooled.discard()
                 return
             piece = message.get("body", b"")
             size += len(piece)
             if size > MAX_BODY:
+                if spooled is not None:
+                    spooled.discard()
                 await _send(send, _too_large())
                 return
-            chunks.append(piece)
+            if spooled is not None:
+                spooled.write(piece)
+            elif size > IN_MEMORY_LIMIT:
+                spooled = SpooledBody(self.settings.data_dir / "tmp")
+                for earlier in chunks:
+                    spooled.write(earlier)
+                spooled.write(piece)
+                chunks = []
+            else:
+                chunks.append(piece)
             more = message.get("more_body", False)
+        if spooled is not None:
+            spooled.finish()
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
             name = raw_name.decode("latin-1").lower()
@@ -148,9 +177,27 @@ class TrailgateApp:
             body=b"".join(chunks),
             client_ip=client[0],
             secure=scope.get("scheme") == "https",
+            body_source=spooled,
         )
-        response = await self.gateway.handle(request)
-        await _send(send, response)
+        try:
+            response = await self.gateway.handle(request)
+            await _send(send, response)
+        finally:
+            if spooled is not None:
+                spooled.discard()
+
+    async def _clock(self, scope: Scope, receive: Any, send: Any) -> None:
+        """POST {"advance": seconds} moves the server's clock (tests of expiry only)."""
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if scope["method"] == "POST":
+            clock.advance(timedelta(seconds=float(orjson.loads(body or b"{}").get("advance", 0))))
+        payload = orjson.dumps({"time": clock.iso(clock.now())})
+        await _send(send, HttpResponse(200, {"content-type": "application/json"}, payload))
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -173,10 +220,25 @@ def _too_large() -> HttpResponse:
 
 async def _send(send: Any, response: HttpResponse) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-    if "content-length" not in response.headers:
+    if (
+        response.body_iter is None
+        and "content-length" not in response.headers
+        and response.status not in (204, 304)
+    ):
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    if response.body_iter is None:
+        await send({"type": "http.response.body", "body": response.body})
+        return
+    try:
+        for chunk in response.body_iter:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        close = getattr(response.body_iter, "close", None)
+        if close is not None:
+            close()
+    await send({"type": "http.response.body", "body": b""})
 
 
 def serve(settings: Settings) -> None:

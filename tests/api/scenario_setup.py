@@ -84,7 +84,7 @@ def build(server: Server) -> World:
         if party.name == "D":
             world.client("iam", world.admin).put_role_policy(
                 RoleName=party.role, PolicyName="read-own-prefix",
-                PolicyDocument=json.dumps(sc.prefix_read(sc.BUCKET, account)),
+                PolicyDocument=sc.dumps(sc.prefix_read(sc.BUCKET, account)),
             )
         else:
             world.client("iam", world.admin).attach_role_policy(

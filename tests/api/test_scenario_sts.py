@@ -208,3 +208,30 @@ def test_invalid_session_name_is_a_validation_error(world: World) -> None:
     code, message, status = error_of(exc)
     assert (code, status) == ("ValidationError", 400)
     assert "roleSessionName" in message
+
+
+def test_session_token_carries_mfa_into_later_calls(world: World) -> None:
+    user = world.users["D"]
+    sts = world.client("sts", user)
+    plain = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    plain_keys = Keys(plain["AccessKeyId"], plain["SecretAccessKey"], plain["SessionToken"])
+    with pytest.raises(ClientError) as exc:
+        world.assume(plain_keys, role_arn(sc.D_ROLE), "dana")
+    assert error_of(exc)[0] == "AccessDenied"
+    with_mfa = sts.get_session_token(
+        DurationSeconds=900, SerialNumber=world.mfa_serial, TokenCode=world.next_code()
+    )["Credentials"]
+    mfa_keys = Keys(with_mfa["AccessKeyId"], with_mfa["SecretAccessKey"], with_mfa["SessionToken"])
+    ident = world.client("sts", mfa_keys).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{world.accounts['D']}:user/d-user"
+    session = world.assume(mfa_keys, role_arn(sc.D_ROLE), "dana-mfa")
+    assert world.client("sts", session).get_caller_identity()["Arn"].endswith(
+        f":assumed-role/{sc.D_ROLE}/dana-mfa"
+    )
+    with pytest.raises(ClientError) as exc:
+        world.client("sts", mfa_keys).get_session_token()
+    assert error_of(exc)[0] == "AccessDenied"
+    # IAM needs MFA with session-token credentials (the user itself may call GetUser)
+    with pytest.raises(ClientError) as exc:
+        world.client("iam", plain_keys).get_user()
+    assert error_of(exc)[0] == "AccessDenied"

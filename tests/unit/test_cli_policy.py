@@ -89,7 +89,7 @@ def test_check_refused_policy(files: Path, capsys: pytest.CaptureFixture[str]) -
     assert run(["policy", "check", "bad.json"]) == 1
     assert capsys.readouterr().out == "bad.json: error: Policy statement must contain resources.\n"
     assert run(["policy", "check", "broken.json"]) == 1
-    assert capsys.readouterr().out == "broken.json: error: Syntax errors in policy.\n"
+    assert capsys.readouterr().out == "broken.json: error: This policy contains invalid Json\n"
     assert run(["policy", "check", "trust.json"]) == 1
     assert capsys.readouterr().out == (
         "trust.json: error: Policy document should not specify a principal.\n"

@@ -624,6 +624,13 @@ def _payload_hash(req: HttpRequest, info: SignedRequestInfo) -> str:
             return UNSIGNED_PAYLOAD
     elif declared is not None:
         return declared
+    return _body_sha256(req)
+
+
+def _body_sha256(req: HttpRequest) -> str:
+    """Hex SHA-256 of the body; a spooled body's hash was computed while it was received."""
+    if req.body_source is not None:
+        return req.body_source.sha256_hex
     return hashlib.sha256(req.body).hexdigest()
 
 
@@ -631,11 +638,11 @@ def _check_payload(req: HttpRequest) -> None:
     declared = req.headers.get("x-amz-content-sha256")
     if declared is None or declared == UNSIGNED_PAYLOAD or declared in STREAMING_MODES:
         return
-    if declared == EMPTY_SHA256 and not req.body:
+    if declared == EMPTY_SHA256 and not req.body and req.body_source is None:
         return
     if not _HEX64_RE.fullmatch(declared):
         raise AuthError("invalid_content_sha256", declared)
-    actual = hashlib.sha256(req.body).hexdigest()
+    actual = _body_sha256(req)
     if not hmac.compare_digest(actual, declared.lower()):
         raise AuthError(
             "payload_hash_mismatch",

@@ -19,13 +19,18 @@ from ..policy import (
 from ..protocol.errors import ServiceError
 from ..services import catalog
 from ..services.iam import queries
-from .context import RequestContext
+from .context import Principal, RequestContext
 
 
 def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision) -> ServiceError:
     assert ctx.principal is not None
+    if ctx.service == "organizations":
+        return ServiceError(
+            "AccessDeniedException", "You don't have permissions to access this resource.", 400
+        )
+    shown = f"policy {resource}" if ":policy/" in resource and ctx.service == "iam" else resource
     message = (
-        f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: {resource}"
+        f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: {shown}"
     )
     if ctx.service != "sts":
         if decision.reason == "explicit-deny":
@@ -69,6 +74,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     """Raise AccessDenied unless the engine allows the request (root: own account only)."""
     entry = catalog.entry(ctx.service, ctx.operation)
     p = ctx.principal
+    if p is not None and p.via_session_token:
+        _session_token_limits(ctx, p)
     if entry.action is None or p is None:
         return
     action = entry.action
@@ -83,7 +90,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
 
         return entry.resource(p.account, ctx.params, path)
 
-    resource = read(lookup_path)
+    resource = "*" if ctx.service == "s3" else read(lookup_path)
     ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
     policies = cache.get(generation, ps_key)
     if policies is None:
@@ -94,11 +101,32 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, keys, caller, resource)
         return
+    if ctx.service == "s3":
+        from .authorize_s3 import authorize_s3
+
+        authorize_s3(ctx, read, policies, keys, caller)
+        return
     request = Request(caller, action, resource, keys, None)
     decision = evaluate(request, policies)
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
+
+
+def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
+    """GetSessionToken credentials: no IAM without MFA; in STS only AssumeRole and
+    GetCallerIdentity (spec 4.4)."""
+    refused = (ctx.service == "iam" and not p.mfa_authenticated) or (
+        ctx.service == "sts" and ctx.operation not in ("AssumeRole", "GetCallerIdentity")
+    )
+    if refused:
+        action = f"{ctx.service}:{ctx.operation}"
+        raise ServiceError(
+            "AccessDenied",
+            f"User: {p.arn} is not authorized to perform: {action} because no session policy "
+            "allows it",
+            403,
+        )
 
 
 def _authorize_assume_role(

@@ -8,8 +8,10 @@ learns nothing about parameter rules.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from .. import clock
@@ -24,6 +26,8 @@ from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 
 log = logging.getLogger("trailgate.gateway")
+
+S3_BASE_HOST = "localhost"  # virtual-host style: http://BUCKET.localhost:PORT/KEY
 
 PROTOCOL: dict[str, WireProtocol] = {
     "iam": "query", "sts": "query", "cloudtrail": "json", "organizations": "json"
@@ -76,9 +80,15 @@ class Gateway:
     # -- steps ----------------------------------------------------------------------------
 
     def identify(self, ctx: RequestContext) -> None:
-        identify_request(ctx, default_region=self.region)
+        identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
 
     def parse(self, ctx: RequestContext) -> None:
+        if ctx.request.body_source is not None and ctx.service in PROTOCOL:
+            # Query and JSON bodies are small; only S3 uploads are spooled.
+            ctx.parse_error = ServiceError(
+                "RequestEntityTooLarge", "Request body is too large.", 413
+            )
+            return
         try:
             parse_request(ctx)
         except ServiceError as err:
@@ -117,6 +127,12 @@ class Gateway:
     async def dispatch(self, ctx: RequestContext) -> None:
         provider = self.providers.get(ctx.service)
         method = getattr(provider, ctx.operation, None) if provider is not None else None
+        if method is None and ctx.service == "s3":
+            raise ServiceError(
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                501,
+            )
         if method is None:
             raise ServiceError(
                 "InvalidAction"
@@ -134,13 +150,36 @@ class Gateway:
             request_id=ctx.request_id,
             now=ctx.received_at,
         )
-        if catalog.entry(ctx.service, ctx.operation).write:
-            ctx.result = await self.store.write(lambda tx: method(call, tx))
-        else:
-            ctx.result = self.store.read(lambda tx: method(call, tx))
+        prepare = getattr(provider, f"prepare_{ctx.operation}", None)
+        if prepare is not None:
+            # Heavy work outside the single writer thread (e.g. S3 object bytes to disk).
+            call = replace(call, prepared=await asyncio.to_thread(prepare, call))
+        try:
+            if catalog.entry(ctx.service, ctx.operation).write:
+                result = await self.store.write(lambda tx: method(call, tx))
+            else:
+                result = self.store.read(lambda tx: method(call, tx))
+        except BaseException:
+            discard = getattr(call.prepared, "discard", None)
+            if discard is not None:
+                await asyncio.to_thread(discard)
+            raise
+        after = result.pop("__after_commit", None)
+        if after:
+            await asyncio.to_thread(_run_all, after)
+        ctx.result = result
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
 
     def record(self, ctx: RequestContext) -> None:
         """CloudTrail recording arrives with the CloudTrail issue."""
+
+
+def _run_all(actions: Iterable[Callable[[], object]]) -> None:
+    """Clean-ups a provider asked for once its transaction committed (e.g. replaced blobs)."""
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            log.exception("after-commit action failed")

@@ -7,11 +7,15 @@ between steps.  Fields are documented with the step that sets them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import ServiceError
+
+if TYPE_CHECKING:
+    from ..services.base import RequestBody
 
 
 @dataclass
@@ -22,9 +26,10 @@ class HttpRequest:
     raw_path: str  # path exactly as on the request line (percent-encoded), without query
     query_string: str  # raw query string, without '?'
     headers: dict[str, str]  # lower-cased names; repeated headers joined with ','
-    body: bytes
+    body: bytes  # the whole body when small; b"" when it was spooled to ``body_source``
     client_ip: str
     secure: bool = False
+    body_source: RequestBody | None = None  # large bodies (S3 uploads), spooled to disk
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -37,6 +42,7 @@ class HttpResponse:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    body_iter: Iterator[bytes] | None = None  # streamed instead of ``body`` (S3 GetObject)
 
 
 @dataclass

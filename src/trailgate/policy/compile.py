@@ -72,7 +72,7 @@ class PrincipalMatcher:
         if kind == "federated":
             return DIRECT if caller.arn in self.federated else NO_MATCH
         if caller.canonical_id is not None and caller.canonical_id in self.canonical:
-            return DIRECT
+            return ACCOUNT  # a canonical user id names an account (S3)
         arns = self.arns
         if arns:
             if caller.arn in arns:

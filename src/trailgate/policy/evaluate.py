@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .compile import (
-    ACCOUNT,
     DIRECT,
     NO_MATCH,
     ROLE,
@@ -260,30 +259,29 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     # Services, identity providers and anonymous callers belong to no account: a resource
     # policy that names them grants directly, wherever the resource lives.
     cross = request.cross_account and caller.kind not in _NO_SIDE
-    if cross or is_trust:
+    if cross:
         if not resource_allows:
             return _deny("no-resource-allow")
-        if not cross:
-            direct = [m for m, k in resource_allows if k != ACCOUNT]
-            if direct:
-                return Decision("allowed", tuple(direct + scp))
         if side_reason:
             return _deny(side_reason)
         grants = [m for m, _ in resource_allows]
-        return Decision("allowed", tuple(_ordered(identity if caller.kind == "root" else side,
-                                                  grants, scp)))
+        return Decision("allowed", tuple(_ordered(side, grants, scp)))
+    if is_trust and not resource_allows:
+        return _deny("no-resource-allow")  # a role must always be trusted explicitly
 
-    direct = [m for m, k in resource_allows if k == DIRECT]
-    if direct:
-        return Decision("allowed", tuple(direct + scp))
-    role = [m for m, k in resource_allows if k == ROLE]
-    if role:
+    # Same account (spec 2.3): how the resource/trust policy names the caller decides.
+    kinds = {k for _, k in resource_allows}
+    grants = [m for m, _ in resource_allows]
+    if DIRECT in kinds:
+        return Decision("allowed", tuple(grants + scp))
+    if ROLE in kinds:
         if boundary_ok and session_ok:
-            return Decision("allowed", tuple(role + limits + scp))
-        if side_reason:  # the role grant was there; name what stopped it
-            return _deny("boundary" if not boundary_ok else "session-policy")
+            return Decision("allowed", tuple(grants + limits + scp))
+        return _deny("boundary" if not boundary_ok else "session-policy")
     if side_reason:
         return _deny(side_reason)
+    if is_trust:  # the trust names only the account: the caller's side delegated
+        return Decision("allowed", tuple(_ordered(side, grants, scp)))
     return Decision("allowed", tuple(side + scp))
 
 

@@ -7,7 +7,8 @@ does not matter here; being obviously right does.
 
 Decision procedure of :func:`evaluate` (first rule that fires wins).  Callers of kind
 ``service``, ``anonymous`` and ``federated`` (an identity provider calling AssumeRoleWith*) have
-no identity side: no identity policies, boundary, session policy or SCPs apply to them.
+no identity side: only a resource/trust policy can allow them, and the SCP check is skipped
+(a matching Deny in any policy supplied still counts; ``auth/gather.py`` supplies none).
 
 1. **Explicit deny.**  Every statement with ``Effect: Deny`` that applies to the request (action,
    resource, condition and, in resource/trust policies, principal all match) in ANY policy of
@@ -25,8 +26,9 @@ no identity side: no identity policies, boundary, session policy or SCPs apply t
    ``account`` - the account id, ``arn:aws:iam::ACCT:root`` (any IAM principal of the account:
                  root, users, role and federated-user sessions), or a ``CanonicalUser`` (an S3
                  canonical id identifies an account).
-   ``NotPrincipal`` applies when NONE of its entries names the caller in one of these ways (so
-   an account entry exempts every principal of that account, a role ARN every session of it).
+   ``NotPrincipal`` applies to every caller it does not exclude, and AWS excludes only what it
+   names exactly: a ``direct`` entry, or an account entry for that account's root user (an
+   account entry does not exempt the account's users or sessions, nor a role ARN its sessions).
    A trust policy must always have a matching Allow, and a cross-account request must have one
    in the resource policy; otherwise ``implicitDeny`` / ``no-resource-allow``.
 4. **Grant.**
@@ -61,6 +63,8 @@ Choices for points the spec leaves open (all documented where implemented):
 - an operator without a set qualifier applied to several request values: positive operators
   need one (request value, policy value) pair to match, negated operators need every request
   value to match none of the policy values;
+- Date values made only of digits are epoch seconds (so ``"2020"`` is not the year 2020);
+  a date-time without an offset is UTC;
 - an unparseable request value makes that value fail for positive AND negated operators
   (Numeric, Date, Binary, IP, Arn); an unparseable or unresolvable policy value never matches;
 - a statement without ``Resource``/``NotResource`` (trust policies) matches every resource;
@@ -535,8 +539,12 @@ def _grant_kind(stmt: _Statement, caller: Caller) -> GrantKind | None:
     if "Principal" in stmt.raw:
         return _principal_kind(stmt.raw["Principal"], caller)
     if "NotPrincipal" in stmt.raw:
-        # Applies to everyone the element does not name; an Allow so applied grants like "*".
-        return None if _principal_kind(stmt.raw["NotPrincipal"], caller) else "direct"
+        # Applies to everyone the element does not exclude; an Allow so applied grants like
+        # "*".  AWS excludes only principals named exactly: an account entry excludes the
+        # account's root, not its users or sessions; a role ARN does not exclude its sessions.
+        kind = _principal_kind(stmt.raw["NotPrincipal"], caller)
+        excluded = kind == "direct" or (kind == "account" and caller.kind == "root")
+        return None if excluded else "direct"
     return None
 
 
@@ -812,12 +820,23 @@ class _Slots:
 # ============================================================================================
 
 
+def _scp_allows(inputs: PolicyInputs, request: Request) -> list[_Statement] | None:
+    """The matching Allow statements of all SCP levels, or None if some level allows nothing."""
+    allows: list[_Statement] = []
+    for level in inputs.scps:
+        level_allows = _matching(list(level), request, "Allow")
+        if not level_allows:
+            return None
+        allows += level_allows
+    return allows
+
+
 def evaluate(request: Request, inputs: PolicyInputs) -> Decision:
     """Decide one request against the documents in ``inputs`` (see the module docstring)."""
     caller = request.caller
     slots = _Slots.of(inputs)
     # AWS services, anonymous callers and identity providers (AssumeRoleWithSAML/-WebIdentity)
-    # have no identity policies, no boundary, no session policy and no SCPs.
+    # have no identity policies, boundary, session policy or SCP check.
     no_identity_side = caller.kind in ("service", "anonymous", "federated")
 
     # 1. explicit deny anywhere
@@ -832,13 +851,9 @@ def evaluate(request: Request, inputs: PolicyInputs) -> Decision:
         return Decision("explicitDeny", _matched(denies), "explicit-deny")
 
     # 2. every SCP level must allow
-    scp_allows: list[_Statement] = []
-    if not no_identity_side:
-        for level in inputs.scps:
-            level_allows = _matching(list(level), request, "Allow")
-            if not level_allows:
-                return Decision("implicitDeny", (), "scp")
-            scp_allows += level_allows
+    scp_allows = [] if no_identity_side else _scp_allows(inputs, request)
+    if scp_allows is None:
+        return Decision("implicitDeny", (), "scp")
 
     # 3. the resource or trust side
     resource_allows = _matching(slots.resource, request, "Allow", names_principal=True)

@@ -106,10 +106,10 @@ _IAM_RESOURCE_PREFIXES = (
 )
 
 IAM_WORDING = Wording(
-    not_json="Syntax errors in policy.",
+    not_json="This policy contains invalid Json",
     syntax="Syntax errors in policy.",
     legacy="The policy failed legacy parsing",
-    invalid_json="Syntax errors in policy.",
+    invalid_json="This policy contains invalid Json",
     unknown_field="Syntax errors in policy.",
     missing_statement="Syntax errors in policy.",
     empty_statement="Syntax errors in policy.",

@@ -4,9 +4,12 @@ The pipeline (``gateway/chain.py``) uses three steps from here, each reading and
 :class:`~trailgate.gateway.context.RequestContext`:
 
 - :func:`identify_request` — ``ctx.service``, ``ctx.operation``, ``ctx.region`` (``routing``);
-- :func:`parse_request` — ``ctx.params`` from the query form or JSON body, validated against
-  the operation's input shape (S3 is left to the rest-xml parser, not written yet);
-- :func:`render` — ``ctx.response`` from ``ctx.error`` or ``ctx.result``, per protocol.
+  for S3 also ``ctx.params["Bucket"]``/``["Key"]`` (``restxml.s3_operation``, path style or,
+  with ``s3_base_host``, virtual-host style);
+- :func:`parse_request` — ``ctx.params`` from the query form, JSON body or, for S3, the path,
+  query, headers and payload, validated against the operation's input shape;
+- :func:`render` — ``ctx.response`` from ``ctx.error`` or ``ctx.result``, per protocol (S3:
+  ``restxml.serialize_s3``, which may stream through ``HttpResponse.body_iter``).
 
 Every failure is a :class:`ServiceError`; :func:`render` never raises (a serializer bug becomes
 a 500 ``InternalFailure`` in the service's own format).  :func:`warm_up` loads the models and
@@ -44,27 +47,42 @@ def identify_request(
     *,
     default_region: str = DEFAULT_REGION,
     s3_resolver: S3Resolver | None = None,
+    s3_base_host: str | None = None,
 ) -> None:
-    """Fill ``ctx.service``/``operation``/``region``.  On failure ``ctx.service`` is still set
-    (so :func:`render` picks the right format) and the :class:`RoutingError` is raised."""
+    """Fill ``ctx.service``/``operation``/``region`` (and, for S3, ``ctx.params`` with
+    ``Bucket``/``Key`` when the request addresses them).  On failure ``ctx.service`` is still
+    set (so :func:`render` picks the right format) and the :class:`RoutingError` is raised.
+
+    S3 requests are resolved by :class:`restxml.S3Locator` unless ``s3_resolver`` is given;
+    ``s3_base_host`` (e.g. ``"localhost"``) enables virtual-host addressing
+    (``Host: bucket.localhost:4566``).
+    """
+    locator = restxml.S3Locator(s3_base_host) if s3_resolver is None else None
     try:
         service, operation, region = identify(
-            ctx.request, default_region=default_region, s3_resolver=s3_resolver
+            ctx.request, default_region=default_region, s3_resolver=s3_resolver or locator
         )
     except RoutingError as err:
         ctx.service = err.service
         ctx.region = ctx.region or default_region
         raise
     ctx.service, ctx.operation, ctx.region = service, operation or "", region
+    if service == "s3" and locator is not None:
+        located = {"Bucket": locator.bucket, "Key": locator.key}
+        ctx.params = {k: v for k, v in located.items() if v is not None}
 
 
 def parse_request(ctx: RequestContext) -> None:
-    """Fill ``ctx.params`` for query and JSON services; raises :class:`ServiceError`."""
+    """Fill ``ctx.params``; raises :class:`ServiceError`."""
     proto = specs.protocol(ctx.service)
     if proto == "query":
         ctx.params = query.parse_query(ctx.service, ctx.operation, query.request_pairs(ctx.request))
     elif proto == "json":
         ctx.params = json11.parse_json(ctx.service, ctx.operation, ctx.request.body)
+    elif ctx.operation and specs.has_operation(ctx.service, ctx.operation):
+        ctx.params = restxml.parse_s3(
+            ctx.operation, ctx.request, ctx.params.get("Bucket"), ctx.params.get("Key")
+        )
 
 
 def render(ctx: RequestContext) -> None:
@@ -85,6 +103,12 @@ def render(ctx: RequestContext) -> None:
         _render_error(ctx, service, _internal_failure(service))
 
 
+#: ``encoding-type`` is echoed by S3 in these listings; the provider need not copy it.
+_S3_ENCODED_LISTINGS = frozenset(
+    {"ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads"}
+)
+
+
 def _render_result(ctx: RequestContext, service: str) -> None:
     proto = specs.protocol(service)
     rid = ctx.request_id
@@ -95,6 +119,15 @@ def _render_result(ctx: RequestContext, service: str) -> None:
     elif proto == "json":
         resp.body = json11.serialize_json(service, ctx.operation, ctx.result)
         resp.headers.update(json11.json_headers(service, rid))
+    elif ctx.operation and specs.has_operation(service, ctx.operation):
+        result = ctx.result or {}
+        encoding = ctx.params.get("EncodingType")
+        if encoding and ctx.operation in _S3_ENCODED_LISTINGS and "EncodingType" not in result:
+            result = {**result, "EncodingType": encoding}
+        ctx.response = restxml.serialize_s3(
+            ctx.operation, result, rid, head=ctx.request.method == "HEAD"
+        )
+        return
     else:
         err = ServiceError(
             "NotImplemented",
@@ -118,9 +151,10 @@ def _render_error(ctx: RequestContext, service: str, err: ServiceError) -> None:
         resp.body = json11.serialize_json_error(err)
         resp.headers.update(json11.json_headers(service, rid))
     else:
-        head = ctx.request.method == "HEAD"
-        resp.body = restxml.serialize_error(err, rid, head=head)
-        resp.headers.update(restxml.error_headers(rid, head=head))
+        bodiless = ctx.request.method == "HEAD" or err.status == 304
+        resp.body = restxml.serialize_error(err, rid, head=bodiless)
+        resp.body_iter = None
+        resp.headers.update(restxml.error_headers(rid, head=bodiless))
 
 
 def _internal_failure(service: str) -> ServiceError:
@@ -135,9 +169,14 @@ def _internal_failure(service: str) -> ServiceError:
     )
 
 
-def warm_up(services: Iterable[str] = ("iam", "sts", "cloudtrail", "organizations")) -> None:
+def warm_up(
+    services: Iterable[str] = ("iam", "sts", "cloudtrail", "organizations", "s3"),
+) -> None:
     """Load models and build every operation's plans (and their patterns) now."""
     for service in services:
+        if specs.protocol(service) == "rest-xml":
+            restxml.warm_up()
+            continue
         for name in specs.operation_names(service):
             shapes.input_plan(service, name)
             shapes.output_plan(service, name)

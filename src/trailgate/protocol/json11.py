@@ -86,8 +86,42 @@ def parse_json(
     params = _read_structure(node, document)
     problems = shapes.validate(node, params) if validate else []
     if problems:
+        if service == "organizations":
+            raise organizations_invalid_input(problems)
         raise validation_exception(problems)
     return params
+
+
+_ORG_REASONS = (
+    ("regular expression pattern", "INVALID_PATTERN",
+     "You provided a value that does not match the required pattern."),
+    ("length less than or equal", "MAX_LENGTH_EXCEEDED",
+     "You provided a string parameter that is longer than allowed."),
+    ("length greater than or equal", "MIN_LENGTH_EXCEEDED",
+     "You provided a string parameter that is shorter than allowed."),
+    ("value less than or equal", "MAX_VALUE_EXCEEDED",
+     "You provided a numeric parameter that has a larger value than allowed."),
+    ("value greater than or equal", "MIN_VALUE_EXCEEDED",
+     "You provided a numeric parameter that has a smaller value than allowed."),
+    ("must not be null", "INPUT_REQUIRED",
+     "You must provide a value for all required parameters."),
+)
+
+
+def organizations_invalid_input(problems: list[str]) -> ServiceError:
+    """Organizations reports input constraint failures as ``InvalidInputException`` with a
+    ``Reason`` instead of the generic ``ValidationException``."""
+    first = problems[0]
+    for needle, reason, message in _ORG_REASONS:
+        if needle in first:
+            return ServiceError("InvalidInputException", message, 400, {"Reason": reason})
+    return ServiceError(
+        "InvalidInputException",
+        "The requested operation failed because you provided invalid values for one or more of "
+        "the request parameters.",
+        400,
+        {"Reason": "INVALID_INPUT"},
+    )
 
 
 def _token(value: Any) -> str:
@@ -202,6 +236,8 @@ def serialize_json_error(err: ServiceError) -> bytes:
     document: dict[str, Any] = {"__type": type_name}
     if key and (err.message or key == "Message"):
         document[key] = err.message
+    for name, value in err.extra.items():  # modeled error members, e.g. Organizations' Reason
+        document.setdefault(name, value)
     return dumps(document)
 
 

@@ -15,7 +15,8 @@ In order:
 A scope naming a service trailgate doesn't speak is ignored (rule 4 decides; authentication
 will then reject the signature).  Operation: ``Action`` for query services, the text after the
 last ``.`` of ``X-Amz-Target`` for JSON services, and for S3 whatever the ``s3_resolver``
-passed to :func:`identify` returns (``None`` until S3 dispatch exists).
+passed to :func:`identify` returns (``None`` without one; the facade's ``identify_request``
+passes ``restxml.S3Locator``, which applies spec 6.4 and raises S3's own RoutingErrors).
 
 Failures raise :class:`RoutingError`, a :class:`ServiceError` that also says which service's
 protocol must render it: ``InvalidAction`` "Could not find operation X for version Y" and

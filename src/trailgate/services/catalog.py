@@ -64,6 +64,17 @@ def _iam_resource(operation: str) -> ResourceFn:
         return policy
     if operation in ("SimulatePrincipalPolicy",):
         return _param("PolicySourceArn")
+    if operation in _LIST_COLLECTIONS:
+        kind = _LIST_COLLECTIONS[operation]
+
+        def collection(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+            # AWS authorizes listings against the collection path: arn:aws:iam::ACCT:user/
+            prefix = params.get("PathPrefix") or "/"
+            return f"arn:aws:iam::{acct}:{kind}{prefix}"
+
+        return collection
+    if operation in _SELF_SERVICE_LISTS:
+        return _iam_user_or_self
     if "Group" in operation and operation not in ("ListGroupsForUser",):
         return _iam_entity("group", "GroupName")
     if "Role" in operation:
@@ -71,6 +82,14 @@ def _iam_resource(operation: str) -> ResourceFn:
     if operation.startswith("List") and operation.endswith("s") and "User" not in operation:
         return _star
     return _iam_user_or_self
+
+
+_LIST_COLLECTIONS = {"ListUsers": "user", "ListRoles": "role", "ListGroups": "group"}
+_SELF_SERVICE_LISTS = frozenset({
+    "ListAccessKeys", "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys",
+    "ListServiceSpecificCredentials", "ListUserPolicies", "ListAttachedUserPolicies",
+    "ListGroupsForUser", "ListUserTags",
+})
 
 
 def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:
@@ -109,6 +128,11 @@ def entry(service: str, operation: str) -> Entry:
         write = True  # consumes MFA codes, records RoleLastUsed
     elif service == "organizations":
         write = not _is_read(operation)
+    elif service == "s3":
+        from .s3_actions import WRITE_PREFIXES, s3_action
+
+        action = s3_action(operation)[0]
+        write = operation.startswith(WRITE_PREFIXES)
     found = Entry(action, resource, write)
     _cache[(service, operation)] = found
     return found

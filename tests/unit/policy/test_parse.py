@@ -228,10 +228,12 @@ def test_variables_enabled_only_for_2012() -> None:
         '{"Id": ' + "[" * 200 + "]" * 200 + "}",
     ],
 )
-def test_not_json_is_a_syntax_error(text: str) -> None:
+def test_not_json_is_invalid_json(text: str) -> None:
+    """IAM answers text that is not JSON with "This policy contains invalid Json" (the wording
+    of AWS's real errors); structural problems of valid JSON are "Syntax errors in policy."."""
     with pytest.raises(MalformedPolicyError) as info:
         parse_policy(text, IDN)
-    assert info.value.message == "Syntax errors in policy."
+    assert info.value.message == "This policy contains invalid Json"
 
 
 def test_surrounding_whitespace_is_fine_for_iam() -> None:

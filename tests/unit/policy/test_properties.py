@@ -60,6 +60,9 @@ CALLERS = [
     Caller.from_arn("anonymous"),
 ]
 
+# Callers that only a resource or trust policy can allow.
+NO_IDENTITY_SIDE = ("service", "anonymous", "federated")
+
 # (action, resource, owning account)
 TARGETS: list[tuple[str, str, str | None]] = [
     ("s3:GetObject", f"{BUCKET}/AWSLogs/{D}/x.json.gz", A),
@@ -253,10 +256,16 @@ def draw_policy(draw: st.DrawFn, policy_id: str, kind: PolicyType) -> PolicyDoc:
 
 
 @st.composite
-def requests(draw: st.DrawFn) -> Request:
-    caller = draw(st.sampled_from(CALLERS))
-    action, resource, owner = draw(st.sampled_from(TARGETS))
-    resource_account = draw(st.sampled_from([owner, owner, None]))
+def requests(draw: st.DrawFn, callers: list[Caller], cross_account: bool) -> Request:
+    """A request by one of ``callers``; ``cross_account``: only on other accounts' resources."""
+    caller = draw(st.sampled_from(callers))
+    if cross_account:
+        foreign = [t for t in TARGETS if t[2] is not None and t[2] != caller.account]
+        action, resource, owner = draw(st.sampled_from(foreign))
+        resource_account = owner
+    else:
+        action, resource, owner = draw(st.sampled_from(TARGETS))
+        resource_account = draw(st.sampled_from([owner, owner, None]))
     ctx = principal_context(caller)
     for key, values in CONTEXT_VALUES.items():
         value = draw(values)
@@ -281,7 +290,7 @@ def inputs_for(draw: st.DrawFn, req: Request) -> PolicyInputs:
         count = draw(st.integers(1, 2))
         session = tuple(draw_policy(draw, f"session{i}", PolicyType.SESSION) for i in range(count))
     scps: tuple[tuple[PolicyDoc, ...], ...] = ()
-    if kind not in ("service", "anonymous", "federated") and draw(st.integers(0, 3)) == 0:
+    if kind not in NO_IDENTITY_SIDE and draw(st.integers(0, 3)) == 0:
         levels = draw(st.integers(1, 2))
         scps = tuple(
             tuple(
@@ -299,19 +308,23 @@ def inputs_for(draw: st.DrawFn, req: Request) -> PolicyInputs:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[Request, PolicyInputs]:
-    req = draw(requests())
+def cases(
+    draw: st.DrawFn, callers: list[Caller] = CALLERS, cross_account: bool = False
+) -> tuple[Request, PolicyInputs]:
+    req = draw(requests(callers, cross_account))
     return req, draw(inputs_for(req))
 
 
 # TRAILGATE_PROPERTY_EXAMPLES=5000 for a deeper (slower) run; the default keeps the file < 30 s.
+EXAMPLES = int(os.environ.get("TRAILGATE_PROPERTY_EXAMPLES", "250"))
 SETTINGS = settings(
-    max_examples=int(os.environ.get("TRAILGATE_PROPERTY_EXAMPLES", "300")),
+    max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+AGREEMENT_SETTINGS = settings(SETTINGS, max_examples=EXAMPLES * 8 // 5)
 
 # ============================================================================================
 # Input transformations
@@ -507,11 +520,10 @@ def test_adding_a_deny_never_adds_access(
 
 
 @SETTINGS
-@given(cases())
+@given(cases([c for c in CALLERS if c.kind not in NO_IDENTITY_SIDE], cross_account=True))
 def test_cross_account_needs_both_sides(case: tuple[Request, PolicyInputs]) -> None:
     req, inputs = case
-    if not req.cross_account or req.caller.kind in ("service", "anonymous"):
-        return
+    assert req.cross_account
     no_resource = reference.evaluate(req, replace(inputs, resource=None))
     assert not no_resource.allowed
     if req.caller.kind != "root":
@@ -524,12 +536,25 @@ def test_cross_account_needs_both_sides(case: tuple[Request, PolicyInputs]) -> N
             assert PolicyType.IDENTITY in kinds
 
 
+@SETTINGS
+@given(cases([c for c in CALLERS if c.kind in NO_IDENTITY_SIDE]))
+def test_services_and_anonymous_callers_need_the_resource_policy(
+    case: tuple[Request, PolicyInputs],
+) -> None:
+    req, inputs = case
+    assert not reference.evaluate(req, replace(inputs, resource=None)).allowed
+    decision = reference.evaluate(req, inputs)
+    if decision.allowed:
+        assert inputs.resource is not None
+        assert {s.policy_id for s in decision.statements} == {inputs.resource.policy_id}
+
+
 # ============================================================================================
 # Agreement with the optimised evaluator
 # ============================================================================================
 
 
-@SETTINGS
+@AGREEMENT_SETTINGS
 @given(cases())
 def test_optimised_evaluator_agrees_with_reference(case: tuple[Request, PolicyInputs]) -> None:
     optimised = pytest.importorskip("trailgate.policy.evaluate")
@@ -539,7 +564,7 @@ def test_optimised_evaluator_agrees_with_reference(case: tuple[Request, PolicyIn
     assert (actual.effect, actual.reason) == (expected.effect, expected.reason)
 
 
-@SETTINGS
+@AGREEMENT_SETTINGS
 @given(cases())
 def test_optimised_evaluator_reports_the_same_deciding_statements(
     case: tuple[Request, PolicyInputs],

@@ -30,6 +30,7 @@ B = PolicyType.BOUNDARY
 SE = PolicyType.SESSION
 
 SYNTAX = "Syntax errors in policy."
+INVALID_JSON = "This policy contains invalid Json"  # IAM, for text that is not a JSON object
 LEGACY = "The policy failed legacy parsing"
 TRUST_ACTIONS = (
     "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  "
@@ -76,11 +77,11 @@ def bucket(**extra: Any) -> dict[str, Any]:
 # (document, policy type, flavor, exact message)
 REFUSED: list[tuple[str, PolicyType, str, str]] = [
     # --- JSON itself
-    ("", IDN, "iam", SYNTAX),
-    ("not json", IDN, "iam", SYNTAX),
-    ('{"Version": "2012-10-17", "Statement": [}', IDN, "iam", SYNTAX),
-    (doc(ok()) + " {}", IDN, "iam", SYNTAX),
-    ("[" + doc(ok()) + "]", IDN, "iam", SYNTAX),
+    ("", IDN, "iam", INVALID_JSON),
+    ("not json", IDN, "iam", INVALID_JSON),
+    ('{"Version": "2012-10-17", "Statement": [}', IDN, "iam", INVALID_JSON),
+    (doc(ok()) + " {}", IDN, "iam", INVALID_JSON),
+    ("[" + doc(ok()) + "]", IDN, "iam", INVALID_JSON),
     (
         '{"Statement": [{"Effect": "Allow", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}',
         IDN,

@@ -265,13 +265,12 @@ def test_boto3_client_end_to_end() -> None:
         ct.get_trail(Name="x")
 
 
-def test_boto3_organizations_validation_exception() -> None:
+def test_boto3_organizations_invalid_input() -> None:
+    """Organizations answers constraint failures with InvalidInputException and a Reason."""
     org = client_roundtrip("organizations", lambda ctx: {})
-    with pytest.raises(org.exceptions.ClientError) as info:
+    with pytest.raises(org.exceptions.InvalidInputException) as info:
         org.create_account(Email="not-an-email", AccountName="D")
-    assert info.value.response["Error"]["Code"] == "ValidationException"
-    # Email is a sensitive shape: its value is not echoed
-    assert info.value.response["Error"]["Message"] == (
-        "1 validation error detected: Value at 'email' failed to satisfy "
-        "constraint: Member must satisfy regular expression pattern: [^\\s@]+@[^\\s@]+\\.[^\\s@]+"
-    )
+    error = info.value.response["Error"]
+    assert error["Code"] == "InvalidInputException"
+    assert error["Message"] == "You provided a value that does not match the required pattern."
+    assert info.value.response["Reason"] == "INVALID_PATTERN"

@@ -193,10 +193,21 @@ def test_json_validation_exception() -> None:
 
 def test_json_missing_required() -> None:
     with pytest.raises(ServiceError) as info:
+        json11.parse_json("cloudtrail", "GetTrail", b"{}")
+    assert (info.value.code, info.value.message) == (
+        "ValidationException",
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: "
+        "Member must not be null",
+    )
+
+
+def test_organizations_missing_required_is_invalid_input() -> None:
+    with pytest.raises(ServiceError) as info:
         json11.parse_json("organizations", "DescribeAccount", b"{}")
-    assert info.value.message == (
-        "1 validation error detected: Value null at 'accountId' failed to satisfy constraint: "
-        "Member must not be null"
+    assert (info.value.code, info.value.message, info.value.extra) == (
+        "InvalidInputException",
+        "You must provide a value for all required parameters.",
+        {"Reason": "INPUT_REQUIRED"},
     )
 
 

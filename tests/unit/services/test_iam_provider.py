@@ -557,7 +557,7 @@ def test_trust_policy_grammar_and_size(h: Harness) -> None:
     h.fails(
         "CreateRole",
         "MalformedPolicyDocument",
-        "Syntax errors in policy.",
+        "This policy contains invalid Json",
         RoleName="R",
         AssumeRolePolicyDocument="{not json",
     )
@@ -727,7 +727,7 @@ def test_inline_policy_documents_are_validated(h: Harness) -> None:
     h.fails(
         "PutUserPolicy",
         "MalformedPolicyDocument",
-        "Syntax errors in policy.",
+        "This policy contains invalid Json",
         UserName="u",
         PolicyName="p",
         PolicyDocument="[]",

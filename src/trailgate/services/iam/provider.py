@@ -5,7 +5,7 @@ Each method has the signature ``(self, call: Call, tx: Tx) -> dict`` (see
 Every write that changes IAM state calls ``tx.bump_generation()``.  Record layouts are
 documented in :mod:`trailgate.services.iam.queries`.
 
-Not here: SimulatePrincipalPolicy / SimulateCustomPolicy (provided elsewhere).
+SimulatePrincipalPolicy / SimulateCustomPolicy are in :mod:`.simulate`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .keys import AccessKeyOps
 from .mfa_devices import MfaOps
 from .policies import PolicyOps
 from .roles import RoleOps
+from .simulate import SimulationOps
 from .users import UserOps
 
 
@@ -29,6 +30,7 @@ class IamProvider(
     PolicyOps,
     MfaOps,
     AccountOps,
+    SimulationOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""

@@ -217,8 +217,12 @@ class OrganizationsProvider:
         org = self._require_management(call, tx)
         account = call.params["AccountId"]
         if account == org["MasterAccountId"]:
-            raise _error("ConstraintViolationException",
-                         "You can't remove the management account from an organization.")
+            raise _error(
+                "MasterCannotLeaveOrganizationException",
+                "You can't remove a management account from an organization. If you want the "
+                "management account to become a member account in another organization, you "
+                "must first delete the current organization.",
+            )
         if not tx.delete(ORG, "account", account):
             raise _error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")

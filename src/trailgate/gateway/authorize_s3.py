@@ -1,0 +1,147 @@
+"""S3's part of the authorize step: the bucket policy as the resource policy, the bucket owner
+as the resource account (same-account union, cross-account intersection), S3's condition keys,
+the public access block, and the extra checks of CopyObject and DeleteObjects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from ..policy import (
+    BoundPolicy,
+    Caller,
+    Decision,
+    PolicyDoc,
+    PolicySet,
+    PolicyType,
+    Request,
+    evaluate,
+)
+from ..protocol.errors import ServiceError
+from ..services.s3 import queries as s3q
+from ..services.s3_actions import bucket_arn, object_arn, s3_action
+from .context import RequestContext
+
+ACCESS_DENIED = "Access Denied"
+
+
+def denied() -> ServiceError:
+    return ServiceError("AccessDenied", ACCESS_DENIED, 403)
+
+
+def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
+    params = ctx.params
+    for param, key in (("Prefix", "s3:prefix"), ("Delimiter", "s3:delimiter")):
+        if params.get(param) is not None:
+            keys[key] = (str(params[param]),)
+    if params.get("MaxKeys") is not None:
+        keys["s3:max-keys"] = (str(params["MaxKeys"]),)
+    if params.get("ACL") is not None:
+        keys["s3:x-amz-acl"] = (str(params["ACL"]),)
+    if ctx.signature_version:
+        keys["s3:signatureversion"] = (ctx.signature_version,)
+        keys["s3:authtype"] = (ctx.auth_type,)
+    sha = ctx.request.headers.get("x-amz-content-sha256")
+    if sha:
+        keys["s3:x-amz-content-sha256"] = (sha,)
+
+
+def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
+    text = bucket.get("Policy")
+    if not text:
+        return None
+    doc = PolicyDoc(f"bucket policy of {bucket['Name']}", PolicyType.RESOURCE, text)
+    return BoundPolicy.bind(doc, "s3")
+
+
+def _public_grant_used(decision: Decision, bound: BoundPolicy | None) -> bool:
+    if bound is None:
+        return False
+    statements = bound.compiled.policy.statements
+    for m in decision.statements:
+        if m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id:
+            principal = statements[m.index].principal
+            if principal is not None and (principal.wildcard or "*" in principal.aws):
+                return True
+    return False
+
+
+def _decide(
+    caller: Caller,
+    action: str,
+    resource: str,
+    keys: dict[str, tuple[str, ...]],
+    policies: PolicySet,
+    bucket: dict[str, Any] | None,
+) -> Decision:
+    owner = bucket["Owner"] if bucket is not None else None
+    bound = _bucket_policy(bucket) if bucket is not None else None
+    request = Request(caller, action, resource, keys, owner)
+    decision = evaluate(request, policies.with_resource(bound))
+    if decision.allowed and bucket is not None:
+        pab = bucket.get("PublicAccessBlock") or {}
+        if (
+            pab.get("RestrictPublicBuckets")
+            and caller.account != owner
+            and _public_grant_used(decision, bound)
+        ):
+            return Decision("implicitDeny", (), "no-resource-allow")
+    return decision
+
+
+def authorize_s3(
+    ctx: RequestContext,
+    read: Any,
+    policies: PolicySet,
+    keys: dict[str, tuple[str, ...]],
+    caller: Caller,
+) -> None:
+    operation = ctx.operation
+    action, target = s3_action(operation)
+    s3_keys(ctx, keys)
+    name: str = ctx.params.get("Bucket") or ""
+    bucket: dict[str, Any] | None = None
+    if target == "none" or not name:
+        resource = "*"
+    else:
+        bucket = read(lambda tx: s3q.bucket(tx, name))
+        if bucket is None and operation != "CreateBucket":
+            return  # the provider answers NoSuchBucket
+        resource = bucket_arn(name)
+        if target == "object":
+            resource = object_arn(name, ctx.params.get("Key", ""))
+    if operation == "DeleteObjects":
+        objects = (ctx.params.get("Delete") or {}).get("Objects") or []
+        targets = [object_arn(name, o.get("Key", "")) for o in objects] or [resource]
+    else:
+        targets = [resource]
+    for target_arn in targets:
+        decision = _decide(caller, action, target_arn, keys, policies, bucket)
+        ctx.decision = decision
+        if not decision.allowed:
+            raise denied()
+    if operation in ("CopyObject", "UploadPartCopy"):
+        _authorize_copy_source(ctx, read, policies, keys, caller)
+
+
+def _authorize_copy_source(
+    ctx: RequestContext,
+    read: Any,
+    policies: PolicySet,
+    keys: dict[str, tuple[str, ...]],
+    caller: Caller,
+) -> None:
+    source = ctx.params.get("CopySource")
+    if isinstance(source, dict):
+        src_bucket, src_key = source.get("Bucket", ""), source.get("Key", "")
+    else:
+        text = unquote(str(source or "")).split("?", 1)[0].lstrip("/")
+        src_bucket, _, src_key = text.partition("/")
+    bucket = read(lambda tx: s3q.bucket(tx, src_bucket))
+    if bucket is None:
+        return  # the provider answers NoSuchBucket
+    decision = _decide(
+        caller, "s3:GetObject", object_arn(src_bucket, src_key), keys, policies, bucket
+    )
+    if not decision.allowed:
+        raise denied()

@@ -1,0 +1,304 @@
+"""Shared pieces of the S3 provider: record kinds, errors with AWS's wording, input checks,
+timestamps, owners and the blob clean-up helpers.
+
+Record layouts are documented in :mod:`trailgate.services.s3.queries`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from ...protocol.errors import ServiceError
+from ...store.blobs import BlobStore
+from ...store.interface import Tx
+
+# -- record kinds ------------------------------------------------------------------------------
+
+NS: Final = "__s3__"
+"""The store account of every S3 record: bucket names are global across accounts."""
+
+BUCKET: Final = "s3.bucket"
+
+
+def owned_kind(account: str) -> str:
+    """Per-account list of bucket names (ListBuckets without scanning every bucket)."""
+    return f"s3.owned/{account}"
+
+
+def objects_kind(bucket: str) -> str:
+    return f"s3.object/{bucket}"
+
+
+def uploads_kind(bucket: str) -> str:
+    return f"s3.upload/{bucket}"
+
+
+def parts_kind(bucket: str) -> str:
+    return f"s3.part/{bucket}"
+
+
+def part_key(upload_id: str, number: int) -> str:
+    return f"{upload_id}/{number:05d}"
+
+
+def blob_ref(blob_id: str) -> str:
+    """The ``ids`` index entry naming the one record that references a blob."""
+    return f"s3blob:{blob_id}"
+
+
+MAX_KEY_BYTES: Final = 1024
+MAX_METADATA_BYTES: Final = 2048
+MAX_OBJECT_SIZE: Final = 5 * 1024**3
+MIN_PART_SIZE: Final = 5 * 1024**2
+MAX_PART_NUMBER: Final = 10_000
+STANDARD: Final = "STANDARD"
+DEFAULT_CONTENT_TYPE: Final = "binary/octet-stream"
+ENFORCED: Final = "BucketOwnerEnforced"
+PREFERRED: Final = "BucketOwnerPreferred"
+WRITER: Final = "ObjectWriter"
+OWNERSHIPS: Final = (ENFORCED, PREFERRED, WRITER)
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def no_such_bucket(name: str) -> ServiceError:
+    return ServiceError(
+        "NoSuchBucket", "The specified bucket does not exist", 404, {"BucketName": name}
+    )
+
+
+def no_such_key(key: str) -> ServiceError:
+    return ServiceError("NoSuchKey", "The specified key does not exist.", 404, {"Key": key})
+
+
+def no_such_upload(upload_id: str) -> ServiceError:
+    return ServiceError(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
+        404,
+        {"UploadId": upload_id},
+    )
+
+
+def access_denied() -> ServiceError:
+    return ServiceError("AccessDenied", "Access Denied", 403)
+
+
+def invalid_argument(message: str, name: str, value: object) -> ServiceError:
+    return ServiceError(
+        "InvalidArgument",
+        message,
+        400,
+        {"ArgumentName": name, "ArgumentValue": "" if value is None else str(value)},
+    )
+
+
+def invalid_request(message: str) -> ServiceError:
+    return ServiceError("InvalidRequest", message, 400)
+
+
+def malformed_xml() -> ServiceError:
+    return ServiceError(
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+        400,
+    )
+
+
+def internal_error() -> ServiceError:
+    """A transient failure (e.g. a blob replaced while being read); botocore retries 500s."""
+    return ServiceError("InternalError", "We encountered an internal error. Please try again.", 500)
+
+
+def precondition_failed(condition: str) -> ServiceError:
+    return ServiceError(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        412,
+        {"Condition": condition},
+    )
+
+
+def not_modified() -> ServiceError:
+    """304 for GET/HEAD conditionals (rendered without a body)."""
+    return ServiceError("NotModified", "Not Modified", 304)
+
+
+def acls_not_supported() -> ServiceError:
+    return ServiceError("AccessControlListNotSupported", "The bucket does not allow ACLs", 400)
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+def stamp(now: datetime) -> str:
+    """A timestamp as stored: ISO 8601 in UTC with milliseconds (S3 listings show them)."""
+    return now.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def canonical_id(account: str) -> str:
+    """The account's S3 canonical user id: 64 hex digits derived from the account id."""
+    return hashlib.sha256(f"trailgate-s3-canonical-user:{account}".encode()).hexdigest()
+
+
+def owner_view(account: str) -> dict[str, str]:
+    """The ``Owner`` shape of an account."""
+    return {"ID": canonical_id(account), "DisplayName": account}
+
+
+def quote_etag(md5_hex: str) -> str:
+    return f'"{md5_hex}"'
+
+
+def b64_digest(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def decode_b64(text: str) -> bytes | None:
+    """Strict base64, or None."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def encode_token(value: str) -> str:
+    """An opaque paging token (base64 of the last name or key returned)."""
+    return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise invalid_argument(
+            "The continuation token provided is incorrect", "continuation-token", token
+        ) from None
+
+
+def check_key(key: str) -> None:
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise ServiceError(
+            "KeyTooLongError",
+            "Your key is too long",
+            400,
+            {"Size": str(size), "MaxSizeAllowed": str(MAX_KEY_BYTES)},
+        )
+
+
+def clean_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
+    """User metadata as stored: lower-cased names (HTTP headers), 2 KB at most."""
+    out = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in out.items())
+    if size > MAX_METADATA_BYTES:
+        raise ServiceError(
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size.",
+            400,
+            {"Size": str(size), "MaxSizeAllowed": str(MAX_METADATA_BYTES)},
+        )
+    return out
+
+
+SYSTEM_HEADERS: Final = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "WebsiteRedirectLocation",
+)
+
+
+def system_headers(params: dict[str, Any]) -> dict[str, str]:
+    """The stored representation headers other than Content-Type (``Expires`` as ISO text)."""
+    out = {name: str(params[name]) for name in SYSTEM_HEADERS if params.get(name)}
+    expires = params.get("Expires")
+    if isinstance(expires, datetime):
+        out["Expires"] = expires.astimezone(UTC).isoformat()
+    elif isinstance(expires, str) and expires:
+        out["Expires"] = expires
+    return out
+
+
+def headers_view(headers: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(headers)
+    if "Expires" in out:
+        try:
+            out["Expires"] = when(out["Expires"])
+        except ValueError:
+            del out["Expires"]
+    return out
+
+
+def parse_tagging(text: str | None) -> dict[str, str]:
+    """``x-amz-tagging`` (URL query syntax) -> tags."""
+    if not text:
+        return {}
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+# -- buckets -----------------------------------------------------------------------------------
+
+
+def load_bucket(tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
+    """The bucket named by ``params["Bucket"]``; NoSuchBucket, or AccessDenied when
+    ``ExpectedBucketOwner`` names another account."""
+    name = str(params.get("Bucket") or "")
+    data = tx.get(NS, BUCKET, name)
+    if data is None:
+        raise no_such_bucket(name)
+    expected = params.get("ExpectedBucketOwner")
+    if expected and expected != data["Owner"]:
+        raise access_denied()
+    return data
+
+
+def object_owner(bucket: dict[str, Any], writer: str, acl: str | None) -> str:
+    """Who owns a new object: the bucket owner unless ACLs keep the writer as owner."""
+    ownership = bucket.get("ObjectOwnership") or WRITER
+    if ownership == ENFORCED or not writer:
+        return str(bucket["Owner"])
+    if ownership == PREFERRED and acl == "bucket-owner-full-control":
+        return str(bucket["Owner"])
+    return writer
+
+
+# -- blobs -------------------------------------------------------------------------------------
+
+
+def drop_blobs(blobs: BlobStore, blob_ids: Iterable[str]) -> None:
+    """Delete blobs no record points at any more (best effort; the sweep catches the rest)."""
+    for blob_id in blob_ids:
+        try:
+            blobs.delete(blob_id)
+        except (OSError, ValueError):
+            continue
+
+
+def after_commit(result: dict[str, Any], blobs: BlobStore, blob_ids: list[str]) -> dict[str, Any]:
+    """Ask the gateway to delete ``blob_ids`` once the transaction committed."""
+    if blob_ids:
+        ids = list(blob_ids)
+        result.setdefault("__after_commit", []).append(lambda: drop_blobs(blobs, ids))
+    return result
+
+
+def reference_blob(tx: Tx, blob_id: str, kind: str, key: str) -> None:
+    tx.index_put(blob_ref(blob_id), NS, kind, key)
+
+
+def unreference_blob(tx: Tx, blob_id: str | None) -> None:
+    if blob_id:
+        tx.index_delete(blob_ref(blob_id))

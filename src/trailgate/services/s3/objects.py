@@ -1,0 +1,451 @@
+"""S3 objects: put, get, head, delete (one or many), copy, object ACLs.
+
+Object bytes are written by ``prepare_PutObject`` / ``prepare_CopyObject`` outside the
+transaction (see :mod:`.bodies`); the transactional methods record metadata.  A replaced or
+deleted object's blob is deleted after the commit (``__after_commit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import unquote
+
+from ...protocol.errors import ServiceError
+from ...store.blobs import BlobStore
+from ...store.interface import Tx
+from ..base import Call
+from .access import canned_grants, check_acl_allowed, requested_grants
+from .bodies import (
+    BlobBody,
+    Prepared,
+    check_copy_conditions,
+    check_read_conditions,
+    check_write_conditions,
+    early_error,
+    open_blob,
+    parse_range,
+    run_prepared,
+    write_body,
+)
+from .common import (
+    DEFAULT_CONTENT_TYPE,
+    ENFORCED,
+    NS,
+    STANDARD,
+    after_commit,
+    check_key,
+    clean_metadata,
+    headers_view,
+    invalid_argument,
+    invalid_request,
+    load_bucket,
+    malformed_xml,
+    no_such_key,
+    object_owner,
+    objects_kind,
+    owner_view,
+    parse_tagging,
+    quote_etag,
+    reference_blob,
+    stamp,
+    system_headers,
+    unreference_blob,
+    when,
+)
+
+Reader = Callable[[Callable[[Tx], Any]], Any]
+"""``Store.read``: runs a function on a consistent snapshot."""
+
+MAX_DELETE: Final = 1000
+RESPONSE_OVERRIDES: Final = {
+    "ResponseCacheControl": "CacheControl",
+    "ResponseContentDisposition": "ContentDisposition",
+    "ResponseContentEncoding": "ContentEncoding",
+    "ResponseContentLanguage": "ContentLanguage",
+    "ResponseContentType": "ContentType",
+    "ResponseExpires": "Expires",
+}
+
+
+def store_object(tx: Tx, bucket: str, key: str, record: dict[str, Any]) -> list[str]:
+    """Create or replace an object record; returns the blob ids it no longer refers to."""
+    kind = objects_kind(bucket)
+    old = tx.get(NS, kind, key)
+    tx.put(NS, kind, key, key, record)
+    doomed: list[str] = []
+    if old is not None and old.get("BlobId") and old["BlobId"] != record["BlobId"]:
+        unreference_blob(tx, old["BlobId"])
+        doomed.append(old["BlobId"])
+    reference_blob(tx, record["BlobId"], kind, key)
+    return doomed
+
+
+def remove_object(tx: Tx, bucket: str, key: str) -> list[str]:
+    """Delete an object record (its blob reference goes with it); returns its blob id."""
+    kind = objects_kind(bucket)
+    old = tx.get(NS, kind, key)
+    if old is None:
+        return []
+    tx.delete(NS, kind, key)  # the ``ids`` entry of its blob is removed with it
+    return [old["BlobId"]] if old.get("BlobId") else []
+
+
+def object_acl(call: Call, bucket: dict[str, Any], owner: str) -> list[dict[str, Any]] | None:
+    """The ACL a write asks for, after the bucket's ownership and public access rules."""
+    grants = requested_grants(call.params, owner, bucket_owner=bucket["Owner"], required=False)
+    if bucket.get("ObjectOwnership") == ENFORCED:
+        # Only ACLs granting the bucket owner full control are accepted, and none is kept.
+        check_acl_allowed(bucket, _enforced_view(call.params, bucket, grants), bucket["Owner"])
+        return None
+    check_acl_allowed(bucket, grants, owner)
+    return grants
+
+
+def _enforced_view(
+    params: dict[str, Any], bucket: dict[str, Any], grants: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    if params.get("ACL") in ("private", "bucket-owner-full-control"):
+        return canned_grants("private", bucket["Owner"])
+    return grants
+
+
+def new_record(
+    call: Call,
+    bucket: dict[str, Any],
+    key: str,
+    *,
+    blob_id: str,
+    size: int,
+    etag: str,
+    source: dict[str, Any],
+    checksums: dict[str, str],
+    parts_count: int | None = None,
+) -> dict[str, Any]:
+    """An object record; ``source`` holds ContentType, Metadata, Headers, Tags and ACL."""
+    writer = call.account
+    acl_name = call.params.get("ACL")
+    owner = object_owner(bucket, writer, str(acl_name) if acl_name else None)
+    record: dict[str, Any] = {
+        "Key": key,
+        "Size": size,
+        "ETag": etag,
+        "LastModified": stamp(call.now),
+        "ContentType": source.get("ContentType") or DEFAULT_CONTENT_TYPE,
+        "Metadata": dict(source.get("Metadata") or {}),
+        "Headers": dict(source.get("Headers") or {}),
+        "Tags": dict(source.get("Tags") or {}),
+        "BlobId": blob_id,
+        "Owner": owner,
+        "StorageClass": STANDARD,
+        "Checksums": dict(checksums),
+        "Acl": source.get("Acl"),
+    }
+    if parts_count is not None:
+        record["PartsCount"] = parts_count
+    return record
+
+
+def request_source(params: dict[str, Any]) -> dict[str, Any]:
+    """ContentType, Metadata, Headers and Tags as a PUT-like request gives them."""
+    return {
+        "ContentType": params.get("ContentType") or DEFAULT_CONTENT_TYPE,
+        "Metadata": clean_metadata(params.get("Metadata")),
+        "Headers": system_headers(params),
+        "Tags": parse_tagging(params.get("Tagging")),
+    }
+
+
+def parse_copy_source(source: Any) -> tuple[str, str]:
+    """``CopySource`` (``bucket/key`` URL-encoded, optional ``?versionId=``, or a dict)."""
+    if isinstance(source, dict):
+        bucket, key = str(source.get("Bucket") or ""), str(source.get("Key") or "")
+    else:
+        text = str(source or "").split("?", 1)[0]
+        text = unquote(text).lstrip("/")
+        bucket, _, key = text.partition("/")
+    if not bucket or not key:
+        raise invalid_argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            "x-amz-copy-source",
+            source,
+        )
+    return bucket, key
+
+
+def _object_view(record: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The headers GetObject and HeadObject share."""
+    out: dict[str, Any] = {
+        "LastModified": when(record["LastModified"]),
+        "ETag": record["ETag"],
+        "ContentType": record.get("ContentType") or DEFAULT_CONTENT_TYPE,
+        "Metadata": dict(record.get("Metadata") or {}),
+        "AcceptRanges": "bytes",
+    }
+    out.update(headers_view(record.get("Headers") or {}))
+    if record.get("Tags"):
+        out["TagCount"] = len(record["Tags"])
+    for param, member in RESPONSE_OVERRIDES.items():
+        if params.get(param) is not None:
+            out[member] = params[param]
+    return out
+
+
+def _check_version(params: dict[str, Any]) -> None:
+    version = params.get("VersionId")
+    if version is not None and version != "null":
+        raise invalid_argument("Invalid version id specified", "versionId", version)
+
+
+class ObjectOps:
+    blobs: BlobStore
+    read: Reader | None
+
+    # -- put ----------------------------------------------------------------------------------
+
+    def prepare_PutObject(self, call: Call) -> Prepared:
+        def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
+            load_bucket(tx, call.params)
+            check_key(str(call.params.get("Key") or ""))
+
+        return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
+
+    def PutObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return run_prepared(
+            call.prepared,
+            lambda: write_body(self.blobs, call.params),
+            lambda prepared: self._put_object(call, tx, prepared),
+        )
+
+    def _put_object(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
+        params = call.params
+        bucket = load_bucket(tx, params)
+        key = str(params.get("Key") or "")
+        check_key(key)
+        source = request_source(params)
+        prepared.raise_error()
+        info = prepared.blob
+        existing = tx.get(NS, objects_kind(bucket["Name"]), key)
+        check_write_conditions(params, existing, key)
+        owner = object_owner(bucket, call.account, params.get("ACL"))
+        source["Acl"] = object_acl(call, bucket, owner)
+        record = new_record(
+            call,
+            bucket,
+            key,
+            blob_id=info.id,
+            size=info.size,
+            etag=quote_etag(info.md5_hex),
+            source=source,
+            checksums=prepared.checksums,
+        )
+        doomed = store_object(tx, bucket["Name"], key, record)
+        out: dict[str, Any] = {"ETag": record["ETag"], **prepared.checksums}
+        if prepared.checksums:
+            out["ChecksumType"] = "FULL_OBJECT"
+        return after_commit(out, self.blobs, doomed)
+
+    # -- get / head ---------------------------------------------------------------------------
+
+    def _load_object(self, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
+        bucket = load_bucket(tx, params)
+        key = str(params.get("Key") or "")
+        _check_version(params)
+        record = tx.get(NS, objects_kind(bucket["Name"]), key)
+        if record is None:
+            raise no_such_key(key)
+        return record
+
+    def _read_object(self, call: Call, tx: Tx, *, body: bool) -> dict[str, Any]:
+        params = call.params
+        record = self._load_object(tx, params)
+        check_read_conditions(params, record)
+        size = int(record["Size"])
+        wanted = parse_range(params.get("Range"), size)
+        out = _object_view(record, params)
+        if wanted is None:
+            start, length = 0, size
+            if params.get("ChecksumMode") == "ENABLED" and record.get("Checksums"):
+                out.update(record["Checksums"])
+                out["ChecksumType"] = "FULL_OBJECT"
+        else:
+            start, end = wanted
+            length = end - start + 1
+            out["ContentRange"] = f"bytes {start}-{end}/{size}"
+            out["__status"] = 206
+        out["ContentLength"] = length
+        if record.get("PartsCount") and params.get("PartNumber") is not None:
+            out["PartsCount"] = record["PartsCount"]
+        if body:
+            out["Body"] = BlobBody(open_blob(self.blobs, record["BlobId"]), start, length)
+        return out
+
+    def GetObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return self._read_object(call, tx, body=True)
+
+    def HeadObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return self._read_object(call, tx, body=False)
+
+    # -- delete -------------------------------------------------------------------------------
+
+    def DeleteObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        doomed = remove_object(tx, bucket["Name"], str(call.params.get("Key") or ""))
+        return after_commit({"__status": 204}, self.blobs, doomed)
+
+    def DeleteObjects(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        request = call.params.get("Delete") or {}
+        objects = request.get("Objects") or []
+        if not objects or len(objects) > MAX_DELETE:
+            raise malformed_xml()
+        deleted: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        doomed: list[str] = []
+        for item in objects:
+            key = str(item.get("Key") or "")
+            version = item.get("VersionId")
+            if version is not None and version != "null":
+                errors.append(
+                    {
+                        "Key": key,
+                        "VersionId": version,
+                        "Code": "NoSuchVersion",
+                        "Message": "The specified version does not exist.",
+                    }
+                )
+                continue
+            doomed += remove_object(tx, bucket["Name"], key)
+            entry: dict[str, Any] = {"Key": key}
+            if version is not None:
+                entry["VersionId"] = version
+            deleted.append(entry)
+        out: dict[str, Any] = {}
+        if not request.get("Quiet") and deleted:
+            out["Deleted"] = deleted
+        if errors:
+            out["Errors"] = errors
+        return after_commit(out, self.blobs, doomed)
+
+    # -- copy ---------------------------------------------------------------------------------
+
+    def prepare_CopyObject(self, call: Call) -> Prepared | None:
+        if self.read is None:
+            return None  # the transaction copies the bytes itself
+        return self._prepare_copy(call, self.read)
+
+    def _prepare_copy(self, call: Call, read: Reader) -> Prepared:
+        params = call.params
+        try:
+            src_bucket, src_key = parse_copy_source(params.get("CopySource"))
+            if (
+                (src_bucket, src_key) == (params.get("Bucket"), params.get("Key"))
+                and params.get("MetadataDirective") != "REPLACE"
+                and not params.get("StorageClass")
+                and not params.get("WebsiteRedirectLocation")
+                and not params.get("ServerSideEncryption")
+            ):
+                raise invalid_request(
+                    "This copy request is illegal because it is trying to copy an object to "
+                    "itself without changing the object's metadata, storage class, website "
+                    "redirect location or encryption attributes."
+                )
+            lookup = {
+                "Bucket": src_bucket,
+                "ExpectedBucketOwner": params.get("ExpectedSourceBucketOwner"),
+            }
+            record, file = read(lambda tx: self._open_source(tx, lookup, src_key))
+        except ServiceError as err:
+            return Prepared(self.blobs, error=err)
+        try:
+            check_copy_conditions(params, record)
+            body = BlobBody(file, 0, int(record["Size"]))
+            info = self.blobs.write_stream(body)
+        except ServiceError as err:
+            return Prepared(self.blobs, error=err)
+        finally:
+            file.close()
+        return Prepared(self.blobs, info=info, extra={"source": record})
+
+    def _open_source(self, tx: Tx, lookup: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
+        bucket = load_bucket(tx, lookup)
+        record = tx.get(NS, objects_kind(bucket["Name"]), key)
+        if record is None:
+            raise no_such_key(key)
+        return record, open_blob(self.blobs, record["BlobId"])
+
+    def CopyObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return run_prepared(
+            call.prepared,
+            lambda: self._prepare_copy(call, lambda fn: fn(tx)),
+            lambda prepared: self._copy_object(call, tx, prepared),
+        )
+
+    def _copy_object(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
+        params = call.params
+        bucket = load_bucket(tx, params)
+        key = str(params.get("Key") or "")
+        check_key(key)
+        directive = params.get("MetadataDirective") or "COPY"
+        if directive not in ("COPY", "REPLACE"):
+            raise invalid_argument(
+                "Unknown metadata directive.", "x-amz-metadata-directive", directive
+            )
+        prepared.raise_error()
+        info = prepared.blob
+        src: dict[str, Any] = prepared.extra["source"]
+        if directive == "REPLACE":
+            source = request_source(params)
+        else:
+            source = {
+                "ContentType": src.get("ContentType"),
+                "Metadata": src.get("Metadata"),
+                "Headers": src.get("Headers"),
+            }
+            source["Tags"] = (
+                parse_tagging(params.get("Tagging"))
+                if params.get("TaggingDirective") == "REPLACE"
+                else src.get("Tags")
+            )
+        existing = tx.get(NS, objects_kind(bucket["Name"]), key)
+        check_write_conditions(params, existing, key)
+        owner = object_owner(bucket, call.account, params.get("ACL"))
+        source["Acl"] = object_acl(call, bucket, owner)
+        record = new_record(
+            call,
+            bucket,
+            key,
+            blob_id=info.id,
+            size=info.size,
+            etag=quote_etag(info.md5_hex),
+            source=source,
+            checksums={} if src.get("PartsCount") else dict(src.get("Checksums") or {}),
+        )
+        doomed = store_object(tx, bucket["Name"], key, record)
+        result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
+        out = {"CopyObjectResult": result}
+        return after_commit(out, self.blobs, doomed)
+
+    # -- object ACLs --------------------------------------------------------------------------
+
+    def GetObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        record = self._load_object(tx, call.params)
+        owner = str(record.get("Owner") or bucket["Owner"])
+        grants = record.get("Acl")
+        if bucket.get("ObjectOwnership") == ENFORCED or not grants:
+            grants = canned_grants("private", owner)
+        return {"Owner": owner_view(owner), "Grants": grants}
+
+    def PutObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        record = self._load_object(tx, call.params)
+        owner = str(record.get("Owner") or bucket["Owner"])
+        grants = requested_grants(call.params, owner, bucket_owner=bucket["Owner"], required=True)
+        if bucket.get("ObjectOwnership") == ENFORCED:
+            check_acl_allowed(bucket, _enforced_view(call.params, bucket, grants), bucket["Owner"])
+            return {}
+        check_acl_allowed(bucket, grants, owner)
+        record["Acl"] = grants
+        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
+        return {}

@@ -1,0 +1,56 @@
+"""Read-side S3 helpers for the gateway's authorize step (small and fast), and the record
+layouts of the S3 provider.
+
+Every S3 record lives in the store account ``"__s3__"`` (bucket names are global).  AWS-visible
+attributes use AWS's member names; timestamps are ISO 8601 strings in UTC with milliseconds.
+
+``s3.bucket``            key = bucket name
+    Name, Owner (account id), Region, CreationDate, Policy (text as submitted | None),
+    PublicAccessBlock ({BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
+    RestrictPublicBuckets: bool} | None; all true for new buckets), OwnershipControls (the rule's
+    ObjectOwnership | None when deleted), ObjectOwnership (effective: the rule, or
+    "ObjectWriter" without controls), Acl ([Grant] in the output shape)
+``s3.owned/<account>``   key = bucket name: {Name} (the account's buckets, for ListBuckets)
+``s3.object/<bucket>``   key = object key (ordered: UTF-8 byte order)
+    Key, Size, ETag (quoted), LastModified, ContentType, Metadata {lower-cased name: value},
+    Headers {CacheControl, ContentDisposition, ContentEncoding, ContentLanguage,
+    WebsiteRedirectLocation, Expires (ISO)}, Tags {key: value}, BlobId, Owner (account id),
+    StorageClass, Checksums {ChecksumCRC32|ChecksumSHA1|ChecksumSHA256: base64} (verified at
+    upload; full-object), Acl ([Grant] | None: ACLs disabled or none given), PartsCount
+    (multipart objects)
+``s3.upload/<bucket>``   key = UploadId (hex initiation time + random, so ids sort by age)
+    UploadId, Key, Initiated, Initiator {ID, DisplayName}, Writer (account id), ACL (canned |
+    None), Source {ContentType, Metadata, Headers, Tags, Acl}, StorageClass, ChecksumAlgorithm
+``s3.part/<bucket>``     key = ``<UploadId>/<PartNumber:05d>``
+    PartNumber, ETag (quoted MD5), Size, LastModified, BlobId, Checksums
+
+The ``ids`` index maps ``s3blob:<blob id>`` to the one record (object or part) referring to
+each blob: deleting the record removes the entry, and a blob without one is garbage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...store.interface import Tx
+from .common import BUCKET, NS, canonical_id, objects_kind
+
+__all__ = ["bucket", "canonical_id", "object_tags"]
+
+
+def bucket(tx: Tx, name: str) -> dict[str, Any] | None:
+    """The bucket record (layout above; ``Owner`` is the owning account id), or None."""
+    data = tx.get(NS, BUCKET, name)
+    if data is None:
+        return None
+    data.setdefault("ObjectOwnership", "ObjectWriter")
+    data["OwnerCanonicalId"] = canonical_id(str(data["Owner"]))
+    return data
+
+
+def object_tags(tx: Tx, bucket: str, key: str) -> dict[str, str] | None:
+    """The object's tags (``s3:ExistingObjectTag/<key>``), or None when it does not exist."""
+    data = tx.get(NS, objects_kind(bucket), key)
+    if data is None:
+        return None
+    return dict(data.get("Tags") or {})

@@ -1,0 +1,72 @@
+"""S3 operations -> IAM actions and the resource they act on (spec 6.4 "S3 action mapping")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Target = Literal["bucket", "object", "none"]
+
+# operation -> (IAM action, target)
+S3_ACTIONS: dict[str, tuple[str, Target]] = {
+    "ListBuckets": ("s3:ListAllMyBuckets", "none"),
+    "CreateBucket": ("s3:CreateBucket", "bucket"),
+    "DeleteBucket": ("s3:DeleteBucket", "bucket"),
+    "HeadBucket": ("s3:ListBucket", "bucket"),
+    "ListObjects": ("s3:ListBucket", "bucket"),
+    "ListObjectsV2": ("s3:ListBucket", "bucket"),
+    "ListObjectVersions": ("s3:ListBucketVersions", "bucket"),
+    "GetBucketLocation": ("s3:GetBucketLocation", "bucket"),
+    "GetBucketAcl": ("s3:GetBucketAcl", "bucket"),
+    "PutBucketAcl": ("s3:PutBucketAcl", "bucket"),
+    "GetBucketPolicy": ("s3:GetBucketPolicy", "bucket"),
+    "PutBucketPolicy": ("s3:PutBucketPolicy", "bucket"),
+    "DeleteBucketPolicy": ("s3:DeleteBucketPolicy", "bucket"),
+    "GetBucketPolicyStatus": ("s3:GetBucketPolicyStatus", "bucket"),
+    "GetBucketOwnershipControls": ("s3:GetBucketOwnershipControls", "bucket"),
+    "PutBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+    "DeleteBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+    "GetPublicAccessBlock": ("s3:GetBucketPublicAccessBlock", "bucket"),
+    "PutPublicAccessBlock": ("s3:PutBucketPublicAccessBlock", "bucket"),
+    "DeletePublicAccessBlock": ("s3:PutBucketPublicAccessBlock", "bucket"),
+    "GetBucketVersioning": ("s3:GetBucketVersioning", "bucket"),
+    "PutBucketVersioning": ("s3:PutBucketVersioning", "bucket"),
+    "GetBucketTagging": ("s3:GetBucketTagging", "bucket"),
+    "PutBucketTagging": ("s3:PutBucketTagging", "bucket"),
+    "DeleteBucketTagging": ("s3:PutBucketTagging", "bucket"),
+    "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
+    "ListMultipartUploads": ("s3:ListBucketMultipartUploads", "bucket"),
+    "GetObject": ("s3:GetObject", "object"),
+    "HeadObject": ("s3:GetObject", "object"),
+    "PutObject": ("s3:PutObject", "object"),
+    "CopyObject": ("s3:PutObject", "object"),
+    "CreateMultipartUpload": ("s3:PutObject", "object"),
+    "UploadPart": ("s3:PutObject", "object"),
+    "UploadPartCopy": ("s3:PutObject", "object"),
+    "CompleteMultipartUpload": ("s3:PutObject", "object"),
+    "AbortMultipartUpload": ("s3:AbortMultipartUpload", "object"),
+    "ListParts": ("s3:ListMultipartUploadParts", "object"),
+    "DeleteObject": ("s3:DeleteObject", "object"),
+    "DeleteObjects": ("s3:DeleteObject", "object"),
+    "GetObjectAcl": ("s3:GetObjectAcl", "object"),
+    "PutObjectAcl": ("s3:PutObjectAcl", "object"),
+    "GetObjectTagging": ("s3:GetObjectTagging", "object"),
+    "PutObjectTagging": ("s3:PutObjectTagging", "object"),
+    "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
+}
+
+WRITE_PREFIXES = ("Put", "Create", "Delete", "Copy", "Upload", "Complete", "Abort")
+
+
+def s3_action(operation: str) -> tuple[str, Target]:
+    found = S3_ACTIONS.get(operation)
+    if found is not None:
+        return found
+    return f"s3:{operation}", "bucket"
+
+
+def bucket_arn(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
