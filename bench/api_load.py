@@ -4,7 +4,12 @@ AssumeRole, plus trailgate's access-key lookup with 10 and 10,000 users.
 Usage::
 
     .venv/bin/python bench/api_load.py [--quick] [--json] [--rounds N] [--requests N]
-                                       [--connections N] [--index-users N] [--no-install]
+                                       [--connections N] [--index-users N] [--max-seconds S]
+                                       [--profile] [--no-install]
+
+A default run takes about 4-5 minutes on 2 cores; most of it is creating the 10,000 users' keys
+(each CreateAccessKey reads every key of the account, so creating N keys costs O(N^2)).
+``--index-users 1000`` or ``--quick`` is much shorter.
 
 What runs (everything on 127.0.0.1, each server stopped by its own pid at the end):
 
@@ -19,7 +24,10 @@ What runs (everything on 127.0.0.1, each server stopped by its own pid at the en
   replayed by ``--connections`` client threads, each owning ONE keep-alive socket and sending one
   request at a time; a response is read by its ``Content-Length`` only, so the client costs a
   few tens of microseconds per request.  Every response status is checked: any non-2xx answer
-  is counted, shown, and makes the run fail (exit status 1).
+  is counted, shown, and makes the run fail (exit status 1).  moto's werkzeug server closes
+  the connection after every response (``Connection: close``: werkzeug disables keep-alive), so
+  against moto each request opens a new connection; the connect is inside that request's
+  latency, and the report shows new connections per request.
 - Per pass: requests/s (requests / wall time), latency p50/p99 (client send to last body byte),
   and server CPU per request: the server process's utime+stime from ``/proc/PID/stat`` (all
   threads) over the pass, divided by the requests.  CPU per request is the steadier figure on a
@@ -44,8 +52,9 @@ What runs (everything on 127.0.0.1, each server stopped by its own pid at the en
 the timed passes, one pass per operation on trailgate with py-spy sampling every thread of the
 server, and prints where the samples fall (HTTP stack, each gateway step, the store's writer
 thread) and the top functions by own samples.  Idle samples (the event loop's ``select``, the
-writer thread waiting for work) are dropped; the rest is wall time the server was busy, which
-includes the writer's fsync waits and a thread waiting for the GIL: shares, not CPU figures.
+writer thread or a thread-pool worker waiting for work) are dropped; the rest is wall time the
+server was busy, which includes the writer's fsync waits and a thread waiting for the GIL:
+shares, not CPU figures.
 
 Goal (the issue): trailgate's CPU per request <= 0.25x moto's on both operations; and the
 access-key costs do not grow with the number of users and keys (here: each large-instance figure
@@ -131,6 +140,14 @@ def proc_cpu_seconds(pid: int) -> tuple[float, float]:
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages (other work on the machine skews the figures)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def self_cpu_seconds() -> float:
@@ -792,7 +809,12 @@ def run_index(
 # --------------------------------------------------------------------------------------------
 
 _FRAME = re.compile(r"^(.*) \((.*?):\d+\)$")
-IDLE_LEAVES = frozenset({"EpollSelector.select", "SqliteStore._writer_main", "Condition.wait"})
+IDLE_LEAVES = frozenset({
+    "EpollSelector.select",  # the event loop waiting for I/O
+    "SqliteStore._writer_main",  # the store's writer waiting for work (SimpleQueue.get)
+    "_worker",  # an idle concurrent.futures worker thread
+    "Condition.wait",
+})
 GATEWAY_STEPS: tuple[str, ...] = (
     "identify", "parse", "authenticate", "authorize", "dispatch", "serialize", "record"
 )
@@ -910,6 +932,7 @@ def build_report(
     index: list[dict[str, Any]],
     creation: dict[str, Any] | None,
     profile: dict[str, Any] | None = None,
+    load_start: str = "",
 ) -> dict[str, Any]:
     medians: dict[str, dict[str, dict[str, float]]] = {}
     ratios: dict[str, dict[str, float]] = {}
@@ -962,7 +985,8 @@ def build_report(
     goals["no_error_responses"] = errors == 0
     return {
         "versions": vers,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_start": load_start, "load_average_end": load_average()},
         "settings": settings.__dict__,
         "median": medians,
         "ratio_trailgate_over_moto": ratios,
@@ -982,6 +1006,8 @@ def print_report(report: dict[str, Any]) -> None:
     print("API load: STS GetCallerIdentity and AssumeRole, trailgate vs moto's server")
     machine = report["machine"]
     print(f"  python {v['python']}, {machine['cpus']} CPUs, {machine['platform']}")
+    print(f"  load average at start {machine['load_average_start']}, "
+          f"at end {machine['load_average_end']}")
     print(f"  trailgate {v['trailgate']} on uvicorn {v['uvicorn']} (h11 {v['h11']}, "
           f"httptools {v['httptools']}, uvloop {v['uvloop']})")
     print(f"  moto {v['moto']} server (werkzeug {v['werkzeug']}, flask {v['flask']}), "
@@ -1136,6 +1162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_from(args)
     ensure_moto(not args.no_install)
     vers = versions()
+    load_start = load_average()
 
     def log(line: str) -> None:
         print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -1159,7 +1186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile = None
         if args.profile:
             profile = profile_trailgate(worlds[TRAILGATE], settings, Path(tmp), 8.0, log)
-        report = build_report(settings, vers, samples, index, creation, profile)
+        report = build_report(settings, vers, samples, index, creation, profile, load_start)
     if args.json:
         print(json.dumps(report, indent=1, default=str))
     else:

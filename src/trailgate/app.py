@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from .gateway.body import IN_MEMORY_LIMIT, SpooledBody
 from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
+from .services.cloudtrail import CloudTrailProvider
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
@@ -28,6 +30,7 @@ from .services.s3.provider import S3Provider
 from .services.sts.provider import StsProvider
 from .store.blobs import BlobStore
 from .store.sqlite import SqliteStore
+from .trail.delivery import DeliveryWorker
 
 log = logging.getLogger("trailgate")
 
@@ -101,9 +104,14 @@ class TrailgateApp:
         s3 = S3Provider(BlobStore(settings.data_dir / "blobs"), settings.region,
                         read=self.store.read)
         s3.sweep_orphans()  # blobs of requests that died between disk and commit
+        self.delivery = DeliveryWorker(
+            self.store, s3, settings.region, settings.delivery_interval
+        )
+        self._tasks: list[asyncio.Task[None]] = []
         providers = {
             "iam": iam,
             "s3": s3,
+            "cloudtrail": CloudTrailProvider(),
             "sts": StsProvider(sealer),
             "organizations": OrganizationsProvider(iam, self.management_account),
         }
@@ -203,8 +211,11 @@ class TrailgateApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._tasks.append(asyncio.create_task(self.delivery.run_forever()))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.delivery.stop()  # returns after the pass in progress
+                await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -62,7 +62,12 @@ class Server:
                 self.process.wait(timeout=20)
 
 
-def start(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Server:
+def start(
+    data_dir: Path,
+    port: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = ("--delivery-interval", "2"),
+) -> Server:
     port = port or free_port()
     env = dict(os.environ)
     env.update(
@@ -76,7 +81,7 @@ def start(data_dir: Path, port: int | None = None, extra_env: dict[str, str] | N
     log = open(log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
     process = subprocess.Popen(
         [sys.executable, "-m", "trailgate.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--data-dir", str(data_dir)],
+         "--port", str(port), "--data-dir", str(data_dir), *extra_args],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     server = Server(process, port, data_dir, log_path)

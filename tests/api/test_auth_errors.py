@@ -129,8 +129,8 @@ def test_tampered_session_token(server: Server) -> None:
 
 def test_garbage_body(server: Server) -> None:
     body_bytes = b"\xff\xfe\x00garbage=\x80&&&"
-    status, _body = raw(server, body_bytes, signed(server, body_bytes))
-    assert status == 400
+    status, body = raw(server, body_bytes, signed(server, body_bytes))
+    assert (status, code_of(body)) == (400, "MissingAction")
     assert_not_created(server)
 
 
@@ -138,3 +138,12 @@ def test_unknown_action(server: Server) -> None:
     payload = b"Action=DoSomethingOdd&Version=2010-05-08"
     status, body = raw(server, payload, signed(server, payload))
     assert (status, code_of(body)) == (400, "InvalidAction")
+
+
+def test_oversized_body(server: Server) -> None:
+    body = b"Action=CreateUser&Version=2010-05-08&UserName=should-not-exist&Pad=" + b"x" * (
+        2 * 1024 * 1024
+    )
+    status, resp = raw(server, body, signed(server, body))
+    assert (status, code_of(resp)) == (413, "RequestEntityTooLarge")
+    assert_not_created(server)

@@ -146,6 +146,9 @@ def _authorize_assume_role(
         f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
         403,
     )
+    parts = role_arn.split(":")
+    if len(parts) > 4 and parts[4].isdigit():
+        ctx.resource_account = parts[4]
     if p.kind == "root":
         raise denied  # AWS refuses AssumeRole with root credentials
     if read(lambda tx: check_mfa_readonly(tx, p, ctx.params, ctx.received_at)):

@@ -23,6 +23,7 @@ from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .context import RequestContext
 
 ACCESS_DENIED = "Access Denied"
+DENIED_KEYS = "__denied_keys"  # DeleteObjects: keys the caller may not delete
 
 
 def denied() -> ServiceError:
@@ -105,21 +106,33 @@ def authorize_s3(
         resource = "*"
     else:
         bucket = read(lambda tx: s3q.bucket(tx, name))
-        if bucket is None and operation != "CreateBucket":
+        if operation == "CreateBucket":
+            # Creating is decided in the caller's own account; a name that is taken gets
+            # BucketAlreadyExists / BucketAlreadyOwnedByYou from the provider.
+            bucket = None
+        elif bucket is None:
             return  # the provider answers NoSuchBucket
+        if bucket is not None:
+            ctx.resource_account = bucket["Owner"]
         resource = bucket_arn(name)
         if target == "object":
             resource = object_arn(name, ctx.params.get("Key", ""))
     if operation == "DeleteObjects":
+        # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []
-        targets = [object_arn(name, o.get("Key", "")) for o in objects] or [resource]
-    else:
-        targets = [resource]
-    for target_arn in targets:
-        decision = _decide(caller, action, target_arn, keys, policies, bucket)
-        ctx.decision = decision
-        if not decision.allowed:
-            raise denied()
+        refused = {
+            str(o.get("Key", ""))
+            for o in objects
+            if not _decide(
+                caller, action, object_arn(name, str(o.get("Key", ""))), keys, policies, bucket
+            ).allowed
+        }
+        ctx.params[DENIED_KEYS] = refused
+        return
+    decision = _decide(caller, action, resource, keys, policies, bucket)
+    ctx.decision = decision
+    if not decision.allowed:
+        raise denied()
     if operation in ("CopyObject", "UploadPartCopy"):
         _authorize_copy_source(ctx, read, policies, keys, caller)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -24,6 +25,7 @@ from ..services import catalog
 from ..services.base import Call
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
+from .recording import append_records, records_for, should_record
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -48,6 +50,7 @@ class Gateway:
         self.sealer = sealer
         self.providers = providers
         self.region = region
+        self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.keys = principals.KeyCache()
         self.policies = PolicyCache()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
@@ -74,21 +77,21 @@ class Gateway:
                 "error, exception or failure.", 500
             )
         self.serialize(ctx)
-        self.record(ctx)
+        await self.record(ctx)
         return ctx.response
 
     # -- steps ----------------------------------------------------------------------------
 
     def identify(self, ctx: RequestContext) -> None:
+        if ctx.request.body_source is not None:
+            service = _spooled_non_s3_service(ctx.request)
+            if service is not None:
+                # Query and JSON bodies are small; only S3 uploads may be spooled to disk.
+                ctx.service = service
+                raise ServiceError("RequestEntityTooLarge", "Request body is too large.", 413)
         identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
 
     def parse(self, ctx: RequestContext) -> None:
-        if ctx.request.body_source is not None and ctx.service in PROTOCOL:
-            # Query and JSON bodies are small; only S3 uploads are spooled.
-            ctx.parse_error = ServiceError(
-                "RequestEntityTooLarge", "Request body is too large.", 413
-            )
-            return
         try:
             parse_request(ctx)
         except ServiceError as err:
@@ -156,7 +159,9 @@ class Gateway:
             call = replace(call, prepared=await asyncio.to_thread(prepare, call))
         try:
             if catalog.entry(ctx.service, ctx.operation).write:
-                result = await self.store.write(lambda tx: method(call, tx))
+                result = await self.store.write(
+                    lambda tx: self._run_and_record(ctx, method, call, tx)
+                )
             else:
                 result = self.store.read(lambda tx: method(call, tx))
         except BaseException:
@@ -169,11 +174,34 @@ class Gateway:
             await asyncio.to_thread(_run_all, after)
         ctx.result = result
 
+    def _run_and_record(
+        self, ctx: RequestContext, method: Callable[[Call, Any], Any], call: Call, tx: Any
+    ) -> Any:
+        """A state-changing call and its CloudTrail records: one transaction."""
+        result = method(call, tx)
+        if self.recording and should_record(ctx):
+            append_records(tx, records_for(ctx, result))
+            ctx.recorded = True
+        return result
+
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
 
-    def record(self, ctx: RequestContext) -> None:
-        """CloudTrail recording arrives with the CloudTrail issue."""
+    async def record(self, ctx: RequestContext) -> None:
+        """Reads, errors and denials: their records, committed before the response leaves."""
+        if ctx.recorded or not self.recording or not should_record(ctx):
+            return
+        try:
+            records = records_for(ctx, ctx.result)
+            await self.store.write(lambda tx: append_records(tx, records))
+        except Exception:
+            log.exception("recording request %s failed", ctx.request_id)
+            ctx.response = HttpResponse()
+            ctx.error = ServiceError(
+                "InternalFailure", "The request processing has failed because of an unknown "
+                "error, exception or failure.", 500
+            )
+            render(ctx)
 
 
 def _run_all(actions: Iterable[Callable[[], object]]) -> None:
@@ -183,3 +211,19 @@ def _run_all(actions: Iterable[Callable[[], object]]) -> None:
             action()
         except Exception:
             log.exception("after-commit action failed")
+
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([a-z0-9-]+)/aws4_request")
+
+
+def _spooled_non_s3_service(request: HttpRequest) -> str | None:
+    """The query/JSON service a large (spooled) body was sent to, if it was not S3."""
+    found = _SCOPE.search(request.headers.get("authorization", ""))
+    if found is not None:
+        return found.group(1) if found.group(1) in PROTOCOL else None
+    target = request.headers.get("x-amz-target", "")
+    if target:
+        return "organizations" if target.startswith("AWSOrganizations") else "cloudtrail"
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return "iam"
+    return None

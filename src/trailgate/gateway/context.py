@@ -86,8 +86,11 @@ class RequestContext:
     auth_type: str = ""  # "REST-HEADER" | "REST-QUERY-STRING" | ""
     # authorize
     decision: Any = None  # trailgate.policy.Decision of the main check
+    resource_account: str | None = None  # owner of the target (role account, bucket owner)
     # dispatch
     result: dict[str, Any] | None = None
     error: ServiceError | None = None
     # serialize
     response: HttpResponse = field(default_factory=HttpResponse)
+    # record
+    recorded: bool = False  # the call's CloudTrail records were committed with its changes

@@ -25,7 +25,7 @@ first grant that holds wins, in the order: direct resource grant, role resource 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .compile import (
     DIRECT,
@@ -75,6 +75,10 @@ class PolicySet:
     boundary: BoundPolicy | None = None
     session: tuple[BoundPolicy, ...] | None = None
     scps: tuple[tuple[BoundPolicy, ...], ...] = ()
+    # action -> applicable identity statements; shared by every set with the same identity
+    index: dict[str, tuple[Candidate, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @staticmethod
     def from_inputs(inputs: PolicyInputs, *, resource_flavor: Flavor = "iam") -> PolicySet:
@@ -89,32 +93,28 @@ class PolicySet:
         )
 
     def with_resource(self, resource: BoundPolicy | None) -> PolicySet:
-        return PolicySet(self.identity, resource, self.boundary, self.session, self.scps)
+        """The same caller's policies with another resource policy (bucket, trust)."""
+        return PolicySet(
+            self.identity, resource, self.boundary, self.session, self.scps, self.index
+        )
 
     def identity_candidates(self, action: str) -> tuple[Candidate, ...]:
         """Statements of all identity policies that admit ``action``, flattened and memoised
         (one loop per request instead of one per policy)."""
-        index = _identity_index.get(id(self))
-        if index is None or index[0] is not self:
-            index = (self, {})
-            if len(_identity_index) > 10_000:
-                _identity_index.clear()
-            _identity_index[id(self)] = index
-        found = index[1].get(action)
+        found = self.index.get(action)
         if found is None:
             found = tuple(
                 (st, bound.matched[st.index])
                 for bound in self.identity
                 for st in bound.compiled.candidates(action)
             )
-            if len(index[1]) > 2048:
-                index[1].clear()
-            index[1][action] = found
+            if len(self.index) > 2048:
+                self.index.clear()
+            self.index[action] = found
         return found
 
 
 Candidate = tuple[CompiledStatement, MatchedStatement]
-_identity_index: dict[int, tuple[PolicySet, dict[str, tuple[Candidate, ...]]]] = {}
 
 
 _NONE: tuple[MatchedStatement, ...] = ()

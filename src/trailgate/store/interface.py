@@ -23,7 +23,7 @@ backend-neutral exceptions.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 __all__ = [
@@ -176,6 +176,22 @@ class Tx(Protocol):
     ) -> int:
         """Append a CloudTrail record; returns its sequence number.  :class:`Conflict` if
         ``event_id`` exists."""
+        ...
+
+    def last_event_seq(self) -> int:
+        """The highest event sequence number this transaction sees (0 when none)."""
+        ...
+
+    def events_after(
+        self,
+        after: int,
+        *,
+        upto: int | None = None,
+        limit: int,
+        accounts: Collection[str] | None = None,
+    ) -> builtins.list[tuple[int, str, dict[str, Any]]]:
+        """(seq, recipient account, record) with ``after < seq <= upto``, of ``accounts`` only
+        when given, in sequence order, at most ``limit`` (the CloudTrail outbox)."""
         ...
 
 

@@ -6,6 +6,7 @@ import re
 from typing import Any, Final
 
 from ...policy import MalformedPolicyError, PolicyType, parse_policy
+from ...policy.lint import check_bucket_policy_actions
 from ...policy.validate import check_bucket_resources, policy_size
 from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
@@ -262,6 +263,7 @@ class BucketOps:
         try:
             policy = parse_policy(text, PolicyType.RESOURCE, flavor="s3")
             check_bucket_resources(policy, bucket["Name"])
+            check_bucket_policy_actions(policy)
         except MalformedPolicyError as err:
             raise ServiceError("MalformedPolicy", err.message, 400) from None
         block = bucket.get("PublicAccessBlock") or {}

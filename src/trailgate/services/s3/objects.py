@@ -302,9 +302,13 @@ class ObjectOps:
         deleted: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         doomed: list[str] = []
+        refused = call.params.get("__denied_keys") or set()
         for item in objects:
             key = str(item.get("Key") or "")
             version = item.get("VersionId")
+            if key in refused:  # the gateway's per-key authorization refused it
+                errors.append({"Key": key, "Code": "AccessDenied", "Message": "Access Denied"})
+                continue
             if version is not None and version != "null":
                 errors.append(
                     {

@@ -64,6 +64,25 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    Migration(
+        "CloudTrail event history index (LookupEvents)",
+        (
+            # One row per (recipient account, region, lookup attribute, value) of a management
+            # event, clustered so that one lookup is one contiguous range read, newest first.
+            # attr = value = '' is the unfiltered listing (real values are 1-2000 characters).
+            """
+            CREATE TABLE event_lookup (
+                account    TEXT NOT NULL,
+                region     TEXT NOT NULL,
+                attr       TEXT NOT NULL,
+                value      TEXT NOT NULL,
+                event_time INTEGER NOT NULL,
+                seq        INTEGER NOT NULL,
+                PRIMARY KEY (account, region, attr, value, event_time, seq)
+            ) WITHOUT ROWID
+            """,
+        ),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ import inspect
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -260,6 +260,40 @@ class SqliteTx:
         if cur.rowcount == 0 or cur.lastrowid is None:
             raise Conflict(f"event {event_id!r} already recorded")
         return cur.lastrowid
+
+    def last_event_seq(self) -> int:
+        row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def events_after(
+        self,
+        after: int,
+        *,
+        upto: int | None = None,
+        limit: int,
+        accounts: Collection[str] | None = None,
+    ) -> builtins.list[tuple[int, str, dict[str, Any]]]:
+        sql = "SELECT seq, account, data FROM events WHERE seq > ?"
+        args: list[Any] = [after]
+        if upto is not None:
+            sql += " AND seq <= ?"
+            args.append(upto)
+        wanted = None if accounts is None else frozenset(accounts)
+        if wanted is not None and not wanted:
+            return []
+        if wanted is not None and len(wanted) <= 500:
+            sql += f" AND account IN ({', '.join('?' for _ in wanted)})"
+            args.extend(sorted(wanted))
+            wanted = None
+        sql += " ORDER BY seq"
+        out: builtins.list[tuple[int, str, dict[str, Any]]] = []
+        for seq, account, data in self._read().execute(sql, args):
+            if wanted is not None and account not in wanted:
+                continue
+            out.append((int(seq), str(account), _decode(data)))
+            if len(out) >= limit:
+                break
+        return out
 
 
 # -- jobs: a write function plus how to hand its outcome back ----------------------------------

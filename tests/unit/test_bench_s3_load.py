@@ -1,0 +1,90 @@
+"""Smoke test of ``bench/s3_load.py``: one tiny run against trailgate and moto's server (both
+started by the script on 127.0.0.1 and stopped by pid), with a 16 MiB object (multipart, like
+the 1 GiB one) through ``aws s3 cp``.  Proves the benchmark runs end to end, every response it
+measured was checked and a success, and the transfer round-trips; timings are not checked."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest.importorskip("moto")
+pytest.importorskip("flask")  # moto's server needs moto[server]
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "s3_load.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("s3_load_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_checks_reject_wrong_bodies(bench: ModuleType) -> None:
+    content = b"x" * 4096
+    assert bench.get_check(content)(content) is None
+    assert bench.get_check(content)(content[:-1]) is not None
+    listing = b"<IsTruncated>false</IsTruncated>" + b"<Key>k</Key>" * 1000
+    assert bench.list_check(listing) is None
+    assert bench.list_check(listing.replace(b"false", b"true")) is not None
+    assert bench.list_check(b"<IsTruncated>false</IsTruncated>" + b"<Key>k</Key>" * 999)
+
+
+def test_profile_analysis(bench: ModuleType) -> None:
+    main = "thread (1): MainThread;<module> (trailgate/cli.py:1);run (uvicorn/main.py:2)"
+    app = f"{main};TrailgateApp.__call__ (/x/src/trailgate/app.py:3)"
+    raw = "\n".join([
+        f"{main};EpollSelector.select (selectors.py:4) 5",
+        f"{app};Gateway.handle (trailgate/gateway/chain.py:5);"
+        "Gateway.authorize (trailgate/gateway/chain.py:6);evaluate (trailgate/policy/evaluate.py:7) 3",
+        f"{app};_send (trailgate/app.py:8);write (asyncio/selector_events.py:9) 1",
+    ])
+    result = bench.analyse_profile(raw)
+    assert (result["samples_busy"], result["samples_idle"]) == (4, 5)
+    assert dict(result["layers_pct"]) == {
+        "gateway: authorize": 75.0,
+        "app: send the response (ASGI send, h11, socket)": 25.0,
+    }
+    assert result["top_own_pct"][0] == ("evaluate (trailgate/policy/evaluate.py)", 75.0)
+    assert dict(result["top_total_pct"])["TrailgateApp.__call__ (trailgate/app.py)"] == 100.0
+    assert "<module> (trailgate/cli.py)" not in dict(result["top_total_pct"])
+
+
+@pytest.mark.slow
+def test_tiny_run_against_both_servers(
+    bench: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--quick", "--rounds", "1", "--get-requests", "40", "--list-requests", "4",
+            "--connections", "2", "--big-mib", "16", "--no-install", "--json"]
+    assert bench.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == 0
+    assert report["versions"]["moto"] != "absent"
+    for op, count in (("GetObject", 40), ("ListObjectsV2", 4)):
+        for server in ("trailgate", "moto"):
+            (run,) = report["samples"][op][server]
+            assert run["requests"] == count
+            assert run["statuses"] == {"200": count}
+            assert run["bad_bodies"] == 0
+            assert run["server_cpu_ms_per_req"] >= 0
+        assert report["samples"][op]["trailgate"][0]["reconnects"] == 0  # keep-alive held
+    assert report["samples"]["GetObject"]["trailgate"][0]["body_bytes_per_req"] == 4096
+    big = report["big"]
+    assert big["size_mib"] == 16
+    assert big["sha256_match"] is True
+    assert 0 < big["server_peak_rss_mib"] < 1024
+    assert {"cp", "upload", "download"} <= set(big)
+    goals = report["goals"]
+    assert goals["no_error_responses"] is True
+    assert goals["big_sha256_match"] is True
+    assert set(goals) >= {"GetObject_cpu_le_0.25x_moto", "ListObjectsV2_cpu_le_0.1x_moto",
+                          "big_peak_rss_lt_150MiB"}
