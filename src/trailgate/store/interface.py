@@ -23,7 +23,7 @@ backend-neutral exceptions.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 __all__ = [
@@ -176,6 +176,30 @@ class Tx(Protocol):
     ) -> int:
         """Append a CloudTrail record; returns its sequence number.  :class:`Conflict` if
         ``event_id`` exists."""
+        ...
+
+    def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
+        """Insert event-history index rows (account, region, attribute, value, event time,
+        seq); an identical row already present is not an error."""
+        ...
+
+    def event_index_scan(
+        self,
+        account: str,
+        region: str,
+        attr: str,
+        value: str,
+        start: int,
+        end: int,
+        before: tuple[int, int] | None,
+        limit: int,
+    ) -> builtins.list[tuple[int, int]]:
+        """``(event_time, seq)`` of index rows with ``start <= event_time <= end`` (and below
+        ``before``), newest first, at most ``limit``."""
+        ...
+
+    def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored records of the given event sequence numbers."""
         ...
 
     def last_event_seq(self) -> int:

@@ -16,8 +16,8 @@ attribute is one index range read in ``(event_time, seq)`` descending order that
 holds the last ``(event_time, seq)`` returned plus a digest of the query it belongs to).
 Data events are never indexed: event history does not show them.
 
-Storage access goes through three methods (:class:`EventIndexTx`); a transaction that lacks
-them but is a :class:`~trailgate.store.sqlite.SqliteTx` is served by a small SQLite adapter.
+Storage access goes through three methods of the store's transaction (:class:`EventIndexTx`,
+declared in :mod:`trailgate.store.interface` and implemented by each backend).
 """
 
 from __future__ import annotations
@@ -29,12 +29,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple, Protocol, cast, runtime_checkable
+from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 
 import orjson
 
 from ...protocol.errors import ServiceError
-from ...store.sqlite.store import SqliteTx
 from ...trail.records import is_data_event, record_region
 from ..base import Call
 
@@ -247,57 +246,7 @@ def index_event(tx: Any, seq: int, account: str, record: dict[str, Any]) -> None
 def _index(tx: Any) -> EventIndexTx:
     if isinstance(tx, EventIndexTx):
         return tx
-    if isinstance(tx, SqliteTx):
-        return _SqliteEventIndex(tx)
     raise TypeError(f"{type(tx).__name__} does not support the event history index")
-
-
-class _SqliteEventIndex:
-    """:class:`EventIndexTx` on a :class:`SqliteTx` (until the store offers these methods)."""
-
-    def __init__(self, tx: SqliteTx) -> None:
-        self.tx = tx
-
-    def event_index_add(self, rows: Sequence[IndexRow]) -> None:
-        self.tx._write().executemany(
-            "INSERT OR IGNORE INTO event_lookup (account, region, attr, value, event_time, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-
-    def event_index_scan(
-        self,
-        account: str,
-        region: str,
-        attr: str,
-        value: str,
-        start: int,
-        end: int,
-        before: tuple[int, int] | None,
-        limit: int,
-    ) -> list[tuple[int, int]]:
-        sql = (
-            "SELECT event_time, seq FROM event_lookup"
-            " WHERE account = ? AND region = ? AND attr = ? AND value = ?"
-            " AND event_time >= ? AND event_time <= ?"
-        )
-        args: list[object] = [account, region, attr, value, start, end]
-        if before is not None:
-            sql += " AND (event_time, seq) < (?, ?)"
-            args.extend(before)
-        sql += " ORDER BY event_time DESC, seq DESC LIMIT ?"
-        args.append(limit)
-        rows = self.tx._read().execute(sql, args).fetchall()
-        return [(int(t), int(s)) for t, s in rows]
-
-    def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        if not seqs:
-            return {}
-        marks = ",".join("?" * len(seqs))
-        rows = self.tx._read().execute(
-            f"SELECT seq, data FROM events WHERE seq IN ({marks})", list(seqs)
-        ).fetchall()
-        return {int(seq): cast(dict[str, Any], orjson.loads(data)) for seq, data in rows}
 
 
 # -- LookupEvents -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import inspect
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -260,6 +260,49 @@ class SqliteTx:
         if cur.rowcount == 0 or cur.lastrowid is None:
             raise Conflict(f"event {event_id!r} already recorded")
         return cur.lastrowid
+
+    # -- the CloudTrail event-history index (table event_lookup, migration 2) ------------------
+
+    def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
+        self._write().executemany(
+            "INSERT OR IGNORE INTO event_lookup (account, region, attr, value, event_time, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def event_index_scan(
+        self,
+        account: str,
+        region: str,
+        attr: str,
+        value: str,
+        start: int,
+        end: int,
+        before: tuple[int, int] | None,
+        limit: int,
+    ) -> builtins.list[tuple[int, int]]:
+        sql = (
+            "SELECT event_time, seq FROM event_lookup"
+            " WHERE account = ? AND region = ? AND attr = ? AND value = ?"
+            " AND event_time >= ? AND event_time <= ?"
+        )
+        args: builtins.list[object] = [account, region, attr, value, start, end]
+        if before is not None:
+            sql += " AND (event_time, seq) < (?, ?)"
+            args.extend(before)
+        sql += " ORDER BY event_time DESC, seq DESC LIMIT ?"
+        args.append(limit)
+        rows = self._read().execute(sql, args).fetchall()
+        return [(int(t), int(s)) for t, s in rows]
+
+    def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        if not seqs:
+            return {}
+        marks = ",".join("?" * len(seqs))
+        rows = self._read().execute(
+            f"SELECT seq, data FROM events WHERE seq IN ({marks})", builtins.list(seqs)
+        ).fetchall()
+        return {int(seq): _decode(data) for seq, data in rows}
 
     def last_event_seq(self) -> int:
         row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
