@@ -135,11 +135,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def proc_cpu_seconds(pid: int) -> tuple[float, float]:
-    """(utime, stime) of a process, all its threads (dead ones included), in seconds."""
-    text = Path(f"/proc/{pid}/stat").read_text()
+def proc_cpu_seconds(pid: int, tid: int | None = None) -> tuple[float, float]:
+    """(utime, stime) in seconds of a process, all its threads (dead ones included), or of
+    one of its threads."""
+    path = Path(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat")
+    text = path.read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """Live thread id -> its user + system CPU seconds."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            out[int(task.name)] = sum(proc_cpu_seconds(pid, int(task.name)))
+    return out
 
 
 def load_average() -> str:
@@ -809,6 +820,7 @@ def run_index(
 # --------------------------------------------------------------------------------------------
 
 _FRAME = re.compile(r"^(.*) \((.*?):\d+\)$")
+_THREAD = re.compile(r"^thread \((\w+)\): (.*)$")
 IDLE_LEAVES = frozenset({
     "EpollSelector.select",  # the event loop waiting for I/O
     "SqliteStore._writer_main",  # the store's writer waiting for work (SimpleQueue.get)
@@ -858,6 +870,7 @@ def analyse_profile(raw: str, top: int = 15) -> dict[str, Any]:
     samples by category and by function (own samples)."""
     categories: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    thread_names: dict[int, str] = {}
     active = idle = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -866,6 +879,10 @@ def analyse_profile(raw: str, top: int = 15) -> dict[str, Any]:
         count = int(count_text)
         frames = stack.split(";")
         thread = frames[0]
+        header = _THREAD.match(thread)
+        if header is not None:
+            with contextlib.suppress(ValueError):
+                thread_names[int(header.group(1), 0)] = header.group(2)
         parsed = [_frame_name(f) for f in frames[1:]]
         if not parsed or parsed[-1][0] in IDLE_LEAVES:
             idle += count
@@ -884,6 +901,7 @@ def analyse_profile(raw: str, top: int = 15) -> dict[str, Any]:
         "samples_idle": idle,
         "categories_pct": shares(categories, None) if active else [],
         "top_own_pct": shares(own, top) if active else [],
+        "thread_names": thread_names,
     }
 
 
@@ -895,8 +913,18 @@ def profile_trailgate(
         raise SystemExit("api_load: --profile needs py-spy (pip install py-spy)")
     server = world.server
     out: dict[str, Any] = {"tool": "py-spy", "version": _version("py-spy")}
+    pid = server.process.pid
     for op in OPS:
         batches = op_batches(world, op, settings.connections, settings.batch)
+        # CPU per request of each server thread, in a pass of its own (py-spy perturbs)
+        before = thread_cpu_seconds(pid)
+        plain = replay(server, batches, settings.requests, settings.max_seconds)
+        after = thread_cpu_seconds(pid)
+        expect_ok(server, plain, f"{op} thread CPU pass")
+        per_thread = {
+            tid: 1000.0 * (after[tid] - before.get(tid, 0.0)) / max(1, plain.requests)
+            for tid in after
+        }
         path = workdir / f"profile-{op}.txt"
         spy = subprocess.Popen(
             [py_spy, "record", "--format", "raw", "--threads", "-r", "250",
@@ -914,6 +942,13 @@ def profile_trailgate(
         expect_ok(server, result, f"{op} profile pass")
         analysis = analyse_profile(path.read_text() if path.exists() else "")
         analysis["pass"] = summary(result)
+        names: dict[int, str] = analysis.pop("thread_names")
+        analysis["thread_cpu_ms_per_req"] = sorted(
+            ((names.get(tid, "main" if tid == pid else f"thread {tid}"), round(ms, 4))
+             for tid, ms in per_thread.items() if ms > 0),
+            key=lambda item: -item[1],
+        )
+        analysis["thread_cpu_pass"] = summary(plain)
         out[op] = analysis
         log(f"  profiled {op}: {analysis['samples_active']} busy samples over "
             f"{result.requests} requests")
@@ -1065,7 +1100,11 @@ def print_report(report: dict[str, Any]) -> None:
               "samples (wall time, not CPU):")
         for op in OPS:
             entry = profile[op]
-            print(f"  {op}: {entry['samples_active']} busy samples, "
+            plain = entry["thread_cpu_pass"]
+            threads = ", ".join(f"{name} {ms:.3f}" for name, ms in entry["thread_cpu_ms_per_req"])
+            print(f"  {op}: server CPU {plain['server_cpu_ms_per_req']:.3f} ms/req in an "
+                  f"unprofiled pass of {plain['requests']} requests; by thread: {threads}")
+            print(f"    profiled pass: {entry['samples_active']} busy samples, "
                   f"{entry['pass']['requests']} requests")
             for name, pct in entry["categories_pct"]:
                 print(f"    {pct:5.1f}%  {name}")

@@ -18,6 +18,7 @@ import orjson
 from . import clock
 from .auth import tokens
 from .config import Settings
+from .console import create_console, is_console_request
 from .gateway.body import IN_MEMORY_LIMIT, SpooledBody
 from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
@@ -31,6 +32,8 @@ from .services.sts.provider import StsProvider
 from .store.blobs import BlobStore
 from .store.sqlite import SqliteStore
 from .trail.delivery import DeliveryWorker
+from .trail.digest import DigestWorker
+from .trail.keys import KeyStore
 
 log = logging.getLogger("trailgate")
 
@@ -107,6 +110,9 @@ class TrailgateApp:
         self.delivery = DeliveryWorker(
             self.store, s3, settings.region, settings.delivery_interval
         )
+        self.digests = DigestWorker(
+            self.store, s3, KeyStore(self.store, self.master_key), settings.digest_interval
+        )
         self._tasks: list[asyncio.Task[None]] = []
         providers = {
             "iam": iam,
@@ -116,6 +122,10 @@ class TrailgateApp:
             "organizations": OrganizationsProvider(iam, self.management_account),
         }
         self.gateway = Gateway(self.store, self.master_key, sealer, providers, settings.region)
+        # Benchmark-only switch (bench/trail_load.py: throughput with recording on vs off).
+        if os.environ.get("TRAILGATE_BENCH_NO_RECORDING") == "1":
+            self.gateway.recording = False
+        self.console = create_console(self.gateway, self.store, self.master_key)
         self.test_clock = os.environ.get("TRAILGATE_TEST_CLOCK") == "1"
         warm_up(("iam", "sts", "cloudtrail", "organizations", "s3"))  # before the first request
 
@@ -125,6 +135,9 @@ class TrailgateApp:
             await self._lifespan(receive, send)
             return
         if kind != "http":
+            return
+        if is_console_request(scope):  # the web console (Starlette), under /console
+            await self.console(scope, receive, send)
             return
         if scope["path"] == CLOCK_PATH and self.test_clock:
             await self._clock(scope, receive, send)
@@ -212,9 +225,11 @@ class TrailgateApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._tasks.append(asyncio.create_task(self.delivery.run_forever()))
+                self._tasks.append(asyncio.create_task(self.digests.run_forever()))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.delivery.stop()  # returns after the pass in progress
+                self.digests.stop()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -8,9 +8,17 @@ from collections.abc import Callable
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .policy_demo import run_offline
+    if args.offline:
+        if args.serve or args.data_dir is not None or args.port is not None:
+            print("trailgate: demo --offline takes no --serve, --data-dir or --port",
+                  file=sys.stderr)
+            return 2
+        from .policy_demo import run_offline
 
-    return run_offline()
+        return run_offline()
+    from .demo import run
+
+    return run(serve=args.serve, data_dir=args.data_dir, port=args.port)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -40,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the seed scenario end to end")
+    demo.add_argument("--offline", action="store_true",
+                      help="only answer the scenario's questions with the policy engine")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep the server running afterwards (Ctrl-C stops it)")
+    demo.add_argument("--data-dir", default=None,
+                      help="an empty or new directory for the server (default: a temporary one)")
+    demo.add_argument("--port", type=int, default=None, help="default: a free port")
     demo.set_defaults(func=_demo)
     serve = sub.add_parser("serve", help="serve IAM, STS, S3, CloudTrail and Organizations")
     serve.add_argument("--host", default="127.0.0.1")
@@ -52,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_policy import add_policy_commands
 
     add_policy_commands(sub)
+    from .cli_trail import add_trail_commands
+
+    add_trail_commands(sub)
     return parser
 
 

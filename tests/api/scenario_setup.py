@@ -45,9 +45,10 @@ class World:
         return pyotp.TOTP(self.mfa_seed).at(time.time() + offset)
 
     def next_code(self) -> str:
-        """A code the server has not seen yet: the step after the last one used, waiting for
+        """A code the server has not seen yet: the step after the last one used (or the
+        current step, when the last one used is already too old to be accepted), waiting for
         the clock when that step is more than one step ahead (AWS accepts +-1 step)."""
-        step = self.last_step + 1
+        step = max(self.last_step + 1, int(time.time()) // 30)
         while step > int(time.time()) // 30 + 1:
             time.sleep(1)
         self.last_step = step

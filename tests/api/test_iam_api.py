@@ -412,9 +412,6 @@ def test_access_key_never_used(iam: Any) -> None:
     assert last["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
 
 
-@pytest.mark.xfail(strict=True, reason="trailgate: a key's use is never recorded "
-                   "(queries.record_access_key_used has no caller), so GetAccessKeyLastUsed "
-                   "always answers N/A")
 def test_access_key_last_used(server: Server, iam: Any) -> None:
     name, keys = new_user(iam, "used", managed=(IAM_READ,))
     client(server, keys).get_user()

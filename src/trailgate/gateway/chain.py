@@ -12,20 +12,23 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from .. import clock
 from ..auth import principals, sigv4
 from ..auth.sigv4 import WireProtocol
 from ..auth.tokens import TokenSealer
-from ..protocol import identify_request, parse_request, render
-from ..protocol.errors import ServiceError
+from ..protocol import identify_request, parse_request, render, shapes, specs
+from ..protocol.errors import ServiceError, validation_error
+from ..protocol.json11 import validation_exception
 from ..services import catalog
 from ..services.base import Call
+from ..services.iam.queries import record_access_key_used
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
-from .recording import append_records, records_for, should_record
+from .recording import Records, append_records, records_for, should_record
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -34,6 +37,17 @@ S3_BASE_HOST = "localhost"  # virtual-host style: http://BUCKET.localhost:PORT/K
 PROTOCOL: dict[str, WireProtocol] = {
     "iam": "query", "sts": "query", "cloudtrail": "json", "organizations": "json"
 }
+
+RecordBuilder = Callable[[RequestContext, "dict[str, Any] | None"], Records]
+
+
+@dataclass
+class CallError(ServiceError):
+    """What :meth:`Gateway.call_as` raises: the AWS error plus the engine's decision (for
+    denials: the deciding statements and the reason) and the request id it was logged under."""
+
+    decision: Any = None
+    request_id: str = ""
 
 
 class Gateway:
@@ -52,6 +66,7 @@ class Gateway:
         self.region = region
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.keys = principals.KeyCache()
+        self._key_used: dict[str, datetime] = {}  # access key -> last use written
         self.policies = PolicyCache()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
             self.identify,
@@ -79,6 +94,53 @@ class Gateway:
         self.serialize(ctx)
         await self.record(ctx)
         return ctx.response
+
+    async def call_as(
+        self,
+        principal: Principal,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        source_ip: str,
+        user_agent: str,
+        region: str | None = None,
+        host: str = "",
+        secure: bool = False,
+        builder: RecordBuilder = records_for,
+    ) -> dict[str, Any]:
+        """One call made in-process (the web console) by an already authenticated principal:
+        the same steps as :meth:`handle` from ``authorize`` on (params checked against the
+        operation's input shape first), logged like any API call (``builder`` may replace
+        the CloudTrail records, e.g. the console's SwitchRole event).  Returns the
+        botocore-shaped result; raises :class:`CallError`."""
+        headers = {"user-agent": user_agent, "host": host}
+        request = HttpRequest("POST", "/", "", headers, b"", source_ip, secure)
+        ctx = RequestContext(request=request, received_at=clock.now())
+        ctx.service, ctx.operation = service, operation
+        ctx.region = region or self.region
+        ctx.params = dict(params)
+        ctx.principal = principal
+        try:
+            _check_params(service, operation, ctx.params)
+            self.authorize(ctx)
+            await self.dispatch(ctx, builder)
+        except ServiceError as err:
+            ctx.error = err
+        except Exception:
+            log.exception("console call %s failed", ctx.request_id)
+            ctx.error = ServiceError(
+                "InternalFailure", "The request processing has failed because of an unknown "
+                "error, exception or failure.", 500
+            )
+        await self.record(ctx, builder)
+        failure = ctx.error
+        if failure is not None:
+            raise CallError(
+                failure.code, failure.message, failure.status, dict(failure.extra),
+                decision=ctx.decision, request_id=ctx.request_id,
+            )
+        return ctx.result or {}
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -127,7 +189,9 @@ class Gateway:
     def authorize(self, ctx: RequestContext) -> None:
         authorize(ctx, self.store.read, self.store.generation, self.policies)
 
-    async def dispatch(self, ctx: RequestContext) -> None:
+    async def dispatch(
+        self, ctx: RequestContext, builder: RecordBuilder = records_for
+    ) -> None:
         provider = self.providers.get(ctx.service)
         method = getattr(provider, ctx.operation, None) if provider is not None else None
         if method is None and ctx.service == "s3":
@@ -160,7 +224,7 @@ class Gateway:
         try:
             if catalog.entry(ctx.service, ctx.operation).write:
                 result = await self.store.write(
-                    lambda tx: self._run_and_record(ctx, method, call, tx)
+                    lambda tx: self._run_and_record(ctx, method, call, tx, builder)
                 )
             else:
                 result = self.store.read(lambda tx: method(call, tx))
@@ -175,25 +239,51 @@ class Gateway:
         ctx.result = result
 
     def _run_and_record(
-        self, ctx: RequestContext, method: Callable[[Call, Any], Any], call: Call, tx: Any
+        self,
+        ctx: RequestContext,
+        method: Callable[[Call, Any], Any],
+        call: Call,
+        tx: Any,
+        builder: RecordBuilder = records_for,
     ) -> Any:
         """A state-changing call and its CloudTrail records: one transaction."""
         result = method(call, tx)
         if self.recording and should_record(ctx):
-            append_records(tx, records_for(ctx, result))
+            append_records(tx, builder(ctx, result))
+            self._note_key_use(ctx, tx)
             ctx.recorded = True
         return result
+
+    def _note_key_use(self, ctx: RequestContext, tx: Any) -> None:
+        """GetAccessKeyLastUsed: a long-term key's last use, written with the call's records
+        (at most once a minute per key; AWS's own figure is not real-time either)."""
+        p = ctx.principal
+        if p is None or not p.access_key_id.startswith("AKIA"):
+            return
+        now = ctx.received_at
+        last = self._key_used.get(p.access_key_id)
+        if last is not None and (now - last).total_seconds() < 60:
+            return
+        if len(self._key_used) > 100_000:
+            self._key_used.clear()
+        self._key_used[p.access_key_id] = now
+        record_access_key_used(tx, p.access_key_id, now, ctx.service, ctx.region)
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
 
-    async def record(self, ctx: RequestContext) -> None:
+    async def record(self, ctx: RequestContext, builder: RecordBuilder = records_for) -> None:
         """Reads, errors and denials: their records, committed before the response leaves."""
         if ctx.recorded or not self.recording or not should_record(ctx):
             return
         try:
-            records = records_for(ctx, ctx.result)
-            await self.store.write(lambda tx: append_records(tx, records))
+            records = builder(ctx, ctx.result)
+
+            def append(tx: Any) -> None:
+                append_records(tx, records)
+                self._note_key_use(ctx, tx)
+
+            await self.store.write(append)
         except Exception:
             log.exception("recording request %s failed", ctx.request_id)
             ctx.response = HttpResponse()
@@ -202,6 +292,20 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
+
+
+def _check_params(service: str, operation: str, params: dict[str, Any]) -> None:
+    """In-process calls skip the wire parser: check their params as it would."""
+    if not specs.has_operation(service, operation):
+        raise ServiceError("InvalidAction", f"The action {operation} is not valid.", 400)
+    if PROTOCOL.get(service) is None:
+        return  # S3: the provider checks names, keys and values itself
+    node = shapes.input_plan(service, operation)
+    problems = shapes.validate(node, params) if node is not None else []
+    if problems:
+        if PROTOCOL[service] == "query":
+            raise validation_error(problems[: shapes.MAX_FAILURES])
+        raise validation_exception(problems)
 
 
 def _run_all(actions: Iterable[Callable[[], object]]) -> None:

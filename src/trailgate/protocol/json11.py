@@ -88,6 +88,11 @@ def parse_json(
     if problems:
         if service == "organizations":
             raise organizations_invalid_input(problems)
+        if service == "cloudtrail" and any("'maxResults'" in p for p in problems):
+            # CloudTrail answers its own exception for a MaxResults out of range (spec 7.6).
+            raise ServiceError(  # UNSURE: the message wording
+                "InvalidMaxResultsException", "The maximum number of results is not valid.", 400
+            )
         raise validation_exception(problems)
     return params
 

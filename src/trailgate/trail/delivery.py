@@ -42,7 +42,7 @@ import gzip
 import logging
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -55,6 +55,7 @@ from ..services.cloudtrail.common import NS, STATUS, TRAIL, org_members, stamp
 from ..services.cloudtrail.eventlog import EventRow, events_after, last_event_seq
 from ..services.cloudtrail.selectors import selects
 from ..store.interface import Store, Tx
+from .digest import logfile_record, record_logfiles
 from .records import is_global_service_event, record_region
 from .service_access import Source, logs_base, put_log_objects
 
@@ -270,10 +271,14 @@ class DeliveryWorker:
             return None
         files: list[DeliveredFile] = []
         objects: list[tuple[str, bytes]] = []
+        logfiles: list[dict[str, Any]] = []  # for the digests (trail/digest.py)
         for (account, region), records in plan.groups.items():
             key = object_key(plan.prefix, plan.org_id, account, region, now)
-            objects.append((key, encode_file(records)))
+            raw = orjson.dumps({"Records": records})
+            objects.append((key, gzip.compress(raw)))
             files.append(DeliveredFile(plan.arn, plan.bucket, key, account, region, len(records)))
+            logfiles.append(logfile_record(plan.arn, plan.trail_id, plan.bucket, key, account,
+                                           region, raw, records, now))
         count = sum(f.records for f in files)
         code = put_log_objects(
             self.s3,
@@ -282,7 +287,9 @@ class DeliveryWorker:
             objects,
             Source(plan.arn, plan.owner, plan.org_id),
             now=now,
-            also=lambda tx: _advance(tx, plan, now, files=len(files), records=count),
+            also=lambda tx: _advance(
+                tx, plan, now, files=len(files), records=count, logfiles=logfiles
+            ),
         )
         if code is None:
             report.files.extend(files)
@@ -323,8 +330,17 @@ class DeliveryWorker:
             loop.call_soon_threadsafe(wake.set)
 
 
-def _advance(tx: Tx, plan: _Plan, now: datetime, *, files: int, records: int) -> None:
-    """Inside the delivery transaction: move the cursor (and the delivery times)."""
+def _advance(
+    tx: Tx,
+    plan: _Plan,
+    now: datetime,
+    *,
+    files: int,
+    records: int,
+    logfiles: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Inside the delivery transaction: move the cursor (and the delivery times); remember
+    the delivered files for the trail's digests."""
     status = tx.get(NS, STATUS, plan.arn)
     trail = tx.get(plan.owner, TRAIL, plan.key)
     if (
@@ -349,6 +365,7 @@ def _advance(tx: Tx, plan: _Plan, now: datetime, *, files: int, records: int) ->
         status["DeliveredFiles"] = int(status.get("DeliveredFiles", 0)) + files
         status["DeliveredEvents"] = int(status.get("DeliveredEvents", 0)) + records
     tx.put(NS, STATUS, plan.arn, plan.name, status)
+    record_logfiles(tx, trail, logfiles)
 
 
 def _record_failure(tx: Tx, plan: _Plan, code: str, now: datetime) -> None:

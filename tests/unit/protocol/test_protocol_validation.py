@@ -177,18 +177,23 @@ def test_json_validation_exception() -> None:
         json11.parse_json(
             "cloudtrail",
             "LookupEvents",
-            b'{"MaxResults": 51, "LookupAttributes": [{"AttributeKey": "Nope", "AttributeValue": "x"}]}',
+            b'{"MaxResults": 5, "LookupAttributes": [{"AttributeKey": "Nope", "AttributeValue": "x"}]}',
         )
     err = info.value
     assert (err.code, err.status) == ("ValidationException", 400)
     assert err.message == (
-        "2 validation errors detected: "
+        "1 validation error detected: "
         "Value 'Nope' at 'lookupAttributes.1.member.attributeKey' failed to satisfy constraint: "
         "Member must satisfy enum value set: [EventId, EventName, ReadOnly, Username, "
-        "ResourceType, ResourceName, EventSource, AccessKeyId]; "
-        "Value '51' at 'maxResults' failed to satisfy constraint: "
-        "Member must have value less than or equal to 50"
+        "ResourceType, ResourceName, EventSource, AccessKeyId]"
     )
+
+
+def test_cloudtrail_max_results_out_of_range() -> None:
+    """CloudTrail answers its own InvalidMaxResultsException (spec 7.6), not the generic one."""
+    with pytest.raises(ServiceError) as info:
+        json11.parse_json("cloudtrail", "LookupEvents", b'{"MaxResults": 51}')
+    assert (info.value.code, info.value.status) == ("InvalidMaxResultsException", 400)
 
 
 def test_json_missing_required() -> None:

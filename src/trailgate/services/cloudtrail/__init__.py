@@ -1,12 +1,15 @@
-"""The CloudTrail service: trails (:mod:`.trails`) and event history (:mod:`.events`)."""
+"""The CloudTrail service: trails (:mod:`.trails`), event history (:mod:`.events`) and the
+digest signing keys (:mod:`.keys_api`)."""
 
 from __future__ import annotations
 
 from .events import EventHistoryOps
+from .keys_api import PublicKeyOps
 from .trails import TrailOps
 
-__all__ = ["CloudTrailProvider", "EventHistoryOps", "TrailOps"]
+__all__ = ["CloudTrailProvider", "EventHistoryOps", "PublicKeyOps", "TrailOps"]
 
 
-class CloudTrailProvider(TrailOps, EventHistoryOps):
-    """Trail operations + event history (LookupEvents), one method per operation."""
+class CloudTrailProvider(TrailOps, EventHistoryOps, PublicKeyOps):
+    """Trail operations + event history (LookupEvents) + ListPublicKeys, one method per
+    operation."""
