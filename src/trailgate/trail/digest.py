@@ -55,12 +55,11 @@ from typing import Any, Final
 import orjson
 
 from .. import clock as default_clock
-from ..protocol.errors import ServiceError
 from ..services.base import Call
 from ..services.cloudtrail.common import NS, STATUS, TRAIL, stamp
 from ..store.interface import Store, Tx
 from .keys import SIGNATURE_ALGORITHM, KeyStore, iso_seconds, parse_seconds, string_to_sign
-from .service_access import Refused, Source, _Batch, logs_base
+from .service_access import Source, _Batch, logs_base, run_batch
 
 log = logging.getLogger("trailgate.digest")
 
@@ -207,23 +206,7 @@ def put_digest_object(
     ``also``; same checks and results as :func:`.service_access.put_log_objects`."""
     batch = _DigestBatch(s3_provider, bucket, [(key, data)], source, now, also,
                          metadata=metadata)
-    code = batch.precheck(store.read)
-    if code is not None:
-        return code
-    try:
-        batch.prepare()
-        results = store.write_sync(batch.work)
-    except Refused as refused:
-        batch.discard()
-        return refused.code
-    except ServiceError as err:
-        batch.discard()
-        return err.code
-    except BaseException:
-        batch.discard()
-        raise
-    batch.finish(results)
-    return None
+    return run_batch(batch, store)
 
 
 # -- the worker --------------------------------------------------------------------------------

@@ -274,7 +274,12 @@ def put_log_objects(
     ``AccessDenied``, or another S3 error the write met); nothing is kept then.  Exceptions
     raised by ``also`` roll everything back and propagate.  Blocks: not for the event loop.
     """
-    batch = _batch(s3_provider, bucket, objects, source, now, also)
+    return run_batch(_batch(s3_provider, bucket, objects, source, now, also), store)
+
+
+def run_batch(batch: _Batch, store: Store) -> str | None:
+    """Check, write the blobs, commit the batch in one transaction and clean up: None when
+    everything committed, else the S3 error code (nothing is kept then).  Blocking."""
     code = batch.precheck(store.read)
     if code is not None:
         return code

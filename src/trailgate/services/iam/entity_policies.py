@@ -18,12 +18,22 @@ from .common import (
     USERS,
     Checks,
     EntityKind,
+    check_tags,
     entity_not_found,
     limit_exceeded,
+    merge_tags,
     no_such_entity,
     page,
+    remove_tags,
 )
-from .documents import adjust_usage, attachable, parse_document, resolve_policy
+from .documents import (
+    adjust_usage,
+    attachable,
+    boundary_target,
+    change_boundary,
+    parse_document,
+    resolve_policy,
+)
 
 
 def load(tx: Tx, account: str, kind: EntityKind, name: str) -> Entity:
@@ -36,6 +46,49 @@ def load(tx: Tx, account: str, kind: EntityKind, name: str) -> Entity:
 
 def save(tx: Tx, account: str, kind: EntityKind, entity: Entity) -> None:
     tx.put(account, kind.kind, entity.key, entity.name, entity.data)
+
+
+def tag_page(tags: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
+    indexed = list(enumerate(tags))
+    chunk, extra = page(indexed, lambda item: f"{item[0]:05d}", params)
+    return {"Tags": [tag for _, tag in chunk], **extra}
+
+
+def tag_entity(call: Call, tx: Tx, kind: EntityKind) -> dict[str, Any]:
+    """TagUser / TagRole."""
+    entity = load(tx, call.account, kind, call.params[kind.name_field])
+    tags = check_tags(call.params.get("Tags"))
+    entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
+    save(tx, call.account, kind, entity)
+    tx.bump_generation()
+    return {}
+
+
+def untag_entity(call: Call, tx: Tx, kind: EntityKind) -> dict[str, Any]:
+    """UntagUser / UntagRole."""
+    entity = load(tx, call.account, kind, call.params[kind.name_field])
+    entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), call.params["TagKeys"])
+    save(tx, call.account, kind, entity)
+    tx.bump_generation()
+    return {}
+
+
+def entity_tags(call: Call, tx: Tx, kind: EntityKind) -> dict[str, Any]:
+    """ListUserTags / ListRoleTags."""
+    entity = load(tx, call.account, kind, call.params[kind.name_field])
+    return tag_page(entity.data.get("Tags", []), call.params)
+
+
+def set_boundary(call: Call, tx: Tx, kind: EntityKind, arn: str | None) -> dict[str, Any]:
+    """Put/Delete{User,Role}PermissionsBoundary (``arn`` None deletes it)."""
+    entity = load(tx, call.account, kind, call.params[kind.name_field])
+    if arn is not None:
+        arn = boundary_target(tx, call.account, arn)
+    change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), arn)
+    entity.data["PermissionsBoundary"] = arn
+    save(tx, call.account, kind, entity)
+    tx.bump_generation()
+    return {}
 
 
 def _check_names(kind: EntityKind, name: str | None, policy: str | None) -> None:

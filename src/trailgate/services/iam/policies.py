@@ -35,8 +35,8 @@ from .common import (
     when,
 )
 from .documents import check_managed_document, usage
+from .entity_policies import tag_page
 from .managed import AWS_MANAGED, AwsManagedPolicy, aws_managed_by_arn
-from .users import tag_page
 
 MAX_VERSIONS = 5
 

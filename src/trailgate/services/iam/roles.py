@@ -17,15 +17,19 @@ from .common import (
     check_tags,
     delete_conflict,
     entity_arn,
-    merge_tags,
     page_store,
-    remove_tags,
     stamp,
     when,
 )
 from .documents import boundary_target, boundary_view, change_boundary, check_trust_document
-from .entity_policies import load, save
-from .users import tag_page
+from .entity_policies import (
+    entity_tags,
+    load,
+    save,
+    set_boundary,
+    tag_entity,
+    untag_entity,
+)
 
 MIN_SESSION, MAX_SESSION = 3600, 43200
 
@@ -167,37 +171,16 @@ class RoleOps:
         return {}
 
     def TagRole(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, ROLES, call.params["RoleName"])
-        tags = check_tags(call.params.get("Tags"))
-        entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
-        save(tx, call.account, ROLES, entity)
-        tx.bump_generation()
-        return {}
+        return tag_entity(call, tx, ROLES)
 
     def UntagRole(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, ROLES, call.params["RoleName"])
-        entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), call.params["TagKeys"])
-        save(tx, call.account, ROLES, entity)
-        tx.bump_generation()
-        return {}
+        return untag_entity(call, tx, ROLES)
 
     def ListRoleTags(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, ROLES, call.params["RoleName"])
-        return tag_page(entity.data.get("Tags", []), call.params)
+        return entity_tags(call, tx, ROLES)
 
     def PutRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, ROLES, call.params["RoleName"])
-        arn = boundary_target(tx, call.account, call.params["PermissionsBoundary"])
-        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), arn)
-        entity.data["PermissionsBoundary"] = arn
-        save(tx, call.account, ROLES, entity)
-        tx.bump_generation()
-        return {}
+        return set_boundary(call, tx, ROLES, call.params["PermissionsBoundary"])
 
     def DeleteRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, ROLES, call.params["RoleName"])
-        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
-        entity.data["PermissionsBoundary"] = None
-        save(tx, call.account, ROLES, entity)
-        tx.bump_generation()
-        return {}
+        return set_boundary(call, tx, ROLES, None)

@@ -21,17 +21,20 @@ from .common import (
     check_tags,
     delete_conflict,
     entity_arn,
-    merge_tags,
     no_such_entity,
-    page,
     page_store,
-    remove_tags,
     stamp,
     target_user,
     when,
 )
 from .documents import boundary_target, boundary_view, change_boundary
-from .entity_policies import load, save
+from .entity_policies import (
+    entity_tags,
+    load,
+    set_boundary,
+    tag_entity,
+    untag_entity,
+)
 from .queries import hash_password
 
 
@@ -183,40 +186,19 @@ class UserOps:
     # -- tags and boundary ------------------------------------------------------------------
 
     def TagUser(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, USERS, call.params["UserName"])
-        tags = check_tags(call.params.get("Tags"))
-        entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
-        save(tx, call.account, USERS, entity)
-        tx.bump_generation()
-        return {}
+        return tag_entity(call, tx, USERS)
 
     def UntagUser(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, USERS, call.params["UserName"])
-        entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), call.params["TagKeys"])
-        save(tx, call.account, USERS, entity)
-        tx.bump_generation()
-        return {}
+        return untag_entity(call, tx, USERS)
 
     def ListUserTags(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, USERS, call.params["UserName"])
-        return tag_page(entity.data.get("Tags", []), call.params)
+        return entity_tags(call, tx, USERS)
 
     def PutUserPermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, USERS, call.params["UserName"])
-        arn = boundary_target(tx, call.account, call.params["PermissionsBoundary"])
-        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), arn)
-        entity.data["PermissionsBoundary"] = arn
-        save(tx, call.account, USERS, entity)
-        tx.bump_generation()
-        return {}
+        return set_boundary(call, tx, USERS, call.params["PermissionsBoundary"])
 
     def DeleteUserPermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
-        entity = load(tx, call.account, USERS, call.params["UserName"])
-        change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
-        entity.data["PermissionsBoundary"] = None
-        save(tx, call.account, USERS, entity)
-        tx.bump_generation()
-        return {}
+        return set_boundary(call, tx, USERS, None)
 
     # -- login profiles ---------------------------------------------------------------------
 
@@ -262,12 +244,6 @@ class UserOps:
         tx.delete(call.account, LOGIN, profile.key)
         tx.bump_generation()
         return {}
-
-
-def tag_page(tags: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
-    indexed = list(enumerate(tags))
-    chunk, extra = page(indexed, lambda item: f"{item[0]:05d}", params)
-    return {"Tags": [tag for _, tag in chunk], **extra}
 
 
 def _owned(record: dict[str, Any], user: dict[str, Any]) -> bool:
