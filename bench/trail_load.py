@@ -5,11 +5,13 @@ Usage::
 
     .venv/bin/python bench/trail_load.py [--quick] [--json] [--soak SECONDS] [--events N]
                                          [--rounds N] [--pass-seconds S] [--connections N]
-                                         [--delivery-interval S] [--lookup-calls N] [--profile]
+                                         [--delivery-interval S] [--sample-seconds S]
+                                         [--lookup-calls N] [--profile]
 
-A default run takes about 5 minutes on 2 cores: A/B passes ~1.5 min, the soak 1 min (plus the
-drain), writing 1,000,000 events ~1.5 min, the lookups well under a minute.  ``--soak 600`` is
-the issue's 10 minutes.  ``--quick`` (the smoke test's mode) takes well under a minute.
+A default run takes about 4 minutes on 2 cores: A/B passes (5 rounds of 6 s) ~1.5 min, the
+soak 1 min (plus the drain), writing 1,000,000 events ~1.5 min, the lookups well under a
+minute.  ``--soak 600`` is the issue's 10 minutes.  ``--quick`` (the smoke test's mode) takes
+well under a minute.
 
 What runs (everything on 127.0.0.1; each server is stopped by its own pid at the end):
 
@@ -41,8 +43,10 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    ``--sample-seconds`` (default 2) the script reads, from the server's SQLite file
    (read-only), the newest event ``seq`` and the trail's delivery cursor: the backlog is their
    difference and the delivery lag is the age of the oldest undelivered event; and the server's
-   RSS (``VmRSS``).  When the load stops, the backlog must drain to 0 within three delivery
-   intervals plus 10 s.  Then the trail's status is checked (no delivery error; the events it
+   memory from ``/proc/PID/status``: ``VmRSS``, split into ``RssAnon`` (heap, stacks),
+   ``RssFile`` and ``RssShmem`` (SQLite's WAL index), and its thread count.  When the load
+   stops, the backlog must drain to 0 within three delivery intervals plus 10 s.  Then the
+   trail's status is checked (no delivery error; the events it
    counts as delivered equal the management events recorded during the soak, counted from
    the store: exactly once) and the log objects in the bucket are counted.
    Verdicts: *delivery keeps up* when it drained, the lag never exceeded 3 delivery intervals,
@@ -246,12 +250,16 @@ class Server:
         return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
     def memory(self) -> dict[str, int]:
-        """VmRSS and VmHWM (peak RSS) in bytes."""
+        """From ``/proc/PID/status``: VmRSS, VmHWM (peak RSS) and the RSS by kind (RssAnon:
+        heap and stacks, RssFile: mapped files, RssShmem: e.g. SQLite's WAL index) in bytes,
+        and the number of Threads."""
         out: dict[str, int] = {}
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
+            if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
                 out[name] = int(value.split()[0]) * 1024
+            elif name == "Threads":
+                out[name] = int(value)
         return out
 
     def client(self, service: str, keys: Keys = ROOT) -> Any:
@@ -857,7 +865,9 @@ def run_soak(world: World, settings: Settings, log: Callable[[str], None]) -> di
             mem = server.memory()
             samples.append({"t": round(elapsed, 2), "calls": load.completed(), "seq": newest,
                             "cursor": cursor, "backlog": newest - cursor, "lag_s": round(lag, 1),
-                            "rss": mem.get("VmRSS", 0)})
+                            "rss": mem.get("VmRSS", 0), "rss_anon": mem.get("RssAnon", 0),
+                            "rss_file": mem.get("RssFile", 0),
+                            "rss_shmem": mem.get("RssShmem", 0), "threads": mem.get("Threads", 0)})
             if time.monotonic() - signed_at[0] >= RESIGN_SECONDS:
                 load.swap(workload(world, settings.connections))
                 signed_at[0] = time.monotonic()
@@ -913,8 +923,14 @@ def run_soak(world: World, settings: Settings, log: Callable[[str], None]) -> di
         "drain_limit_s": drain_limit,
         "rss": {"start": rss[0], "end": rss[-1], "max": max(rss),
                 "median_first_quarter": rss_first, "median_last_quarter": rss_last,
-                "growth_mib_per_min": round((rss[-1] - rss[0]) / 2**20 / minutes, 2),
-                "hwm": memory_end.get("VmHWM", 0)},
+                # between the first and the last quarter's medians (the warm-up left out)
+                "growth_mib_per_min": round((rss_last - rss_first) / 2**20 / (0.75 * minutes), 2),
+                "hwm": memory_end.get("VmHWM", 0),
+                "by_kind": {kind: {"start": samples[0][key], "end": samples[-1][key]}
+                            for kind, key in (("anon", "rss_anon"), ("file", "rss_file"),
+                                              ("shmem", "rss_shmem"))} if samples else {},
+                "threads": {"start": samples[0]["threads"], "end": samples[-1]["threads"],
+                            "max": max(x["threads"] for x in samples)} if samples else {}},
         "delivery": {"delivered_events": delivered, "recorded_management_events": recorded_mgmt,
                      "delivered_files": int(status.get("DeliveredFiles", 0)),
                      "objects_in_bucket": objects,
@@ -1458,8 +1474,14 @@ def print_report(report: dict[str, Any]) -> None:
               f"last error {d['latest_delivery_error']}")
         print(f"    server RSS MiB: start {_mib(r['start'])}, end {_mib(r['end'])}, max "
               f"{_mib(r['max'])} (median first quarter {_mib(r['median_first_quarter'])}, last "
-              f"{_mib(r['median_last_quarter'])}; {r['growth_mib_per_min']:+.2f} MiB/min; "
+              f"{_mib(r['median_last_quarter'])}: {r['growth_mib_per_min']:+.2f} MiB/min; "
               f"peak VmHWM {_mib(r['hwm'])})")
+        if r["by_kind"]:
+            kinds = ", ".join(f"{kind} {_mib(v['start'])} -> {_mib(v['end'])}"
+                              for kind, v in r["by_kind"].items())
+            t = r["threads"]
+            print(f"    RSS by kind MiB, start -> end: {kinds}; threads {t['start']} -> "
+                  f"{t['end']} (max {t['max']})")
         short = f"soak < {MIN_SOAK_INTERVALS} delivery intervals"
         print(f"    verdict: delivery keeps up: "
               f"{_verdict(soak['verdict']['delivery_keeps_up'], short)}; memory flat: "
