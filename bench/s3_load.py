@@ -4,7 +4,8 @@ ListObjectsV2 of a 1,000-key prefix), and a 1 GiB ``aws s3 cp`` up and down thro
 Usage::
 
     .venv/bin/python bench/s3_load.py [--quick] [--json] [--rounds N] [--no-big]
-                                      [--get-requests N] [--list-requests N] [--connections N]
+                                      [--get-requests N] [--list-requests N]
+                                      [--moto-list-requests N] [--connections N]
                                       [--signing header|query] [--big-mib N] [--profile]
                                       [--no-install]
 
@@ -20,6 +21,8 @@ What runs (everything on 127.0.0.1, each server stopped by its own pid at the en
   object, 1,000 keys under ``AWSLogs/<account>/CloudTrail/us-east-1/2024/05/01/`` and 600 more
   on the days before and after.  As the reader, boto3 then checks the object's bytes and the
   listing; on trailgate a PutObject by the reader must be denied (the policy engine is on).
+  (moto loads no AWS managed policies by default: its users get equivalent inline policies,
+  which moto does not enforce anyway.)
 - Load: requests signed as the reader (SigV4: ``S3SigV4Auth`` headers, or with
   ``--signing query`` ``S3SigV4QueryAuth`` pre-signed URLs, 1 hour) are serialised to raw
   HTTP/1.1 bytes once per pass and replayed by ``--connections`` client threads, each with one
@@ -27,11 +30,16 @@ What runs (everything on 127.0.0.1, each server stopped by its own pid at the en
   listing is what the SDK sends: ``list-type=2``, ``prefix``, ``encoding-type=url``.  Every
   response is checked: status 200 and the body (the object's exact bytes; a listing of exactly
   1,000 ``<Key>`` elements, not truncated).  Anything else is counted, shown, and makes the run
-  exit with status 1.  A pass stops after its request count or ``--max-seconds``.
+  exit with status 1.  A pass stops after its request count or ``--max-seconds``.  Passes
+  have the same request count on both servers, except the listing: moto spends about 15x
+  trailgate's CPU on one, so it lists 30 times per pass to trailgate's 100 (CPU per request
+  does not depend on the count; both passes then run a few hundred CPU ticks or more).
 - Per pass: requests/s, latency p50/p99 (send to last body byte), and the server's CPU per
   request: utime+stime of the server process (all threads) from ``/proc/PID/stat`` over the
-  pass, divided by the requests.  CPU per request does not count time spent waiting for a CPU,
-  which on a small machine shared with the client is the steadier figure.  Per operation:
+  pass, divided by the requests; and the same for its main thread alone
+  (``/proc/PID/task/PID/stat``: trailgate's event loop, moto's accept loop).  CPU per request
+  does not count time spent waiting for a CPU, which on a small machine shared with the
+  client is the steadier figure.  Per operation:
   a warm-up per server (not measured), then ``--rounds`` rounds alternating trailgate, moto;
   medians over rounds and their ratios are reported.
 - 1 GiB (trailgate only; ``--no-big`` skips it): a file of random bytes is written next to the
@@ -42,14 +50,18 @@ What runs (everything on 127.0.0.1, each server stopped by its own pid at the en
   and its lifetime peak ``VmHWM`` read at the end; the downloaded file's sha256 must equal the
   original's.  Temporary files and the object are deleted afterwards.
 
-``--profile`` (needs ``py-spy``: ``pip install py-spy``; not a project dependency) adds one pass
-per operation on trailgate with py-spy sampling the server, and prints the top functions by own
-and by total samples (idle event-loop and writer-thread waits dropped).
+``--profile`` (needs ``py-spy``: ``pip install py-spy``; not a project dependency) adds one
+8-second pass per operation on trailgate with ``py-spy record --gil`` sampling the server at
+200 Hz (only samples in which a thread holds the GIL: Python CPU time, not GIL or I/O waits;
+C code that releases the GIL, such as SQLite steps, is not seen), and prints the shares by
+layer (gateway step, HTTP server, response send, the store's writer thread) and the top
+functions by own and by total samples.
 
 Goals (the issue): trailgate's server CPU per request <= 0.25x moto's on GetObject and <= 0.1x
-moto's on the 1,000-key listing; the server's peak RSS (VmHWM) < 150 MiB through the 1 GiB
-transfers.  A CPU ratio from passes that ran fewer than 50 clock ticks (``/proc`` counts CPU in
-10 ms ticks) judges nothing: the goal prints as inconclusive (``--quick`` runs often are).
+moto's on the 1,000-key listing; the server's peak RSS < 150 MiB through the 1 GiB transfers
+(the larger of VmHWM and the sampled VmRSS).  A CPU ratio from passes that ran fewer than 50
+clock ticks (``/proc`` counts CPU in 10 ms ticks) judges nothing: the goal prints as
+inconclusive (``--quick`` runs often are).
 
 This is a benchmark script, not a test; ``tests/unit/test_bench_s3_load.py`` smoke-tests it.
 """
@@ -162,6 +174,13 @@ def read_cpu(pid: int) -> tuple[float, float]:
     return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK
 
 
+def read_thread_cpu(pid: int, tid: int) -> float:
+    """CPU seconds (user + system) of one thread, from /proc/PID/task/TID/stat."""
+    raw = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+    rest = raw[raw.rindex(")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
 def read_status_kib(pid: int, names: Sequence[str]) -> dict[str, int]:
     """Fields of /proc/PID/status in KiB (e.g. VmRSS, VmHWM)."""
     out: dict[str, int] = {}
@@ -203,6 +222,10 @@ class Server:
 
     def cpu(self) -> tuple[float, float]:
         return read_cpu(self.pid)
+
+    def main_thread_cpu(self) -> float:
+        """CPU seconds of the main thread: trailgate's event loop; moto's accept loop."""
+        return read_thread_cpu(self.pid, self.pid)
 
     def memory_kib(self) -> dict[str, int]:
         return read_status_kib(self.pid, ("VmRSS", "VmHWM"))
@@ -428,6 +451,7 @@ class PassResult:
     wall_s: float = 0.0
     server_user_s: float = 0.0
     server_sys_s: float = 0.0
+    server_main_s: float = 0.0
     client_cpu_s: float = 0.0
     latencies_ns: list[int] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
@@ -506,21 +530,22 @@ def replay(server: Server, requests: Sequence[bytes], total: int, max_seconds: f
     with contextlib.suppress(threading.BrokenBarrierError):
         ready.wait()
     time.sleep(0.05)  # the server accepts the connections
-    cpu0, self0 = server.cpu(), own_cpu()
+    cpu0, main0, self0 = server.cpu(), server.main_thread_cpu(), own_cpu()
     start = time.perf_counter_ns()
     deadline_ns[0] = start + int(max_seconds * 1e9)
     go.set()
     for thread in threads:
         thread.join(max_seconds + 120)
     wall = (time.perf_counter_ns() - start) / 1e9
-    cpu1, self1 = server.cpu(), own_cpu()
+    cpu1, main1, self1 = server.cpu(), server.main_thread_cpu(), own_cpu()
     if any(thread.is_alive() for thread in threads):
         failures.append(TimeoutError("a client thread did not finish"))
     if failures:
         server.check_alive()
         raise RuntimeError(f"{server.name}: client failure: {failures[0]!r}") from failures[0]
     merged = PassResult(wall_s=wall, server_user_s=cpu1[0] - cpu0[0],
-                        server_sys_s=cpu1[1] - cpu0[1], client_cpu_s=self1 - self0)
+                        server_sys_s=cpu1[1] - cpu0[1], server_main_s=main1 - main0,
+                        client_cpu_s=self1 - self0)
     for out in outs:
         merged.requests += out.requests
         merged.latencies_ns += out.latencies_ns
@@ -548,6 +573,7 @@ def summary(result: PassResult) -> dict[str, Any]:
         "p99_ms": round(result.percentile_ms(0.99), 3),
         "server_cpu_ms_per_req": round(1000 * result.server_cpu_s / n, 4),
         "server_sys_ms_per_req": round(1000 * result.server_sys_s / n, 4),
+        "server_main_thread_ms_per_req": round(1000 * result.server_main_s / n, 4),
         "server_cpu_ticks": round(result.server_cpu_s * CLK_TCK),
         "client_cpu_ms_per_req": round(1000 * result.client_cpu_s / n, 4),
         "body_bytes_per_req": round(result.body_bytes / n),
@@ -673,7 +699,7 @@ def list_check(body: bytes) -> str | None:
 class Settings:
     rounds: int
     connections: int
-    requests: dict[str, int]
+    requests: dict[str, dict[str, int]]  # op -> server -> requests per pass
     max_seconds: float
     warmup: dict[str, int]
     signing: str
@@ -705,7 +731,7 @@ def run_ab(worlds: dict[str, World], settings: Settings,
         for r in range(settings.rounds):
             for name in SERVERS:
                 data, check = op_requests(worlds[name], op, settings)  # fresh signatures
-                result = replay(worlds[name].server, data, settings.requests[op],
+                result = replay(worlds[name].server, data, settings.requests[op][name],
                                 settings.max_seconds, check)
                 s = summary(result)
                 samples[op][name].append(s)
@@ -770,6 +796,19 @@ def file_sha256(path: Path) -> str:
         while data := source.read(8 * MIB):
             digest.update(data)
     return digest.hexdigest()
+
+
+def filesystem_of(path: Path) -> str:
+    """``device fstype`` of the mount holding ``path`` (from /proc/mounts), or ``?``."""
+    best, found = "", "?"
+    target = str(path.resolve())
+    with contextlib.suppress(OSError), open("/proc/mounts") as mounts:
+        for line in mounts:
+            device, mount, fstype = line.split()[:3]
+            inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+            if inside and len(mount) >= len(best):
+                best, found = mount, f"{device} {fstype}"
+    return found
 
 
 def find_aws() -> str:
@@ -840,8 +879,9 @@ def big_transfer(world: World, workdir: Path, size_mib: int,
     aws = find_aws()
     env = aws_env(server, world.writer, workdir)
     source, copied, downloaded = big / "source.bin", big / "copy.bin", big / "downloaded.bin"
-    out: dict[str, Any] = {"size_mib": size_mib, "aws": aws_version(aws),
-                           "path": str(big), "filesystem_free_mib": round(free / MIB)}
+    out: dict[str, Any] = {"size_mib": size_mib, "aws": aws_version(aws), "path": str(big),
+                           "filesystem": filesystem_of(big),
+                           "filesystem_free_mib": round(free / MIB)}
     before = server.memory_kib()
     out["server_rss_before_mib"] = round(before["VmRSS"] / 1024, 1)
     out["server_hwm_before_mib"] = round(before["VmHWM"] / 1024, 1)
@@ -916,23 +956,25 @@ def _app_frame(name: str) -> bool:
 
 
 def _category(names: Sequence[str]) -> str:
-    """Where a sample falls: the deepest gateway step on its stack, the response send, other
-    trailgate code, or the HTTP server around it."""
+    """Where a sample falls: the store's writer thread, the deepest gateway step on its stack,
+    the response send, other trailgate code, or the HTTP server around it."""
     step = None
     for name in names:
         if name.startswith("Gateway.") and "(trailgate/" in name:
             method = name.split(" (", 1)[0].split(".")[1]
             if method != "handle" or step is None:
                 step = method
+    if any(name.startswith("SqliteStore._writer_main ") for name in names):
+        return "store: writer thread (transactions, commits)"
     if step == "handle":
         return "gateway: handle (between its steps)"
     if step is not None:
         return f"gateway: {step}"
     if any(name.startswith("_send (trailgate/") for name in names):
-        return "app: send the response (ASGI send, h11, socket)"
+        return "app: send the response (ASGI send, HTTP framing, socket write)"
     if any(_app_frame(name) for name in names):
         return "app: other trailgate code (request intake)"
-    return "HTTP server: uvicorn/h11/asyncio"
+    return "HTTP server: uvicorn, its HTTP parser and event loop"
 
 
 def analyse_profile(raw: str, top: int = 15) -> dict[str, Any]:
@@ -1006,7 +1048,8 @@ def profile_trailgate(world: World, settings: Settings, workdir: Path, seconds: 
 
 MEDIAN_KEYS: tuple[str, ...] = (
     "rps", "p50_ms", "p99_ms", "server_cpu_ms_per_req", "server_sys_ms_per_req",
-    "client_cpu_ms_per_req", "new_connections_per_req", "body_bytes_per_req",
+    "server_main_thread_ms_per_req", "client_cpu_ms_per_req", "new_connections_per_req",
+    "body_bytes_per_req",
 )
 
 
@@ -1064,31 +1107,38 @@ def print_report(report: dict[str, Any]) -> None:
           + ("  (other processes competed for the CPUs: figures are noisier)"
              if max(load0[0], load1[0]) > (machine["cpus"] or 1) + 0.5 else ""))
     print(f"  trailgate {v['trailgate']} ({v['trailgate_path']})")
-    print(f"    on uvicorn {v['uvicorn']} (h11 {v['h11']}, httptools {v['httptools']}, uvloop "
-          f"{v['uvloop']}); authorizing every request: a user with AmazonS3ReadOnlyAccess, "
-          "a bucket policy")
+    http = f"httptools {v['httptools']}" if v["httptools"] != "absent" else f"h11 {v['h11']}"
+    loop = f"uvloop {v['uvloop']}" if v["uvloop"] != "absent" else "asyncio"
+    print(f"    on uvicorn {v['uvicorn']} ({http}, {loop}: what uvicorn picks by default); "
+          "authorizing every request:")
+    print("    a user with AmazonS3ReadOnlyAccess, a bucket with a bucket policy, owned by root")
     print(f"  moto {v['moto']} server (werkzeug {v['werkzeug']}, flask {v['flask']}), default "
           "settings")
     print(f"  client: botocore {v['botocore']} SigV4 {s['signing']}-signed, replayed over "
-          f"{s['connections']} keep-alive connections; per pass {s['requests'][GET]} GetObject / "
-          f"{s['requests'][LIST]} ListObjectsV2 (<= {s['max_seconds']:.0f} s); "
-          f"{s['rounds']} rounds A B, medians")
+          f"{s['connections']} keep-alive connections, {s['rounds']} rounds A B, medians")
+    n = s["requests"]
+    print(f"  per pass (<= {s['max_seconds']:.0f} s): {n[GET][TRAILGATE]} GetObject; "
+          f"ListObjectsV2 {n[LIST][TRAILGATE]} on trailgate, {n[LIST][MOTO]} on moto")
     objects = report["objects_per_bucket"]
     print(f"  bucket: {objects[TRAILGATE]} objects; the listing returns {LISTED_KEYS} keys "
           f"(about {report['median'][LIST][TRAILGATE]['body_bytes_per_req'] / 1024:.0f} KiB "
           "of XML)")
     print()
-    print(f"  {'':<25}{'':>27}{'server CPU ms/req':>20}{'client':>9}{'new conn':>10}")
+    print(f"  {'':<25}{'':>27}{'server CPU ms/req':>24}{'':>8}{'client':>9}{'new conn':>10}")
     print(f"  {'operation':<14}{'server':<11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'total':>11}{'(sys)':>9}{'ms/req':>9}{'per req':>10}")
+          f"{'total':>11}{'(sys)':>9}{'main thr':>10}{'ms/req':>9}{'per req':>10}")
     for op, per_server in report["median"].items():
         for name, m in per_server.items():
             print(f"  {op:<14}{name:<11}{m['rps']:>9.1f}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}"
                   f"{m['server_cpu_ms_per_req']:>11.3f}{m['server_sys_ms_per_req']:>9.3f}"
+                  f"{m['server_main_thread_ms_per_req']:>10.3f}"
                   f"{m['client_cpu_ms_per_req']:>9.3f}{m['new_connections_per_req']:>10.2f}")
         r = report["ratio_trailgate_over_moto"][op]
         print(f"  {'':<14}{'ratio':<11}{r['throughput_x']:>8.2f}x{'':>18}"
               f"{r['cpu_per_req_x']:>10.3f}x   trailgate / moto (goal <= {GOALS_X[op]}x)")
+    print("  main thr: the server's main thread (trailgate: the event loop, the other threads are "
+          "the store's;")
+    print("  moto: the accept loop, requests run on a thread per connection).")
     if any(m[MOTO]["new_connections_per_req"] > 0.5 for m in report["median"].values()):
         print("  new conn per req: moto's werkzeug server closes the connection after each "
               "response; the client reconnects.")
@@ -1099,7 +1149,8 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"  1 GiB transfer skipped: {big['skipped']}")
         else:
             print(f"  {big['size_mib']} MiB object through trailgate with {big['aws']}")
-            print(f"  (random bytes in {big['path']}, the data dir's disk; page cache as is)")
+            print(f"  (random bytes in {big['path']}, on {big['filesystem']} like the data dir; "
+                  "page cache as is)")
             print(f"  {'':<22}{'seconds':>9}{'MiB/s':>9}{'server CPU s':>14}"
                   f"{'server peak RSS':>17}{'client CPU s':>14}")
             print(f"  {'plain cp':<22}{big['cp']['seconds']:>9.2f}{big['cp']['mib_per_s']:>9.0f}"
@@ -1158,12 +1209,15 @@ def print_report(report: dict[str, Any]) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true",
-                        help="small counts: 2 rounds, 300 GetObject / 12 listings per pass")
+                        help="small counts: 2 rounds, 300 GetObject, 12 / 6 listings per pass")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--rounds", type=int, help="rounds per operation (default 5)")
     parser.add_argument("--get-requests", type=int, help="GetObject per pass (default 2000)")
     parser.add_argument("--list-requests", type=int,
-                        help="ListObjectsV2 per pass (default 50)")
+                        help="ListObjectsV2 per pass on trailgate (default 100)")
+    parser.add_argument("--moto-list-requests", type=int,
+                        help="ListObjectsV2 per pass on moto (default 30: moto spends about "
+                             "15x trailgate's CPU on one)")
     parser.add_argument("--connections", type=int, default=4,
                         help="client connections, one thread each (default 4)")
     parser.add_argument("--max-seconds", type=float, default=20.0,
@@ -1178,7 +1232,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-install", action="store_true",
                         help="do not pip-install moto[server] when missing")
     args = parser.parse_args(argv)
-    for name in ("rounds", "get_requests", "list_requests"):
+    for name in ("rounds", "get_requests", "list_requests", "moto_list_requests"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -1188,17 +1242,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    gets = args.get_requests or (300 if args.quick else 2000)
     requests = {
-        GET: args.get_requests or (300 if args.quick else 2000),
-        LIST: args.list_requests or (12 if args.quick else 50),
+        GET: {TRAILGATE: gets, MOTO: gets},
+        LIST: {TRAILGATE: args.list_requests or (12 if args.quick else 100),
+               MOTO: args.moto_list_requests or (6 if args.quick else 30)},
     }
     return Settings(
         rounds=args.rounds or (2 if args.quick else 5),
         connections=args.connections,
         requests=requests,
         max_seconds=args.max_seconds,
-        warmup={GET: max(2 * args.connections, requests[GET] // 10),
-                LIST: max(args.connections, requests[LIST] // 10)},
+        warmup={GET: max(2 * args.connections, gets // 10), LIST: args.connections},
         signing=args.signing,
         big_mib=0 if args.no_big else args.big_mib,
     )

@@ -46,16 +46,20 @@ def test_profile_analysis(bench: ModuleType) -> None:
         f"{main};EpollSelector.select (selectors.py:4) 5",
         f"{app};Gateway.handle (trailgate/gateway/chain.py:5);"
         "Gateway.authorize (trailgate/gateway/chain.py:6);evaluate (trailgate/policy/evaluate.py:7) 3",
-        f"{app};_send (trailgate/app.py:8);write (asyncio/selector_events.py:9) 1",
+        f"{app};_send (trailgate/app.py:8);write (asyncio/selector_events.py:9) 2",
+        "thread (2): trailgate-store-writer:db;run (threading.py:1);"
+        "SqliteStore._writer_main (trailgate/store/sqlite/store.py:2);"
+        "SqliteStore._commit_group (trailgate/store/sqlite/store.py:3) 3",
     ])
     result = bench.analyse_profile(raw)
-    assert (result["samples_busy"], result["samples_idle"]) == (4, 5)
+    assert (result["samples_busy"], result["samples_idle"]) == (8, 5)
     assert dict(result["layers_pct"]) == {
-        "gateway: authorize": 75.0,
-        "app: send the response (ASGI send, h11, socket)": 25.0,
+        "gateway: authorize": 37.5,
+        "store: writer thread (transactions, commits)": 37.5,
+        "app: send the response (ASGI send, HTTP framing, socket write)": 25.0,
     }
-    assert result["top_own_pct"][0] == ("evaluate (trailgate/policy/evaluate.py)", 75.0)
-    assert dict(result["top_total_pct"])["TrailgateApp.__call__ (trailgate/app.py)"] == 100.0
+    assert result["top_own_pct"][0] == ("evaluate (trailgate/policy/evaluate.py)", 37.5)
+    assert dict(result["top_total_pct"])["TrailgateApp.__call__ (trailgate/app.py)"] == 62.5
     assert "<module> (trailgate/cli.py)" not in dict(result["top_total_pct"])
 
 
@@ -64,18 +68,20 @@ def test_tiny_run_against_both_servers(
     bench: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--quick", "--rounds", "1", "--get-requests", "40", "--list-requests", "4",
-            "--connections", "2", "--big-mib", "16", "--no-install", "--json"]
+            "--moto-list-requests", "2", "--connections", "2", "--big-mib", "16",
+            "--no-install", "--json"]
     assert bench.main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 0
     assert report["versions"]["moto"] != "absent"
-    for op, count in (("GetObject", 40), ("ListObjectsV2", 4)):
-        for server in ("trailgate", "moto"):
+    for op, counts in (("GetObject", (40, 40)), ("ListObjectsV2", (4, 2))):
+        for server, count in zip(("trailgate", "moto"), counts, strict=True):
             (run,) = report["samples"][op][server]
             assert run["requests"] == count
             assert run["statuses"] == {"200": count}
             assert run["bad_bodies"] == 0
             assert run["server_cpu_ms_per_req"] >= 0
+            assert run["server_main_thread_ms_per_req"] >= 0
         assert report["samples"][op]["trailgate"][0]["reconnects"] == 0  # keep-alive held
     assert report["samples"]["GetObject"]["trailgate"][0]["body_bytes_per_req"] == 4096
     big = report["big"]
