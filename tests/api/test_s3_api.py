@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -201,9 +202,6 @@ def test_multipart_part_too_small(s3: Any, bucket: str) -> None:
     s3.abort_multipart_upload(Bucket=bucket, Key="mp/small", UploadId=uid)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "trailgate: GetObject/HeadObject ?partNumber=N serve the whole object (200) instead of "
-    "that part (206, Content-Range, PartsCount); part sizes are not kept on completion"))
 def test_get_object_part_number(s3: Any, bucket: str) -> None:
     first, second = os.urandom(5 * MiB), b"second part"
     uid = s3.create_multipart_upload(Bucket=bucket, Key="mp/numbered")["UploadId"]
@@ -212,15 +210,80 @@ def test_get_object_part_number(s3: Any, bucket: str) -> None:
                                                  PartNumber=n, Body=body)["ETag"]}
         for n, body in ((1, first), (2, second))
     ]
-    s3.complete_multipart_upload(Bucket=bucket, Key="mp/numbered", UploadId=uid,
-                                 MultipartUpload={"Parts": parts})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mp/numbered", UploadId=uid,
+                                        MultipartUpload={"Parts": parts})
     total = len(first) + len(second)
     part = s3.get_object(Bucket=bucket, Key="mp/numbered", PartNumber=2)
     assert status(part) == 206
     assert (part["PartsCount"], part["ContentLength"], part["ContentRange"]) == (
         2, len(second), f"bytes {len(first)}-{total - 1}/{total}"
     )
+    assert part["ETag"] == done["ETag"]
     assert part["Body"].read() == second
+    head = s3.head_object(Bucket=bucket, Key="mp/numbered", PartNumber=1)
+    assert status(head) == 206
+    assert (head["PartsCount"], head["ContentLength"], head["ContentRange"], head["ETag"]) == (
+        2, len(first), f"bytes 0-{len(first) - 1}/{total}", done["ETag"]
+    )
+    first_part = s3.get_object(Bucket=bucket, Key="mp/numbered", PartNumber=1)
+    assert first_part["Body"].read() == first
+    # Without partNumber: the whole object, no parts count.
+    whole = s3.head_object(Bucket=bucket, Key="mp/numbered")
+    assert status(whole) == 200 and "PartsCount" not in whole
+    assert whole["ContentLength"] == total
+
+
+def test_get_object_part_number_errors(s3: Any, bucket: str) -> None:
+    body = b"0123456789" * 600_000  # 6 MB: two parts of 5 MiB + the rest
+    s3.upload_fileobj(
+        io.BytesIO(body), bucket, "mp/errors",
+        Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB),
+    )
+    assert s3.head_object(Bucket=bucket, Key="mp/errors", PartNumber=2)["PartsCount"] == 2
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="mp/errors", PartNumber=3)
+    assert error_of(exc) == (
+        "InvalidPartNumber", "The requested partnumber is not satisfiable", 416
+    )
+    assert exc.value.response["Error"]["ActualPartCount"] == "2"
+    assert exc.value.response["Error"]["PartNumberRequested"] == "3"
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="mp/errors", PartNumber=3)
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="mp/errors", PartNumber=1, Range="bytes=0-9")
+    assert error_of(exc) == (
+        "InvalidRequest", "Cannot specify both Range header and partNumber query parameter", 400
+    )
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="mp/errors", PartNumber=1, Range="bytes=0-9")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    for bad in (0, 10001):
+        with pytest.raises(ClientError) as exc:
+            s3.get_object(Bucket=bucket, Key="mp/errors", PartNumber=bad)
+        assert error_of(exc) == (
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
+            400,
+        )
+
+
+def test_get_object_part_number_of_a_simple_object(s3: Any, bucket: str) -> None:
+    put = s3.put_object(Bucket=bucket, Key="plain", Body=b"simple body")
+    got = s3.get_object(Bucket=bucket, Key="plain", PartNumber=1)
+    assert status(got) == 206
+    assert (got["ContentLength"], got["ContentRange"], got["ETag"]) == (
+        11, "bytes 0-10/11", put["ETag"]
+    )
+    assert "PartsCount" not in got
+    assert got["Body"].read() == b"simple body"
+    head = s3.head_object(Bucket=bucket, Key="plain", PartNumber=1)
+    assert (status(head), head["ContentRange"]) == (206, "bytes 0-10/11")
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="plain", PartNumber=2)
+    assert error_of(exc) == (
+        "InvalidPartNumber", "The requested partnumber is not satisfiable", 416
+    )
+    assert exc.value.response["Error"]["ActualPartCount"] == "1"
 
 
 def test_content_md5_mismatch(s3: Any, bucket: str) -> None:

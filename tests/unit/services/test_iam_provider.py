@@ -272,7 +272,8 @@ def test_access_keys_lifecycle(h: Harness) -> None:
     key_id, secret = created["AccessKeyId"], created["SecretAccessKey"]
     assert key_id.startswith("AKIA") and len(key_id) == 20 and len(secret) == 40
     assert created["Status"] == "Active" and created["UserName"] == "k"
-    stored = h.tx.get(ACCT, "iam.accesskey", key_id)
+    assert h.tx.index_get(key_id) == (ACCT, "iam.accesskey", f"k/{key_id}")
+    stored = h.tx.get(ACCT, "iam.accesskey", f"k/{key_id}")
     assert stored is not None and secret not in json.dumps(stored)
     record = queries.find_access_key(h.tx, key_id)
     assert record is not None

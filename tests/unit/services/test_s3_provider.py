@@ -1470,6 +1470,86 @@ def test_multipart_upload(tmp_path: Path, reader: bool) -> None:
         s3.close()
 
 
+def test_part_number_reads(s3: Harness, bucket: str) -> None:
+    # Upload part numbers 2, 5 and 9: the object's parts are numbered 1..3 in that order.
+    parts = {2: os.urandom(5 * MiB), 5: os.urandom(5 * MiB + 7), 9: b"last part"}
+    upload_id = s3("CreateMultipartUpload", Bucket=bucket, Key="p")["UploadId"]
+    done = [
+        {"PartNumber": n, "ETag": s3("UploadPart", Bucket=bucket, Key="p", UploadId=upload_id,
+                                     PartNumber=n, Body=data)["ETag"]}
+        for n, data in parts.items()
+    ]
+    etag = s3("CompleteMultipartUpload", Bucket=bucket, Key="p", UploadId=upload_id,
+              MultipartUpload={"Parts": done})["ETag"]
+    record = s3.record(bucket, "p")
+    assert record is not None
+    assert (record["PartsCount"], record["PartSizes"]) == (3, [5 * MiB, 5 * MiB + 7, 9])
+    data = b"".join(parts.values())
+    start = 0
+    for number, chunk in enumerate(parts.values(), start=1):
+        for op in ("GetObject", "HeadObject"):
+            out = s3(op, Bucket=bucket, Key="p", PartNumber=number)
+            end = start + len(chunk) - 1
+            assert (out["__status"], out["ContentRange"], out["ContentLength"]) == (
+                206, f"bytes {start}-{end}/{len(data)}", len(chunk)
+            )
+            assert (out["PartsCount"], out["ETag"]) == (3, etag)
+        assert s3.body(bucket, "p", PartNumber=number) == chunk
+        start += len(chunk)
+    err = s3.error("GetObject", Bucket=bucket, Key="p", PartNumber=4)
+    assert (err.code, err.status, err.extra) == (
+        "InvalidPartNumber", 416, {"PartNumberRequested": "4", "ActualPartCount": "3"}
+    )
+    err = s3.error("HeadObject", Bucket=bucket, Key="p", PartNumber=1, Range="bytes=0-1")
+    assert (err.code, err.status, err.message) == (
+        "InvalidRequest", 400, "Cannot specify both Range header and partNumber query parameter"
+    )
+    for bad in (0, 10001, "x"):
+        err = s3.error("GetObject", Bucket=bucket, Key="p", PartNumber=bad)
+        assert (err.code, err.status) == ("InvalidArgument", 400)
+    # Errors about the parameters come before the object lookup.
+    err = s3.error("GetObject", Bucket=bucket, Key="missing", PartNumber=1, Range="bytes=0-1")
+    assert err.code == "InvalidRequest"
+    assert s3.error("GetObject", Bucket=bucket, Key="missing", PartNumber=1).code == "NoSuchKey"
+    # A copy is a simple object: one part.
+    s3("CopyObject", Bucket=bucket, Key="copy", CopySource=f"{bucket}/p")
+    out = s3("HeadObject", Bucket=bucket, Key="copy", PartNumber=1)
+    assert (out["ContentRange"], "PartsCount" in out) == (f"bytes 0-{len(data) - 1}/{len(data)}",
+                                                          False)
+
+
+def test_part_number_of_simple_old_and_empty_objects(s3: Harness, bucket: str) -> None:
+    s3("PutObject", Bucket=bucket, Key="s", Body=b"simple")
+    out = s3("GetObject", Bucket=bucket, Key="s", PartNumber=1)
+    assert (out["__status"], out["ContentRange"], out["ContentLength"]) == (206, "bytes 0-5/6", 6)
+    assert "PartsCount" not in out and b"".join(out["Body"]) == b"simple"
+    err = s3.error("HeadObject", Bucket=bucket, Key="s", PartNumber=2)
+    assert (err.code, err.status, err.extra["ActualPartCount"]) == ("InvalidPartNumber", 416, "1")
+
+    # A multipart object completed before the part sizes were kept: one part, the whole object.
+    upload_id, done = upload_parts(s3, bucket, "old", [os.urandom(5 * MiB), b"tail"])
+    s3("CompleteMultipartUpload", Bucket=bucket, Key="old", UploadId=upload_id,
+       MultipartUpload={"Parts": done})
+
+    def forget_sizes(tx: Tx) -> None:
+        record = tx.get(NS, objects_kind(bucket), "old")
+        assert record is not None and record.pop("PartSizes") == [5 * MiB, 4]
+        tx.put(NS, objects_kind(bucket), "old", "old", record)
+
+    s3.store.write_sync(forget_sizes)
+    out = s3("HeadObject", Bucket=bucket, Key="old", PartNumber=1)
+    size = 5 * MiB + 4
+    assert (out["ContentRange"], out["ContentLength"]) == (f"bytes 0-{size - 1}/{size}", size)
+    assert "PartsCount" not in out
+    assert s3.error("GetObject", Bucket=bucket, Key="old", PartNumber=2).code == (
+        "InvalidPartNumber"
+    )
+
+    s3("PutObject", Bucket=bucket, Key="empty", Body=b"")
+    out = s3("GetObject", Bucket=bucket, Key="empty", PartNumber=1)
+    assert out["ContentLength"] == 0 and "ContentRange" not in out
+
+
 def test_multipart_etag_single_part(s3: Harness, bucket: str) -> None:
     upload_id, done = upload_parts(s3, bucket, "one", [b"only part"])
     out = s3(

@@ -17,6 +17,7 @@ from .common import (
     USER,
     Checks,
     already_exists,
+    key_prefix,
     no_such_entity,
     page,
     when,
@@ -76,7 +77,7 @@ class AccountOps:
         account = call.account
         policies = tx.list(account, POLICY)
         devices = tx.list(account, MFA)
-        root_keys = tx.list(account, KEY, where=lambda d: d.get("UserName") is None)
+        root_keys = tx.list(account, KEY, prefix=key_prefix(None))
         summary = {
             "Users": tx.count(account, USER),
             "UsersQuota": 5000,

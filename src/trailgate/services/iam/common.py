@@ -34,6 +34,20 @@ AWS_USAGE = "iam.awsusage"
 ACCOUNT = "iam.account"
 
 
+def key_prefix(user_key: str | None) -> str:
+    """The store-key prefix shared by the access keys of one user (``user_key``: the user
+    record's key, i.e. the lower-cased name) or, for None, of the root user.
+
+    Access keys are stored under ``<user key>/<AccessKeyId>`` (root keys: ``/<AccessKeyId>``);
+    ``/`` cannot occur in a user name, so one user's keys are exactly one ``prefix`` range."""
+    return "/" if user_key is None else f"{user_key}/"
+
+
+def key_entity_key(user_key: str | None, key_id: str) -> str:
+    """The store key of an access key record (see :func:`key_prefix`)."""
+    return key_prefix(user_key) + key_id
+
+
 @dataclass(frozen=True)
 class EntityKind:
     """What differs between users, groups and roles for the shared policy operations."""

@@ -11,6 +11,8 @@ from .common import (
     KEY,
     USERS,
     Checks,
+    key_entity_key,
+    key_prefix,
     limit_exceeded,
     no_such_entity,
     page,
@@ -40,8 +42,8 @@ class AccessKeyOps:
     secret_key: bytes
 
     def CreateAccessKey(self, call: Call, tx: Tx) -> dict[str, Any]:
-        owner = _owner(call, tx)
-        if len(_keys_of(tx, call.account, owner)) >= KEYS_PER_USER:
+        owner, owner_key = _owner(call, tx)
+        if len(_keys_of(tx, call.account, owner_key)) >= KEYS_PER_USER:
             raise limit_exceeded(f"Cannot exceed quota for AccessKeysPerUser: {KEYS_PER_USER}")
         key_id = tokens.new_access_key_id("AKIA")
         secret = tokens.new_secret_access_key()
@@ -53,14 +55,15 @@ class AccessKeyOps:
             "CreateDate": stamp(call.now),
             "LastUsed": None,
         }
-        tx.insert(call.account, KEY, key_id, key_id, data)
-        tx.index_put(key_id, call.account, KEY, key_id)
+        entity_key = key_entity_key(owner_key, key_id)
+        tx.insert(call.account, KEY, entity_key, key_id, data)
+        tx.index_put(key_id, call.account, KEY, entity_key)
         tx.bump_generation()
         return {"AccessKey": {**key_view(data), "SecretAccessKey": secret}}
 
     def ListAccessKeys(self, call: Call, tx: Tx) -> dict[str, Any]:
-        owner = _owner(call, tx)
-        keys = _keys_of(tx, call.account, owner)
+        _, owner_key = _owner(call, tx)
+        keys = _keys_of(tx, call.account, owner_key)
         chunk, extra = page(keys, lambda d: str(d["AccessKeyId"]), call.params)
         return {"AccessKeyMetadata": [key_view(d) for d in chunk], **extra}
 
@@ -83,7 +86,10 @@ class AccessKeyOps:
 
     def GetAccessKeyLastUsed(self, call: Call, tx: Tx) -> dict[str, Any]:
         key_id = call.params["AccessKeyId"]
-        entity = tx.get_entity(call.account, KEY, key_id)
+        target = tx.index_get(key_id)
+        entity = None
+        if target is not None and target.kind == KEY and target.account == call.account:
+            entity = tx.get_entity(call.account, KEY, target.key)
         if entity is None:
             raise no_such_entity(f"The Access Key with id {key_id} cannot be found.")
         used = entity.data.get("LastUsed")
@@ -100,35 +106,29 @@ class AccessKeyOps:
         return out
 
 
-def _owner(call: Call, tx: Tx) -> str | None:
-    """The user name the call acts on (validated, as stored), or None for the root user."""
+def _owner(call: Call, tx: Tx) -> tuple[str | None, str | None]:
+    """The user the call acts on: (name as stored, record key), validated; (None, None) for
+    the root user."""
     name = target_user(call.params, call.principal)
     if name is None:
-        return None
+        return None, None
     checks = Checks()
     checks.name(name, "userName", 128)
     checks.done()
-    return str(load(tx, call.account, USERS, name).data["UserName"])
+    user = load(tx, call.account, USERS, name)
+    return str(user.data["UserName"]), user.key
 
 
-def _keys_of(tx: Tx, account: str, owner: str | None) -> list[dict[str, Any]]:
-    wanted = None if owner is None else owner.lower()
-
-    def mine(d: dict[str, Any]) -> bool:
-        name = d.get("UserName")
-        return (name is None) if wanted is None else (name is not None and name.lower() == wanted)
-
-    return tx.list(account, KEY, where=mine)
+def _keys_of(tx: Tx, account: str, owner_key: str | None) -> list[dict[str, Any]]:
+    """The access keys of one user (or of the root user), by AccessKeyId: one range read of
+    that user's records only."""
+    return tx.list(account, KEY, prefix=key_prefix(owner_key))
 
 
 def _load_key(call: Call, tx: Tx) -> Entity:
-    owner = _owner(call, tx)
+    _, owner_key = _owner(call, tx)
     key_id = call.params["AccessKeyId"]
-    entity = tx.get_entity(call.account, KEY, key_id)
-    stored = None if entity is None else entity.data.get("UserName")
-    mismatch = (stored is None) != (owner is None) or (
-        stored is not None and owner is not None and stored.lower() != owner.lower()
-    )
-    if entity is None or mismatch:
+    entity = tx.get_entity(call.account, KEY, key_entity_key(owner_key, key_id))
+    if entity is None:
         raise no_such_entity(f"The Access Key with id {key_id} cannot be found.")
     return entity

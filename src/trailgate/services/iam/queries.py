@@ -24,7 +24,10 @@ use AWS's member names; timestamps are ISO 8601 strings (``2026-01-01T00:00:00+0
     Tags, AttachmentCount, PermissionsBoundaryUsageCount
 ``iam.awsusage`` key = AWS-managed policy ARN: AttachmentCount, PermissionsBoundaryUsageCount
     (per account; AWS-managed policies themselves live in ``managed.py``)
-``iam.accesskey`` key = AccessKeyId
+``iam.accesskey`` key = ``<user key>/<AccessKeyId>`` (root keys: ``/<AccessKeyId>``; see
+    ``common.key_prefix``: one user's keys are one prefix range), name = AccessKeyId;
+    found by AccessKeyId through the ``ids`` index (schema migration 3 moved the records
+    stored before under key = AccessKeyId)
     AccessKeyId, UserName (None for root keys), Status (Active|Inactive), SecretBlob
     (``tokens.encrypt_secret(master_key, secret)``, default context), CreateDate,
     LastUsed ({LastUsedDate, ServiceName, Region} | None)
@@ -51,7 +54,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ...auth import tokens
 from ...clock import now as clock_now
 from ...store.interface import Tx
-from .common import ACCOUNT, ALIAS, GROUP, KEY, LOGIN, MFA, POLICY, ROLE, USER, split_iam_arn, stamp
+from .common import (
+    ACCOUNT,
+    ALIAS,
+    GROUP,
+    KEY,
+    LOGIN,
+    MFA,
+    POLICY,
+    ROLE,
+    USER,
+    key_entity_key,
+    split_iam_arn,
+    stamp,
+)
 from .managed import aws_managed_by_arn
 
 __all__ = [
@@ -310,7 +326,8 @@ def create_root_access_key(
         "CreateDate": stamp(now or clock_now()),
         "LastUsed": None,
     }
-    tx.put(account, KEY, key_id, key_id, data)
-    tx.index_put(key_id, account, KEY, key_id)
+    entity_key = key_entity_key(None, key_id)
+    tx.put(account, KEY, entity_key, key_id, data)
+    tx.index_put(key_id, account, KEY, entity_key)
     tx.bump_generation()
     return key_id, secret

@@ -21,6 +21,8 @@ from .common import (
     check_tags,
     delete_conflict,
     entity_arn,
+    key_entity_key,
+    key_prefix,
     no_such_entity,
     page_store,
     stamp,
@@ -146,7 +148,7 @@ class UserOps:
         data, key = entity.data, entity.key
         if tx.get(call.account, LOGIN, key) is not None:
             raise delete_conflict("Cannot delete entity, must delete login profile first.")
-        if tx.list(call.account, KEY, where=lambda d: _owned(d, data), limit=1):
+        if tx.scan(call.account, KEY, prefix=key_prefix(key), limit=1):
             raise delete_conflict("Cannot delete entity, must delete access keys first.")
         if tx.list(call.account, MFA, where=lambda d: _owned(d, data), limit=1):
             raise delete_conflict("Cannot delete entity, must delete MFA device first.")
@@ -287,12 +289,19 @@ def _rekey_user(tx: Tx, account: str, entity: Entity, name: str) -> None:
         if group is not None:
             group.data["Members"] = [new_key if m == old_key else m for m in group.data["Members"]]
             tx.put(account, GROUP, group.key, group.name, group.data)
-    for kind in (KEY, MFA):
-        for item in tx.scan(
-            account, kind, where=lambda d: (d.get("UserName") or "").lower() == old_key
-        ):
-            item.data["UserName"] = name
-            tx.put(account, kind, item.key, item.name, item.data)
+    for item in tx.scan(account, KEY, prefix=key_prefix(old_key)):
+        # The record's key starts with the user's key: move it (delete drops its id entry).
+        key_id = str(item.data["AccessKeyId"])
+        item.data["UserName"] = name
+        moved = key_entity_key(new_key, key_id)
+        tx.delete(account, KEY, item.key)
+        tx.insert(account, KEY, moved, item.name, item.data)
+        tx.index_put(key_id, account, KEY, moved)
+    for mfa in tx.scan(
+        account, MFA, where=lambda d: (d.get("UserName") or "").lower() == old_key
+    ):
+        mfa.data["UserName"] = name
+        tx.put(account, MFA, mfa.key, mfa.name, mfa.data)
     login = tx.get(account, LOGIN, old_key)
     if login is not None:
         tx.delete(account, LOGIN, old_key)

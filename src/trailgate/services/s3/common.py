@@ -100,6 +100,19 @@ def invalid_argument(message: str, name: str, value: object) -> ServiceError:
     )
 
 
+def part_number(value: Any) -> int:
+    """A ``partNumber`` (UploadPart, GetObject, HeadObject): an integer 1..10000."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if not 1 <= number <= MAX_PART_NUMBER:
+        raise invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", value
+        )
+    return number
+
+
 def invalid_request(message: str) -> ServiceError:
     return ServiceError("InvalidRequest", message, 400)
 

@@ -24,14 +24,12 @@ from ...store.interface import Tx
 from ..base import Call
 from .bodies import Prepared, check_write_conditions, early_error, run_prepared, write_body
 from .common import (
-    MAX_PART_NUMBER,
     MIN_PART_SIZE,
     NS,
     STANDARD,
     after_commit,
     check_key,
     internal_error,
-    invalid_argument,
     load_bucket,
     malformed_xml,
     no_such_upload,
@@ -39,6 +37,7 @@ from .common import (
     objects_kind,
     owner_view,
     part_key,
+    part_number,
     parts_kind,
     reference_blob,
     stamp,
@@ -69,18 +68,6 @@ def _invalid_part(upload_id: str, number: int, etag: str) -> ServiceError:
     )
 
 
-def _part_number(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if not 1 <= number <= MAX_PART_NUMBER:
-        raise invalid_argument(
-            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", value
-        )
-    return number
-
-
 def _load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     bucket = load_bucket(tx, params)
     upload_id = str(params.get("UploadId") or "")
@@ -102,7 +89,7 @@ def check_parts(
     """The stored parts a CompleteMultipartUpload names, in order, or its error."""
     if not requested:
         raise malformed_xml()
-    numbers = [_part_number(p.get("PartNumber")) for p in requested]
+    numbers = [part_number(p.get("PartNumber")) for p in requested]
     if any(b <= a for a, b in itertools.pairwise(numbers)):
         raise ServiceError(
             "InvalidPartOrder",
@@ -174,7 +161,7 @@ class MultipartOps:
     def prepare_UploadPart(self, call: Call) -> Prepared:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
             _load_upload(tx, call.params)
-            _part_number(call.params.get("PartNumber"))
+            part_number(call.params.get("PartNumber"))
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
 
@@ -188,7 +175,7 @@ class MultipartOps:
     def _upload_part(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
         bucket, upload = _load_upload(tx, params)
-        number = _part_number(params.get("PartNumber"))
+        number = part_number(params.get("PartNumber"))
         prepared.raise_error()
         info = prepared.blob
         kind, key = parts_kind(bucket["Name"]), part_key(upload["UploadId"], number)
@@ -274,7 +261,7 @@ class MultipartOps:
             etag=str(prepared.extra["etag"]),
             source=source,
             checksums={},
-            parts_count=len(used),
+            part_sizes=[int(stored[number]["Size"]) for number in used],
         )
         doomed = store_object(tx, bucket["Name"], key, record)
         for number, part in stored.items():

@@ -16,8 +16,10 @@ attributes use AWS's member names; timestamps are ISO 8601 strings in UTC with m
     Headers {CacheControl, ContentDisposition, ContentEncoding, ContentLanguage,
     WebsiteRedirectLocation, Expires (ISO)}, Tags {key: value}, BlobId, Owner (account id),
     StorageClass, Checksums {ChecksumCRC32|ChecksumSHA1|ChecksumSHA256: base64} (verified at
-    upload; full-object), Acl ([Grant] | None: ACLs disabled or none given), PartsCount
-    (multipart objects)
+    upload; full-object), Acl ([Grant] | None: ACLs disabled or none given), PartsCount and
+    PartSizes ([int], the assembled parts' sizes in order: GetObject/HeadObject ``partNumber``)
+    (multipart objects; objects completed before PartSizes was kept have PartsCount only and
+    are served as one part)
 ``s3.upload/<bucket>``   key = UploadId (hex initiation time + random, so ids sort by age)
     UploadId, Key, Initiated, Initiator {ID, DisplayName}, Writer (account id), ACL (canned |
     None), Source {ContentType, Metadata, Headers, Tags, Acl}, StorageClass, ChecksumAlgorithm

@@ -83,6 +83,54 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    Migration(
+        "IAM access keys keyed by owner: <user key>/<AccessKeyId>, root keys /<AccessKeyId>",
+        (
+            # Records were keyed by AccessKeyId; the new key puts one user's keys in one range
+            # (ListAccessKeys, the key quota and DeleteUser read only that user's keys).  The user
+            # key is the lower-cased UserName (IAM names are ASCII, so SQL lower() agrees with
+            # Python's).  Copy, re-point the ids index, then delete the old rows: each statement
+            # keeps the foreign key from ids satisfied.
+            """
+            CREATE TEMP TABLE access_key_moves AS
+            SELECT account, key AS old_key,
+                   coalesce(lower(json_extract(CAST(data AS TEXT), '$.UserName')), '')
+                   || '/' || key AS new_key
+            FROM entities WHERE kind = 'iam.accesskey'
+            """,
+            """
+            INSERT INTO entities (account, kind, key, name, data)
+            SELECT e.account, e.kind, m.new_key, e.name, e.data
+            FROM entities AS e
+            JOIN access_key_moves AS m ON m.account = e.account AND m.old_key = e.key
+            WHERE e.kind = 'iam.accesskey'
+            """,
+            """
+            UPDATE ids SET key = (
+                SELECT m.new_key FROM access_key_moves AS m
+                WHERE m.account = ids.account AND m.old_key = ids.key
+            )
+            WHERE kind = 'iam.accesskey'
+            """,
+            """
+            DELETE FROM entities
+            WHERE kind = 'iam.accesskey'
+              AND (account, key) IN (SELECT account, old_key FROM access_key_moves)
+            """,
+            "DROP TABLE access_key_moves",
+        ),
+    ),
+    Migration(
+        "CloudTrail event history indexed in batches after the fact",
+        (
+            # Events up to this seq have their event_lookup rows (before this step every event
+            # was indexed in its own transaction, so all of them are).
+            """
+            INSERT INTO meta (name, value)
+            SELECT 'event_index_seq', CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM events
+            """,
+        ),
+    ),
 ]
 
 
