@@ -123,6 +123,7 @@ from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
 from trailgate.gateway.context import Principal
 from trailgate.scenario import cloudtrail_bucket_policy
+from trailgate.services.cloudtrail.events import CURSOR as INDEX_CURSOR
 from trailgate.services.cloudtrail.events import index_rows
 from trailgate.store.sqlite import SqliteStore
 from trailgate.trail.callinfo import CallInfo
@@ -1091,6 +1092,7 @@ def populate(data_dir: Path, events: int, log: Callable[[str], None]) -> dict[st
                 ordered.append(by_id)
                 conn = tx._write()  # the transaction's own connection
                 conn.executemany(INSERT_INDEX, itertools.chain.from_iterable(ordered))
+                tx.meta_set(INDEX_CURSOR, str(seq))  # indexed here, not by the server later
                 return verified
 
             checked += store.write_sync(write)
@@ -1253,8 +1255,8 @@ def _category(thread: str, names: list[str]) -> str:
     if "SqliteStore._writer_main" in present:
         if "SqliteStore._finish" in present:
             return "store writer: COMMIT (fsync)"
-        if "index_event" in present:
-            return "store writer: recording: index rows (index_event)"
+        if "index_pending" in present:
+            return "store writer: event history index batches (index_pending)"
         if "append_records" in present:
             return "store writer: recording: append the records (append_event)"
         if "SqliteStore._run_one" in present:

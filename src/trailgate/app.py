@@ -24,18 +24,22 @@ from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.cloudtrail import CloudTrailProvider
+from .services.cloudtrail.events import INDEX_BATCH, index_pending
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
 from .services.s3.provider import S3Provider
 from .services.sts.provider import StsProvider
 from .store.blobs import BlobStore
+from .store.interface import StoreClosed
 from .store.sqlite import SqliteStore
 from .trail.delivery import DeliveryWorker
 from .trail.digest import DigestWorker
 from .trail.keys import KeyStore
 
 log = logging.getLogger("trailgate")
+
+INDEX_PERIOD = 1.0  # seconds between event-history index batches
 
 MAX_BODY = 5 * 1024**3  # S3's limit for one PUT; bodies above 1 MiB are spooled to disk
 HEALTH_PATH = "/_trailgate/health"
@@ -114,6 +118,7 @@ class TrailgateApp:
             self.store, s3, KeyStore(self.store, self.master_key), settings.digest_interval
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._indexer: asyncio.Task[None] | None = None
         providers = {
             "iam": iam,
             "s3": s3,
@@ -220,16 +225,36 @@ class TrailgateApp:
         payload = orjson.dumps({"time": clock.iso(clock.now())})
         await _send(send, HttpResponse(200, {"content-type": "application/json"}, payload))
 
+    async def _index_forever(self) -> None:
+        """The event-history index follows the recorded events about once a second, in
+        batches (LookupEvents also reads the events not indexed yet)."""
+        seen = -1
+        while True:
+            if self.store.stats.writes != seen:
+                try:
+                    while await self.store.write(index_pending) == INDEX_BATCH:
+                        pass
+                except StoreClosed:
+                    return
+                except Exception:
+                    log.exception("event history indexing failed")
+                seen = self.store.stats.writes
+            await asyncio.sleep(INDEX_PERIOD)
+
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._tasks.append(asyncio.create_task(self.delivery.run_forever()))
                 self._tasks.append(asyncio.create_task(self.digests.run_forever()))
+                self._indexer = asyncio.create_task(self._index_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.delivery.stop()  # returns after the pass in progress
                 self.digests.stop()
+                if self._indexer is not None:
+                    self._indexer.cancel()
+                    await asyncio.gather(self._indexer, return_exceptions=True)
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

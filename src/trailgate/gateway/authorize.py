@@ -51,15 +51,18 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
 
 
 class PolicyCache:
-    """Caller -> compiled PolicySet, valid for one store generation."""
+    """Caller -> compiled PolicySet, and role ARN -> bound trust policy, valid for one store
+    generation (every IAM write bumps it)."""
 
     def __init__(self) -> None:
         self.generation = -1
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
+        self.trusts: dict[str, BoundPolicy] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
+            self.trusts.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -68,6 +71,16 @@ class PolicyCache:
         if len(self.sets) > 50_000:
             self.sets.clear()
         self.sets[key] = value
+
+    def trust(self, role_arn: str) -> BoundPolicy | None:
+        """The bound trust policy of the role an ARN names (call after :meth:`get`, which
+        checks the generation)."""
+        return self.trusts.get(role_arn)
+
+    def put_trust(self, role_arn: str, trust: BoundPolicy) -> None:
+        if len(self.trusts) > 50_000:
+            self.trusts.clear()
+        self.trusts[role_arn] = trust
 
 
 def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCache) -> None:
@@ -82,15 +95,14 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     caller = caller_of(p)
     keys = build_context(ctx, caller)
 
-    def lookup_path(tx: Any) -> Any:
-        def path(kind: str, name: str) -> str | None:
-            if kind == "self":
-                return p.arn if p.kind == "user" else None
-            return queries.entity_path(tx, p.account, kind, name)
+    def path(kind: str, name: str) -> str | None:
+        if kind == "self":
+            return p.arn if p.kind == "user" else None
+        found: str | None = read(lambda tx: queries.entity_path(tx, p.account, kind, name))
+        return found
 
-        return entry.resource(p.account, ctx.params, path)
-
-    resource = "*" if ctx.service == "s3" else read(lookup_path)
+    # A read transaction only for the resources that need an entity's path.
+    resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
     ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
     policies = cache.get(generation, ps_key)
     if policies is None:
@@ -99,7 +111,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         cache.put(ps_key, policies)
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
-        _authorize_assume_role(ctx, read, policies, keys, caller, resource)
+        _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
         return
     if ctx.service == "s3":
         from .authorize_s3 import authorize_s3
@@ -133,6 +145,7 @@ def _authorize_assume_role(
     ctx: RequestContext,
     read: Any,
     policies: PolicySet,
+    cache: PolicyCache,
     keys: dict[str, tuple[str, ...]],
     caller: Any,
     role_arn: str,
@@ -151,15 +164,21 @@ def _authorize_assume_role(
         ctx.resource_account = parts[4]
     if p.kind == "root":
         raise denied  # AWS refuses AssumeRole with root credentials
-    if read(lambda tx: check_mfa_readonly(tx, p, ctx.params, ctx.received_at)):
+    params = ctx.params
+    if ("SerialNumber" in params or "TokenCode" in params) and read(
+        lambda tx: check_mfa_readonly(tx, p, params, ctx.received_at)
+    ):
         mark_mfa(keys)
-    role = read(lambda tx: queries.role_by_arn(tx, role_arn))
-    if role is None:
-        raise denied
-    trust = BoundPolicy.bind(
-        PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST,
-                  role["AssumeRolePolicyDocument"])
-    )
+    trust = cache.trust(role_arn)
+    if trust is None:
+        role = read(lambda tx: queries.role_by_arn(tx, role_arn))
+        if role is None:
+            raise denied
+        trust = BoundPolicy.bind(
+            PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST,
+                      role["AssumeRolePolicyDocument"])
+        )
+        cache.put_trust(role_arn, trust)
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
     actions = ["sts:AssumeRole"]

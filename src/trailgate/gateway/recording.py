@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import clock
-from ..services.cloudtrail.events import index_event
 from ..store.interface import Tx
 from ..trail.callinfo import CallInfo
-from ..trail.records import build_records, is_data_event
+from ..trail.records import build_records
 from .context import RequestContext
 
 Records = list[tuple[str, dict[str, Any]]]
@@ -59,10 +58,10 @@ def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, A
 
 
 def append_records(tx: Tx, records: Records) -> None:
+    """Store the records (the event-history index follows in batches: see
+    :func:`trailgate.services.cloudtrail.events.index_pending`)."""
     for account, record in records:
-        seq = tx.append_event(account, record["eventTime"], record["eventID"], record)
-        if not is_data_event(record):
-            index_event(tx, seq, account, record)
+        tx.append_event(account, record["eventTime"], record["eventID"], record)
 
 
 def records_for(ctx: RequestContext, result: dict[str, Any] | None) -> Records:

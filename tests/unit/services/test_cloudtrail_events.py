@@ -20,7 +20,9 @@ from trailgate.protocol.errors import ServiceError
 from trailgate.services.base import Call
 from trailgate.services.cloudtrail.events import (
     EventHistoryOps,
+    index_cursor,
     index_event,
+    index_pending,
     index_rows,
 )
 from trailgate.store.sqlite import SqliteStore
@@ -81,16 +83,20 @@ def info(
     return CallInfo(**fields)
 
 
-def record(store: SqliteStore, *calls: CallInfo) -> list[tuple[str, dict[str, Any]]]:
-    """Append and index the calls' records as the gateway does; returns them."""
+def record(
+    store: SqliteStore, *calls: CallInfo, indexed: bool = True
+) -> list[tuple[str, dict[str, Any]]]:
+    """Append the calls' records as the gateway does and, unless ``indexed`` is False, run
+    the server's index batch after them; returns them."""
     made = [pair for c in calls for pair in build_records(c)]
 
     def write(tx: Any) -> None:
         for account, rec in made:
-            seq = tx.append_event(account, rec["eventTime"], rec["eventID"], rec)
-            index_event(tx, seq, account, rec)
+            tx.append_event(account, rec["eventTime"], rec["eventID"], rec)
 
     store.write_sync(write)
+    if indexed:
+        store.write_sync(index_pending)
     return made
 
 
@@ -411,6 +417,7 @@ def _bulk_load(conn: sqlite3.Connection, count: int) -> None:
             "INSERT INTO events (seq, account, event_time, event_id, data) VALUES (?,?,?,?,?)",
             events)
         conn.executemany("INSERT INTO event_lookup VALUES (?,?,?,?,?,?)", rows)
+    conn.execute("UPDATE meta SET value = ? WHERE name = 'event_index_seq'", (str(count),))
     conn.execute("COMMIT")
 
 
@@ -528,3 +535,45 @@ def test_response_parses_in_botocore(store: SqliteStore, history: dict[str, Any]
     assert first["EventTime"] == T0 + timedelta(minutes=3)
     assert first["ReadOnly"] == "true"
     assert json.loads(first["CloudTrailEvent"])["eventName"] == "AssumeRole"
+
+
+# -- the index follows in batches; lookups see what it has not reached yet ----------------------
+
+
+def test_lookup_finds_events_the_index_has_not_reached(store: SqliteStore) -> None:
+    old = record(store, *(info("iam", "GetUser", ADMIN_USER, m) for m in range(3)))
+    fresh = record(store, *(info("iam", "ListRoles", ADMIN_USER, m) for m in range(3, 6)),
+                   indexed=False)
+    assert store.read(index_cursor) == 3
+    everything = lookup(store, MaxResults=4)
+    names = [e["EventName"] for e in everything["Events"]]
+    assert names == ["ListRoles"] * 3 + ["GetUser"]
+    rest = lookup(store, MaxResults=4, NextToken=everything["NextToken"])
+    assert [e["EventName"] for e in rest["Events"]] == ["GetUser"] * 2
+    assert "NextToken" not in rest
+    by_name = lookup(store, LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "ListRoles"}])
+    assert [e["EventId"] for e in by_name["Events"]] == [r["eventID"] for _, r in fresh][::-1]
+    by_id = lookup(store, LookupAttributes=[
+        {"AttributeKey": "EventId", "AttributeValue": old[0][1]["eventID"]}])
+    assert [e["EventId"] for e in by_id["Events"]] == [old[0][1]["eventID"]]
+
+
+def test_index_pending_indexes_each_event_once_in_batches(store: SqliteStore) -> None:
+    made = record(store, *(info("iam", "GetUser", ADMIN_USER, m) for m in range(5)),
+                  indexed=False)
+    assert store.write_sync(lambda tx: index_pending(tx, limit=2)) == 2
+    assert store.read(index_cursor) == 2
+    assert store.write_sync(index_pending) == 3
+    assert store.write_sync(index_pending) == 0
+    assert store.read(index_cursor) == 5
+
+    def rows(tx: Any) -> list[tuple[Any, ...]]:
+        return list(tx._conn.execute("SELECT * FROM event_lookup ORDER BY seq, attr, value"))
+
+    expected = sorted(
+        tuple(row) for seq, (account, rec) in enumerate(made, 1)
+        for row in index_rows(seq, account, rec)
+    )
+    assert sorted(store.read(rows)) == expected
+    assert [e["EventName"] for e in lookup(store)["Events"]] == ["GetUser"] * 5

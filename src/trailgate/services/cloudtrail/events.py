@@ -16,6 +16,13 @@ attribute is one index range read in ``(event_time, seq)`` descending order that
 holds the last ``(event_time, seq)`` returned plus a digest of the query it belongs to).
 Data events are never indexed: event history does not show them.
 
+The rows are not written by the call that records an event (that would put a dozen random
+B-tree inserts, and the WAL pages they dirty, on every request's commit).  Instead
+:func:`index_pending` indexes, in one write and in key order, every event stored after the
+cursor ``meta.event_index_seq``; the server runs it about once a second (:class:`Indexer`).
+``LookupEvents`` reads the index AND the events after the cursor in the same snapshot, so an
+event is found as soon as the call that recorded it returned.
+
 Storage access goes through three methods of the store's transaction (:class:`EventIndexTx`,
 declared in :mod:`trailgate.store.interface` and implemented by each backend).
 """
@@ -43,7 +50,9 @@ __all__ = [
     "EventIndexTx",
     "IndexRow",
     "LookupView",
+    "index_cursor",
     "index_event",
+    "index_pending",
     "index_rows",
     "lookup_view",
 ]
@@ -235,6 +244,32 @@ def index_rows(seq: int, account: str, record: dict[str, Any]) -> list[IndexRow]
             if attr == ALL or value]
 
 
+CURSOR: Final = "event_index_seq"  # meta: events up to this seq are in event_lookup
+INDEX_BATCH: Final = 5000
+
+
+def index_cursor(tx: Any) -> int:
+    """The highest event seq whose index rows are stored."""
+    return int(tx.meta_get(CURSOR) or 0)
+
+
+def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
+    """Index up to ``limit`` events stored after the cursor, in one transaction; returns how
+    many events were taken (fewer than ``limit``: the index has caught up)."""
+    cursor = index_cursor(tx)
+    batch = tx.events_after(cursor, limit=limit)
+    if not batch:
+        return 0
+    rows: list[IndexRow] = []
+    for seq, account, record in batch:
+        rows.extend(index_rows(seq, account, record))
+    if rows:
+        rows.sort()  # key order: neighbouring rows land on the same B-tree pages
+        _index(tx).event_index_add(rows)
+    tx.meta_set(CURSOR, str(batch[-1][0]))
+    return len(batch)
+
+
 def index_event(tx: Any, seq: int, account: str, record: dict[str, Any]) -> None:
     """Index the record just appended as ``events`` row ``seq`` for ``account`` (call it in the
     same transaction as ``append_event``).  Data events are skipped."""
@@ -278,17 +313,47 @@ class EventHistoryOps:
             return {"Events": []}  # trailgate produces no Insights events
         before = _read_token(call.params.get("NextToken"), query)
         index = _index(tx)
-        hits = index.event_index_scan(
+        fresh = _unindexed(tx, query, before)  # matches newer than the index
+        records = {seq: record for _, seq, record in fresh}
+        hits = [(when, seq) for when, seq, _ in fresh]
+        hits.extend(index.event_index_scan(
             query.account, query.region, query.attr, query.value, query.start, query.end,
             before, query.limit + 1,
-        )
+        ))
+        hits = sorted(set(hits), reverse=True)[: query.limit + 1]
         page = hits[: query.limit]
-        records = index.events_by_seq([seq for _, seq in page])
+        missing = [seq for _, seq in page if seq not in records]
+        records.update(index.events_by_seq(missing))
         events = [_event_item(records[seq]) for _, seq in page if seq in records]
         out: dict[str, Any] = {"Events": events}
         if len(hits) > query.limit:
             out["NextToken"] = _make_token(query, page[-1])
         return out
+
+
+def _unindexed(
+    tx: Any, query: _Query, before: tuple[int, int] | None
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """``(event_time, seq, record)`` of the query's matches among the events stored after the
+    index cursor (normally the last second's)."""
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    after = index_cursor(tx)
+    while True:
+        batch = tx.events_after(after, limit=INDEX_BATCH, accounts=(query.account,))
+        for seq, account, record in batch:
+            for row in index_rows(seq, account, record):
+                if (
+                    row.region == query.region
+                    and row.attr == query.attr
+                    and row.value == query.value
+                    and query.start <= row.event_time <= query.end
+                    and (before is None or (row.event_time, seq) < before)
+                ):
+                    found.append((row.event_time, seq, record))
+                    break
+        if len(batch) < INDEX_BATCH:
+            return found
+        after = batch[-1][0]
 
 
 def _query(call: Call) -> _Query:

@@ -9,7 +9,7 @@ needs, so no session is stored.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...auth import tokens
@@ -149,7 +149,8 @@ class StsProvider:
             "src": p.arn,
         }
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
-        queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
+        if _last_use_stale(role.get("RoleLastUsed"), call.now, call.region):
+            queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
         out: dict[str, Any] = {
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
@@ -160,6 +161,24 @@ class StsProvider:
         if claims["si"]:
             out["SourceIdentity"] = claims["si"]
         return out
+
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def _last_use_stale(last: Any, now: datetime, region: str) -> bool:
+    """Whether GetRole's RoleLastUsed must be rewritten: at most once a minute per role and
+    region (AWS's own figure is not real-time either), so that AssumeRole does not rewrite the
+    role on every call."""
+    if not isinstance(last, dict) or last.get("Region") != region:
+        return True
+    try:
+        when = datetime.fromisoformat(str(last.get("LastUsedDate")))
+    except ValueError:
+        return True
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return not timedelta(0) <= now - when < LAST_USED_PRECISION
 
 
 def mfa_failure(message: str) -> ServiceError:
