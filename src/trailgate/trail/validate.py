@@ -17,29 +17,31 @@ What is checked, per trail, account and region, for digests whose end lies in
   [oldestEventTime, newestEventTime] and not after its digest's end, no ``eventID`` twice.
 
 Messages use the AWS CLI's wording (``Digest file\\ts3://B/K\\tINVALID: not found``).  Log
-files are checked in parallel worker processes (threads for small runs), streamed in chunks
-(bounded memory).  Offline, a digest's signature comes from a ``<key>.metadata.json`` side file
-(its S3 user metadata) or, failing that, from the next digest's ``previousDigestSignature``.
+files are checked (:mod:`.logcheck`) in worker processes, one per core (forked where that is
+safe; threads for small runs), each reading or GETting its files itself; large files are
+streamed (bounded memory).  Objects come from :mod:`.sources`.  Offline, a digest's
+signature comes from a ``<key>.metadata.json`` side file (its S3 user metadata) or, failing
+that, from the next digest's ``previousDigestSignature``.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
-import gzip
 import hashlib
-import importlib
 import itertools
 import json
 import multiprocessing
 import os
 import re
+import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -47,6 +49,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .keys import SIGNATURE_ALGORITHM, PublicKey, fingerprint, parse_seconds, string_to_sign
+from .logcheck import (
+    GUNZIP,
+    VALID,
+    LogJob,
+    LogOutcome,
+    Missing,
+    check_log,
+    forget_connections,
+)
+from .sources import DirectorySource, ObjectSource, S3Source, SourceSpec
+
+__all__ = [
+    "GUNZIP", "DirectorySource", "KeyRing", "LogJob", "LogOutcome", "Missing", "ObjectSource",
+    "Report", "S3Source", "SourceSpec", "Target", "Validator", "check_log",
+]
 
 REQUIRED: Final = (
     "digestPublicKeyFingerprint",
@@ -56,35 +73,9 @@ REQUIRED: Final = (
     "digestEndTime",
     "digestStartTime",
 )
-CHUNK: Final = 1 << 20
-WHOLE: Final = 16 << 20
-"""Log files up to this many compressed bytes are gunzipped in one piece; larger ones are
-streamed (bounded memory)."""
 KEY_SLACK: Final = timedelta(minutes=5)
-SIDE_FILE: Final = ".metadata.json"
-_ID: Final = re.compile(rb'"eventID":"([^"\\]*)"')
-_TIME: Final = re.compile(rb'"eventTime":"([^"\\]*)"')
-VALID: Final = "valid"
-
-
-def _inflater() -> Any:
-    """ISA-L's gunzip (2-3x faster than zlib's) when the optional ``isal`` package is
-    installed, else zlib; same API."""
-    try:
-        return importlib.import_module("isal.isal_zlib")
-    except ImportError:  # pragma: no cover - depends on the environment
-        return zlib
-
-
-_inflate: Final[Any] = _inflater()
-_INFLATE_ERRORS: Final[tuple[type[Exception], ...]] = (zlib.error, _inflate.error)
-GUNZIP: Final = "isal" if _inflate is not zlib else "zlib"
 PROCESS_THRESHOLD: Final = 64
 """From this many log files on, they are checked in worker processes (else threads)."""
-
-
-class Missing(Exception):
-    """The object does not exist (S3 ``NoSuchKey``)."""
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -174,164 +165,6 @@ def _counts(items: Iterable[DigestResult | LogResult]) -> dict[str, int]:
     seq = list(items)
     good = sum(1 for i in seq if i.valid)
     return {"total": len(seq), "valid": good, "invalid": len(seq) - good}
-
-
-# -- where objects come from -------------------------------------------------------------------
-
-
-class ObjectSource(Protocol):
-    def list_keys(self, bucket: str, prefix: str, start_after: str) -> Iterator[str]: ...
-
-    def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
-        """Bytes and user metadata; :class:`Missing` when absent."""
-        ...
-
-    def chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        """The object's bytes in pieces; :class:`Missing` when absent."""
-        ...
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """How to (re)open a source, also in a worker process: ``s3`` with a boto3 client
-    configuration, or ``dir`` with a directory holding a copy of the bucket(s)."""
-
-    kind: str
-    root: str = ""  # dir: the bucket copy; ``bucket`` names what it is a copy of
-    bucket: str = ""
-    client: tuple[tuple[str, Any], ...] = ()  # s3: boto3.client keyword arguments
-
-    def open(self) -> ObjectSource:
-        if self.kind == "dir":
-            return DirectorySource(Path(self.root), self.bucket)
-        return S3Source(dict(self.client))
-
-
-class S3Source:
-    """Objects through boto3 (a thread-safe client, made on first use); log files through
-    pre-signed GET URLs (:meth:`presign`), which cost far less per request than the SDK."""
-
-    def __init__(self, client_args: dict[str, Any]) -> None:
-        self.args = dict(client_args)
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3  # type: ignore[import-untyped]
-            from botocore.config import Config  # type: ignore[import-untyped]
-
-            config = Config(max_pool_connections=32, retries={"max_attempts": 3})
-            self._client = boto3.client("s3", **{"config": config, **self.args})
-        return self._client
-
-    def presign(self, bucket: str, key: str) -> str:
-        url: str = self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=6 * 3600
-        )
-        return url
-
-    def list_keys(self, bucket: str, prefix: str, start_after: str) -> Iterator[str]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix, StartAfter=start_after
-        )
-        for page in pages:
-            for item in page.get("Contents", []):
-                yield str(item["Key"])
-
-    def _get(self, bucket: str, key: str) -> dict[str, Any]:
-        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-
-        try:
-            result: dict[str, Any] = self.client.get_object(Bucket=bucket, Key=key)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise Missing(key) from None
-            raise
-        return result
-
-    def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
-        result = self._get(bucket, key)
-        return result["Body"].read(), dict(result.get("Metadata") or {})
-
-    def chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        body = self._get(bucket, key)["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK)
-        finally:
-            body.close()
-
-
-_HTTP: dict[str, Any] = {}
-_CODE: Final = re.compile(r"<Code>([^<]+)</Code>")
-
-
-def url_chunks(url: str) -> Iterator[bytes]:
-    """A pre-signed GET's body in pieces; :class:`Missing` on ``NoSuchKey``."""
-    import urllib3
-
-    pool = _HTTP.get("pool")
-    if pool is None:
-        pool = _HTTP["pool"] = urllib3.PoolManager(maxsize=4)
-    response = pool.request("GET", url, preload_content=False, retries=urllib3.Retry(3))
-    try:
-        if response.status != 200:
-            text = response.read(64 * 1024).decode("utf-8", "replace")
-            match = _CODE.search(text)
-            code = match.group(1) if match else f"HTTP {response.status}"
-            if code == "NoSuchKey":
-                raise Missing(url)
-            raise RuntimeError(code)
-        yield from response.stream(CHUNK)
-    finally:
-        response.release_conn()
-
-
-class DirectorySource:
-    """A downloaded copy of a bucket: ``root/<key>``; a digest's S3 user metadata may sit
-    beside it in ``root/<key>.metadata.json``.  Other buckets are looked for in
-    ``root/../<bucket>``."""
-
-    def __init__(self, root: Path, bucket: str) -> None:
-        self.root = root.resolve()
-        self.bucket = bucket
-
-    def _path(self, bucket: str, key: str) -> Path:
-        base = self.root if bucket == self.bucket else (self.root.parent / bucket).resolve()
-        path = (base / key).resolve()
-        if not path.is_relative_to(base) or not path.is_file():
-            raise Missing(key)
-        return path
-
-    def list_keys(self, bucket: str, prefix: str, start_after: str) -> Iterator[str]:
-        base = self.root if bucket == self.bucket else self.root.parent / bucket
-        folder = base / prefix
-        if not folder.is_dir():
-            folder = base / prefix.rsplit("/", 1)[0] if "/" in prefix else base
-        if not folder.is_dir():
-            return
-        found = sorted(
-            p.relative_to(base).as_posix()
-            for p in folder.rglob("*.json.gz")
-            if p.is_file()
-        )
-        yield from (k for k in found if k.startswith(prefix) and k > start_after)
-
-    def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
-        path = self._path(bucket, key)
-        side = path.with_name(path.name + SIDE_FILE)
-        meta: dict[str, str] = {}
-        if side.is_file():
-            loaded = json.loads(side.read_text())
-            loaded = loaded.get("Metadata", loaded) if isinstance(loaded, dict) else {}
-            meta = {str(k).lower(): str(v) for k, v in loaded.items()}
-        return path.read_bytes(), meta
-
-    def chunks(self, bucket: str, key: str) -> Iterator[bytes]:
-        path = self._path(bucket, key)
-        with path.open("rb") as handle:
-            while piece := handle.read(CHUNK):
-                yield piece
 
 
 # -- public keys -------------------------------------------------------------------------------
@@ -456,139 +289,10 @@ def _check_signature(item: _Digest, keys: KeyRing, home_region: str) -> None:
 # -- log files ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LogJob:
-    bucket: str
-    key: str
-    hash: str
-    oldest: str | None
-    newest: str | None
-    digest_end: str
-    digest: str
-    url: str | None = None  # a pre-signed GET (online), else read through the source
-
-
-@dataclass
-class LogOutcome:
-    job: LogJob
-    message: str
-    size: int = 0
-    compressed: int = 0
-    ids: bytes = b""  # the eventIDs found, newline-separated (one object: cheap to pass back)
-    records: int = 0
-    oldest: str | None = None
-    newest: str | None = None
-
-
-def _values(data: bytes, key: bytes) -> list[bytes]:
-    """The string values of ``"<key>":"..."`` in compact JSON, at any depth (nested keys are
-    told apart later by :func:`top_level`).  ``bytes.split`` is the fastest exact scan here."""
-    parts = data.split(b'"' + key + b'":"')
-    return [p[: p.find(b'"')] for p in parts[1:]]
-
-
-def _scan(buffer: bytes, final: bool, ids: list[bytes], times: list[bytes]) -> bytes:
-    """Streaming form of the scan: up to the last ``"event`` of ``buffer`` (all of it when
-    ``final``); returns the rest, to be scanned with the next piece.  In valid JSON no value
-    starting before that point ends after it."""
-    cut = len(buffer) if final else buffer.rfind(b'"event')
-    if cut <= 0:
-        return b"" if final else buffer
-    head = buffer if cut == len(buffer) else buffer[:cut]
-    ids.extend(_values(head, b"eventID"))
-    times.extend(_values(head, b"eventTime"))
-    return buffer[cut:]
-
-
-def _inflate_whole(compressed: bytes, out: LogOutcome) -> bytes | None:
-    inflater = _inflate.decompressobj(zlib.MAX_WBITS | 16)
-    data: bytes = inflater.decompress(compressed)
-    if inflater.unused_data:
-        out.message = "INVALID: unexpected data after end of compressed stream"
-        return None
-    rest: bytes = inflater.flush()
-    return data + rest if rest else data
-
-
-def _inflate_stream(
-    first: list[bytes], pieces: Iterator[bytes], out: LogOutcome, checks: bool,
-    ids: list[bytes], times: list[bytes],
-) -> str | None:
-    """A large file piece by piece (bounded memory); its SHA-256, None when invalid."""
-    inflater = _inflate.decompressobj(zlib.MAX_WBITS | 16)
-    digest = hashlib.sha256()
-    tail = b""
-    counted = len(first)
-    for index, piece in enumerate(itertools.chain(first, pieces)):
-        if index >= counted:
-            out.compressed += len(piece)
-        data = inflater.decompress(piece)
-        if inflater.unused_data:
-            out.message = "INVALID: unexpected data after end of compressed stream"
-            return None
-        digest.update(data)
-        out.size += len(data)
-        if checks:
-            tail = _scan(tail + data if tail else data, False, ids, times)
-    rest = inflater.flush()
-    digest.update(rest)
-    out.size += len(rest)
-    if checks:
-        _scan(tail + rest, True, ids, times)
-    return digest.hexdigest()
-
-
-def _fetch_and_hash(
-    source: ObjectSource, job: LogJob, out: LogOutcome, checks: bool,
-    ids: list[bytes], times: list[bytes],
-) -> str | None:
-    pieces = url_chunks(job.url) if job.url else source.chunks(job.bucket, job.key)
-    first: list[bytes] = []
-    for piece in pieces:  # files up to WHOLE compressed bytes are handled in one piece
-        first.append(piece)
-        out.compressed += len(piece)
-        if out.compressed > WHOLE:
-            return _inflate_stream(first, pieces, out, checks, ids, times)
-    data = _inflate_whole(b"".join(first), out)
-    if data is None:
-        return None
-    out.size = len(data)
-    if checks:
-        ids.extend(_values(data, b"eventID"))
-        times.extend(_values(data, b"eventTime"))
-    return hashlib.sha256(data).hexdigest()
-
-
-def check_log(source: ObjectSource, job: LogJob, record_checks: bool = True) -> LogOutcome:
-    """Fetch, gunzip and hash one log file; collect its eventIDs and eventTime range."""
-    out = LogOutcome(job, VALID)
-    ids: list[bytes] = []
-    times: list[bytes] = []
-    try:
-        found = _fetch_and_hash(source, job, out, record_checks, ids, times)
-    except Missing:
-        out.message = "INVALID: not found"
-        return out
-    except _INFLATE_ERRORS:
-        out.message = "INVALID: invalid format"
-        return out
-    except Exception as err:  # an S3 or network error other than NoSuchKey
-        out.message = f"INVALID: {err}"
-        return out
-    if found is None:
-        return out
-    if found != job.hash:
-        out.message = "INVALID: hash value doesn't match"
-        return out
-    out.ids, out.records = b"\n".join(ids), len(ids)
-    if times:
-        out.oldest, out.newest = min(times).decode(), max(times).decode()
-    return out
-
-
 def top_level(source: ObjectSource, bucket: str, key: str) -> list[dict[str, Any]]:
     """The file's records, parsed in full (to confirm a finding of the fast scan)."""
-    raw = gzip.decompress(b"".join(source.chunks(bucket, key)))
+    _size, pieces = source.body(bucket, key)
+    raw = zlib.decompress(b"".join(pieces), zlib.MAX_WBITS | 16)
     records = orjson.loads(raw).get("Records") or []
     return [r for r in records if isinstance(r, dict)]
 
@@ -596,13 +300,23 @@ def top_level(source: ObjectSource, bucket: str, key: str) -> list[dict[str, Any
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(spec: SourceSpec, record_checks: bool) -> None:
-    _WORKER["source"] = spec.open()
+def _worker_init(source: ObjectSource | SourceSpec, record_checks: bool) -> None:
+    """A worker process: its source (inherited when forked, else opened from its spec)."""
+    forget_connections()
+    _WORKER["source"] = source.open() if isinstance(source, SourceSpec) else source
     _WORKER["checks"] = record_checks
 
 
 def _worker_check(job: LogJob) -> LogOutcome:
     return check_log(_WORKER["source"], job, _WORKER["checks"])
+
+
+def _start_method() -> str:
+    """``fork`` where it is cheap and safe (Linux, no other thread running): a worker starts
+    in milliseconds with everything already imported; else ``spawn``."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 # -- the whole run -----------------------------------------------------------------------------
@@ -803,11 +517,7 @@ class Validator:
     # -- log files ------------------------------------------------------------------------
 
     def _jobs(self, digests: dict[tuple[str, str], _Digest]) -> list[LogJob]:
-        jobs = self._listed_logs(digests)
-        if isinstance(self.source, S3Source):
-            source = self.source
-            jobs = [replace(j, url=source.presign(j.bucket, j.key)) for j in jobs]
-        return jobs
+        return self._listed_logs(digests)
 
     @staticmethod
     def _listed_logs(digests: dict[tuple[str, str], _Digest]) -> list[LogJob]:
@@ -826,6 +536,8 @@ class Validator:
         return list(jobs.values())
 
     def _outcomes(self, jobs: list[LogJob]) -> Iterator[LogOutcome]:
+        """Each job's outcome, in order.  Workers read (or GET) the files themselves: only
+        the jobs and the compact outcomes cross between processes."""
         if not jobs:
             return
         if self.workers == 1 or len(jobs) < PROCESS_THRESHOLD:
@@ -834,16 +546,17 @@ class Validator:
                     lambda j: check_log(self.source, j, self.record_checks), jobs
                 )
             return
-        context = multiprocessing.get_context("spawn")
+        method = _start_method()
+        chunk = max(1, min(8, len(jobs) // (self.workers * 16)))
         with cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_worker_init,
-            initargs=(self.spec, self.record_checks),
+            max_workers=self.workers, mp_context=multiprocessing.get_context(method),
+            initializer=_worker_init,
+            initargs=(self.source if method == "fork" else self.spec, self.record_checks),
         ) as pool:
-            yield from pool.map(_worker_check, jobs, chunksize=1)
+            yield from pool.map(_worker_check, jobs, chunksize=chunk)
 
     def _logs(self, jobs: list[LogJob], report: Report) -> None:
-        seen: dict[bytes, str] = {}
-        dupes: dict[str, list[str]] = {}
+        ids = _EventIds()
         done = size = 0
         for out in self._outcomes(jobs):
             job = out.job
@@ -855,10 +568,10 @@ class Validator:
                 self.progress(done, len(jobs), size)
             if out.message != VALID or not self.record_checks:
                 continue
-            _collect(out, seen, dupes)
+            ids.add(out)
             if _out_of_range(out):
                 self._confirm_times(job, report)
-        self._confirm_dupes(dupes, report)
+        self._confirm_dupes(ids.dupes, report)
 
     def _confirm_times(self, job: LogJob, report: Report) -> None:
         for record in top_level(self.source, job.bucket, job.key):
@@ -902,21 +615,42 @@ class Validator:
             report.found_start, report.found_end = _fmt(min(starts)), _fmt(max(ends))
 
 
-def _collect(out: LogOutcome, seen: dict[bytes, str], dupes: dict[str, list[str]]) -> None:
-    """Add a file's eventIDs to ``seen`` (id -> first file), noting repeats in ``dupes``
-    (set operations: one Python step per repeat, not per id)."""
-    ids = out.ids.split(b"\n") if out.ids else []
-    key = out.job.key
-    fresh = dict.fromkeys(ids, key)
-    unique = len(fresh)
-    for ident in seen.keys() & fresh.keys():  # also in an earlier file
-        dupes.setdefault(ident.decode(), [seen[ident]]).append(key)
-        del fresh[ident]  # keep the first file
-    if unique < len(ids):  # twice in this file
-        for ident, count in collections.Counter(ids).items():
-            if count > 1:
-                dupes.setdefault(ident.decode(), []).append(key)
-    seen.update(fresh)
+class _EventIds:
+    """The eventIDs seen so far: one C-level pass per file (``set.update``) when nothing
+    repeats.  On a repeat, the ids involved are noted in ``dupes`` (id -> files, first one
+    first; the full parse of those files then confirms); the earlier file holding an id is
+    looked up only then (``owner``, built incrementally from the files' id lists, first file
+    wins)."""
+
+    def __init__(self) -> None:
+        self.seen: set[bytes] = set()
+        self.files: list[LogOutcome] = []
+        self.owner: dict[bytes, str] = {}
+        self.indexed = 0
+        self.dupes: dict[str, list[str]] = {}
+
+    def add(self, out: LogOutcome) -> None:
+        ids = out.id_list()
+        before = len(self.seen)
+        self.seen.update(ids)
+        if len(self.seen) - before < len(ids):  # a repeat: in an earlier file or this one
+            key = out.job.key
+            owner = self._owners()
+            for ident in owner.keys() & set(ids):
+                self.dupes.setdefault(ident.decode(), [owner[ident]]).append(key)
+            for ident, count in collections.Counter(ids).items():
+                if count > 1:
+                    self.dupes.setdefault(ident.decode(), []).append(key)
+        self.files.append(out)
+
+    def _owners(self) -> dict[bytes, str]:
+        for out in self.files[self.indexed:]:
+            fresh = dict.fromkeys(out.id_list(), out.job.key)
+            for known in fresh.keys() & self.owner.keys():
+                del fresh[known]  # keep the first file
+            self.owner.update(fresh)
+        self.indexed = len(self.files)
+        return self.owner
 
 
 def _out_of_range(out: LogOutcome) -> bool:
