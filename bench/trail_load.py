@@ -15,27 +15,27 @@ well under a minute.
 
 What runs (everything on 127.0.0.1; each server is stopped by its own pid at the end):
 
-1. Recording on vs off.  Two ``trailgate serve`` processes, each on a fresh data dir: A as
+1. Recording on vs off. Two ``trailgate serve`` processes, each on a fresh data dir: A as
    shipped (every call recorded), B with ``TRAILGATE_BENCH_NO_RECORDING=1`` (the benchmark-only
-   switch in ``trailgate/app.py``: ``Gateway.recording = False``).  The same setup on both,
-   through boto3 as root: a bucket, a role, 8 target users and the caller ``bench-caller``
-   (an IAM user with an access key and an inline policy allowing exactly the calls below).
-   The workload, signed as the caller: a 20-request cycle of 6 ``sts:GetCallerIdentity``,
-   4 ``iam:GetUser``, 4 ``iam:ListRoles``, 4 S3 ``HeadBucket`` and one ``iam:TagUser`` plus one
-   ``iam:UntagUser`` (10% writes; each connection writes its own target user).  Requests are
-   pre-signed with botocore's signers (re-signed per pass), serialised to raw HTTP/1.1 bytes
-   and replayed by ``--connections`` client threads (default 32: group commit needs
-   concurrency), each with ONE keep-alive socket and one request in flight; a response is
-   read by its ``Content-Length``.  Every status is checked: a non-2xx answer is counted and
-   shown, and makes the run exit with status 1.  After a warm-up per server, ``--rounds``
-   rounds of timed passes (``--pass-seconds`` each) alternate A, B.  Per pass: calls/s,
-   latency p50/p99, and the server's CPU per call (utime+stime of the process, all threads,
-   from ``/proc/PID/stat``; it does not count waiting for a CPU or for fsync, so it is the
-   steadier figure on a busy machine).  The events each server stored during a pass are
-   counted from its SQLite file (opened read-only): A must store ~1 per call, B none.
-   Reported: medians per server and the cost of recording, ``1 - calls/s(A) / calls/s(B)``
-   (goal < 15%), and the same from CPU per call, ``1 - cpu(B) / cpu(A)``: what throughput
-   recording costs when the server is CPU-bound, the steadier figure on a shared machine.
+   switch in ``trailgate/app.py``: ``Gateway.recording = False``). The same setup on both,
+   through boto3 as root: a bucket, a role, 8 target users and the caller ``bench-caller`` (an
+   IAM user with an access key and an inline policy allowing exactly the calls below). The
+   workload, signed as the caller: a 20-request cycle of 6 ``sts:GetCallerIdentity``, 4
+   ``iam:GetUser``, 4 ``iam:ListRoles``, 4 S3 ``GetBucketLocation`` (a management event) and one
+   ``iam:TagUser`` plus one ``iam:UntagUser`` (10% writes; each connection writes its own target
+   user). Requests are pre-signed with botocore's signers (re-signed per pass), serialised to
+   raw HTTP/1.1 bytes and replayed by ``--connections`` client threads (default 32: group commit
+   needs concurrency), each with ONE keep-alive socket and one request in flight; a response is
+   read by its ``Content-Length``. Every status is checked: a non-2xx answer is counted and
+   shown, and makes the run exit with status 1. After a warm-up per server, ``--rounds`` rounds
+   of timed passes (``--pass-seconds`` each) alternate A, B. Per pass: calls/s, latency p50/p99,
+   and the server's CPU per call (utime+stime of the process, all threads, from
+   ``/proc/PID/stat``; it does not count waiting for a CPU or for fsync, so it is the steadier
+   figure on a busy machine). The events each server stored during a pass are counted from its
+   SQLite file (opened read-only): A must store ~1 per call, B none. Reported: medians per
+   server and the cost of recording, ``1 - calls/s(A) / calls/s(B)`` (goal < 15%), and the same
+   from CPU per call, ``1 - cpu(B) / cpu(A)``: what throughput recording costs when the server
+   is CPU-bound, the steadier figure on a shared machine.
 2. Soak (``--soak SECONDS``, default 60; 0 skips).  On server A (started with
    ``--delivery-interval``, default 5 s): root creates a log bucket with CloudTrail's bucket
    policy and a trail, and starts logging.  The same workload then runs at full speed for the
@@ -369,11 +369,14 @@ def sts_request(port: int, keys: Keys, action: str) -> Req:
     return query_request(port, "sts", keys, {"Action": action, "Version": "2011-06-15"})
 
 
-def head_bucket_request(port: int, keys: Keys, bucket: str) -> Req:
-    request = AWSRequest(method="HEAD", url=f"http://127.0.0.1:{port}/{bucket}",
+def bucket_location_request(port: int, keys: Keys, bucket: str) -> Req:
+    """S3 GetBucketLocation: a bucket-level management event (HeadBucket would be a data
+    event, which AWS, and trailgate, record only for a trail that selects it)."""
+    request = AWSRequest(method="GET", url=f"http://127.0.0.1:{port}/{bucket}?location",
                          headers={"User-Agent": USER_AGENT})
     S3SigV4Auth(Credentials(keys.key, keys.secret), "s3", REGION).add_auth(request)
-    return _serialise("HEAD", f"/{bucket}", port, dict(request.headers.items()), ""), True
+    return _serialise("GET", f"/{bucket}?location", port, dict(request.headers.items()),
+                      ""), False
 
 
 def cloudtrail_request(port: int, keys: Keys, operation: str, payload: dict[str, Any]) -> Req:
@@ -699,7 +702,8 @@ def setup_world(server: Server) -> World:
         "Statement": [
             {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListRoles", "iam:TagUser",
                                            "iam:UntagUser"], "Resource": "*"},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Action": "s3:GetBucketLocation",
+             "Resource": f"arn:aws:s3:::{bucket}"},
         ],
     }))
     key = iam.create_access_key(UserName=CALLER)["AccessKey"]
@@ -712,13 +716,13 @@ def setup_world(server: Server) -> World:
 
 def workload_cycle(world: World, connection: int) -> list[Req]:
     """One connection's 20-request cycle: 6 GetCallerIdentity, 4 GetUser, 4 ListRoles,
-    4 HeadBucket, TagUser and UntagUser of its own target user (10% writes)."""
+    4 GetBucketLocation, TagUser and UntagUser of its own target user (10% writes)."""
     port, keys = world.server.port, world.caller
     target = TARGET.format(connection % TARGETS)
     gci = sts_request(port, keys, "GetCallerIdentity")
     get_user = iam_request(port, keys, "GetUser", UserName=target)
     list_roles = iam_request(port, keys, "ListRoles")
-    head = head_bucket_request(port, keys, world.bucket)
+    head = bucket_location_request(port, keys, world.bucket)
     tag = iam_request(port, keys, "TagUser", UserName=target,
                       **{"Tags.member.1.Key": "bench", "Tags.member.1.Value": "trail-load"})
     untag = iam_request(port, keys, "UntagUser", UserName=target,
@@ -1434,7 +1438,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  trailgate {v['trailgate']} on uvicorn {v['uvicorn']} (h11 {v['h11']}, httptools "
           f"{v['httptools']}, uvloop {v['uvloop']}); client botocore {v['botocore']} "
           "pre-signed raw HTTP/1.1")
-    print("  workload: 30% GetCallerIdentity, 20% GetUser, 20% ListRoles, 20% HeadBucket, "
+    print("  workload: 30% GetCallerIdentity, 20% GetUser, 20% ListRoles, 20% GetBucketLocation, "
           "5% TagUser, 5% UntagUser")
     print(f"  {s['connections']} keep-alive connections, one call in flight each; "
           f"{s['rounds']} rounds of {s['pass_seconds']:g} s passes, A B A B, medians")

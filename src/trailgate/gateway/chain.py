@@ -28,7 +28,13 @@ from ..services.base import Call
 from ..services.iam.queries import record_access_key_used
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
-from .recording import Records, append_records, records_for, should_record
+from .recording import (
+    DataEventFilter,
+    Records,
+    append_records,
+    records_for,
+    should_record,
+)
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -65,6 +71,7 @@ class Gateway:
         self.providers = providers
         self.region = region
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
+        self.data_events = DataEventFilter()
         self.keys = principals.KeyCache()
         self._key_used: dict[str, datetime] = {}  # access key -> last use written
         self.policies = PolicyCache()
@@ -236,6 +243,8 @@ class Gateway:
         after = result.pop("__after_commit", None)
         if after:
             await asyncio.to_thread(_run_all, after)
+        if ctx.service == "cloudtrail" and catalog.entry(ctx.service, ctx.operation).write:
+            self.data_events.invalidate()  # a trail's selectors may have changed
         ctx.result = result
 
     def _run_and_record(
@@ -249,21 +258,26 @@ class Gateway:
         """A state-changing call and its CloudTrail records: one transaction."""
         result = method(call, tx)
         if self.recording and should_record(ctx):
-            append_records(tx, builder(ctx, result))
+            if self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
+                append_records(tx, self.data_events.keep(self.store.read, builder(ctx, result)))
             self._note_key_use(ctx, tx)
             ctx.recorded = True
         return result
+
+    def _key_use_due(self, ctx: RequestContext) -> bool:
+        p = ctx.principal
+        if p is None or not p.access_key_id.startswith("AKIA"):
+            return False
+        last = self._key_used.get(p.access_key_id)
+        return last is None or (ctx.received_at - last).total_seconds() >= 60
 
     def _note_key_use(self, ctx: RequestContext, tx: Any) -> None:
         """GetAccessKeyLastUsed: a long-term key's last use, written with the call's records
         (at most once a minute per key; AWS's own figure is not real-time either)."""
         p = ctx.principal
-        if p is None or not p.access_key_id.startswith("AKIA"):
+        if p is None or not self._key_use_due(ctx):
             return
         now = ctx.received_at
-        last = self._key_used.get(p.access_key_id)
-        if last is not None and (now - last).total_seconds() < 60:
-            return
         if len(self._key_used) > 100_000:
             self._key_used.clear()
         self._key_used[p.access_key_id] = now
@@ -277,7 +291,13 @@ class Gateway:
         if ctx.recorded or not self.recording or not should_record(ctx):
             return
         try:
-            records = builder(ctx, ctx.result)
+            read = self.store.read
+            if self.data_events.may_want(read, ctx.service, ctx.operation):
+                records = self.data_events.keep(read, builder(ctx, ctx.result))
+            else:
+                records = []  # a data event no trail selects: AWS records it nowhere
+            if not records and not self._key_use_due(ctx):
+                return
 
             def append(tx: Any) -> None:
                 append_records(tx, records)

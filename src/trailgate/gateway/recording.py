@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import clock
+from ..services.cloudtrail.common import NS, STATUS, TRAIL
+from ..services.cloudtrail.selectors import selects
 from ..store.interface import Tx
 from ..trail.callinfo import CallInfo
-from ..trail.records import build_records
+from ..trail.records import build_records, is_data_call, is_data_event
 from .context import RequestContext
 
 Records = list[tuple[str, dict[str, Any]]]
@@ -66,3 +68,55 @@ def append_records(tx: Tx, records: Records) -> None:
 
 def records_for(ctx: RequestContext, result: dict[str, Any] | None) -> Records:
     return build_records(call_info(ctx, result))
+
+
+class DataEventFilter:
+    """Data events (S3 object-level calls) reach only trails whose event selectors ask for
+    them, and never event history; AWS records them nowhere else.  So a data event is stored
+    only when some trail, in any account and whatever its logging state or region, selects
+    it; otherwise it is not even built.  The trails' selectors are cached until the next
+    CloudTrail write (:meth:`invalidate`)."""
+
+    def __init__(self) -> None:
+        self._trails: list[dict[str, Any]] | None = None  # trails that select data events
+
+    def invalidate(self) -> None:
+        self._trails = None
+
+    def _load(self, read: Any) -> list[dict[str, Any]]:
+        trails = self._trails
+        if trails is None:
+            trails = self._trails = read(_data_trails)
+        return trails
+
+    def may_want(self, read: Any, service: str, operation: str) -> bool:
+        """False when a call of this operation cannot be recorded for any trail."""
+        return not is_data_call(service, operation) or bool(self._load(read))
+
+    def keep(self, read: Any, records: Records) -> Records:
+        if not any(is_data_event(record) for _, record in records):
+            return records
+        trails = self._load(read)
+        return [(account, record) for account, record in records
+                if not is_data_event(record) or any(selects(t, record) for t in trails)]
+
+
+def _data_trails(tx: Tx) -> list[dict[str, Any]]:
+    found = []
+    for status in tx.list(NS, STATUS):
+        trail = tx.get(str(status["Account"]), TRAIL, str(status["Key"]))
+        if trail is not None and _selects_data(trail):
+            found.append(trail)
+    return found
+
+
+def _selects_data(trail: dict[str, Any]) -> bool:
+    advanced = trail.get("AdvancedEventSelectors")
+    if advanced:
+        for selector in advanced:
+            categories = [f for f in selector.get("FieldSelectors") or []
+                          if f.get("Field") == "eventCategory"]
+            if not categories or any(f.get("Equals") != ["Management"] for f in categories):
+                return True
+        return False
+    return any(item.get("DataResources") for item in trail.get("EventSelectors") or [])

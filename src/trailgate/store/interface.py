@@ -202,6 +202,10 @@ class Tx(Protocol):
         """The stored records of the given event sequence numbers."""
         ...
 
+    def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
+        """``(seq, recipient account, record)`` of the event with this eventID, or None."""
+        ...
+
     def last_event_seq(self) -> int:
         """The highest event sequence number this transaction sees (0 when none)."""
         ...

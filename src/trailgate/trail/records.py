@@ -190,7 +190,12 @@ def _region(call: CallInfo) -> str:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+        f"T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    )
 
 
 def aws_date(dt: datetime) -> str:
@@ -318,19 +323,31 @@ def _walk_structure(service: str, node: Node | None, value: Any, *, response: bo
                 out[shapes.lower_camel(key)] = _plain(item)
         return out
     for member in node.members:
-        item = value.get(member.name)
-        if item is None or member.name in DROPPED_MEMBERS:
+        name = member.name
+        item = value.get(name)
+        if item is None or name in DROPPED_MEMBERS:
             continue
         converted = _walk(service, member.node, item, response)
         if converted is not _DROP:
-            out[shapes.lower_camel(member.name)] = converted
+            camel = _CAMEL.get(name)
+            if camel is None:
+                camel = _CAMEL[name] = shapes.lower_camel(name)
+            out[camel] = converted
     return out
+
+
+_CAMEL: dict[str, str] = {}  # member name -> lowerCamel (model names: a bounded set)
+_SCALAR_KINDS = frozenset(("string", "integer", "long", "boolean", "float", "double"))
 
 
 def _walk(service: str, node: Node, value: Any, response: bool) -> Any:
     if node.sensitive:
         return HIDDEN if service in MASKING_SERVICES else _DROP
     kind = node.kind
+    if kind in _SCALAR_KINDS and type(value) in (str, int, bool) and not (
+        response and node.policy_document
+    ):
+        return value
     if kind == "structure":
         return _walk_structure(service, node, value, response=response)
     if kind == "list" and isinstance(value, list | tuple) and node.item is not None:

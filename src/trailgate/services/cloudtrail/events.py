@@ -81,7 +81,7 @@ class IndexRow(NamedTuple):
 class EventIndexTx(Protocol):
     """What the event history needs from a store transaction."""
 
-    def event_index_add(self, rows: Sequence[IndexRow]) -> None:
+    def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert index rows (an identical row already present is not an error)."""
         ...
 
@@ -103,6 +103,10 @@ class EventIndexTx(Protocol):
 
     def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored records of the given ``events`` rows."""
+        ...
+
+    def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
+        """``(seq, recipient account, record)`` of the event with this eventID, or None."""
         ...
 
 
@@ -220,14 +224,20 @@ def _iam_resources(params: dict[str, Any], response: dict[str, Any]) -> list[tup
 
 def index_rows(seq: int, account: str, record: dict[str, Any]) -> list[IndexRow]:
     """The ``event_lookup`` rows of one stored record (none for data events)."""
+    return [IndexRow._make(row) for row in _rows(seq, account, record)]
+
+
+Row = tuple[str, str, str, str, int, int]  # IndexRow's fields, as a plain (cheaper) tuple
+
+
+def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
     if is_data_event(record):
         return []
     view = lookup_view(record)
     region = record_region(record)
     when = int(view.event_time.timestamp())
-    pairs: list[tuple[str, str]] = [
+    pairs: list[tuple[str, str]] = [  # EventId: the events table's own unique index
         (ALL, ALL),
-        ("EventId", view.event_id),
         ("EventName", view.event_name),
         ("ReadOnly", view.read_only),
         ("EventSource", view.event_source),
@@ -240,7 +250,7 @@ def index_rows(seq: int, account: str, record: dict[str, Any]) -> list[IndexRow]
         pairs.append(("ResourceType", kind))
         pairs.append(("ResourceName", name))
     unique = dict.fromkeys(pairs)
-    return [IndexRow(account, region, attr, value, when, seq) for attr, value in unique
+    return [(account, region, attr, value, when, seq) for attr, value in unique
             if attr == ALL or value]
 
 
@@ -260,11 +270,10 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     batch = tx.events_after(cursor, limit=limit)
     if not batch:
         return 0
-    rows: list[IndexRow] = []
+    rows: list[Row] = []
     for seq, account, record in batch:
-        rows.extend(index_rows(seq, account, record))
+        rows.extend(_rows(seq, account, record))
     if rows:
-        rows.sort()  # key order: neighbouring rows land on the same B-tree pages
         _index(tx).event_index_add(rows)
     tx.meta_set(CURSOR, str(batch[-1][0]))
     return len(batch)
@@ -313,6 +322,8 @@ class EventHistoryOps:
             return {"Events": []}  # trailgate produces no Insights events
         before = _read_token(call.params.get("NextToken"), query)
         index = _index(tx)
+        if query.attr == "EventId":
+            return {"Events": _by_event_id(index, query, before)}
         fresh = _unindexed(tx, query, before)  # matches newer than the index
         records = {seq: record for _, seq, record in fresh}
         hits = [(when, seq) for when, seq, _ in fresh]
@@ -331,6 +342,25 @@ class EventHistoryOps:
         return out
 
 
+def _by_event_id(
+    index: EventIndexTx, query: _Query, before: tuple[int, int] | None
+) -> list[dict[str, Any]]:
+    found = index.event_by_id(query.value)
+    if found is None:
+        return []
+    seq, account, record = found
+    when = int(lookup_view(record).event_time.timestamp())
+    if (
+        account != query.account
+        or is_data_event(record)
+        or record_region(record) != query.region
+        or not query.start <= when <= query.end
+        or (before is not None and (when, seq) >= before)
+    ):
+        return []
+    return [_event_item(record)]
+
+
 def _unindexed(
     tx: Any, query: _Query, before: tuple[int, int] | None
 ) -> list[tuple[int, int, dict[str, Any]]]:
@@ -341,15 +371,15 @@ def _unindexed(
     while True:
         batch = tx.events_after(after, limit=INDEX_BATCH, accounts=(query.account,))
         for seq, account, record in batch:
-            for row in index_rows(seq, account, record):
+            for _, region, attr, value, when, _ in _rows(seq, account, record):
                 if (
-                    row.region == query.region
-                    and row.attr == query.attr
-                    and row.value == query.value
-                    and query.start <= row.event_time <= query.end
-                    and (before is None or (row.event_time, seq) < before)
+                    region == query.region
+                    and attr == query.attr
+                    and value == query.value
+                    and query.start <= when <= query.end
+                    and (before is None or (when, seq) < before)
                 ):
-                    found.append((row.event_time, seq, record))
+                    found.append((when, seq, record))
                     break
         if len(batch) < INDEX_BATCH:
             return found

@@ -304,6 +304,12 @@ class SqliteTx:
         ).fetchall()
         return {int(seq): _decode(data) for seq, data in rows}
 
+    def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
+        row = self._read().execute(
+            "SELECT seq, account, data FROM events WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), _decode(row[2]))
+
     def last_event_seq(self) -> int:
         row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
         return int(row[0] or 0)
