@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import os
 import secrets
 import string
@@ -146,16 +147,22 @@ def decrypt_secret(key: bytes, blob: str, context: str = "secret-access-key") ->
 def _random_chars(alphabet: str, count: int) -> str:
     """``count`` uniform picks from ``alphabet`` from ONE read of the system's randomness
     (rejection sampling keeps the picks uniform; one syscall instead of one per character)."""
-    size = len(alphabet)
-    limit = 256 - 256 % size  # bytes >= limit would bias the modulo
-    out: list[str] = []
+    table, reject = _tables(alphabet)
+    out = b""
     while len(out) < count:
-        for byte in secrets.token_bytes(count * 2):
-            if byte < limit:
-                out.append(alphabet[byte % size])
-                if len(out) == count:
-                    break
-    return "".join(out)
+        out += secrets.token_bytes(count * 2).translate(table, reject)
+    return out[:count].decode("ascii")
+
+
+@functools.cache
+def _tables(alphabet: str) -> tuple[bytes, bytes]:
+    """``bytes.translate`` arguments mapping a random byte to a character of ``alphabet``
+    (byte % size) and deleting the bytes >= the largest multiple of size (they would bias
+    the modulo)."""
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    table = bytes(ord(alphabet[b % size]) for b in range(256))
+    return table, bytes(range(limit, 256))
 
 
 def new_access_key_id(prefix: str = "AKIA") -> str:

@@ -57,7 +57,7 @@ class PolicyCache:
     def __init__(self) -> None:
         self.generation = -1
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
-        self.trusts: dict[str, BoundPolicy] = {}
+        self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
@@ -72,15 +72,15 @@ class PolicyCache:
             self.sets.clear()
         self.sets[key] = value
 
-    def trust(self, role_arn: str) -> BoundPolicy | None:
-        """The bound trust policy of the role an ARN names (call after :meth:`get`, which
+    def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
+        """The role an ARN names and its bound trust policy (call after :meth:`get`, which
         checks the generation)."""
         return self.trusts.get(role_arn)
 
-    def put_trust(self, role_arn: str, trust: BoundPolicy) -> None:
+    def put_trust(self, role_arn: str, role: dict[str, Any], trust: BoundPolicy) -> None:
         if len(self.trusts) > 50_000:
             self.trusts.clear()
-        self.trusts[role_arn] = trust
+        self.trusts[role_arn] = (role, trust)
 
 
 def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCache) -> None:
@@ -169,8 +169,8 @@ def _authorize_assume_role(
         lambda tx: check_mfa_readonly(tx, p, params, ctx.received_at)
     ):
         mark_mfa(keys)
-    trust = cache.trust(role_arn)
-    if trust is None:
+    cached = cache.trust(role_arn)
+    if cached is None:
         role = read(lambda tx: queries.role_by_arn(tx, role_arn))
         if role is None:
             raise denied
@@ -178,7 +178,10 @@ def _authorize_assume_role(
             PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST,
                       role["AssumeRolePolicyDocument"])
         )
-        cache.put_trust(role_arn, trust)
+        cache.put_trust(role_arn, role, trust)
+    else:
+        role, trust = cached
+    ctx.target = role
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
     actions = ["sts:AssumeRole"]

@@ -223,6 +223,7 @@ class Gateway:
             region=ctx.region,
             request_id=ctx.request_id,
             now=ctx.received_at,
+            target=ctx.target,
         )
         prepare = getattr(provider, f"prepare_{ctx.operation}", None)
         if prepare is not None:

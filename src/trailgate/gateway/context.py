@@ -87,6 +87,7 @@ class RequestContext:
     # authorize
     decision: Any = None  # trailgate.policy.Decision of the main check
     resource_account: str | None = None  # owner of the target (role account, bucket owner)
+    target: Any = None  # what authorize read of the target (AssumeRole: the role's record)
     # dispatch
     result: dict[str, Any] | None = None
     error: ServiceError | None = None

@@ -30,6 +30,7 @@ class Call:
     request_id: str
     now: datetime
     prepared: Any = None  # result of the provider's prepare_<Operation>, if it has one
+    target: Any = None  # what authorize read of the target (AssumeRole: the role), if any
 
 
 class RequestBody(Protocol):

@@ -28,6 +28,9 @@ def _iso(dt: datetime | None) -> str | None:
 class StsProvider:
     def __init__(self, sealer: tokens.TokenSealer) -> None:
         self.sealer = sealer
+        # RoleId -> the RoleLastUsed this process last wrote (AssumeRole runs in the store's
+        # one writer thread only).
+        self._role_used: dict[str, dict[str, str]] = {}
 
     # -- read-only ------------------------------------------------------------------------
 
@@ -82,7 +85,11 @@ class StsProvider:
     def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
         p = call.principal
         params = call.params
-        role = queries.role_by_arn(tx, params["RoleArn"])
+        role = call.target  # the role authorize found (cached for the IAM generation)
+        if not isinstance(role, dict) or str(role.get("Arn", "")).lower() != str(
+            params["RoleArn"]
+        ).lower():
+            role = queries.role_by_arn(tx, params["RoleArn"])
         if role is None:  # authorize already refused unknown roles; defensive
             raise ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRole", 403)
         chained = p.kind == "assumed_role"
@@ -149,8 +156,15 @@ class StsProvider:
             "src": p.arn,
         }
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
-        if _last_use_stale(role.get("RoleLastUsed"), call.now, call.region):
+        used = self._role_used.get(role["RoleId"]) or role.get("RoleLastUsed")
+        if _last_use_stale(used, call.now, call.region):
             queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
+            if len(self._role_used) > 100_000:
+                self._role_used.clear()
+            self._role_used[role["RoleId"]] = {
+                "LastUsedDate": call.now.replace(microsecond=0).isoformat(),
+                "Region": call.region,
+            }
         out: dict[str, Any] = {
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
