@@ -24,7 +24,7 @@ from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.cloudtrail import CloudTrailProvider
-from .services.cloudtrail.events import INDEX_BATCH, index_pending
+from .services.cloudtrail.events import index_pending
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
@@ -40,6 +40,11 @@ from .trail.keys import KeyStore
 log = logging.getLogger("trailgate")
 
 INDEX_PERIOD = 1.0  # seconds between event-history index batches
+INDEX_STEP = 500  # events indexed per write (~50 ms of the writer thread)
+
+
+def _index_some(tx: Any) -> int:
+    return index_pending(tx, INDEX_STEP)
 
 MAX_BODY = 5 * 1024**3  # S3's limit for one PUT; bodies above 1 MiB are spooled to disk
 HEALTH_PATH = "/_trailgate/health"
@@ -232,7 +237,8 @@ class TrailgateApp:
         while True:
             if self.store.stats.writes != seen:
                 try:
-                    while await self.store.write(index_pending) == INDEX_BATCH:
+                    # Small batches: other writes wait for the writer thread meanwhile.
+                    while await self.store.write(_index_some) == INDEX_STEP:
                         pass
                 except StoreClosed:
                     return
