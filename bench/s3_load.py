@@ -675,6 +675,29 @@ def setup_world(server: Server) -> World:
     return world
 
 
+DATA_TRAIL = "bench-data-events"
+
+
+def add_data_trail(server: Server) -> None:
+    """A trail that selects the bench bucket's data events (all its objects), logging: every
+    GetObject is then recorded, as AWS records data events only for such a trail."""
+    from trailgate.scenario import cloudtrail_bucket_policy, trail_arn
+
+    s3 = server.client("s3", server.root)
+    ct = server.client("cloudtrail", server.root)
+    logs = f"{BUCKET}-trail-logs"
+    arn = trail_arn(server.account, DATA_TRAIL)
+    s3.create_bucket(Bucket=logs)
+    s3.put_bucket_policy(Bucket=logs, Policy=json.dumps(
+        cloudtrail_bucket_policy(logs, {server.account: arn})))
+    ct.create_trail(Name=DATA_TRAIL, S3BucketName=logs)
+    ct.put_event_selectors(TrailName=DATA_TRAIL, EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{BUCKET}/"]}],
+    }])
+    ct.start_logging(Name=DATA_TRAIL)
+
+
 def get_check(content: bytes) -> Check:
     def check(body: bytes) -> str | None:
         return None if body == content else f"body of {len(body)} bytes, not the object's"
@@ -704,6 +727,7 @@ class Settings:
     warmup: dict[str, int]
     signing: str
     big_mib: int  # 0: no 1 GiB part
+    data_trail: bool = False  # trailgate records every GetObject (a data-event trail)
 
 
 def op_requests(world: World, op: str, settings: Settings) -> tuple[list[bytes], Check]:
@@ -1112,6 +1136,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"    on uvicorn {v['uvicorn']} ({http}, {loop}: what uvicorn picks by default); "
           "authorizing every request:")
     print("    a user with AmazonS3ReadOnlyAccess, a bucket with a bucket policy, owned by root")
+    print("    " + ("a logging trail selects the bucket's data events: every GetObject is recorded"
+                    if s.get("data_trail") else
+                    "no trail selects data events: GetObject is not recorded (as on AWS); "
+                    "--data-trail records it"))
     print(f"  moto {v['moto']} server (werkzeug {v['werkzeug']}, flask {v['flask']}), default "
           "settings")
     print(f"  client: botocore {v['botocore']} SigV4 {s['signing']}-signed, replayed over "
@@ -1225,6 +1253,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--signing", choices=("header", "query"), default="header",
                         help="SigV4 in headers, or pre-signed query URLs (default header)")
     parser.add_argument("--no-big", action="store_true", help="skip the 1 GiB aws s3 cp part")
+    parser.add_argument("--data-trail", action="store_true",
+                        help="trailgate gets a logging trail selecting the bucket's data events, "
+                             "so every GetObject is recorded (without one, AWS records none)")
     parser.add_argument("--big-mib", type=int, default=1024,
                         help="size of the big object in MiB (default 1024)")
     parser.add_argument("--profile", action="store_true",
@@ -1256,6 +1287,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         warmup={GET: max(2 * args.connections, gets // 10), LIST: args.connections},
         signing=args.signing,
         big_mib=0 if args.no_big else args.big_mib,
+        data_trail=args.data_trail,
     )
 
 
@@ -1280,6 +1312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in SERVERS:
                 t0 = time.perf_counter()
                 worlds[name] = setup_world(running[name])
+                if name == TRAILGATE and settings.data_trail:
+                    add_data_trail(running[name])
                 log(f"  {name}: set up {worlds[name].objects} objects in "
                     f"{time.perf_counter() - t0:.1f} s")
             samples = run_ab(worlds, settings, log)
