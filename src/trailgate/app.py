@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -231,10 +232,17 @@ class TrailgateApp:
         await _send(send, HttpResponse(200, {"content-type": "application/json"}, payload))
 
     async def _index_forever(self) -> None:
-        """The event-history index follows the recorded events about once a second, in
-        batches (LookupEvents also reads the events not indexed yet)."""
+        """About once a second: the access keys' last use noted since the last time, and the
+        event-history index of the events recorded meanwhile, in batches (LookupEvents also
+        reads the events not indexed yet)."""
         seen = -1
         while True:
+            try:
+                await self.gateway.flush_key_use()
+            except StoreClosed:
+                return
+            except Exception:
+                log.exception("writing access keys' last use failed")
             if self.store.stats.writes != seen:
                 try:
                     # Small batches: other writes wait for the writer thread meanwhile.
@@ -261,6 +269,8 @@ class TrailgateApp:
                 if self._indexer is not None:
                     self._indexer.cancel()
                     await asyncio.gather(self._indexer, return_exceptions=True)
+                with contextlib.suppress(Exception):
+                    await self.gateway.flush_key_use()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -73,7 +74,9 @@ class Gateway:
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.data_events = DataEventFilter()
         self.keys = principals.KeyCache()
-        self._key_used: dict[str, datetime] = {}  # access key -> last use written
+        self._key_used: dict[str, datetime] = {}  # access key -> last use noted
+        self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
+        self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
         self.policies = PolicyCache()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
             self.identify,
@@ -225,6 +228,8 @@ class Gateway:
             now=ctx.received_at,
             target=ctx.target,
         )
+        if ctx.service == "iam" and ctx.operation == "GetAccessKeyLastUsed":
+            await self.flush_key_use()  # the answer includes every use noted before it
         prepare = getattr(provider, f"prepare_{ctx.operation}", None)
         if prepare is not None:
             # Heavy work outside the single writer thread (e.g. S3 object bytes to disk).
@@ -261,7 +266,7 @@ class Gateway:
         if self.recording and should_record(ctx):
             if self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
                 append_records(tx, self.data_events.keep(self.store.read, builder(ctx, result)))
-            self._note_key_use(ctx, tx)
+            self._note_key_use(ctx)
             ctx.recorded = True
         return result
 
@@ -272,17 +277,38 @@ class Gateway:
         last = self._key_used.get(p.access_key_id)
         return last is None or (ctx.received_at - last).total_seconds() >= 60
 
-    def _note_key_use(self, ctx: RequestContext, tx: Any) -> None:
-        """GetAccessKeyLastUsed: a long-term key's last use, written with the call's records
-        (at most once a minute per key; AWS's own figure is not real-time either)."""
+    def _note_key_use(self, ctx: RequestContext) -> None:
+        """GetAccessKeyLastUsed: a long-term key's last use (at most once a minute per key;
+        AWS's own figure is not real-time either), written by :meth:`flush_key_use` in one
+        transaction for every key used since the last flush, not in the call's own."""
         p = ctx.principal
         if p is None or not self._key_use_due(ctx):
             return
         now = ctx.received_at
-        if len(self._key_used) > 100_000:
-            self._key_used.clear()
-        self._key_used[p.access_key_id] = now
-        record_access_key_used(tx, p.access_key_id, now, ctx.service, ctx.region)
+        with self._key_lock:
+            if len(self._key_used) > 100_000:
+                self._key_used.clear()
+            self._key_used[p.access_key_id] = now
+            self._key_pending[p.access_key_id] = (now, ctx.service, ctx.region)
+
+    async def flush_key_use(self) -> None:
+        """Write the key uses noted since the last flush (the server does it every second,
+        and before answering GetAccessKeyLastUsed)."""
+        with self._key_lock:
+            pending, self._key_pending = self._key_pending, {}
+        if not pending:
+            return
+
+        def write(tx: Any) -> None:
+            for key_id, (when, service, region) in pending.items():
+                record_access_key_used(tx, key_id, when, service, region)
+
+        try:
+            await self.store.write(write)
+        except BaseException:
+            with self._key_lock:  # try again at the next flush (newer uses win)
+                self._key_pending = {**pending, **self._key_pending}
+            raise
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
@@ -297,14 +323,9 @@ class Gateway:
                 records = self.data_events.keep(read, builder(ctx, ctx.result))
             else:
                 records = []  # a data event no trail selects: AWS records it nowhere
-            if not records and not self._key_use_due(ctx):
-                return
-
-            def append(tx: Any) -> None:
-                append_records(tx, records)
-                self._note_key_use(ctx, tx)
-
-            await self.store.write(append)
+            self._note_key_use(ctx)
+            if records:
+                await self.store.write(lambda tx: append_records(tx, records))
         except Exception:
             log.exception("recording request %s failed", ctx.request_id)
             ctx.response = HttpResponse()
