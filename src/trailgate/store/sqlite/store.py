@@ -61,7 +61,6 @@ MAX_BATCH: Final = 1000
 """Most write functions committed together (bounds the latency of one group)."""
 
 BUSY_TIMEOUT_MS: Final = 10_000
-MMAP_BYTES: Final = 1 << 30  # address space only; memory is the OS page cache's
 GENERATION: Final = "generation"
 
 
@@ -430,9 +429,6 @@ def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             raise StoreError(f"cannot enable WAL mode on {path} (got {mode!r})")
         conn.execute("PRAGMA synchronous = FULL")
-        # Reads straight from the OS page cache (shared by every connection) instead of each
-        # connection's own small page cache: a lookup costs the same at 10 or 10,000 users.
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES:d}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
         if reader:
