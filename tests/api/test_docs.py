@@ -37,6 +37,7 @@ EXPECTED: dict[str, list[str]] = {
     "08_assume_role_profiles.sh": [
         "assumed-role/CloudTrailReader-E/",
         "assumed-role/CloudTrailReader-R/",
+        "assumed-role/CloudTrailReader-D/",
     ],
     "09_lookup_events.sh": ["AssumeRole\t"],
     "10_lookup_events.py": ["AssumeRole", "AccessDenied", "OK"],
@@ -94,7 +95,7 @@ def test_examples_run_in_order(server: Server, tmp_path: Path) -> None:
             ["sh", str(example)]
         # a new session: no controlling terminal, so the CLI reads the MFA code from stdin
         done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
-                              timeout=60, start_new_session=True, stdin=subprocess.DEVNULL)
+                              timeout=120, start_new_session=True, stdin=subprocess.DEVNULL)
         output = done.stdout + done.stderr
         assert done.returncode == 0, f"{example.name} failed:\n{output}"
         for text in EXPECTED[example.name]:

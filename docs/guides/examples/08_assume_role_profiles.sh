@@ -24,5 +24,10 @@ aws sts get-caller-identity --profile e-reader --query Arn --output text
 aws sts get-caller-identity --profile r-analyzer --query Arn --output text
 aws s3api list-objects-v2 --bucket trail-bucket --profile r-analyzer \
     --query 'length(Contents || `[]`)' --output text
-# d-reader asks "Enter MFA code for ..." and then works like the others:
-#   aws s3 ls s3://trail-bucket/AWSLogs/<D>/ --profile d-reader
+# d-reader asks "Enter MFA code for ...:"; the code is piped in here (from the next 30 s
+# window, so that it was not used before: AWS refuses a code twice).
+python -c 'import json, time, pyotp
+seed = json.load(open("accounts.json"))["mfa_seed"]
+time.sleep(31 - time.time() % 30)
+print(pyotp.TOTP(seed).at(time.time() + 30))' |
+    aws sts get-caller-identity --profile d-reader --query Arn --output text
