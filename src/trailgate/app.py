@@ -231,7 +231,7 @@ class TrailgateApp:
         payload = orjson.dumps({"time": clock.iso(clock.now())})
         await _send(send, HttpResponse(200, {"content-type": "application/json"}, payload))
 
-    async def _index_forever(self) -> None:
+    async def _every_second(self) -> None:
         """About once a second: the access keys' last use noted since the last time, and the
         event-history index of the events recorded meanwhile, in batches (LookupEvents also
         reads the events not indexed yet)."""
@@ -261,7 +261,7 @@ class TrailgateApp:
             if message["type"] == "lifespan.startup":
                 self._tasks.append(asyncio.create_task(self.delivery.run_forever()))
                 self._tasks.append(asyncio.create_task(self.digests.run_forever()))
-                self._indexer = asyncio.create_task(self._index_forever())
+                self._indexer = asyncio.create_task(self._every_second())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.delivery.stop()  # returns after the pass in progress
