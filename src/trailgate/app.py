@@ -319,6 +319,10 @@ def serve(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        # The caller's address is the socket's: a client must not choose the sourceIPAddress
+        # recorded in CloudTrail, nor the aws:SourceIp its policies see, with X-Forwarded-For.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

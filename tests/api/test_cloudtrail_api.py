@@ -745,3 +745,27 @@ def test_lookup_sees_only_the_callers_account_and_region(api: Api, looked: Looke
     assert own, "E's own events (its trail creation, this session's calls)"
     assert {json.loads(e["CloudTrailEvent"])["recipientAccountId"] for e in own} == {
         api.world.accounts["E"]}
+
+
+def test_x_forwarded_for_does_not_choose_the_source_ip(api: Api) -> None:
+    iam = api.iam
+
+    def spoof(request: Any, **_: Any) -> None:
+        request.headers["X-Forwarded-For"] = "203.0.113.9"
+
+    iam.meta.events.register("before-sign.iam.GetUser", spoof)
+    try:
+        got = iam.get_user(UserName="admin")
+    finally:
+        iam.meta.events.unregister("before-sign.iam.GetUser", spoof)
+    wanted = got["ResponseMetadata"]["RequestId"]
+
+    def recorded() -> dict[str, Any] | None:
+        for event in lookup(api.ct, "EventName", "GetUser"):
+            record = json.loads(event["CloudTrailEvent"])
+            if record["requestID"] == wanted:
+                return dict(record)
+        return None
+
+    record = poll(recorded)
+    assert record["sourceIPAddress"] == "127.0.0.1"
