@@ -4,6 +4,7 @@ runs its own server on its own data directory)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import uuid
 from collections import Counter
@@ -74,6 +75,15 @@ class Run:
             else:
                 self.received.append(rid(iam.list_users(MaxItems=5)))
 
+    def check_event_history_once(self) -> None:
+        """Every received request id is in event history (LookupEvents) exactly once, whether
+        or not the index had reached it when the server died."""
+        counts: Counter[str] = Counter()
+        for page in self.client("cloudtrail").get_paginator("lookup_events").paginate():
+            for event in page["Events"]:
+                counts[json.loads(event["CloudTrailEvent"])["requestID"]] += 1
+        assert {i: counts[i] for i in self.received if counts[i] != 1} == {}
+
     def check_delivered_once(self) -> None:
         """After a marker call is delivered (delivery goes in record order), every received
         request id is in the trail's files exactly once."""
@@ -110,6 +120,7 @@ def test_kill_9_right_after_the_last_response_loses_nothing(run: Run) -> None:
     run.calls(CALLS // 2, "k2")
     run.stop(signal.SIGKILL)
     run.start("1")
+    run.check_event_history_once()
     run.check_delivered_once()
 
 
