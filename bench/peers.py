@@ -69,6 +69,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from trailgate import scenario as sc  # the scenario's policy documents, as the demo uses them
+
 REGION = "us-east-1"
 ROOT_KEY = "AKIAPEERSROOTKEY0001"
 ROOT_SECRET = "trailgate/bench/peers/root/secret/key/0001"
@@ -226,54 +228,10 @@ def localstack_version(python: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def trust(account: str, *, mfa: bool = False, external_id: str | None = None) -> str:
-    condition: dict[str, Any] = {}
-    if external_id is not None:
-        condition["StringEquals"] = {"sts:ExternalId": external_id}
-    if mfa:
-        condition["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
-    statement: dict[str, Any] = {
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-        "Action": "sts:AssumeRole",
-    }
-    if condition:
-        statement["Condition"] = condition
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def prefix_read(account: str) -> str:
-    prefix = f"AWSLogs/{account}/"
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-         "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}*"},
-        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}",
-         "Condition": {"StringLike": {"s3:prefix": ["", "AWSLogs/", f"{prefix}*"]}}},
-    ]})
-
-
 def may_assume(management: str, role: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole",
          "Resource": f"arn:aws:iam::{management}:role/{role}"}]})
-
-
-def trail_arn(account: str, name: str) -> str:
-    return f"arn:aws:cloudtrail:{REGION}:{account}:trail/{name}"
-
-
-def cloudtrail_bucket_policy(trails: dict[str, str]) -> str:
-    sources = sorted(trails.values())
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow",
-         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
-         "Resource": f"arn:aws:s3:::{BUCKET}",
-         "Condition": {"StringEquals": {"aws:SourceArn": sources}}},
-        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
-         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": [f"arn:aws:s3:::{BUCKET}/AWSLogs/{a}/*" for a in sorted(trails)],
-         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
-                                        "aws:SourceArn": sources}}},
-    ]})
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,12 +378,12 @@ class Peer:
             account = self.accounts[party]
 
             def role(party: str = party, account: str = account) -> None:
-                iam.create_role(RoleName=ROLE[party], AssumeRolePolicyDocument=trust(
-                    account, mfa=party == "D",
-                    external_id=EXTERNAL_ID if party == "R" else None))
+                iam.create_role(RoleName=ROLE[party], AssumeRolePolicyDocument=json.dumps(
+                    sc.trust_account(account, mfa=party == "D",
+                                     external_id=EXTERNAL_ID if party == "R" else None)))
                 if party == "D":
                     iam.put_role_policy(RoleName=ROLE[party], PolicyName="read-own-prefix",
-                                        PolicyDocument=prefix_read(account))
+                                        PolicyDocument=json.dumps(sc.prefix_read(BUCKET, account)))
                 else:
                     iam.attach_role_policy(RoleName=ROLE[party], PolicyArn=READ_ONLY)
 
@@ -455,10 +413,11 @@ class Peer:
 
         def bucket() -> None:
             s3.create_bucket(Bucket=BUCKET)
-            trails = {self.management: trail_arn(self.management, "trail-admin")}
-            trails.update({self.accounts[p]: trail_arn(self.accounts[p], f"trail-{p.lower()}")
+            trails = {self.management: sc.trail_arn(self.management, "trail-admin")}
+            trails.update({self.accounts[p]: sc.trail_arn(self.accounts[p], f"trail-{p.lower()}")
                            for p in PARTIES})
-            s3.put_bucket_policy(Bucket=BUCKET, Policy=cloudtrail_bucket_policy(trails))
+            policy = sc.cloudtrail_bucket_policy(BUCKET, trails)
+            s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
             for party in ("D", "E"):
                 s3.put_object(Bucket=BUCKET, Key=f"AWSLogs/{self.accounts[party]}/probe.txt",
                               Body=f"an object of {party}".encode())
