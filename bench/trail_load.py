@@ -8,8 +8,8 @@ Usage::
                                          [--delivery-interval S] [--sample-seconds S]
                                          [--lookup-calls N] [--profile]
 
-A default run takes about 4 minutes on 2 cores: A/B passes (5 rounds of 6 s) ~1.5 min, the
-soak 1 min (plus the drain), writing 1,000,000 events ~1.5 min, the lookups well under a
+A default run takes about 5 minutes on 2 cores: A/B passes (5 rounds of 6 s) ~1.5 min, the
+soak 2 min (plus the drain), writing 1,000,000 events ~1.5 min, the lookups well under a
 minute.  ``--soak 600`` is the issue's 10 minutes.  ``--quick`` (the smoke test's mode) takes
 well under a minute.
 
@@ -36,7 +36,7 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    server and the cost of recording, ``1 - calls/s(A) / calls/s(B)`` (goal < 15%), and the same
    from CPU per call, ``1 - cpu(B) / cpu(A)``: what throughput recording costs when the server
    is CPU-bound, the steadier figure on a shared machine.
-2. Soak (``--soak SECONDS``, default 60; 0 skips).  On server A (started with
+2. Soak (``--soak SECONDS``, default 120; 0 skips).  On server A (started with
    ``--delivery-interval``, default 5 s): root creates a log bucket with CloudTrail's bucket
    policy and a trail, and starts logging.  The same workload then runs at full speed for the
    soak; the requests are re-signed every 5 minutes (SigV4 allows 15 minutes of skew).  Every
@@ -51,9 +51,10 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    the store: exactly once) and the log objects in the bucket are counted.
    Verdicts: *delivery keeps up* when it drained, the lag never exceeded 3 delivery intervals,
    and the mean backlog of the soak's last third is at most 1.5x that of its first third
-   (plus 1 second of calls); *memory flat* when the median RSS of the last quarter is at most
-   5% (and at least 8 MiB) above that of the first quarter.  A soak shorter than 6 delivery
-   intervals judges neither (inconclusive).
+   (plus 1 second of calls); *memory flat* when, after a 30 s warm-up (caches filling), the
+   median RSS of the last quarter is at most 5% (and at least 8 MiB) above that of the first
+   quarter.  A soak shorter than 6 delivery intervals judges neither (inconclusive), and one
+   with fewer than 8 samples after the warm-up judges no memory verdict.
 3. LookupEvents (``--events N``, default 1,000,000; 0 skips).  B's data dir (B stopped) is
    copied and N events are written straight into the copy with the store API:
    ``SqliteStore.open``, one ``write_sync`` per 250,000 events, ``tx.append_event`` per
@@ -153,6 +154,8 @@ GROWTH_LIMIT = 1.5  # last third's mean backlog / first third's
 RSS_GROWTH = 0.05  # memory flat: last quarter's median RSS within 5% (>= 8 MiB) of the first
 RSS_SLACK = 8 * 1024 * 1024
 MIN_SOAK_INTERVALS = 6  # a shorter soak judges nothing
+WARMUP_SECONDS = 30.0  # memory samples before this are the server warming up
+MIN_SETTLED_SAMPLES = 8  # fewer samples after the warm-up judge no memory verdict
 
 POPULATE_BATCH = 250_000
 HISTORY_DAYS = 30
@@ -905,7 +908,11 @@ def run_soak(world: World, settings: Settings, log: Callable[[str], None]) -> di
     lags = [float(s["lag_s"]) for s in samples] or [0.0]
     rss = [float(s["rss"]) for s in samples] or [0.0]
     first_third, last_third = _third_means(backlogs)
-    rss_first, rss_last = _quarter_medians(rss)
+    # Memory is judged after the warm-up (page caches, delivery buffers fill in the first
+    # half minute); the quarters are those of the samples after it.
+    t0 = samples[0]["t"] if samples else 0.0
+    settled = [float(s["rss"]) for s in samples if s["t"] - t0 >= WARMUP_SECONDS]
+    rss_first, rss_last = _quarter_medians(settled or rss)
     rate = result.rps
     judged = settings.soak_seconds >= MIN_SOAK_INTERVALS * interval
     not_growing = last_third <= GROWTH_LIMIT * first_third + rate * 1.0
@@ -928,7 +935,8 @@ def run_soak(world: World, settings: Settings, log: Callable[[str], None]) -> di
         "drain_limit_s": drain_limit,
         "rss": {"start": rss[0], "end": rss[-1], "max": max(rss),
                 "median_first_quarter": rss_first, "median_last_quarter": rss_last,
-                # between the first and the last quarter's medians (the warm-up left out)
+                "warmup_s": WARMUP_SECONDS,
+                # between the first and the last quarter's medians (after the warm-up)
                 "growth_mib_per_min": round((rss_last - rss_first) / 2**20 / (0.75 * minutes), 2),
                 "hwm": memory_end.get("VmHWM", 0),
                 "by_kind": {kind: {"start": samples[0][key], "end": samples[-1][key]}
@@ -943,7 +951,7 @@ def run_soak(world: World, settings: Settings, log: Callable[[str], None]) -> di
                      "exactly_once": delivered == recorded_mgmt},
         "verdict": {
             "delivery_keeps_up": keeps_up if judged else None,
-            "memory_flat": rss_flat if judged else None,
+            "memory_flat": rss_flat if judged and len(settled) >= MIN_SETTLED_SAMPLES else None,
             "drained": drained_after is not None,
             "lag_within_limit": lag_ok,
             "backlog_not_growing": not_growing,
@@ -1479,7 +1487,8 @@ def print_report(report: dict[str, Any]) -> None:
               f"{d['delivered_files']} files, {d['objects_in_bucket']} objects in the bucket, "
               f"last error {d['latest_delivery_error']}")
         print(f"    server RSS MiB: start {_mib(r['start'])}, end {_mib(r['end'])}, max "
-              f"{_mib(r['max'])} (median first quarter {_mib(r['median_first_quarter'])}, last "
+              f"{_mib(r['max'])} (after a {r['warmup_s']:g} s warm-up, median first quarter "
+              f"{_mib(r['median_first_quarter'])}, last "
               f"{_mib(r['median_last_quarter'])}: {r['growth_mib_per_min']:+.2f} MiB/min; "
               f"peak VmHWM {_mib(r['hwm'])})")
         if r["by_kind"]:
@@ -1534,7 +1543,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="small numbers: 2 rounds of 2 s, 12 s soak (delivery every 2 s), "
                              "20,000 events, 50 lookups per kind")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--soak", type=float, help="soak seconds (default 60; 0 skips)")
+    parser.add_argument("--soak", type=float, help="soak seconds (default 120; 0 skips)")
     parser.add_argument("--events", type=int, help="stored events for LookupEvents "
                                                    "(default 1,000,000; 0 skips)")
     parser.add_argument("--rounds", type=int, help="A/B rounds (default 5)")
@@ -1576,7 +1585,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         warmup_seconds=1.0 if quick else 3.0,
         connections=args.connections,
         delivery_interval=pick(args.delivery_interval, 5.0, 2.0),
-        soak_seconds=pick(args.soak, 60.0, 12.0),
+        soak_seconds=pick(args.soak, 120.0, 12.0),
         sample_seconds=pick(args.sample_seconds, 2.0, 1.0),
         events=pick(args.events, 1_000_000, 20_000),
         lookup_calls=pick(args.lookup_calls, 300, 50),
