@@ -24,6 +24,7 @@ from trailgate.services.cloudtrail.events import (
     index_event,
     index_pending,
     index_rows,
+    lookup_view,
 )
 from trailgate.store.sqlite import SqliteStore
 from trailgate.trail.callinfo import CallInfo
@@ -575,3 +576,23 @@ def test_index_pending_indexes_each_event_once_in_batches(store: SqliteStore) ->
     )
     assert sorted(store.read(rows)) == expected
     assert [e["EventName"] for e in lookup(store)["Events"]] == ["GetUser"] * 5
+
+
+def test_index_rows_are_the_lookup_view_fields(history: dict[str, Any]) -> None:
+    """The index rows hold exactly what a lookup compares: the fields of lookup_view."""
+    for key, rec in history.items():
+        account = key.split("@")[1]
+        rows = {(r.attr, r.value) for r in index_rows(7, account, rec)}
+        if rec.get("eventCategory") == "Data":
+            assert rows == set()
+            continue
+        view = lookup_view(rec)
+        expected = {("", ""), ("EventName", view.event_name), ("ReadOnly", view.read_only),
+                    ("EventSource", view.event_source)}
+        expected |= {("Username", view.username)} if view.username else set()
+        expected |= {("AccessKeyId", view.access_key_id)} if view.access_key_id else set()
+        for kind, name in view.resources:
+            expected |= {("ResourceType", kind), ("ResourceName", name)}
+        assert rows == expected, key
+        times = {r.event_time for r in index_rows(7, account, rec)}
+        assert times == {int(view.event_time.timestamp())}

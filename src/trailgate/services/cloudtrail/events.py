@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -231,27 +232,36 @@ Row = tuple[str, str, str, str, int, int]  # IndexRow's fields, as a plain (chea
 
 
 def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
+    """:func:`index_rows` as plain tuples, from the record's fields as :func:`lookup_view`
+    reads them (without building the view: this runs for every management event)."""
     if is_data_event(record):
         return []
-    view = lookup_view(record)
     region = record_region(record)
-    when = int(view.event_time.timestamp())
+    when = _epoch_of(str(record.get("eventTime", "")))
+    identity = record.get("userIdentity") or {}
     pairs: list[tuple[str, str]] = [  # EventId: the events table's own unique index
         (ALL, ALL),
-        ("EventName", view.event_name),
-        ("ReadOnly", view.read_only),
-        ("EventSource", view.event_source),
+        ("EventName", str(record.get("eventName", ""))),
+        ("ReadOnly", "true" if record.get("readOnly") is True else "false"),
+        ("EventSource", str(record.get("eventSource", ""))),
     ]
-    if view.username:
-        pairs.append(("Username", view.username))
-    if view.access_key_id:
-        pairs.append(("AccessKeyId", view.access_key_id))
-    for kind, name in view.resources:
+    username = _username(identity)
+    if username:
+        pairs.append(("Username", username))
+    key = identity.get("accessKeyId")
+    if isinstance(key, str) and key:
+        pairs.append(("AccessKeyId", key))
+    for kind, name in _lookup_resources(record):
         pairs.append(("ResourceType", kind))
         pairs.append(("ResourceName", name))
     unique = dict.fromkeys(pairs)
     return [(account, region, attr, value, when, seq) for attr, value in unique
             if attr == ALL or value]
+
+
+@functools.lru_cache(maxsize=256)  # events come in time order: most share a recent second
+def _epoch_of(text: str) -> int:
+    return int(_parse_time(text).timestamp())
 
 
 CURSOR: Final = "event_index_seq"  # meta: events up to this seq are in event_lookup
