@@ -71,14 +71,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import platform
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -95,6 +93,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/benchlib.py
+from benchlib import ServerProcess, ensure_moto, free_port
 
 REGION = "us-east-1"
 ROOT_KEY = "AKIABENCHROOTKEY0001"
@@ -130,12 +131,6 @@ FORM = "application/x-www-form-urlencoded; charset=utf-8"
 # --------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proc_cpu_seconds(pid: int, tid: int | None = None) -> tuple[float, float]:
     """(utime, stime) in seconds of a process, all its threads (dead ones included), or of
     one of its threads."""
@@ -168,7 +163,7 @@ def self_cpu_seconds() -> float:
 
 
 @dataclass
-class ServerProc:
+class ServerProc(ServerProcess):
     name: str
     process: subprocess.Popen[bytes]
     port: int
@@ -201,20 +196,6 @@ class ServerProc:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=20)
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> tuple[
@@ -272,16 +253,6 @@ def start_moto(workdir: Path) -> ServerProc:
     return server
 
 
-def ensure_moto(install: bool) -> None:
-    missing = [m for m in ("moto", "flask", "werkzeug") if importlib.util.find_spec(m) is None]
-    if not missing:
-        return
-    if not install:
-        raise SystemExit(f"api_load: {', '.join(missing)} missing; pip install 'moto[server]'")
-    print("api_load: installing moto[server] (missing: " + ", ".join(missing) + ")",
-          file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moto[server]"], check=True)
-    importlib.invalidate_caches()
 
 
 def _version(dist: str) -> str:
@@ -1205,7 +1176,7 @@ def servers(workdir: Path, large: bool) -> Iterator[dict[str, ServerProc]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
-    ensure_moto(not args.no_install)
+    ensure_moto(not args.no_install, "api_load")
     vers = versions()
     load_start = load_average()
 

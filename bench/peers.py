@@ -51,12 +51,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import importlib.util
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +67,9 @@ from pathlib import Path
 from typing import Any
 
 from trailgate import scenario as sc  # the scenario's policy documents, as the demo uses them
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/benchlib.py
+from benchlib import ServerProcess, ensure_moto, free_port
 
 REGION = "us-east-1"
 ROOT_KEY = "AKIAPEERSROOTKEY0001"
@@ -107,14 +107,8 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
-class ServerProc:
+class ServerProc(ServerProcess):
     name: str
     process: subprocess.Popen[bytes]
     port: int
@@ -124,20 +118,6 @@ class ServerProc:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path,
@@ -196,15 +176,6 @@ def start(name: str, workdir: Path, localstack_python: str | None) -> ServerProc
     raise ValueError(name)
 
 
-def ensure_moto(install: bool) -> None:
-    missing = [m for m in ("moto", "flask", "werkzeug") if importlib.util.find_spec(m) is None]
-    if not missing:
-        return
-    if not install:
-        raise SystemExit(f"peers: {', '.join(missing)} missing; pip install 'moto[server]'")
-    log("peers: installing moto[server] (missing: " + ", ".join(missing) + ")")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moto[server]"], check=True)
-    importlib.invalidate_caches()
 
 
 def _version(dist: str) -> str:
@@ -769,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
     if LOCALSTACK in names and not args.localstack_python:
         parser.error("localstack needs --localstack-python")
     if MOTO in names or MOTO_AUTH in names:
-        ensure_moto(not args.no_install)
+        ensure_moto(not args.no_install, "peers")
 
     versions = {"trailgate": _version("trailgate"), "boto3": _version("boto3")}
     if MOTO in names or MOTO_AUTH in names:

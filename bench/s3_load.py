@@ -73,7 +73,6 @@ import concurrent.futures
 import contextlib
 import hashlib
 import http.client
-import importlib.util
 import json
 import os
 import platform
@@ -97,6 +96,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/benchlib.py
+from benchlib import ServerProcess, ensure_moto, free_port
 
 REGION = "us-east-1"
 ROOT_KEY = "AKIAS3BENCHROOTKEY01"
@@ -161,12 +163,6 @@ class Keys:
     secret: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def read_cpu(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of process ``pid``, all threads, from /proc/PID/stat."""
     raw = Path(f"/proc/{pid}/stat").read_text()
@@ -203,7 +199,7 @@ def children_cpu() -> float:
 
 
 @dataclass
-class Server:
+class Server(ServerProcess):
     name: str
     process: subprocess.Popen[bytes]
     port: int
@@ -251,20 +247,6 @@ class Server:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.process.wait(timeout=20)
 
 
 def wait_ready(server: Server, path: str, timeout: float = 60.0) -> None:
@@ -331,15 +313,6 @@ def running_servers(workdir: Path) -> Iterator[dict[str, Server]]:
             server.stop()
 
 
-def ensure_moto(install: bool) -> None:
-    missing = [m for m in ("moto", "flask", "werkzeug") if importlib.util.find_spec(m) is None]
-    if not missing:
-        return
-    if not install:
-        raise SystemExit(f"s3_load: {', '.join(missing)} missing; pip install 'moto[server]'")
-    print(f"s3_load: installing moto[server] (missing: {', '.join(missing)})", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moto[server]"], check=True)
-    importlib.invalidate_caches()
 
 
 def dist_version(dist: str) -> str:
@@ -1294,7 +1267,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
-    ensure_moto(not args.no_install)
+    ensure_moto(not args.no_install, "s3_load")
     vers = versions()
     started = time.perf_counter()
     loadavg = os.getloadavg()

@@ -96,7 +96,6 @@ import platform
 import random
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -129,6 +128,9 @@ from trailgate.services.cloudtrail.events import index_rows
 from trailgate.store.sqlite import SqliteStore
 from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import build_records, user_identity
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/benchlib.py
+from benchlib import ServerProcess, free_port
 
 REGION = "us-east-1"
 ROOT_KEY = "AKIABENCHTRAILROOT01"
@@ -216,12 +218,6 @@ def _ms(value: float) -> float | None:
 # --------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Keys:
     key: str
@@ -232,7 +228,7 @@ ROOT = Keys(ROOT_KEY, ROOT_SECRET)
 
 
 @dataclass
-class Server:
+class Server(ServerProcess):
     name: str
     process: subprocess.Popen[bytes]
     port: int
@@ -277,20 +273,6 @@ class Server:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
 
 
 def start_server(
