@@ -21,7 +21,6 @@ from trailgate.services.base import Call
 from trailgate.services.cloudtrail.events import (
     EventHistoryOps,
     index_cursor,
-    index_event,
     index_pending,
     index_rows,
     lookup_view,
@@ -383,8 +382,16 @@ def test_insight_category_has_no_events(store: SqliteStore, history: dict[str, A
 
 def test_indexing_needs_a_store_transaction() -> None:
     rec = build_records(info("iam", "CreateUser", ADMIN_USER, 0))[0][1]
+
+    class NoIndex:  # reads events and metadata, but has no event-history index
+        def meta_get(self, name: str) -> str | None:
+            return None
+
+        def events_after(self, after: int, **_: Any) -> list[tuple[int, str, dict[str, Any]]]:
+            return [(1, ADMIN, rec)]
+
     with pytest.raises(TypeError):
-        index_event(object(), 1, ADMIN, rec)
+        index_pending(NoIndex())
 
 
 # -- scale ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Data events are never indexed: event history does not show them.
 The rows are not written by the call that records an event (that would put a dozen random
 B-tree inserts, and the WAL pages they dirty, on every request's commit).  Instead
 :func:`index_pending` indexes, in one write and in key order, every event stored after the
-cursor ``meta.event_index_seq``; the server runs it about once a second (:class:`Indexer`).
+cursor ``meta.event_index_seq``; the server runs it about once a second (``app.py``).
 ``LookupEvents`` reads the index AND the events after the cursor in the same snapshot, so an
 event is found as soon as the call that recorded it returned.
 
@@ -52,7 +52,6 @@ __all__ = [
     "IndexRow",
     "LookupView",
     "index_cursor",
-    "index_event",
     "index_pending",
     "index_rows",
     "lookup_view",
@@ -287,14 +286,6 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
         _index(tx).event_index_add(rows)
     tx.meta_set(CURSOR, str(batch[-1][0]))
     return len(batch)
-
-
-def index_event(tx: Any, seq: int, account: str, record: dict[str, Any]) -> None:
-    """Index the record just appended as ``events`` row ``seq`` for ``account`` (call it in the
-    same transaction as ``append_event``).  Data events are skipped."""
-    rows = index_rows(seq, account, record)
-    if rows:
-        _index(tx).event_index_add(rows)
 
 
 def _index(tx: Any) -> EventIndexTx:
