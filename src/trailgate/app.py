@@ -25,7 +25,7 @@ from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.cloudtrail import CloudTrailProvider
-from .services.cloudtrail.events import index_pending
+from .services.cloudtrail.events import index_pending, store_journaled
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
@@ -33,6 +33,7 @@ from .services.s3.provider import S3Provider
 from .services.sts.provider import StsProvider
 from .store.blobs import BlobStore
 from .store.interface import StoreClosed
+from .store.journal import EventJournal
 from .store.sqlite import SqliteStore
 from .trail.delivery import DeliveryWorker
 from .trail.digest import DigestWorker
@@ -100,6 +101,19 @@ def bootstrap(store: SqliteStore, settings: Settings, master_key: bytes) -> dict
     return created
 
 
+def open_journal(store: SqliteStore, directory: Path) -> EventJournal:
+    """The event journal, after moving what a previous run left in it into the store."""
+    journal = EventJournal(directory)
+    batch = journal.recover()
+    if batch.rows:
+        moved = store.write_sync(
+            lambda tx: store_journaled(tx, batch.rows, batch.records, skip_known=True)
+        )
+        log.info("moved %d journaled event(s) into the store (%d new)", len(batch.rows), moved)
+    journal.discard(batch)
+    return journal
+
+
 class TrailgateApp:
     """A small raw-ASGI front: health, then everything else through the gateway."""
 
@@ -108,6 +122,7 @@ class TrailgateApp:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.master_key = tokens.load_or_create_master_key(settings.data_dir)
         self.store = SqliteStore.open(settings.data_dir / "trailgate.db")
+        self.journal = open_journal(self.store, settings.data_dir / "events-journal")
         bootstrap(self.store, settings, self.master_key)
         self.management_account: str = self.store.read(
             lambda tx: tx.meta_get("management_account") or ""
@@ -133,6 +148,8 @@ class TrailgateApp:
             "organizations": OrganizationsProvider(iam, self.management_account),
         }
         self.gateway = Gateway(self.store, self.master_key, sealer, providers, settings.region)
+        self.gateway.journal = self.journal
+        self.delivery.before_pass = self.gateway.ingest_events
         # Benchmark-only switch (bench/trail_load.py: throughput with recording on vs off).
         if os.environ.get("TRAILGATE_BENCH_NO_RECORDING") == "1":
             self.gateway.recording = False
@@ -243,6 +260,12 @@ class TrailgateApp:
                 return
             except Exception:
                 log.exception("writing access keys' last use failed")
+            try:
+                await self.gateway.ingest_events()
+            except StoreClosed:
+                return
+            except Exception:
+                log.exception("moving the event journal into the store failed")
             if self.store.stats.writes != seen:
                 try:
                     # Small batches: other writes wait for the writer thread meanwhile.
@@ -272,6 +295,11 @@ class TrailgateApp:
                 with contextlib.suppress(Exception):
                     await self.gateway.flush_key_use()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+                try:
+                    await self.gateway.ingest_events()
+                except Exception:  # the journal keeps them: the next start moves them
+                    log.exception("moving the event journal into the store failed")
+                self.journal.close()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from .. import clock
 from ..auth import principals, sigv4
 from ..auth.sigv4 import WireProtocol
@@ -26,7 +28,9 @@ from ..protocol.errors import ServiceError, validation_error
 from ..protocol.json11 import validation_exception
 from ..services import catalog
 from ..services.base import Call
+from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
+from ..store.journal import EventJournal, EventRow
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -78,6 +82,10 @@ class Gateway:
         self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
         self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
         self.policies = PolicyCache()
+        # Records of calls that change nothing go through the journal (None: straight into
+        # the store, one write each; see trailgate.store.journal).
+        self.journal: EventJournal | None = None
+        self._ingesting = asyncio.Lock()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
             self.identify,
             self.parse,
@@ -230,6 +238,10 @@ class Gateway:
         )
         if ctx.service == "iam" and ctx.operation == "GetAccessKeyLastUsed":
             await self.flush_key_use()  # the answer includes every use noted before it
+        elif ctx.service == "cloudtrail":
+            # LookupEvents sees every call recorded before it; Start/StopLogging and trail
+            # changes take effect after every call recorded before them.
+            await self.ingest_events()
         prepare = getattr(provider, f"prepare_{ctx.operation}", None)
         if prepare is not None:
             # Heavy work outside the single writer thread (e.g. S3 object bytes to disk).
@@ -310,6 +322,27 @@ class Gateway:
                 self._key_pending = {**pending, **self._key_pending}
             raise
 
+    async def ingest_events(self) -> int:
+        """Move the journal's records into the store's events table (one transaction); returns
+        how many were moved.  Concurrent callers wait for each other, so on return every
+        record journaled before the call is in the store."""
+        journal = self.journal
+        if journal is None:
+            return 0
+        async with self._ingesting:
+            batch = journal.take()
+            if not batch.rows and not batch.paths:
+                return 0
+            rows: list[EventRow] = batch.rows
+            records = batch.records
+            try:
+                await self.store.write(lambda tx: store_journaled(tx, rows, records))
+            except BaseException:
+                journal.restore(batch)
+                raise
+            journal.discard(batch)
+            return len(rows)
+
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
 
@@ -324,7 +357,15 @@ class Gateway:
             else:
                 records = []  # a data event no trail selects: AWS records it nowhere
             self._note_key_use(ctx)
-            if records:
+            if not records:
+                pass
+            elif self.journal is not None:
+                self.journal.append(
+                    [(account, record["eventTime"], record["eventID"], orjson.dumps(record))
+                     for account, record in records],
+                    [record for _, record in records],
+                )
+            else:
                 await self.store.write(lambda tx: append_records(tx, records))
         except Exception:
             log.exception("recording request %s failed", ctx.request_id)

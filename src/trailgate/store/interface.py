@@ -178,6 +178,12 @@ class Tx(Protocol):
         ``event_id`` exists."""
         ...
 
+    def append_events(self, rows: Sequence[tuple[str, str, str, bytes]]) -> int:
+        """Append CloudTrail records already encoded as JSON objects: ``(account, eventTime,
+        eventID, record JSON)``; they get consecutive sequence numbers, in order, and the
+        first one is returned.  :class:`Conflict` (and nothing stored) if an eventID exists."""
+        ...
+
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert event-history index rows (account, region, attribute, value, event time,
         seq); an identical row already present is not an error."""

@@ -14,7 +14,7 @@ from typing import Any
 from ..gateway.context import Principal
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallInfo:
     request_id: str  # the id returned to the client (x-amzn-RequestId / x-amz-request-id)
     event_time: datetime  # when the call completed (UTC)

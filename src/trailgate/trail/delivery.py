@@ -42,7 +42,7 @@ import gzip
 import logging
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -173,6 +173,9 @@ class DeliveryWorker:
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Awaited before each pass of run_forever (the app moves the event journal into the
+        # store there, so a pass sees every call recorded before it).
+        self.before_pass: Callable[[], Awaitable[object]] | None = None
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -306,6 +309,11 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         while not self._stopping:
+            if self.before_pass is not None:
+                try:
+                    await self.before_pass()
+                except Exception:
+                    log.exception("preparing the delivery pass failed")
             running = asyncio.ensure_future(asyncio.to_thread(self.run_once, self.clock()))
             try:
                 await asyncio.shield(running)

@@ -288,6 +288,34 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     return len(batch)
 
 
+def store_journaled(
+    tx: Any,
+    rows: Sequence[tuple[str, str, str, bytes]],
+    records: Sequence[dict[str, Any] | None],
+    *,
+    skip_known: bool = False,
+) -> int:
+    """Append records moved from the event journal (``records[i]`` is ``rows[i]``'s record
+    as a dict, or None to decode it) and index them together with every event stored before
+    them, in the caller's transaction; returns how many were appended.  ``skip_known`` leaves
+    out events already stored (a journal left by a crash may have been moved once)."""
+    while index_pending(tx) == INDEX_BATCH:
+        pass  # the calls' own records, stored before these
+    pairs = list(zip(rows, records, strict=True))
+    if skip_known:
+        pairs = [(row, record) for row, record in pairs if tx.event_by_id(row[2]) is None]
+    if not pairs:
+        return 0
+    first = tx.append_events([row for row, _ in pairs])
+    found: list[Row] = []
+    for offset, (row, record) in enumerate(pairs):
+        found.extend(_rows(first + offset, row[0], record or orjson.loads(row[3])))
+    if found:
+        _index(tx).event_index_add(found)
+    tx.meta_set(CURSOR, str(first + len(pairs) - 1))
+    return len(pairs)
+
+
 def _index(tx: Any) -> EventIndexTx:
     if isinstance(tx, EventIndexTx):
         return tx

@@ -131,6 +131,46 @@ MIGRATIONS: list[Migration] = [
             """,
         ),
     ),
+    Migration(
+        "CloudTrail event history index keyed by small integers",
+        (
+            # One row per distinct (recipient account, region, attribute, value)...
+            """
+            CREATE TABLE event_keys (
+                id      INTEGER PRIMARY KEY,
+                account TEXT NOT NULL,
+                region  TEXT NOT NULL,
+                attr    TEXT NOT NULL,
+                value   TEXT NOT NULL,
+                UNIQUE (account, region, attr, value)
+            )
+            """,
+            # ... and one row per (key, event): a lookup is one contiguous range read, newest
+            # first.  Integer keys make a row ~15 bytes instead of ~100, and inserting the ~8
+            # rows of every event costs half as much.
+            """
+            CREATE TABLE event_postings (
+                key        INTEGER NOT NULL,
+                event_time INTEGER NOT NULL,
+                seq        INTEGER NOT NULL,
+                PRIMARY KEY (key, event_time, seq)
+            ) WITHOUT ROWID
+            """,
+            """
+            INSERT INTO event_keys (account, region, attr, value)
+            SELECT DISTINCT account, region, attr, value FROM event_lookup
+            """,
+            """
+            INSERT INTO event_postings (key, event_time, seq)
+            SELECT k.id, l.event_time, l.seq
+            FROM event_lookup AS l
+            JOIN event_keys AS k
+              ON k.account = l.account AND k.region = l.region AND k.attr = l.attr
+             AND k.value = l.value
+            """,
+            "DROP TABLE event_lookup",
+        ),
+    ),
 ]
 
 

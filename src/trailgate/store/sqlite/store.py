@@ -82,14 +82,23 @@ class SqliteTx:
 
     Valid only while the function it was given to runs."""
 
-    __slots__ = ("_active", "_conn", "_writable", "bumped")
+    __slots__ = ("_active", "_conn", "_keys", "_writable", "bumped", "new_keys")
 
-    def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        writable: bool,
+        keys: dict[tuple[str, str, str, str], int] | None = None,
+    ) -> None:
         self._conn = conn
         self._writable = writable
         self._active = True
+        self._keys = keys if keys is not None else {}
         self.bumped = False
         """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
+        self.new_keys: dict[tuple[str, str, str, str], int] = {}
+        """Event-history keys this transaction created (cached by the writer once committed)."""
 
     def _end(self) -> None:
         self._active = False
@@ -261,14 +270,60 @@ class SqliteTx:
             raise Conflict(f"event {event_id!r} already recorded")
         return cur.lastrowid
 
-    # -- the CloudTrail event-history index (table event_lookup, migration 2) ------------------
+    def append_events(self, rows: Sequence[tuple[str, str, str, bytes]]) -> int:
+        conn = self._write()
+        base = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        # One statement for the whole batch: SQLite's C code does every row without the GIL
+        # (executemany would take it back for every row), so the server's event loop thread
+        # meanwhile runs on another core.  The record bytes are stored as given.
+        payload = b"[%s]" % b",".join(
+            b"[%s,%s]" % (orjson.dumps((account, event_time, event_id))[1:-1], data)
+            for account, event_time, event_id, data in rows
+        )
+        try:
+            conn.execute(
+                "INSERT INTO events (seq, account, event_time, event_id, data)"
+                " SELECT ? + key + 1, value ->> 0, value ->> 1, value ->> 2,"
+                " CAST(value -> 3 AS BLOB) FROM json_each(CAST(? AS TEXT))",
+                (base, payload),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"an event of this batch is recorded already: {exc}") from None
+        return base + 1
+
+    # -- the CloudTrail event-history index (tables event_keys, event_postings: migration 5) ----
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
-        self._write().executemany(
-            "INSERT OR IGNORE INTO event_lookup (account, region, attr, value, event_time, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+        conn = self._write()
+        keys, new = self._keys, self.new_keys
+        postings = []
+        for account, region, attr, value, event_time, seq in rows:
+            lookup = (account, region, attr, value)
+            key = keys.get(lookup)
+            if key is None:
+                key = new.get(lookup)
+                if key is None:
+                    key = new[lookup] = self._event_key(conn, lookup)
+            postings.append((key, event_time, seq))
+        conn.execute(  # one statement: see append_events
+            "INSERT OR IGNORE INTO event_postings (key, event_time, seq)"
+            " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(CAST(? AS TEXT))",
+            (orjson.dumps(postings),),
         )
+
+    @staticmethod
+    def _event_key(conn: sqlite3.Connection, lookup: tuple[str, str, str, str]) -> int:
+        conn.execute(
+            "INSERT OR IGNORE INTO event_keys (account, region, attr, value)"
+            " VALUES (?, ?, ?, ?)",
+            lookup,
+        )
+        row = conn.execute(
+            "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
+            " AND value = ?",
+            lookup,
+        ).fetchone()
+        return int(row[0])
 
     def event_index_scan(
         self,
@@ -282,11 +337,17 @@ class SqliteTx:
         limit: int,
     ) -> builtins.list[tuple[int, int]]:
         sql = (
-            "SELECT event_time, seq FROM event_lookup"
-            " WHERE account = ? AND region = ? AND attr = ? AND value = ?"
-            " AND event_time >= ? AND event_time <= ?"
+            "SELECT event_time, seq FROM event_postings"
+            " WHERE key = ? AND event_time >= ? AND event_time <= ?"
         )
-        args: builtins.list[object] = [account, region, attr, value, start, end]
+        found = self._read().execute(
+            "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
+            " AND value = ?",
+            (account, region, attr, value),
+        ).fetchone()
+        if found is None:
+            return []
+        args: builtins.list[object] = [int(found[0]), start, end]
         if before is not None:
             sql += " AND (event_time, seq) < (?, ?)"
             args.extend(before)
@@ -455,6 +516,8 @@ class SqliteStore:
         self._closed = False
         self._local = threading.local()
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        # event-history keys -> ids, as committed (only the writer thread uses it)
+        self._event_keys: dict[tuple[str, str, str, str], int] = {}
         self._thread = threading.Thread(
             target=self._writer_main, name=f"trailgate-store-writer:{path.name}", daemon=True
         )
@@ -601,13 +664,15 @@ class SqliteStore:
         done: list[tuple[_Job, Any]] = []
         failed: list[tuple[_Job, BaseException]] = []
         bumped = False
+        new_keys: dict[tuple[str, str, str, str], int] = {}
         if jobs:
             conn.execute("BEGIN IMMEDIATE")
         for job in jobs:
-            ok, value, job_bumped = self._run_one(conn, job)
+            ok, value, tx = self._run_one(conn, job)
             if ok:
                 done.append((job, value))
-                bumped = bumped or job_bumped
+                bumped = bumped or tx.bumped
+                new_keys.update(tx.new_keys)
                 continue
             failed.append((job, value))
             if not conn.in_transaction:
@@ -617,8 +682,11 @@ class SqliteStore:
                 failed.extend((earlier, lost) for earlier, _ in done)
                 done.clear()
                 bumped = False
+                new_keys.clear()
                 conn.execute("BEGIN IMMEDIATE")
         generation = self._finish(conn, done, failed, bumped)
+        if done:  # committed
+            self._event_keys.update(new_keys)
         if generation is not None:
             self._generation = generation  # after COMMIT returned, before anyone is told
         self.stats.writes += len(done)
@@ -629,11 +697,10 @@ class SqliteStore:
         outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
         _settle(outcomes)
 
-    @staticmethod
-    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, bool]:
-        """Run one function inside a savepoint: (ok, result or exception, bumped)."""
+    def _run_one(self, conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
+        """Run one function inside a savepoint: (ok, result or exception, its transaction)."""
         conn.execute("SAVEPOINT job")
-        tx = SqliteTx(conn, writable=True)
+        tx = SqliteTx(conn, writable=True, keys=self._event_keys)
         try:
             result = job.fn(tx)
             if inspect.isawaitable(result):
@@ -645,10 +712,10 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
-            return False, exc, False
+            return False, exc, tx
         tx._end()
         conn.execute("RELEASE job")
-        return True, result, tx.bumped
+        return True, result, tx
 
     def _finish(
         self,

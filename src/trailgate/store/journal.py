@@ -1,0 +1,275 @@
+"""The event journal: an append-only file of CloudTrail records on their way into the store.
+
+A call that changes nothing (a read, an error, a denial) has only its record to store.  Giving
+each such record its own store transaction costs a job in the writer thread, B-tree page writes,
+a share of a commit and an fsync, and waking the event loop when it is done: together about half
+of the server's throughput.  Such records are appended here instead, one line each, on the
+calling (event loop) thread before the call answers, into a segment file mapped into memory
+(``mmap``, shared): a copy into the kernel's page cache, no system call, and from then on the
+kernel holds the line, so it survives ``kill -9``.  Segments are allocated in full when
+created (a full disk fails the creation, never a write into the mapping).  A syncer thread
+flushes the mapping to disk every :data:`SYNC_INTERVAL` seconds: power loss can cost the records
+of at most that long (a call that changed state keeps its record in its own store transaction,
+durable at once).
+
+About once a second, and before anything reads the events (LookupEvents, a CloudTrail change, a
+delivery pass, shutdown), the gateway moves the journal into the store's ``events`` table in one
+transaction and then deletes the segment files it moved (:meth:`EventJournal.take`,
+:meth:`EventJournal.discard`).  At start-up the segments a stopped or killed server left are
+moved first (:meth:`EventJournal.recover`); moving skips records already stored, so a crash
+between the store's commit and the deletion duplicates nothing.
+
+Line format
+    ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD-JSON<LF>`` (JSON escapes tabs, newlines and
+    NULs); the unwritten rest of a segment is NUL bytes.  A line's LF is stored after the rest
+    of it, so a line without one (the process died while copying it) was never acknowledged:
+    recovery skips it, and the lines after it, which cannot exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mmap
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from trailgate.store.blobs import fsync_dir
+from trailgate.store.interface import StoreClosed, StoreError
+
+__all__ = ["SYNC_INTERVAL", "EventJournal", "EventRow", "JournalBatch", "parse_segment"]
+
+log = logging.getLogger("trailgate.journal")
+
+EventRow = tuple[str, str, str, bytes]
+"""(recipient account, eventTime, eventID, the record as JSON bytes)."""
+
+SUFFIX: Final = ".journal"
+SYNC_INTERVAL: Final = 0.1
+"""Seconds between two flushes of the current segment to disk (when something was appended)."""
+SEGMENT_BYTES: Final = 8 * 1024 * 1024
+"""Size of a new segment (a bigger one for a bigger line); the gateway moves the journal into
+the store about once a second, so a segment rarely fills up."""
+
+
+@dataclass
+class JournalBatch:
+    """Rows taken from the journal and the segment files that hold them (delete those only
+    after the rows are committed elsewhere)."""
+
+    rows: list[EventRow] = field(default_factory=list)
+    records: list[dict[str, Any] | None] = field(default_factory=list)
+    """``rows[i]``'s record as a dict when the journal still has it (None: decode the row)."""
+    paths: list[Path] = field(default_factory=list)
+
+
+class _Segment:
+    """A segment file, allocated in full and mapped into memory; ``size`` bytes are used."""
+
+    __slots__ = ("dirty", "map", "path", "size")
+
+    def __init__(self, path: Path, capacity: int) -> None:
+        self.path = path
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, capacity)  # ENOSPC now, not SIGBUS at a write later
+            self.map = mmap.mmap(fd, capacity, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        os.close(fd)  # the mapping keeps the file
+        self.size = 0
+        self.dirty = False
+
+    def room(self) -> int:
+        return len(self.map) - self.size
+
+    def put(self, data: bytes) -> None:
+        """Copy ``data`` (lines ending in LF) in; each line's LF last, see the module doc."""
+        start, end = self.size, self.size + len(data)
+        self.map[start:end - 1] = data[:-1]
+        self.map[end - 1] = 10  # b"\n": the line is complete
+        self.size = end
+        self.dirty = True
+
+
+def _line(row: EventRow) -> bytes:
+    account, event_time, event_id, data = row
+    return b"%s\t%s\t%s\t%s\n" % (
+        account.encode(), event_time.encode(), event_id.encode(), data
+    )
+
+
+def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
+    """The rows of one segment file's bytes, and how many lines were unreadable (cut short)."""
+    rows: list[EventRow] = []
+    bad = 0
+    used = blob.find(b"\0")
+    if used >= 0:
+        blob = blob[:used]  # the unwritten rest of the segment
+    lines = blob.split(b"\n")
+    if lines and lines[-1]:
+        bad += 1  # no LF: cut short
+    for raw in lines[:-1]:
+        if not raw:
+            continue
+        parts = raw.split(b"\t", 3)
+        if len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}"):
+            bad += 1
+            continue
+        try:
+            account, event_time, event_id = (p.decode() for p in parts[:3])
+        except UnicodeDecodeError:
+            bad += 1
+            continue
+        rows.append((account, event_time, event_id, parts[3]))
+    return rows, bad
+
+
+class EventJournal:
+    """See the module docstring.  :meth:`append`, :meth:`take`, :meth:`restore` and
+    :meth:`discard` belong to one thread (the event loop's)."""
+
+    def __init__(self, directory: Path, sync_interval: float = SYNC_INTERVAL) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        existing = self._segments()
+        self._next = (int(existing[-1].stem) + 1) if existing else 1
+        self._current: _Segment | None = None
+        self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
+        self._rows: list[EventRow] = []  # written, not taken yet
+        self._records: list[dict[str, Any] | None] = []
+        self._recovered = not existing
+        self._closed = False
+        self._lock = threading.Lock()  # the current segment's mapping: syncer vs take/close
+        self._stop = threading.Event()
+        self._interval = sync_interval
+        self._thread = threading.Thread(
+            target=self._syncer, name="trailgate-journal-sync", daemon=True
+        )
+        self._thread.start()
+
+    def _segments(self) -> list[Path]:
+        found = [p for p in self.directory.iterdir()
+                 if p.suffix == SUFFIX and p.stem.isdigit()]
+        return sorted(found, key=lambda p: int(p.stem))
+
+    # -- start-up -------------------------------------------------------------------------------
+    def recover(self) -> JournalBatch:
+        """The rows of the segments a previous run left (call before the first append; give
+        the batch to :meth:`discard` once the rows are stored)."""
+        batch = JournalBatch()
+        for path in self._sealed:
+            rows, bad = parse_segment(path.read_bytes())
+            if bad:
+                log.warning("journal %s: %d incomplete line(s) skipped", path.name, bad)
+            batch.rows.extend(rows)
+            batch.records.extend(None for _ in rows)
+            batch.paths.append(path)
+        self._sealed = []
+        self._recovered = True
+        return batch
+
+    # -- appending ---------------------------------------------------------------------------------
+    def append(
+        self, rows: Sequence[EventRow], records: Sequence[dict[str, Any]] | None = None
+    ) -> None:
+        """Write ``rows`` (keeping their records as dicts, if given, to spare decoding them
+        later); on return the kernel has them.  :class:`StoreError` if the write failed."""
+        if self._closed:
+            raise StoreClosed("event journal is closed")
+        if not self._recovered:
+            raise RuntimeError("EventJournal.recover() must run before the first append")
+        segment = self._current
+        for row in rows:
+            data = _line(row)
+            if segment is None or segment.room() < len(data):
+                if segment is not None:
+                    self._seal()
+                try:
+                    segment = self._current = self._open_segment(len(data))
+                except OSError as exc:
+                    raise StoreError(f"event journal: no new segment: {exc!r}") from None
+            segment.put(data)
+        self._rows.extend(rows)
+        if records is None:
+            self._records.extend(None for _ in rows)
+        else:
+            self._records.extend(records)
+
+    def _open_segment(self, needed: int) -> _Segment:
+        path = self.directory / f"{self._next:012d}{SUFFIX}"
+        self._next += 1
+        capacity = max(SEGMENT_BYTES, -(-needed // mmap.PAGESIZE) * mmap.PAGESIZE)
+        segment = _Segment(path, capacity)
+        fsync_dir(self.directory)  # the new name survives power loss
+        return segment
+
+    def _seal(self) -> None:
+        """The current segment takes no more lines: synced, closed, its rows kept for take."""
+        with self._lock:
+            segment, self._current = self._current, None
+            if segment is None:
+                return
+            self._sealed.append(segment.path)
+            with contextlib.suppress(OSError, ValueError):
+                if segment.dirty:
+                    segment.map.flush()
+            with contextlib.suppress(OSError, ValueError):
+                segment.map.close()
+
+    # -- moving into the store ---------------------------------------------------------------------
+    def take(self) -> JournalBatch:
+        """Everything appended so far and the segment files holding it; appends from now on
+        go to a new segment."""
+        self._seal()
+        batch = JournalBatch(self._rows, self._records, self._sealed)
+        self._rows, self._records, self._sealed = [], [], []
+        return batch
+
+    def restore(self, batch: JournalBatch) -> None:
+        """Give back a batch that could not be stored (it is taken again next time)."""
+        self._rows = batch.rows + self._rows
+        self._records = batch.records + self._records
+        self._sealed = batch.paths + self._sealed
+
+    def discard(self, batch: JournalBatch) -> None:
+        """Delete the batch's segment files: its rows are committed in the store."""
+        for path in batch.paths:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    @property
+    def backlog(self) -> int:
+        """Rows appended and not taken yet."""
+        return len(self._rows)
+
+    # -- the syncer thread -------------------------------------------------------------------------
+    def _syncer(self) -> None:
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                segment = self._current
+                if segment is None or not segment.dirty:
+                    continue
+                segment.dirty = False  # appends from now on make it dirty again
+                try:
+                    segment.map.flush(0, -(-segment.size // mmap.PAGESIZE) * mmap.PAGESIZE)
+                except (OSError, ValueError):
+                    segment.dirty = True
+                    log.exception("event journal sync failed")
+
+    def close(self) -> None:
+        """Sync and close the current segment and stop the syncer (segments stay on disk:
+        the next start moves what was not taken)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._thread.join()
+        self._seal()
