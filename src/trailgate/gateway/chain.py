@@ -30,7 +30,7 @@ from ..services import catalog
 from ..services.base import Call
 from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
-from ..store.journal import EventJournal, EventRow
+from ..store.journal import EventJournal, EventRow, JournalBatch
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -42,6 +42,8 @@ from .recording import (
 )
 
 log = logging.getLogger("trailgate.gateway")
+
+INGEST_CHUNK = 250  # journaled records per transaction (~10-20 ms of the writer thread)
 
 S3_BASE_HOST = "localhost"  # virtual-host style: http://BUCKET.localhost:PORT/KEY
 
@@ -323,22 +325,26 @@ class Gateway:
             raise
 
     async def ingest_events(self) -> int:
-        """Move the journal's records into the store's events table (one transaction); returns
-        how many were moved.  Concurrent callers wait for each other, so on return every
-        record journaled before the call is in the store."""
+        """Move the journal's records into the store's events table, in transactions of at
+        most INGEST_CHUNK records (calls' own writes get the writer thread in between);
+        returns how many were moved.  Concurrent callers wait for each other, so on return
+        every record journaled before the call is in the store."""
         journal = self.journal
         if journal is None:
             return 0
         async with self._ingesting:
             batch = journal.take()
-            if not batch.rows and not batch.paths:
-                return 0
             rows: list[EventRow] = batch.rows
-            records = batch.records
+            done = 0
             try:
-                await self.store.write(lambda tx: store_journaled(tx, rows, records))
+                while done < len(rows):
+                    chunk = rows[done:done + INGEST_CHUNK]
+                    await self.store.write(lambda tx, chunk=chunk: store_journaled(tx, chunk))
+                    done += len(chunk)
             except BaseException:
-                journal.restore(batch)
+                # The segment files hold every row (a restart skips the stored ones); the rows
+                # not stored yet are taken again next time.
+                journal.restore(JournalBatch(rows[done:], batch.paths))
                 raise
             journal.discard(batch)
             return len(rows)
@@ -362,8 +368,7 @@ class Gateway:
             elif self.journal is not None:
                 self.journal.append(
                     [(account, record["eventTime"], record["eventID"], orjson.dumps(record))
-                     for account, record in records],
-                    [record for _, record in records],
+                     for account, record in records]
                 )
             else:
                 await self.store.write(lambda tx: append_records(tx, records))

@@ -36,7 +36,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from trailgate.store.blobs import fsync_dir
 from trailgate.store.interface import StoreClosed, StoreError
@@ -62,8 +62,6 @@ class JournalBatch:
     after the rows are committed elsewhere)."""
 
     rows: list[EventRow] = field(default_factory=list)
-    records: list[dict[str, Any] | None] = field(default_factory=list)
-    """``rows[i]``'s record as a dict when the journal still has it (None: decode the row)."""
     paths: list[Path] = field(default_factory=list)
 
 
@@ -144,7 +142,6 @@ class EventJournal:
         self._current: _Segment | None = None
         self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
         self._rows: list[EventRow] = []  # written, not taken yet
-        self._records: list[dict[str, Any] | None] = []
         self._recovered = not existing
         self._closed = False
         self._lock = threading.Lock()  # the current segment's mapping: syncer vs take/close
@@ -170,18 +167,15 @@ class EventJournal:
             if bad:
                 log.warning("journal %s: %d incomplete line(s) skipped", path.name, bad)
             batch.rows.extend(rows)
-            batch.records.extend(None for _ in rows)
             batch.paths.append(path)
         self._sealed = []
         self._recovered = True
         return batch
 
     # -- appending ---------------------------------------------------------------------------------
-    def append(
-        self, rows: Sequence[EventRow], records: Sequence[dict[str, Any]] | None = None
-    ) -> None:
-        """Write ``rows`` (keeping their records as dicts, if given, to spare decoding them
-        later); on return the kernel has them.  :class:`StoreError` if the write failed."""
+    def append(self, rows: Sequence[EventRow]) -> None:
+        """Write ``rows``; on return the kernel has them.  :class:`StoreError` if that
+        failed (no new segment could be made)."""
         if self._closed:
             raise StoreClosed("event journal is closed")
         if not self._recovered:
@@ -198,10 +192,6 @@ class EventJournal:
                     raise StoreError(f"event journal: no new segment: {exc!r}") from None
             segment.put(data)
         self._rows.extend(rows)
-        if records is None:
-            self._records.extend(None for _ in rows)
-        else:
-            self._records.extend(records)
 
     def _open_segment(self, needed: int) -> _Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
@@ -229,14 +219,13 @@ class EventJournal:
         """Everything appended so far and the segment files holding it; appends from now on
         go to a new segment."""
         self._seal()
-        batch = JournalBatch(self._rows, self._records, self._sealed)
-        self._rows, self._records, self._sealed = [], [], []
+        batch = JournalBatch(self._rows, self._sealed)
+        self._rows, self._sealed = [], []
         return batch
 
     def restore(self, batch: JournalBatch) -> None:
         """Give back a batch that could not be stored (it is taken again next time)."""
         self._rows = batch.rows + self._rows
-        self._records = batch.records + self._records
         self._sealed = batch.paths + self._sealed
 
     def discard(self, batch: JournalBatch) -> None:

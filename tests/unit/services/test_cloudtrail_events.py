@@ -636,8 +636,7 @@ def test_store_journaled_appends_after_the_calls_own_events_and_indexes_all(
     made = [pair for m in range(1, 4)
             for pair in build_records(info("iam", "GetUser", ADMIN_USER, m))]
     rows = _journal_rows(made)
-    records: list[dict[str, Any] | None] = [made[0][1], None, made[2][1]]  # None: decoded
-    assert store.write_sync(lambda tx: store_journaled(tx, rows, records)) == 3
+    assert store.write_sync(lambda tx: store_journaled(tx, rows)) == 3
     stored = store.read(lambda tx: list(tx._conn.execute(
         "SELECT seq, account, event_id, data FROM events ORDER BY seq")))
     assert [(s, e) for s, _, e, _ in stored] == [
@@ -656,12 +655,102 @@ def test_store_journaled_skip_known_makes_recovery_idempotent(store: SqliteStore
     made = [pair for m in range(3)
             for pair in build_records(info("iam", "GetUser", ADMIN_USER, m))]
     rows = _journal_rows(made)
-    assert store.write_sync(lambda tx: store_journaled(tx, rows[:2], [None, None])) == 2
+    assert store.write_sync(lambda tx: store_journaled(tx, rows[:2])) == 2
     # a crash after the commit, before the segment was deleted: all three come back
     assert store.write_sync(
-        lambda tx: store_journaled(tx, rows, [None] * 3, skip_known=True)) == 1
+        lambda tx: store_journaled(tx, rows, skip_known=True)) == 1
     assert store.read(lambda tx: tx.last_event_seq()) == 3
     assert len(lookup(store)["Events"]) == 3
     with pytest.raises(Conflict):  # without skip_known a known eventID is refused
-        store.write_sync(lambda tx: store_journaled(tx, rows[:1], [None]))
+        store.write_sync(lambda tx: store_journaled(tx, rows[:1]))
     assert store.read(lambda tx: tx.last_event_seq()) == 3
+
+
+SERVICE_PRINCIPAL = Principal(kind="service", arn="cloudtrail.amazonaws.com", account="",
+                              user_id="cloudtrail.amazonaws.com")
+FEDERATED = Principal(kind="federated_user", arn=f"arn:aws:sts::{ADMIN}:federated-user/fed",
+                      account=ADMIN, user_id=f"{ADMIN}:fed", access_key_id="ASIAFED0000000000001",
+                      session_issued=T0)
+
+
+def _varied_records() -> list[tuple[str, dict[str, Any]]]:
+    """Records of many shapes: every identity type, resources of each kind, data events."""
+    calls = [
+        info("iam", "CreatePolicy", ADMIN_USER, 1, params={"PolicyName": "p", "PolicyDocument": "{}"},
+             result={"Policy": {"PolicyName": "p", "Arn": f"arn:aws:iam::{ADMIN}:policy/p"}}),
+        info("iam", "AttachRolePolicy", ROLE_SESSION, 2,
+             params={"RoleName": "r", "PolicyArn": f"arn:aws:iam::{ADMIN}:policy/p"}, result={}),
+        info("iam", "AddUserToGroup", ADMIN_ROOT, 3, params={"GroupName": "g", "UserName": ""},
+             result={}),
+        info("iam", "DeleteAccessKey", ADMIN_USER, 4, params={"AccessKeyId": "AKIAX"}, result={},
+             error_code="NoSuchEntity", error_message="not found"),
+        info("sts", "AssumeRole", ROLE_SESSION, 5, resource_account=ADMIN,
+             params={"RoleArn": ROLE_ARN, "RoleSessionName": "chained"},
+             result={"Credentials": {"AccessKeyId": "ASIACHAIN00000000001",
+                                     "SecretAccessKey": "x", "SessionToken": "t",
+                                     "Expiration": T0},
+                     "AssumedRoleUser": {"Arn": "a", "AssumedRoleId": "b"}}),
+        info("sts", "GetCallerIdentity", FEDERATED, 6),
+        info("cloudtrail", "CreateTrail", ADMIN_ROOT, 7,
+             params={"Name": "t1", "S3BucketName": "b"}, result={"Name": "t1"}),
+        info("cloudtrail", "GetTrailStatus", ADMIN_USER, 8, params={"Name": "t1"}),
+        info("s3", "PutBucketPolicy", SERVICE_PRINCIPAL, 9, resource_account=ADMIN,
+             params={"Bucket": "trail-bucket", "Policy": "{}"}),
+        info("s3", "PutObject", ROLE_SESSION, 10, resource_account=ADMIN,
+             params={"Bucket": "trail-bucket", "Key": "k"}),
+        info("s3", "ListObjectsV2", D_USER, 11, resource_account=ADMIN,
+             params={"Bucket": "trail-bucket"}),
+        info("organizations", "DescribeOrganization", ADMIN_USER, 12),
+    ]
+    made = [pair for c in calls for pair in build_records(c)]
+    odd: list[dict[str, Any]] = [
+        {"eventName": "Odd", "eventSource": "iam.amazonaws.com", "eventTime": "garbage",
+         "awsRegion": "", "readOnly": "yes", "userIdentity": {"type": "AssumedRole", "arn": "x"},
+         "requestParameters": ["not", "a", "dict"], "responseElements": None},
+        {"eventName": "Old", "eventSource": "sts.amazonaws.com",
+         "eventTime": "2026-11-28T12:00:00Z", "managementEvent": True,
+         "userIdentity": {"type": "AWSService", "invokedBy": "s3.amazonaws.com"},
+         "requestParameters": {"roleSessionName": "s"},
+         "responseElements": {"assumedRoleUser": {}, "credentials": {"accessKeyId": ""}},
+         "resources": [{"type": "AWS::S3::Bucket", "ARN": "bucket-without-prefix"},
+                       {"type": "AWS::IAM::Role", "ARN": 5}, {"ARN": "no-type"}]},
+        {"eventName": "DataByFlag", "eventSource": "s3.amazonaws.com", "managementEvent": False,
+         "eventTime": "2026-11-28T12:00:00Z", "userIdentity": {}},
+        {"eventName": "", "eventSource": "cloudtrail.amazonaws.com", "eventCategory": None,
+         "eventTime": "2026-11-28T12:00:01Z", "userIdentity": {"type": "Unknown"},
+         "requestParameters": {"name": "", "trailName": "t2"}},
+    ]
+    for n, rec in enumerate(odd):
+        made.append((ADMIN, dict(rec, eventID=f"odd-{n}")))
+    return made
+
+
+def test_the_store_computes_exactly_the_index_rows_of_index_rows(
+    store: SqliteStore, history: dict[str, Any]
+) -> None:
+    """event_index_events (SQL over the stored JSON) == index_rows (Python), record by record,
+    for the history fixture and records of many other shapes."""
+    made = [(acct, rec) for key, rec in history.items() for acct in [key.split("@")[1]]]
+    made += _varied_records()
+
+    def fresh(tx: Any) -> None:
+        tx._conn.execute("DELETE FROM event_postings")
+        tx._conn.execute("DELETE FROM event_keys")
+        tx._conn.execute("DELETE FROM events")
+        for account, rec in made:
+            tx.append_event(account, str(rec.get("eventTime", "")), rec["eventID"], rec)
+
+    store.write_sync(fresh)
+    stored = store.read(lambda tx: tx.events_after(0, limit=1000))
+    expected = sorted(tuple(r) for seq, account, rec in stored
+                      for r in index_rows(seq, account, rec))
+    first, last = stored[0][0], stored[-1][0]
+    store.write_sync(lambda tx: tx.event_index_events(first - 1, last))
+    assert store.read(_index_of) == expected
+    assert {attr for _, _, attr, *_ in expected} >= {
+        "", "EventName", "ReadOnly", "EventSource", "Username", "AccessKeyId", "ResourceType",
+        "ResourceName"}
+    # a range indexes only its own events
+    store.write_sync(lambda tx: tx._conn.execute("DELETE FROM event_postings"))
+    store.write_sync(lambda tx: tx.event_index_events(first, first + 1))
+    assert {seq for *_, seq in store.read(_index_of)} <= {first + 1}

@@ -27,17 +27,16 @@ def segments(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*{SUFFIX}"))
 
 
-def test_take_returns_every_row_in_order_with_its_record_and_starts_a_new_segment(
+def test_take_returns_every_row_in_order_and_starts_a_new_segment(
     tmp_path: Path,
 ) -> None:
     journal = EventJournal(tmp_path)
     try:
-        journal.append([row(1), row(2)], [{"n": 1}, {"n": 2}])
+        journal.append([row(1), row(2)])
         journal.append([row(3)])
         assert journal.backlog == 3
         batch = journal.take()
         assert batch.rows == [row(1), row(2), row(3)]
-        assert batch.records == [{"n": 1}, {"n": 2}, None]
         assert batch.paths == segments(tmp_path)
         assert len(batch.paths) == 1
         assert journal.backlog == 0
@@ -80,7 +79,6 @@ def test_a_closed_journal_is_recovered_by_the_next_one_byte_for_byte(tmp_path: P
             again.append([row(100)])  # recover() first
         batch = again.recover()
         assert batch.rows == rows
-        assert batch.records == [None] * 50
         again.discard(batch)
         assert segments(tmp_path) == []
         again.append([row(100)])

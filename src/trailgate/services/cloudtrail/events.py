@@ -85,6 +85,11 @@ class EventIndexTx(Protocol):
         """Insert index rows (an identical row already present is not an error)."""
         ...
 
+    def event_index_events(self, after: int, upto: int) -> None:
+        """Insert the index rows of the stored events ``after < seq <= upto``: exactly the
+        rows :func:`index_rows` gives for each (the store computes them itself)."""
+        ...
+
     def event_index_scan(
         self,
         account: str,
@@ -274,46 +279,36 @@ def index_cursor(tx: Any) -> int:
 
 def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     """Index up to ``limit`` events stored after the cursor, in one transaction; returns how
-    many events were taken (fewer than ``limit``: the index has caught up)."""
+    many sequence numbers were taken (fewer than ``limit``: the index has caught up).  The
+    store computes the rows itself (:meth:`EventIndexTx.event_index_events`)."""
+    index = _index(tx)
     cursor = index_cursor(tx)
-    batch = tx.events_after(cursor, limit=limit)
-    if not batch:
+    upto = min(int(tx.last_event_seq()), cursor + limit)
+    if upto <= cursor:
         return 0
-    rows: list[Row] = []
-    for seq, account, record in batch:
-        rows.extend(_rows(seq, account, record))
-    if rows:
-        _index(tx).event_index_add(rows)
-    tx.meta_set(CURSOR, str(batch[-1][0]))
-    return len(batch)
+    index.event_index_events(cursor, upto)
+    tx.meta_set(CURSOR, str(upto))
+    return upto - cursor
 
 
 def store_journaled(
-    tx: Any,
-    rows: Sequence[tuple[str, str, str, bytes]],
-    records: Sequence[dict[str, Any] | None],
-    *,
-    skip_known: bool = False,
+    tx: Any, rows: Sequence[tuple[str, str, str, bytes]], *, skip_known: bool = False
 ) -> int:
-    """Append records moved from the event journal (``records[i]`` is ``rows[i]``'s record
-    as a dict, or None to decode it) and index them together with every event stored before
-    them, in the caller's transaction; returns how many were appended.  ``skip_known`` leaves
-    out events already stored (a journal left by a crash may have been moved once)."""
+    """Append records moved from the event journal and index them together with every event
+    stored before them, in the caller's transaction; returns how many were appended.
+    ``skip_known`` leaves out events already stored (a journal left by a crash may have been
+    moved once)."""
     while index_pending(tx) == INDEX_BATCH:
         pass  # the calls' own records, stored before these
-    pairs = list(zip(rows, records, strict=True))
     if skip_known:
-        pairs = [(row, record) for row, record in pairs if tx.event_by_id(row[2]) is None]
-    if not pairs:
+        rows = [row for row in rows if tx.event_by_id(row[2]) is None]
+    if not rows:
         return 0
-    first = tx.append_events([row for row, _ in pairs])
-    found: list[Row] = []
-    for offset, (row, record) in enumerate(pairs):
-        found.extend(_rows(first + offset, row[0], record or orjson.loads(row[3])))
-    if found:
-        _index(tx).event_index_add(found)
-    tx.meta_set(CURSOR, str(first + len(pairs) - 1))
-    return len(pairs)
+    first = tx.append_events(rows)
+    last = first + len(rows) - 1
+    _index(tx).event_index_events(first - 1, last)
+    tx.meta_set(CURSOR, str(last))
+    return len(rows)
 
 
 def _index(tx: Any) -> EventIndexTx:

@@ -51,6 +51,7 @@ from trailgate.store.interface import (
     StoreError,
     Tx,
 )
+from trailgate.store.sqlite import event_index
 from trailgate.store.sqlite.migrations import apply_migrations
 
 __all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
@@ -310,6 +311,16 @@ class SqliteTx:
             " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(CAST(? AS TEXT))",
             (orjson.dumps(postings),),
         )
+
+    def event_index_events(self, after: int, upto: int) -> None:
+        conn = self._write()
+        conn.execute(event_index.CREATE_PAIRS)
+        try:
+            conn.execute(event_index.FILL_PAIRS, {"lo": after, "hi": upto})
+            conn.execute(event_index.ADD_KEYS)
+            conn.execute(event_index.ADD_POSTINGS)
+        finally:
+            conn.execute(event_index.CLEAR_PAIRS)
 
     @staticmethod
     def _event_key(conn: sqlite3.Connection, lookup: tuple[str, str, str, str]) -> int:
