@@ -31,6 +31,7 @@ from ..services.base import Call
 from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
 from ..store.journal import EventJournal, EventRow, JournalBatch
+from ..trail.records import is_data_call
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -358,7 +359,9 @@ class Gateway:
             return
         try:
             read = self.store.read
-            if self.data_events.may_want(read, ctx.service, ctx.operation):
+            if not is_data_call(ctx.service, ctx.operation):
+                records = builder(ctx, ctx.result)
+            elif self.data_events.may_want(read, ctx.service, ctx.operation):
                 records = self.data_events.keep(read, builder(ctx, ctx.result))
             else:
                 records = []  # a data event no trail selects: AWS records it nowhere

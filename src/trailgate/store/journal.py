@@ -91,7 +91,7 @@ class _Segment:
     def put(self, data: bytes) -> None:
         """Copy ``data`` (lines ending in LF) in; each line's LF last, see the module doc."""
         start, end = self.size, self.size + len(data)
-        self.map[start:end - 1] = data[:-1]
+        self.map[start:end - 1] = memoryview(data)[:-1]
         self.map[end - 1] = 10  # b"\n": the line is complete
         self.size = end
         self.dirty = True
