@@ -1265,6 +1265,8 @@ def _category(thread: str, names: list[str]) -> str:
     if "SqliteStore._writer_main" in present:
         if "SqliteStore._finish" in present:
             return "store writer: COMMIT (fsync)"
+        if "store_journaled" in present:
+            return "store writer: the journal moved into the store (store_journaled)"
         if "index_pending" in present:
             return "store writer: event history index batches (index_pending)"
         if "append_records" in present:
@@ -1274,7 +1276,11 @@ def _category(thread: str, names: list[str]) -> str:
         return "store writer: other"
     if "DeliveryWorker.run_once" in present:
         return "delivery worker"
+    if "EventJournal._syncer" in present:
+        return "journal syncer (flush to disk)"
     if "Gateway.handle" in present:
+        if "EventJournal.append" in present:
+            return "gateway: record: copy into the journal"
         if "records_for" in present:
             return "gateway: build the records (record step / write call)"
         for step in GATEWAY_STEPS:
