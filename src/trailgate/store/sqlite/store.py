@@ -32,12 +32,10 @@ import inspect
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
-
-import orjson
 
 from trailgate.store.blobs import fsync_dir
 from trailgate.store.interface import (
@@ -51,7 +49,9 @@ from trailgate.store.interface import (
     StoreError,
     Tx,
 )
-from trailgate.store.sqlite import event_index
+from trailgate.store.sqlite.codec import decode as _decode
+from trailgate.store.sqlite.codec import encode as _encode
+from trailgate.store.sqlite.events import EventKey, EventsTx
 from trailgate.store.sqlite.migrations import apply_migrations
 
 __all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
@@ -65,20 +65,7 @@ BUSY_TIMEOUT_MS: Final = 10_000
 GENERATION: Final = "generation"
 
 
-def _encode(data: dict[str, Any]) -> bytes:
-    if not isinstance(data, dict):
-        raise TypeError(f"record data must be a dict, not {type(data).__name__}")
-    return orjson.dumps(data)
-
-
-def _decode(blob: bytes) -> dict[str, Any]:
-    value = orjson.loads(blob)
-    if not isinstance(value, dict):
-        raise StoreError("stored record is not a JSON object")
-    return value
-
-
-class SqliteTx:
+class SqliteTx(EventsTx):
     """A transaction on one connection (see :class:`trailgate.store.interface.Tx`).
 
     Valid only while the function it was given to runs."""
@@ -90,7 +77,7 @@ class SqliteTx:
         conn: sqlite3.Connection,
         *,
         writable: bool,
-        keys: dict[tuple[str, str, str, str], int] | None = None,
+        keys: dict[EventKey, int] | None = None,
     ) -> None:
         self._conn = conn
         self._writable = writable
@@ -98,7 +85,7 @@ class SqliteTx:
         self._keys = keys if keys is not None else {}
         self.bumped = False
         """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
-        self.new_keys: dict[tuple[str, str, str, str], int] = {}
+        self.new_keys: dict[EventKey, int] = {}
         """Event-history keys this transaction created (cached by the writer once committed)."""
 
     def _end(self) -> None:
@@ -237,7 +224,7 @@ class SqliteTx:
     def index_delete(self, id: str) -> bool:
         return self._write().execute("DELETE FROM ids WHERE id = ?", (id,)).rowcount > 0
 
-    # -- metadata, generation, events --------------------------------------------------------
+    # -- metadata, generation --------------------------------------------------------
     def meta_get(self, name: str) -> str | None:
         row = self._read().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
@@ -258,166 +245,6 @@ class SqliteTx:
         ).fetchone()
         self.bumped = True
         return int(row[0])
-
-    def append_event(
-        self, account: str, event_time: str, event_id: str, data: dict[str, Any]
-    ) -> int:
-        cur = self._write().execute(
-            "INSERT INTO events (account, event_time, event_id, data) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            (account, event_time, event_id, _encode(data)),
-        )
-        if cur.rowcount == 0 or cur.lastrowid is None:
-            raise Conflict(f"event {event_id!r} already recorded")
-        return cur.lastrowid
-
-    def append_events(self, rows: Sequence[tuple[str, str, str, bytes]]) -> int:
-        conn = self._write()
-        base = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
-        # One statement for the whole batch: SQLite's C code does every row without the GIL
-        # (executemany would take it back for every row), so the server's event loop thread
-        # meanwhile runs on another core.  The records travel as one blob, cut by substr() at
-        # the offsets a small JSON array gives: stored byte for byte, never parsed here.
-        blob = b"".join(row[3] for row in rows)
-        meta = []
-        start = 1  # substr() counts from 1
-        for account, event_time, event_id, data in rows:
-            meta.append((account, event_time, event_id, start, len(data)))
-            start += len(data)
-        try:
-            conn.execute(
-                "INSERT INTO events (seq, account, event_time, event_id, data)"
-                " SELECT :base + key + 1, value ->> 0, value ->> 1, value ->> 2,"
-                " substr(:blob, value ->> 3, value ->> 4) FROM json_each(CAST(:meta AS TEXT))",
-                {"base": base, "blob": blob, "meta": orjson.dumps(meta)},
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict(f"an event of this batch is recorded already: {exc}") from None
-        return base + 1
-
-    # -- the CloudTrail event-history index (tables event_keys, event_postings: migration 5) ----
-
-    def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
-        conn = self._write()
-        keys, new = self._keys, self.new_keys
-        postings = []
-        for account, region, attr, value, event_time, seq in rows:
-            lookup = (account, region, attr, value)
-            key = keys.get(lookup)
-            if key is None:
-                key = new.get(lookup)
-                if key is None:
-                    key = new[lookup] = self._event_key(conn, lookup)
-            postings.append((key, event_time, seq))
-        conn.execute(  # one statement: see append_events
-            "INSERT OR IGNORE INTO event_postings (key, event_time, seq)"
-            " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(CAST(? AS TEXT))",
-            (orjson.dumps(postings),),
-        )
-
-    def event_index_events(self, after: int, upto: int) -> None:
-        conn = self._write()
-        conn.execute(event_index.CREATE_PAIRS)
-        try:
-            conn.execute(event_index.FILL_PAIRS, {"lo": after, "hi": upto})
-            conn.execute(event_index.ADD_KEYS)
-            conn.execute(event_index.ADD_POSTINGS)
-        finally:
-            conn.execute(event_index.CLEAR_PAIRS)
-
-    @staticmethod
-    def _event_key(conn: sqlite3.Connection, lookup: tuple[str, str, str, str]) -> int:
-        conn.execute(
-            "INSERT OR IGNORE INTO event_keys (account, region, attr, value)"
-            " VALUES (?, ?, ?, ?)",
-            lookup,
-        )
-        row = conn.execute(
-            "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
-            " AND value = ?",
-            lookup,
-        ).fetchone()
-        return int(row[0])
-
-    def event_index_scan(
-        self,
-        account: str,
-        region: str,
-        attr: str,
-        value: str,
-        start: int,
-        end: int,
-        before: tuple[int, int] | None,
-        limit: int,
-    ) -> builtins.list[tuple[int, int]]:
-        sql = (
-            "SELECT event_time, seq FROM event_postings"
-            " WHERE key = ? AND event_time >= ? AND event_time <= ?"
-        )
-        found = self._read().execute(
-            "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
-            " AND value = ?",
-            (account, region, attr, value),
-        ).fetchone()
-        if found is None:
-            return []
-        args: builtins.list[object] = [int(found[0]), start, end]
-        if before is not None:
-            sql += " AND (event_time, seq) < (?, ?)"
-            args.extend(before)
-        sql += " ORDER BY event_time DESC, seq DESC LIMIT ?"
-        args.append(limit)
-        rows = self._read().execute(sql, args).fetchall()
-        return [(int(t), int(s)) for t, s in rows]
-
-    def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        if not seqs:
-            return {}
-        marks = ",".join("?" * len(seqs))
-        rows = self._read().execute(
-            f"SELECT seq, data FROM events WHERE seq IN ({marks})", builtins.list(seqs)
-        ).fetchall()
-        return {int(seq): _decode(data) for seq, data in rows}
-
-    def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
-        row = self._read().execute(
-            "SELECT seq, account, data FROM events WHERE event_id = ?", (event_id,)
-        ).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]), _decode(row[2]))
-
-    def last_event_seq(self) -> int:
-        row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
-        return int(row[0] or 0)
-
-    def events_after(
-        self,
-        after: int,
-        *,
-        upto: int | None = None,
-        limit: int,
-        accounts: Collection[str] | None = None,
-    ) -> builtins.list[tuple[int, str, dict[str, Any]]]:
-        sql = "SELECT seq, account, data FROM events WHERE seq > ?"
-        args: list[Any] = [after]
-        if upto is not None:
-            sql += " AND seq <= ?"
-            args.append(upto)
-        wanted = None if accounts is None else frozenset(accounts)
-        if wanted is not None and not wanted:
-            return []
-        if wanted is not None and len(wanted) <= 500:
-            sql += f" AND account IN ({', '.join('?' for _ in wanted)})"
-            args.extend(sorted(wanted))
-            wanted = None
-        sql += " ORDER BY seq"
-        out: builtins.list[tuple[int, str, dict[str, Any]]] = []
-        for seq, account, data in self._read().execute(sql, args):
-            if wanted is not None and account not in wanted:
-                continue
-            out.append((int(seq), str(account), _decode(data)))
-            if len(out) >= limit:
-                break
-        return out
 
 
 # -- jobs: a write function plus how to hand its outcome back ----------------------------------
@@ -531,7 +358,7 @@ class SqliteStore:
         self._local = threading.local()
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         # event-history keys -> ids, as committed (only the writer thread uses it)
-        self._event_keys: dict[tuple[str, str, str, str], int] = {}
+        self._event_keys: dict[EventKey, int] = {}
         self._thread = threading.Thread(
             target=self._writer_main, name=f"trailgate-store-writer:{path.name}", daemon=True
         )
@@ -678,7 +505,7 @@ class SqliteStore:
         done: list[tuple[_Job, Any]] = []
         failed: list[tuple[_Job, BaseException]] = []
         bumped = False
-        new_keys: dict[tuple[str, str, str, str], int] = {}
+        new_keys: dict[EventKey, int] = {}
         if jobs:
             conn.execute("BEGIN IMMEDIATE")
         for job in jobs:
