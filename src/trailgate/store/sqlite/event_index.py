@@ -63,42 +63,50 @@ ev AS (
                AS after_slash
     FROM ev1
 ),
-resources (seq, kind, name) AS (
-    SELECT ev.seq, r.value ->> '$.type',
+resources (seq, account, region, at, kind, name) AS (
+    SELECT ev.seq, ev.account, ev.region, ev.at, r.value ->> '$.type',
            CASE WHEN r.value ->> '$.type' = 'AWS::S3::Bucket'
                  AND substr(r.value ->> '$.ARN', 1, 13) = 'arn:aws:s3:::'
                 THEN substr(r.value ->> '$.ARN', 14) ELSE r.value ->> '$.ARN' END
     FROM ev, json_each(ev.res) AS r
-    WHERE json_type(r.value, '$.type') = 'text' AND json_type(r.value, '$.ARN') = 'text'
+    WHERE ev.res IS NOT NULL
+      AND json_type(r.value, '$.type') = 'text' AND json_type(r.value, '$.ARN') = 'text'
       AND r.value ->> '$.type' <> 'AWS::S3::Object'
     UNION ALL
-    SELECT ev.seq, n.kind, ev.params ->> n.path
-    FROM ev, (
-        SELECT '$.userName' AS path, 'AWS::IAM::User' AS kind
-        UNION ALL SELECT '$.roleName', 'AWS::IAM::Role'
-        UNION ALL SELECT '$.groupName', 'AWS::IAM::Group'
-        UNION ALL SELECT '$.policyArn', 'AWS::IAM::Policy'
-        UNION ALL SELECT '$.instanceProfileName', 'AWS::IAM::InstanceProfile'
-        UNION ALL SELECT '$.accessKeyId', 'AWS::IAM::AccessKey'
-    ) AS n
+    -- IAM entities named by the request (one pass over its parameters)
+    SELECT ev.seq, ev.account, ev.region, ev.at,
+           CASE p.key
+               WHEN 'userName' THEN 'AWS::IAM::User'
+               WHEN 'roleName' THEN 'AWS::IAM::Role'
+               WHEN 'groupName' THEN 'AWS::IAM::Group'
+               WHEN 'policyArn' THEN 'AWS::IAM::Policy'
+               WHEN 'instanceProfileName' THEN 'AWS::IAM::InstanceProfile'
+               ELSE 'AWS::IAM::AccessKey' END,
+           p.value
+    FROM ev, json_each(ev.params) AS p
     WHERE ev.source = 'iam.amazonaws.com' AND json_type(ev.params) = 'object'
-      AND json_type(ev.params, n.path) = 'text' AND ev.params ->> n.path <> ''
+      AND p.key IN ('userName', 'roleName', 'groupName', 'policyArn', 'instanceProfileName',
+                    'accessKeyId')
+      AND p.type = 'text' AND p.value <> ''
     UNION ALL
-    SELECT ev.seq, 'AWS::IAM::AccessKey', ev.response ->> '$.accessKey.accessKeyId'
+    SELECT ev.seq, ev.account, ev.region, ev.at, 'AWS::IAM::AccessKey',
+           ev.response ->> '$.accessKey.accessKeyId'
     FROM ev
     WHERE ev.source = 'iam.amazonaws.com'
       AND json_type(ev.response, '$.accessKey.accessKeyId') = 'text'
     UNION ALL
-    SELECT ev.seq, 'AWS::IAM::Policy', ev.response ->> '$.policy.arn'
+    SELECT ev.seq, ev.account, ev.region, ev.at, 'AWS::IAM::Policy', ev.response ->> '$.policy.arn'
     FROM ev
     WHERE ev.source = 'iam.amazonaws.com' AND json_type(ev.response, '$.policy.arn') = 'text'
     UNION ALL
-    SELECT ev.seq, 'AWS::IAM::AccessKey', ev.response ->> '$.credentials.accessKeyId'
+    SELECT ev.seq, ev.account, ev.region, ev.at, 'AWS::IAM::AccessKey',
+           ev.response ->> '$.credentials.accessKeyId'
     FROM ev
     WHERE ev.source = 'sts.amazonaws.com'
       AND json_type(ev.response, '$.credentials.accessKeyId') = 'text'
     UNION ALL
-    SELECT ev.seq, 'AWS::STS::AssumedRole', ev.params ->> '$.roleSessionName'
+    SELECT ev.seq, ev.account, ev.region, ev.at, 'AWS::STS::AssumedRole',
+           ev.params ->> '$.roleSessionName'
     FROM ev
     WHERE ev.source = 'sts.amazonaws.com'
       AND json_type(ev.response, '$.assumedRoleUser') IN ('object', 'array', 'text', 'integer',
@@ -106,38 +114,41 @@ resources (seq, kind, name) AS (
       AND NOT (ev.response -> '$.assumedRoleUser') IN ('{}', '[]', '""', '0', '0.0')
       AND json_type(ev.params) = 'object' AND json_type(ev.params, '$.roleSessionName') = 'text'
     UNION ALL
-    SELECT ev.seq, 'AWS::CloudTrail::Trail', ev.params ->> n.path
-    FROM ev, (SELECT '$.name' AS path UNION ALL SELECT '$.trailName') AS n
+    SELECT ev.seq, ev.account, ev.region, ev.at, 'AWS::CloudTrail::Trail', p.value
+    FROM ev, json_each(ev.params) AS p
     WHERE ev.source = 'cloudtrail.amazonaws.com' AND json_type(ev.params) = 'object'
-      AND json_type(ev.params, n.path) = 'text'
-),
-pairs (seq, attr, value) AS (
-    SELECT seq, '', '' FROM ev
-    UNION ALL SELECT seq, 'EventName', name FROM ev
-    UNION ALL SELECT seq, 'ReadOnly', CASE WHEN read_only = 'true' THEN 'true' ELSE 'false' END
-              FROM ev
-    UNION ALL SELECT seq, 'EventSource', source FROM ev
-    UNION ALL SELECT seq, 'Username',
-                     CASE kind
-                         WHEN 'Root' THEN 'root'
-                         WHEN 'IAMUser' THEN
-                             CASE WHEN json_type(ident, '$.userName') = 'text'
-                                  THEN ident ->> '$.userName' END
-                         WHEN 'AssumedRole' THEN after_slash
-                         WHEN 'FederatedUser' THEN after_slash
-                         WHEN 'AWSService' THEN
-                             CASE WHEN json_type(ident, '$.invokedBy') = 'text'
-                                  THEN ident ->> '$.invokedBy' END
-                     END
-              FROM ev
-    UNION ALL SELECT seq, 'AccessKeyId', ident ->> '$.accessKeyId' FROM ev
-              WHERE json_type(ident, '$.accessKeyId') = 'text'
-    UNION ALL SELECT seq, 'ResourceType', kind FROM resources
-    UNION ALL SELECT seq, 'ResourceName', name FROM resources
+      AND p.key IN ('name', 'trailName') AND p.type = 'text'
 )
-SELECT pairs.seq, ev.account, ev.region, pairs.attr, pairs.value, ev.at
-FROM pairs JOIN ev ON ev.seq = pairs.seq
-WHERE pairs.attr = '' OR (pairs.value IS NOT NULL AND pairs.value <> '')
+SELECT ev.seq, ev.account, ev.region, a.column1,
+       CASE a.column1
+           WHEN '' THEN ''
+           WHEN 'EventName' THEN ev.name
+           WHEN 'ReadOnly' THEN CASE WHEN ev.read_only = 'true' THEN 'true' ELSE 'false' END
+           WHEN 'EventSource' THEN ev.source
+           WHEN 'Username' THEN
+               CASE ev.kind
+                   WHEN 'Root' THEN 'root'
+                   WHEN 'IAMUser' THEN
+                       CASE WHEN json_type(ev.ident, '$.userName') = 'text'
+                            THEN ev.ident ->> '$.userName' END
+                   WHEN 'AssumedRole' THEN ev.after_slash
+                   WHEN 'FederatedUser' THEN ev.after_slash
+                   WHEN 'AWSService' THEN
+                       CASE WHEN json_type(ev.ident, '$.invokedBy') = 'text'
+                            THEN ev.ident ->> '$.invokedBy' END
+               END
+           ELSE CASE WHEN json_type(ev.ident, '$.accessKeyId') = 'text'
+                     THEN ev.ident ->> '$.accessKeyId' END
+       END AS value,
+       ev.at
+FROM ev, (VALUES (''), ('EventName'), ('ReadOnly'), ('EventSource'), ('Username'),
+                 ('AccessKeyId')) AS a
+WHERE a.column1 = '' OR (value IS NOT NULL AND value <> '')
+UNION ALL
+SELECT r.seq, r.account, r.region, a.column1,
+       CASE a.column1 WHEN 'ResourceType' THEN r.kind ELSE r.name END AS value, r.at
+FROM resources AS r, (VALUES ('ResourceType'), ('ResourceName')) AS a
+WHERE value IS NOT NULL AND value <> ''
 """
 
 ADD_KEYS: Final = """
