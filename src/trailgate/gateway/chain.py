@@ -30,6 +30,7 @@ from ..services import catalog
 from ..services.base import Call
 from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
+from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
 from .authorize import PolicyCache, authorize
@@ -340,7 +341,12 @@ class Gateway:
             try:
                 while done < len(rows):
                     chunk = rows[done:done + INGEST_CHUNK]
-                    await self.store.write(lambda tx, chunk=chunk: store_journaled(tx, chunk))
+                    try:
+                        await self.store.write(lambda tx, c=chunk: store_journaled(tx, c))
+                    except Conflict:  # stored already (cannot happen; never block on it)
+                        await self.store.write(
+                            lambda tx, c=chunk: store_journaled(tx, c, skip_known=True)
+                        )
                     done += len(chunk)
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows

@@ -184,7 +184,7 @@ _id_prefix: tuple[int, str] = (-1, "")
 
 def new_event_id() -> str:
     """An eventID: a version-4 UUID, like AWS's, whose first 48 bits are the time in
-    milliseconds, then a counter and 62 bits of this process's random salt mixed with it, so
+    milliseconds, then a counter and 62 bits of this process's random salt XORed with it, so
     that IDs recorded close in time sort close together (the events table's eventID index grows
     at its end instead of at a random page per event) and never repeat."""
     global _id_prefix
@@ -192,7 +192,7 @@ def new_event_id() -> str:
     if _id_prefix[0] != ms:
         _id_prefix = (ms, f"{ms >> 16 & 0xFFFFFFFF:08x}-{ms & 0xFFFF:04x}-4")
     n = next(_ids)
-    bits = _SALT ^ (n * 0x9E3779B97F4A7C15 & 0x3FFFFFFFFFFFFFFF)
+    bits = _SALT ^ (n & 0x3FFFFFFFFFFFFFFF)
     return (
         f"{_id_prefix[1]}{n & 0xFFF:03x}-{0x8000 | bits >> 48:04x}-{bits & 0xFFFFFFFFFFFF:012x}"
     )
