@@ -29,6 +29,7 @@ Line format
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import mmap
 import os
@@ -74,7 +75,7 @@ class _Segment:
         self.path = path
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.posix_fallocate(fd, 0, capacity)  # ENOSPC now, not SIGBUS at a write later
+            _allocate(fd, capacity)
             self.map = mmap.mmap(fd, capacity, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
             os.close(fd)
@@ -95,6 +96,21 @@ class _Segment:
         self.map[end - 1] = 10  # b"\n": the line is complete
         self.size = end
         self.dirty = True
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Give the file ``size`` bytes of disk now: a full disk fails here, not as SIGBUS at a
+    write into the mapping later.  Where the system cannot allocate ahead (macOS has no
+    posix_fallocate; some file systems refuse it) the file is only extended (sparse)."""
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is not None:
+        try:
+            allocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+    os.ftruncate(fd, size)
 
 
 def _line(row: EventRow) -> bytes:
@@ -191,7 +207,7 @@ class EventJournal:
                 except OSError as exc:
                     raise StoreError(f"event journal: no new segment: {exc!r}") from None
             segment.put(data)
-        self._rows.extend(rows)
+            self._rows.append(row)  # in memory exactly what is in the files
 
     def _open_segment(self, needed: int) -> _Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"

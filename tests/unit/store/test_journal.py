@@ -3,6 +3,7 @@ store in batches, recovered after a crash, never appended after a line cut short
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from trailgate.store.interface import StoreClosed
+from trailgate.store.interface import StoreClosed, StoreError
 from trailgate.store.journal import SUFFIX, EventJournal, EventRow, parse_segment
 
 
@@ -158,3 +159,38 @@ def test_appended_lines_survive_kill_9(tmp_path: Path) -> None:
         journal.close()
     assert len(ids) >= acknowledged
     assert ids == [f"id-{n}" for n in range(len(ids))]
+
+
+@pytest.mark.parametrize("how", ["missing", "refused"])
+def test_without_posix_fallocate_segments_are_extended_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """macOS has no posix_fallocate and some file systems refuse it: the journal still works."""
+    if how == "missing":
+        monkeypatch.delattr(os, "posix_fallocate", raising=False)
+    else:
+        def refuse(fd: int, offset: int, size: int) -> None:
+            raise OSError(errno.EOPNOTSUPP, "not supported")
+        monkeypatch.setattr(os, "posix_fallocate", refuse)
+    journal = EventJournal(tmp_path)
+    try:
+        journal.append([row(1)])
+        assert journal.take().rows == [row(1)]
+    finally:
+        journal.close()
+
+
+def test_a_full_disk_fails_the_append_not_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    journal = EventJournal(tmp_path)
+    try:
+        with pytest.raises(StoreError):
+            journal.append([row(1)])
+        assert journal.backlog == 0
+        assert segments(tmp_path) == []  # the segment that could not be allocated is gone
+    finally:
+        journal.close()
