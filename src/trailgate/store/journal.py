@@ -7,14 +7,15 @@ of the server's throughput.  Such records are appended here instead, one line ea
 calling (event loop) thread before the call answers, into a segment file mapped into memory
 (``mmap``, shared): a copy into the kernel's page cache, no system call, and from then on the
 kernel holds the line, so it survives ``kill -9``.  Segments are allocated in full when
-created (a full disk fails the creation, never a write into the mapping).  A syncer thread
-flushes the mapping to disk every :data:`SYNC_INTERVAL` seconds: power loss can cost the records
-of at most that long (a call that changed state keeps its record in its own store transaction,
-durable at once).
+created, where the system can (a full disk fails the creation, not a write into the mapping).
+A syncer thread flushes the mapping to disk every :data:`SYNC_INTERVAL` seconds: power loss can
+cost the records of at most that long (a call that changed state keeps its record in its own
+store transaction, durable at once).
 
 About once a second, and before anything reads the events (LookupEvents, a CloudTrail change, a
-delivery pass, shutdown), the gateway moves the journal into the store's ``events`` table in one
-transaction and then deletes the segment files it moved (:meth:`EventJournal.take`,
+delivery pass, shutdown), the gateway moves the journal into the store's ``events`` table, a few
+hundred records per transaction, and then deletes the segment files it moved
+(:meth:`EventJournal.take`,
 :meth:`EventJournal.discard`).  At start-up the segments a stopped or killed server left are
 moved first (:meth:`EventJournal.recover`); moving skips records already stored, so a crash
 between the store's commit and the deletion duplicates nothing.
@@ -23,7 +24,8 @@ Line format
     ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD-JSON<LF>`` (JSON escapes tabs, newlines and
     NULs); the unwritten rest of a segment is NUL bytes.  A line's LF is stored after the rest
     of it, so a line without one (the process died while copying it) was never acknowledged:
-    recovery skips it, and the lines after it, which cannot exist.
+    recovery skips it, and a line with NUL bytes in it (a page that a power loss kept
+    from the disk); the lines around it are recovered.
 """
 
 from __future__ import annotations
@@ -124,9 +126,7 @@ def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
     """The rows of one segment file's bytes, and how many lines were unreadable (cut short)."""
     rows: list[EventRow] = []
     bad = 0
-    used = blob.find(b"\0")
-    if used >= 0:
-        blob = blob[:used]  # the unwritten rest of the segment
+    blob = blob.rstrip(b"\0")  # the unwritten rest of the segment
     lines = blob.split(b"\n")
     if lines and lines[-1]:
         bad += 1  # no LF: cut short
@@ -134,7 +134,8 @@ def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
         if not raw:
             continue
         parts = raw.split(b"\t", 3)
-        if len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}"):
+        if (len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}")
+                or b"\0" in raw):
             bad += 1
             continue
         try:

@@ -117,6 +117,9 @@ def test_a_line_bigger_than_a_segment_gets_a_segment_of_its_own(tmp_path: Path) 
         (b"1\t2\t3\t{}\n1\t2\t4\t{\"a\":" + b"\0" * 10, [("1", "2", "3", b"{}")], 1),
         (b"1\t2\t3\t{}\ngarbage\n", [("1", "2", "3", b"{}")], 1),
         (b"1\t2\t{}\n", [], 1),
+        # a page a power loss kept from the disk: the lines around it are kept
+        (b"1\t2\t3\t{}\n1\t2\t4\t{\0\0\0\0}\n1\t2\t5\t{}\n" + b"\0" * 9,
+         [("1", "2", "3", b"{}"), ("1", "2", "5", b"{}")], 1),
         (b"\xff\t2\t3\t{}\n", [], 1),
     ],
 )
