@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,11 +27,11 @@ class EventsTx:
     _keys: dict[EventKey, int]  # committed event-history keys -> ids (the writer's cache)
     new_keys: dict[EventKey, int]  # keys this transaction created
 
-    def _read(self) -> sqlite3.Connection:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by SqliteTx
 
-    def _write(self) -> sqlite3.Connection:
-        raise NotImplementedError
+        def _read(self) -> sqlite3.Connection: ...
+
+        def _write(self) -> sqlite3.Connection: ...
 
     def append_event(
         self, account: str, event_time: str, event_id: str, data: dict[str, Any]
