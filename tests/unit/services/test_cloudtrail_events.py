@@ -750,6 +750,10 @@ def test_the_store_computes_exactly_the_index_rows_of_index_rows(
     assert {attr for _, _, attr, *_ in expected} >= {
         "", "EventName", "ReadOnly", "EventSource", "Username", "AccessKeyId", "ResourceType",
         "ResourceName"}
+    # rows given by the caller (event_index_add) land exactly as the computed ones
+    store.write_sync(lambda tx: tx._conn.execute("DELETE FROM event_postings"))
+    store.write_sync(lambda tx: tx.event_index_add(expected))
+    assert store.read(_index_of) == expected
     # a range indexes only its own events
     store.write_sync(lambda tx: tx._conn.execute("DELETE FROM event_postings"))
     store.write_sync(lambda tx: tx.event_index_events(first, first + 1))

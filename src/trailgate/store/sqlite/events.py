@@ -16,16 +16,11 @@ from trailgate.store.sqlite import event_index
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 
-EventKey = tuple[str, str, str, str]
-"""(recipient account, region, lookup attribute, value): one event-history key."""
-
 
 class EventsTx:
     """The event methods of a transaction (see :class:`trailgate.store.interface.Tx`)."""
 
     __slots__ = ()
-    _keys: dict[EventKey, int]  # committed event-history keys -> ids (the writer's cache)
-    new_keys: dict[EventKey, int]  # keys this transaction created
 
     if TYPE_CHECKING:  # provided by SqliteTx
 
@@ -72,22 +67,20 @@ class EventsTx:
     # -- the CloudTrail event-history index (tables event_keys, event_postings: migration 5) ----
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
+        """Given rows: staged in the same temporary table as :meth:`event_index_events`
+        fills, then keyed and inserted by the same two statements."""
         conn = self._write()
-        keys, new = self._keys, self.new_keys
-        postings = []
-        for account, region, attr, value, event_time, seq in rows:
-            lookup = (account, region, attr, value)
-            key = keys.get(lookup)
-            if key is None:
-                key = new.get(lookup)
-                if key is None:
-                    key = new[lookup] = self._event_key(conn, lookup)
-            postings.append((key, event_time, seq))
-        conn.execute(  # one statement: see append_events
-            "INSERT OR IGNORE INTO event_postings (key, event_time, seq)"
-            " SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(CAST(? AS TEXT))",
-            (orjson.dumps(postings),),
-        )
+        conn.execute(event_index.CREATE_PAIRS)
+        try:
+            conn.executemany(
+                "INSERT INTO temp.index_pairs (account, region, attr, value, at, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute(event_index.ADD_KEYS)
+            conn.execute(event_index.ADD_POSTINGS)
+        finally:
+            conn.execute(event_index.CLEAR_PAIRS)
 
     def event_index_events(self, after: int, upto: int) -> None:
         conn = self._write()
@@ -98,20 +91,6 @@ class EventsTx:
             conn.execute(event_index.ADD_POSTINGS)
         finally:
             conn.execute(event_index.CLEAR_PAIRS)
-
-    @staticmethod
-    def _event_key(conn: sqlite3.Connection, lookup: tuple[str, str, str, str]) -> int:
-        conn.execute(
-            "INSERT OR IGNORE INTO event_keys (account, region, attr, value)"
-            " VALUES (?, ?, ?, ?)",
-            lookup,
-        )
-        row = conn.execute(
-            "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
-            " AND value = ?",
-            lookup,
-        ).fetchone()
-        return int(row[0])
 
     def event_index_scan(
         self,

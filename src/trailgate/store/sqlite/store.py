@@ -51,7 +51,7 @@ from trailgate.store.interface import (
 )
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
-from trailgate.store.sqlite.events import EventKey, EventsTx
+from trailgate.store.sqlite.events import EventsTx
 from trailgate.store.sqlite.migrations import apply_migrations
 
 __all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
@@ -70,23 +70,14 @@ class SqliteTx(EventsTx):
 
     Valid only while the function it was given to runs."""
 
-    __slots__ = ("_active", "_conn", "_keys", "_writable", "bumped", "new_keys")
+    __slots__ = ("_active", "_conn", "_writable", "bumped")
 
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        writable: bool,
-        keys: dict[EventKey, int] | None = None,
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
         self._conn = conn
         self._writable = writable
         self._active = True
-        self._keys = keys if keys is not None else {}
         self.bumped = False
         """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
-        self.new_keys: dict[EventKey, int] = {}
-        """Event-history keys this transaction created (cached by the writer once committed)."""
 
     def _end(self) -> None:
         self._active = False
@@ -357,8 +348,6 @@ class SqliteStore:
         self._closed = False
         self._local = threading.local()
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        # event-history keys -> ids, as committed (only the writer thread uses it)
-        self._event_keys: dict[EventKey, int] = {}
         self._thread = threading.Thread(
             target=self._writer_main, name=f"trailgate-store-writer:{path.name}", daemon=True
         )
@@ -505,15 +494,13 @@ class SqliteStore:
         done: list[tuple[_Job, Any]] = []
         failed: list[tuple[_Job, BaseException]] = []
         bumped = False
-        new_keys: dict[EventKey, int] = {}
         if jobs:
             conn.execute("BEGIN IMMEDIATE")
         for job in jobs:
-            ok, value, tx = self._run_one(conn, job)
+            ok, value, job_bumped = self._run_one(conn, job)
             if ok:
                 done.append((job, value))
-                bumped = bumped or tx.bumped
-                new_keys.update(tx.new_keys)
+                bumped = bumped or job_bumped
                 continue
             failed.append((job, value))
             if not conn.in_transaction:
@@ -523,11 +510,8 @@ class SqliteStore:
                 failed.extend((earlier, lost) for earlier, _ in done)
                 done.clear()
                 bumped = False
-                new_keys.clear()
                 conn.execute("BEGIN IMMEDIATE")
         generation = self._finish(conn, done, failed, bumped)
-        if done:  # committed
-            self._event_keys.update(new_keys)
         if generation is not None:
             self._generation = generation  # after COMMIT returned, before anyone is told
         self.stats.writes += len(done)
@@ -538,10 +522,11 @@ class SqliteStore:
         outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
         _settle(outcomes)
 
-    def _run_one(self, conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
-        """Run one function inside a savepoint: (ok, result or exception, its transaction)."""
+    @staticmethod
+    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, bool]:
+        """Run one function inside a savepoint: (ok, result or exception, bumped)."""
         conn.execute("SAVEPOINT job")
-        tx = SqliteTx(conn, writable=True, keys=self._event_keys)
+        tx = SqliteTx(conn, writable=True)
         try:
             result = job.fn(tx)
             if inspect.isawaitable(result):
@@ -553,10 +538,10 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
-            return False, exc, tx
+            return False, exc, False
         tx._end()
         conn.execute("RELEASE job")
-        return True, result, tx
+        return True, result, tx.bumped
 
     def _finish(
         self,
