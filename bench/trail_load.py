@@ -60,7 +60,7 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
 3. LookupEvents (``--events N``, default 1,000,000; 0 skips).  B's data dir (B stopped) is
    copied and N events are written straight into the copy with the store API:
    ``SqliteStore.open``, one ``write_sync`` per 250,000 events, ``tx.append_event`` per
-   record, and the batch's index rows in one ``tx.event_index_add``, in key order (B-tree pages
+   record, and the batch's index rows in one ``tx.event_index_add``, grouped by key (B-tree pages
    filled in order).  The records come from ``trail.records.build_records`` (one template per
    operation and target user: 8 operations; 100 calling users), each with a new random
    eventID and requestID (uuid4, as the server makes them) and an eventTime (oldest first,
@@ -1057,9 +1057,9 @@ def populate(data_dir: Path, events: int, log: Callable[[str], None]) -> dict[st
                      rng.randrange(HISTORY_USERS)) for _ in range(n)]
 
             def write(tx: Any, first: int = done, plan: list[tuple[int, int, int]] = plan) -> int:
-                # Rows in key order without sorting them all: events come in (time, seq) order,
-                # so each (account, region, attr, value) group is already sorted; only the
-                # EventId rows (one random value each) are sorted.
+                # Rows grouped by key (event_index_add groups them anyway; this order keeps
+                # its sorts cheap): events come in (time, seq) order, so each (account,
+                # region, attr, value) group is already sorted.
                 groups: dict[tuple[str, str, str, str], list[Row]] = {}
                 by_id: list[Row] = []
                 verified = 0

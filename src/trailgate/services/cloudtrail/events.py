@@ -1,25 +1,27 @@
 """CloudTrail event history: the lookup index and ``LookupEvents`` (spec 7.6).
 
-Every management event stored in ``events`` gets rows in the ``event_lookup`` table (migration
-2), one per lookup attribute value, keyed ``(account, region, attr, value, event_time, seq)``:
+Every management event stored in ``events`` gets index rows (:func:`index_rows`), one per lookup
+attribute value: ``(account, region, attr, value, event_time, seq)``:
 
 * ``account`` is the recipient account (the copy of a cross-account call that account owns);
 * ``region`` is the record's ``awsRegion`` (IAM, STS and Organizations events: us-east-1);
-* ``attr``/``value`` is one of EventId, EventName, ReadOnly, Username, ResourceType,
-  ResourceName, EventSource, AccessKeyId with its value, or ``''``/``''`` for the unfiltered
-  listing;
+* ``attr``/``value`` is one of EventName, ReadOnly, Username, ResourceType, ResourceName,
+  EventSource, AccessKeyId with its value, or ``''``/``''`` for the unfiltered listing
+  (EventId lookups use the events table's own unique index);
 * ``event_time`` is epoch seconds, ``seq`` the ``events`` row.
 
-The table is clustered on that key (``WITHOUT ROWID``), so a lookup with or without an
-attribute is one index range read in ``(event_time, seq)`` descending order that stops after
-``MaxResults + 1`` rows, however many events are stored.  Paging is by key (the NextToken
-holds the last ``(event_time, seq)`` returned plus a digest of the query it belongs to).
-Data events are never indexed: event history does not show them.
+The SQLite store keeps them in blocks (migration 6): per batch of indexed events, one row per
+``(account, region, attr, value)`` with up to a few hundred ``(event_time, seq)`` entries and
+their time range; a lookup reads the key's blocks newest first and stops once it holds
+``MaxResults + 1`` matches newer than the next block, however many events are stored.  Paging
+is by key (the NextToken holds the last ``(event_time, seq)`` returned plus a digest of the
+query it belongs to).  Data events are never indexed: event history does not show them.
 
-The rows are not written by the call that records an event (that would put a dozen random
-B-tree inserts, and the WAL pages they dirty, on every request's commit).  Instead
-:func:`index_pending` indexes, in one write and in key order, every event stored after the
-cursor ``meta.event_index_seq``; the server runs it about once a second (``app.py``).
+The rows are not written by the call that records an event (that would put index writes, and
+the pages they dirty, on every request's commit).  Records moved from the event journal are
+indexed in the transaction that stores them (:func:`store_journaled`); the calls' own records
+are indexed by :func:`index_pending`, in one write, every event stored after the cursor
+``meta.event_index_seq``; the server runs it about once a second (``app.py``).
 ``LookupEvents`` reads the index AND the events after the cursor in the same snapshot, so an
 event is found as soon as the call that recorded it returned.
 
@@ -83,11 +85,6 @@ class EventIndexTx(Protocol):
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert index rows (an identical row already present is not an error)."""
-        ...
-
-    def event_index_events(self, after: int, upto: int) -> None:
-        """Insert the index rows of the stored events ``after < seq <= upto``: exactly the
-        rows :func:`index_rows` gives for each (the store computes them itself)."""
         ...
 
     def event_index_scan(
@@ -228,7 +225,7 @@ def _iam_resources(params: dict[str, Any], response: dict[str, Any]) -> list[tup
 
 
 def index_rows(seq: int, account: str, record: dict[str, Any]) -> list[IndexRow]:
-    """The ``event_lookup`` rows of one stored record (none for data events)."""
+    """The event-history index rows of one stored record (none for data events)."""
     return [IndexRow._make(row) for row in _rows(seq, account, record)]
 
 
@@ -268,7 +265,7 @@ def _epoch_of(text: str) -> int:
     return int(_parse_time(text).timestamp())
 
 
-CURSOR: Final = "event_index_seq"  # meta: events up to this seq are in event_lookup
+CURSOR: Final = "event_index_seq"  # meta: events up to this seq are indexed
 INDEX_BATCH: Final = 5000
 
 
@@ -279,14 +276,16 @@ def index_cursor(tx: Any) -> int:
 
 def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     """Index up to ``limit`` events stored after the cursor, in one transaction; returns how
-    many sequence numbers were taken (fewer than ``limit``: the index has caught up).  The
-    store computes the rows itself (:meth:`EventIndexTx.event_index_events`)."""
+    many sequence numbers were taken (fewer than ``limit``: the index has caught up)."""
     index = _index(tx)
     cursor = index_cursor(tx)
     upto = min(int(tx.last_event_seq()), cursor + limit)
     if upto <= cursor:
         return 0
-    index.event_index_events(cursor, upto)
+    rows: list[Row] = []
+    for seq, account, record in tx.events_after(cursor, upto=upto, limit=limit):
+        rows.extend(_rows(seq, account, record))
+    index.event_index_add(rows)
     tx.meta_set(CURSOR, str(upto))
     return upto - cursor
 
@@ -305,9 +304,11 @@ def store_journaled(
     if not rows:
         return 0
     first = tx.append_events(rows)
-    last = first + len(rows) - 1
-    _index(tx).event_index_events(first - 1, last)
-    tx.meta_set(CURSOR, str(last))
+    index: list[Row] = []
+    for seq, (account, _, _, data) in enumerate(rows, first):
+        index.extend(_rows(seq, account, orjson.loads(data)))
+    _index(tx).event_index_add(index)
+    tx.meta_set(CURSOR, str(first + len(rows) - 1))
     return len(rows)
 
 

@@ -1,10 +1,12 @@
 """The CloudTrail event log of a SQLite transaction: the ``events`` table (the outbox of every
 recorded call, in sequence order) and the event-history index (tables ``event_keys`` and
-``event_postings``, migration 5).  Mixed into :class:`trailgate.store.sqlite.store.SqliteTx`."""
+``event_blocks``, migrations 5 and 6).  Mixed into
+:class:`trailgate.store.sqlite.store.SqliteTx`."""
 
 from __future__ import annotations
 
 import builtins
+import heapq
 import sqlite3
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trailgate.store.interface import Conflict
-from trailgate.store.sqlite import event_index
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
+
+BLOCK_ENTRIES = 256
+"""Most (event time, seq) entries in one ``event_blocks`` row."""
 
 
 class EventsTx:
@@ -64,33 +68,52 @@ class EventsTx:
             raise Conflict(f"an event of this batch is recorded already: {exc}") from None
         return base + 1
 
-    # -- the CloudTrail event-history index (tables event_keys, event_postings: migration 5) ----
+    # -- the CloudTrail event-history index (tables event_keys, event_blocks: migration 6) -----
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
-        """Given rows: staged in the same temporary table as :meth:`event_index_events`
-        fills, then keyed and inserted by the same two statements."""
-        conn = self._write()
-        conn.execute(event_index.CREATE_PAIRS)
-        try:
-            conn.executemany(
-                "INSERT INTO temp.index_pairs (account, region, attr, value, at, seq)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            conn.execute(event_index.ADD_KEYS)
-            conn.execute(event_index.ADD_POSTINGS)
-        finally:
-            conn.execute(event_index.CLEAR_PAIRS)
+        """The rows grouped by key: one ``event_blocks`` row per key and up to
+        :data:`BLOCK_ENTRIES` entries (sorted by time, so a block spans a short time)."""
+        groups: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
+        for account, region, attr, value, at, seq in rows:
+            key = (account, region, attr, value)
+            found = groups.get(key)
+            if found is None:
+                groups[key] = [(at, seq)]
+            else:
+                found.append((at, seq))
+        if not groups:
+            return
+        ids = self._event_key_ids(builtins.list(groups))
+        blocks: builtins.list[tuple[int, int, int, int, str]] = []
+        for key, entries in groups.items():
+            entries.sort()
+            kid = ids[key]
+            for i in range(0, len(entries), BLOCK_ENTRIES):
+                part = entries[i:i + BLOCK_ENTRIES]
+                lo, base = part[0]
+                blocks.append((kid, part[-1][0], lo, base, "[" + ",".join(
+                    f"{at - lo},{seq - base}" for at, seq in part) + "]"))
+        self._write().executemany(
+            "INSERT INTO event_blocks (key, hi, lo, base, entries) VALUES (?, ?, ?, ?, ?)",
+            blocks,
+        )
 
-    def event_index_events(self, after: int, upto: int) -> None:
+    def _event_key_ids(
+        self, keys: builtins.list[tuple[str, str, str, str]]
+    ) -> dict[tuple[str, str, str, str], int]:
+        """The ``event_keys`` ids of these (account, region, attr, value), new ones made."""
         conn = self._write()
-        conn.execute(event_index.CREATE_PAIRS)
-        try:
-            conn.execute(event_index.FILL_PAIRS, {"lo": after, "hi": upto})
-            conn.execute(event_index.ADD_KEYS)
-            conn.execute(event_index.ADD_POSTINGS)
-        finally:
-            conn.execute(event_index.CLEAR_PAIRS)
+        conn.executemany(
+            "INSERT OR IGNORE INTO event_keys (account, region, attr, value) VALUES (?, ?, ?, ?)",
+            keys,
+        )
+        found = conn.execute(
+            "SELECT k.id, j.key FROM json_each(:keys) AS j JOIN event_keys AS k"
+            " ON k.account = j.value ->> 0 AND k.region = j.value ->> 1"
+            " AND k.attr = j.value ->> 2 AND k.value = j.value ->> 3",
+            {"keys": orjson.dumps(keys).decode()},
+        ).fetchall()
+        return {keys[int(index)]: int(kid) for kid, index in found}
 
     def event_index_scan(
         self,
@@ -103,25 +126,44 @@ class EventsTx:
         before: tuple[int, int] | None,
         limit: int,
     ) -> builtins.list[tuple[int, int]]:
-        sql = (
-            "SELECT event_time, seq FROM event_postings"
-            " WHERE key = ? AND event_time >= ? AND event_time <= ?"
-        )
-        found = self._read().execute(
+        conn = self._read()
+        found = conn.execute(
             "SELECT id FROM event_keys WHERE account = ? AND region = ? AND attr = ?"
             " AND value = ?",
             (account, region, attr, value),
         ).fetchone()
-        if found is None:
+        if found is None or limit <= 0:
             return []
-        args: builtins.list[object] = [int(found[0]), start, end]
-        if before is not None:
-            sql += " AND (event_time, seq) < (?, ?)"
-            args.extend(before)
-        sql += " ORDER BY event_time DESC, seq DESC LIMIT ?"
-        args.append(limit)
-        rows = self._read().execute(sql, args).fetchall()
-        return [(int(t), int(s)) for t, s in rows]
+        upper = end if before is None else min(end, before[0])
+        bound = (end + 1, 0) if before is None else min(before, (end + 1, 0))  # hits below
+        best: builtins.list[tuple[int, int]] = []  # a min-heap: the `limit` newest matches
+        taken: set[int] = set()
+        # Blocks newest `hi` first; once `limit` matches are newer than a block's newest entry,
+        # no later block can hold a better one.
+        blocks = conn.execute(
+            "SELECT id, hi, lo FROM event_blocks WHERE key = ? AND hi >= ? AND lo <= ?"
+            " ORDER BY hi DESC",
+            (int(found[0]), start, upper),
+        )
+        for block, hi, lo in blocks:
+            if len(best) >= limit and hi < best[0][0]:
+                break
+            base, text = conn.execute(
+                "SELECT base, entries FROM event_blocks WHERE id = ?", (block,)
+            ).fetchone()
+            numbers = orjson.loads(text)
+            for i in range(0, len(numbers), 2):
+                hit = (lo + numbers[i], base + numbers[i + 1])
+                if hit[0] < start or hit >= bound or hit[1] in taken:
+                    continue
+                if len(best) < limit:
+                    heapq.heappush(best, hit)
+                elif hit > best[0]:
+                    taken.discard(heapq.heapreplace(best, hit)[1])
+                else:
+                    continue
+                taken.add(hit[1])
+        return sorted(best, reverse=True)
 
     def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not seqs:

@@ -171,6 +171,42 @@ MIGRATIONS: list[Migration] = [
             "DROP TABLE event_lookup",
         ),
     ),
+    Migration(
+        "CloudTrail event history index in blocks: one row per key and batch of events",
+        (
+            # A row holds up to a few hundred (event time, seq) entries of one key: a batch of
+            # indexed events adds a row per key it names instead of a row per (key, event),
+            # ~8x fewer B-tree inserts.  ``entries`` is a JSON array [t0, s0, t1, s1, ...] of
+            # event_time - lo and seq - base.  A lookup reads the key's blocks newest
+            # ``hi`` first from the index (which also holds ``lo``, so blocks outside the
+            # time range are skipped without reading their entries).
+            """
+            CREATE TABLE event_blocks (
+                id      INTEGER PRIMARY KEY,
+                key     INTEGER NOT NULL,
+                hi      INTEGER NOT NULL,
+                lo      INTEGER NOT NULL,
+                base    INTEGER NOT NULL,
+                entries TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX event_blocks_by_key ON event_blocks (key, hi, lo)",
+            # The postings, 256 consecutive seqs of a key per block.
+            """
+            INSERT INTO event_blocks (key, hi, lo, base, entries)
+            SELECT key, max(event_time), lo, base,
+                   '[' || group_concat((event_time - lo) || ',' || (seq - base), ',') || ']'
+            FROM (
+                SELECT key, event_time, seq, seq >> 8 AS part,
+                       min(event_time) OVER w AS lo, min(seq) OVER w AS base
+                FROM event_postings
+                WINDOW w AS (PARTITION BY key, seq >> 8)
+            )
+            GROUP BY key, part
+            """,
+            "DROP TABLE event_postings",
+        ),
+    ),
 ]
 
 
