@@ -39,6 +39,7 @@ from .recording import (
     DataEventFilter,
     Records,
     append_records,
+    read_line,
     records_for,
     should_record,
 )
@@ -364,6 +365,12 @@ class Gateway:
         if ctx.recorded or not self.recording or not should_record(ctx):
             return
         try:
+            if builder is records_for and self.journal is not None:
+                line = read_line(ctx)
+                if line is not None:
+                    self._note_key_use(ctx)
+                    self.journal.append([line])
+                    return
             read = self.store.read
             if not is_data_call(ctx.service, ctx.operation):
                 records = builder(ctx, ctx.result)

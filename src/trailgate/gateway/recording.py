@@ -5,14 +5,24 @@ from the log, even after ``kill -9``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, NamedTuple
+
+import orjson
 
 from .. import clock
 from ..services.cloudtrail.common import NS, STATUS, TRAIL
 from ..services.cloudtrail.selectors import selects
 from ..store.interface import Tx
 from ..trail.callinfo import CallInfo
-from ..trail.records import build_records, is_data_call, is_data_event
+from ..trail.records import (
+    CREDENTIAL_CALLS,
+    build_records,
+    event_time_text,
+    is_data_call,
+    is_data_event,
+    new_event_id,
+    operation_facts,
+)
 from .context import RequestContext
 
 Records = list[tuple[str, dict[str, Any]]]
@@ -57,6 +67,87 @@ def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, A
     if result is not None and isinstance(result.get("ContentLength"), int):
         size_out = int(result["ContentLength"])
     return {"bytesTransferredIn": size_in, "bytesTransferredOut": size_out}
+
+
+# -- the journal line of a read, from a template ------------------------------------------------
+
+# A principal that calls the same read again and again (a long-term key: its Principal object
+# is cached by the authenticator) gets the same record each time but for eventTime, requestID
+# and eventID.  Its record is built once, with marks in those three places, and kept as JSON
+# cut at the marks; later calls only join the pieces with their own three values.
+_MARKS: Final = (b'"@@trailgate:eventTime@@"', b'"@@trailgate:requestID@@"',
+                 b'"@@trailgate:eventID@@"')
+TEMPLATES_PER_PRINCIPAL: Final = 64
+
+
+class _Template(NamedTuple):
+    account: str
+    pieces: tuple[bytes, bytes, bytes, bytes]  # JSON before, between and after the three values
+
+
+JournalLine = tuple[str, str, str, bytes]  # (account, eventTime, eventID, record JSON)
+
+
+def read_line(ctx: RequestContext) -> JournalLine | None:
+    """The journal line of a successful read (one management record, no responseElements)
+    by a principal that has recorded before, from its template; None when the call is not
+    such a read (the caller builds its records the normal way)."""
+    p = ctx.principal
+    if p is None or ctx.error is not None or ctx.service == "s3":
+        return None
+    cache: dict[tuple[Any, ...], _Template | None] | None = p.__dict__.get("_ct_templates")
+    if cache is None:
+        if "_ct_identity" not in p.__dict__:
+            return None  # the first record of this Principal object: maybe its only one
+        cache = p.__dict__["_ct_templates"] = {}
+    _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
+    if data or not read_only or (ctx.service == "sts" and ctx.operation in CREDENTIAL_CALLS):
+        return None
+    try:
+        params = orjson.dumps(ctx.params, option=orjson.OPT_SORT_KEYS) if ctx.params else b""
+    except TypeError:
+        return None
+    request = ctx.request
+    headers = request.headers
+    key = (ctx.service, ctx.operation, ctx.region, request.client_ip,
+           headers.get("user-agent", ""), headers.get("host", ""), request.secure,
+           ctx.resource_account, params)
+    if key in cache:
+        template = cache[key]
+    else:
+        template = _template(ctx)
+        if len(cache) >= TEMPLATES_PER_PRINCIPAL:
+            cache.clear()
+        cache[key] = template
+    if template is None:
+        return None
+    event_time = event_time_text(clock.now())
+    event_id = new_event_id()
+    head, after_time, after_request, tail = template.pieces
+    return (template.account, event_time, event_id, b"".join((
+        head, b'"%s"' % event_time.encode(), after_time, orjson.dumps(ctx.request_id),
+        after_request, b'"%s"' % event_id.encode(), tail)))
+
+
+def _template(ctx: RequestContext) -> _Template | None:
+    """The call's record as JSON cut at the marks; None if it is not one plain record."""
+    records = build_records(call_info(ctx, ctx.result))
+    if len(records) != 1:
+        return None
+    account, record = records[0]
+    if is_data_event(record) or record.get("responseElements") is not None:
+        return None
+    raw = orjson.dumps(dict(record, eventTime=_MARKS[0][1:-1].decode(),
+                            requestID=_MARKS[1][1:-1].decode(),
+                            eventID=_MARKS[2][1:-1].decode()))
+    if any(raw.count(mark) != 1 for mark in _MARKS):
+        return None  # a value of the call holds a mark: no template
+    at = [raw.index(mark) for mark in _MARKS]
+    if not at[0] < at[1] < at[2]:
+        return None  # not in the order eventTime, requestID, eventID
+    ends = [start + len(mark) for start, mark in zip(at, _MARKS, strict=True)]
+    return _Template(account, (raw[:at[0]], raw[ends[0]:at[1]], raw[ends[1]:at[2]],
+                               raw[ends[2]:]))
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -40,10 +40,13 @@ __all__ = [
     "aws_date",
     "build_records",
     "event_name",
+    "event_time_text",
     "is_data_call",
     "is_data_event",
     "is_global_service_event",
     "is_read_only",
+    "new_event_id",
+    "operation_facts",
     "record_region",
     "user_identity",
 ]
@@ -132,6 +135,9 @@ def _operation(service: str, operation: str) -> tuple[str, str, bool, bool]:
             is_read_only(service, operation), is_data_call(service, operation),
         )
     return found
+
+
+operation_facts = _operation
 
 
 def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None) -> Record:
@@ -244,6 +250,9 @@ def _iso(dt: datetime) -> str:
     )
     _last_iso = (second, text)
     return text
+
+
+event_time_text = _iso
 
 
 def aws_date(dt: datetime) -> str:

@@ -1,0 +1,125 @@
+"""The journal line of a read from a per-principal template (``recording.read_line``) is
+exactly the record the normal path builds, but for its own eventTime, requestID and eventID."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from trailgate.gateway.context import HttpRequest, Principal, RequestContext
+from trailgate.gateway.recording import TEMPLATES_PER_PRINCIPAL, call_info, read_line
+from trailgate.protocol.errors import ServiceError
+from trailgate.trail.records import build_records
+
+ADMIN = "111111111111"
+D = "222222222222"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def principals() -> dict[str, Principal]:
+    return {
+        "root": Principal(kind="root", arn=f"arn:aws:iam::{ADMIN}:root", account=ADMIN,
+                          user_id=ADMIN, access_key_id="AKIAROOT000000000001", unique_id=ADMIN),
+        "user": Principal(kind="user", arn=f"arn:aws:iam::{ADMIN}:user/alice", account=ADMIN,
+                          user_id="AIDAALICE00000000001", access_key_id="AKIAALICE0000000001",
+                          unique_id="AIDAALICE00000000001"),
+        "role": Principal(kind="assumed_role",
+                          arn=f"arn:aws:sts::{ADMIN}:assumed-role/reader/s1", account=ADMIN,
+                          user_id="AROAREADER0000000001:s1", access_key_id="ASIAREADER000000001",
+                          unique_id="AROAREADER0000000001",
+                          role_arn=f"arn:aws:iam::{ADMIN}:role/reader", session_name="s1",
+                          mfa_authenticated=True, session_issued=T0),
+    }
+
+
+def context(principal: Principal, service: str, operation: str, params: dict[str, Any],
+            *, secure: bool = False, resource_account: str | None = None,
+            user_agent: str = "aws-cli/2.0 Python/3.11", region: str = "eu-west-1",
+            request_id: str = "rid-1") -> RequestContext:
+    request = HttpRequest("POST", "/", "", {"user-agent": user_agent, "host": "127.0.0.1:4566"},
+                          b"", "10.0.0.7", secure=secure)
+    return RequestContext(request=request, received_at=T0, request_id=request_id,
+                          service=service, operation=operation, region=region, params=params,
+                          principal=principal, signature_version="AWS4-HMAC-SHA256",
+                          auth_type="REST-HEADER", resource_account=resource_account,
+                          result={"Whatever": 1})
+
+
+def normal_record(ctx: RequestContext) -> tuple[str, dict[str, Any]]:
+    ((account, record),) = build_records(call_info(ctx, ctx.result))
+    return account, record
+
+
+READS = [
+    ("sts", "GetCallerIdentity", {}, {}),
+    ("iam", "ListRoles", {"MaxItems": 5, "PathPrefix": "/"}, {}),
+    ("iam", "GetUser", {"UserName": "bob"}, {"secure": True}),
+    ("iam", "GetRole", {"RoleName": "reader"}, {"user_agent": "x" * 2000}),
+    ("cloudtrail", "GetTrailStatus", {"Name": "main"}, {"region": "us-west-2"}),
+    ("cloudtrail", "DescribeTrails", {"trailNameList": ["a", "b"]}, {}),
+    ("organizations", "DescribeOrganization", {}, {}),
+    ("iam", "GetUser", {"UserName": 'quote" and \\ and \n'}, {}),
+]
+
+
+@pytest.mark.parametrize("who", ["root", "user", "role"])
+@pytest.mark.parametrize(("service", "operation", "params", "options"), READS)
+def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
+                                       params: dict[str, Any], options: dict[str, Any]) -> None:
+    principal = principals()[who]
+    first = context(principal, service, operation, params, **options)
+    assert read_line(first) is None  # the principal's first record goes the normal way
+    normal_record(first)
+    for n in range(3):  # the template is made, then used
+        ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
+        line = read_line(ctx)
+        assert line is not None
+        account, event_time, event_id, data = line
+        got = orjson.loads(data)
+        want_account, want = normal_record(ctx)
+        assert account == want_account
+        assert (got["eventTime"], got["eventID"], got["requestID"]) == (
+            event_time, event_id, f"rid-{n}")
+        assert got == dict(want, eventTime=event_time, eventID=event_id)
+        assert list(got) == list(want)  # the same member order, byte for byte otherwise
+
+
+@pytest.mark.parametrize(("service", "operation", "params", "change"), [
+    ("iam", "CreateUser", {"UserName": "x"}, {}),  # a write
+    ("sts", "AssumeRole", {"RoleArn": f"arn:aws:iam::{D}:role/r", "RoleSessionName": "s"},
+     {}),  # read-only, but its response is logged
+    ("s3", "GetBucketLocation", {"Bucket": "b"}, {}),  # S3: per-call transfer sizes
+    ("s3", "GetObject", {"Bucket": "b", "Key": "k"}, {}),  # a data event
+    ("iam", "GetUser", {"UserName": "bob"}, {"error": ServiceError("NoSuchEntity", "no", 404)}),
+    ("iam", "GetRole", {"RoleName": "r"}, {"resource_account": D}),  # two records
+    ("iam", "GetUser", {"UserName": "@@trailgate:eventID@@"}, {}),  # a mark in a value
+    ("iam", "GetUser", {"UserName": b"bytes"}, {}),  # params JSON cannot hold
+])
+def test_other_calls_go_the_normal_way(service: str, operation: str, params: dict[str, Any],
+                                       change: dict[str, Any]) -> None:
+    principal = principals()["user"]
+    normal_record(context(principal, "sts", "GetCallerIdentity", {}))  # not its first record
+    for _ in range(2):
+        ctx = context(principal, service, operation, params,
+                      resource_account=change.get("resource_account"))
+        ctx.error = change.get("error")
+        assert read_line(ctx) is None
+
+
+def test_templates_are_per_principal_and_bounded() -> None:
+    alice, root = principals()["user"], principals()["root"]
+    for p in (alice, root):
+        normal_record(context(p, "sts", "GetCallerIdentity", {}))
+    a = read_line(context(alice, "iam", "GetUser", {"UserName": "bob"}))
+    r = read_line(context(root, "iam", "GetUser", {"UserName": "bob"}))
+    assert a is not None and r is not None
+    assert orjson.loads(a[3])["userIdentity"]["arn"].endswith(":user/alice")
+    assert orjson.loads(r[3])["userIdentity"]["type"] == "Root"
+    for n in range(TEMPLATES_PER_PRINCIPAL + 5):
+        line = read_line(context(alice, "iam", "GetUser", {"UserName": f"u{n}"}))
+        assert line is not None
+        assert orjson.loads(line[3])["requestParameters"] == {"userName": f"u{n}"}
+    assert len(alice.__dict__["_ct_templates"]) <= TEMPLATES_PER_PRINCIPAL
