@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
+_offset_seconds = 0.0  # _offset as seconds (for epoch())
 
 
 def now() -> datetime:
@@ -12,14 +14,21 @@ def now() -> datetime:
     return datetime.now(UTC) + _offset
 
 
+def epoch() -> float:
+    """:func:`now` as seconds since the epoch (cheaper than building a datetime)."""
+    return time.time() + _offset_seconds
+
+
 def advance(delta: timedelta) -> None:
-    global _offset
+    global _offset, _offset_seconds
     _offset += delta
+    _offset_seconds = _offset.total_seconds()
 
 
 def reset() -> None:
-    global _offset
+    global _offset, _offset_seconds
     _offset = timedelta(0)
+    _offset_seconds = 0.0
 
 
 def iso(dt: datetime) -> str:

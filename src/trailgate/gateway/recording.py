@@ -17,7 +17,7 @@ from ..trail.callinfo import CallInfo
 from ..trail.records import (
     CREDENTIAL_CALLS,
     build_records,
-    event_time_text,
+    event_time_now,
     is_data_call,
     is_data_event,
     new_event_id,
@@ -121,7 +121,7 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
         cache[key] = template
     if template is None:
         return None
-    event_time = event_time_text(clock.now())
+    event_time = event_time_now()
     event_id = new_event_id()
     head, after_time, after_request, tail = template.pieces
     return (template.account, event_time, event_id, b"".join((

@@ -91,12 +91,13 @@ class _Segment:
     def room(self) -> int:
         return len(self.map) - self.size
 
-    def put(self, data: bytes) -> None:
-        """Copy ``data`` (lines ending in LF) in; each line's LF last, see the module doc."""
-        start, end = self.size, self.size + len(data)
-        self.map[start:end - 1] = memoryview(data)[:-1]
-        self.map[end - 1] = 10  # b"\n": the line is complete
-        self.size = end
+    def put(self, line: bytes) -> None:
+        """Copy ``line`` (without its LF) in, then its LF: see the module doc."""
+        start = self.size
+        end = start + len(line)
+        self.map[start:end] = line
+        self.map[end] = 10  # b"\n": the line is complete
+        self.size = end + 1
         self.dirty = True
 
 
@@ -116,10 +117,9 @@ def _allocate(fd: int, size: int) -> None:
 
 
 def _line(row: EventRow) -> bytes:
+    """A row's line without its LF."""
     account, event_time, event_id, data = row
-    return b"%s\t%s\t%s\t%s\n" % (
-        account.encode(), event_time.encode(), event_id.encode(), data
-    )
+    return b"%s\t%s\t%s\t%s" % (account.encode(), event_time.encode(), event_id.encode(), data)
 
 
 def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
@@ -200,11 +200,11 @@ class EventJournal:
         segment = self._current
         for row in rows:
             data = _line(row)
-            if segment is None or segment.room() < len(data):
+            if segment is None or segment.room() <= len(data):
                 if segment is not None:
                     self._seal()
                 try:
-                    segment = self._current = self._open_segment(len(data))
+                    segment = self._current = self._open_segment(len(data) + 1)
                 except OSError as exc:
                     raise StoreError(f"event journal: no new segment: {exc!r}") from None
             segment.put(data)

@@ -18,6 +18,7 @@ The helpers at the end (:func:`is_data_event`, :func:`record_region`,
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 import uuid
@@ -28,6 +29,7 @@ from urllib.parse import quote, unquote
 import orjson
 from botocore.model import OperationModel, Shape  # type: ignore[import-untyped]
 
+from .. import clock
 from ..gateway.context import Principal
 from ..protocol import shapes, specs
 from ..protocol.shapes import Node
@@ -40,7 +42,7 @@ __all__ = [
     "aws_date",
     "build_records",
     "event_name",
-    "event_time_text",
+    "event_time_now",
     "is_data_call",
     "is_data_event",
     "is_global_service_event",
@@ -185,7 +187,6 @@ def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None
 
 _ids = itertools.count(random.SystemRandom().getrandbits(20))
 _SALT: Final = random.SystemRandom().getrandbits(62)  # this process's
-_id_prefix: tuple[int, str] = (-1, "")
 
 
 def new_event_id() -> str:
@@ -193,15 +194,13 @@ def new_event_id() -> str:
     milliseconds, then a counter and 62 bits of this process's random salt XORed with it, so
     that IDs recorded close in time sort close together (the events table's eventID index grows
     at its end instead of at a random page per event) and never repeat."""
-    global _id_prefix
-    ms = time.time_ns() // 1_000_000
-    if _id_prefix[0] != ms:
-        _id_prefix = (ms, f"{ms >> 16 & 0xFFFFFFFF:08x}-{ms & 0xFFFF:04x}-4")
     n = next(_ids)
     bits = _SALT ^ (n & 0x3FFFFFFFFFFFFFFF)
-    return (
-        f"{_id_prefix[1]}{n & 0xFFF:03x}-{0x8000 | bits >> 48:04x}-{bits & 0xFFFFFFFFFFFF:012x}"
+    h = "%032x" % (
+        (time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF) << 80 | 0x4 << 76 | (n & 0xFFF) << 64
+        | 0x2 << 62 | bits
     )
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def event_name(service: str, operation: str) -> str:
@@ -252,7 +251,19 @@ def _iso(dt: datetime) -> str:
     return text
 
 
-event_time_text = _iso
+_last_now: tuple[int, str] = (-1, "")
+
+
+def event_time_now() -> str:
+    """``eventTime`` of a record made now: ``_iso(clock.now())``, from the epoch seconds."""
+    global _last_now
+    second = math.floor(clock.epoch())
+    last = _last_now
+    if last[0] == second:
+        return last[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _last_now = (second, text)
+    return text
 
 
 def aws_date(dt: datetime) -> str:

@@ -4,20 +4,27 @@ failures, secrets, S3 data/management classification and parameter naming."""
 from __future__ import annotations
 
 import json
+import re
+import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from trailgate import clock
 from trailgate.gateway.context import Principal
 from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import (
     HIDDEN,
+    _iso,
     aws_date,
     build_records,
+    event_time_now,
     is_data_event,
     is_global_service_event,
+    new_event_id,
     record_region,
 )
 
@@ -532,3 +539,27 @@ def test_s3_copy_object_names_both_objects() -> None:
 def test_aws_date_format() -> None:
     assert aws_date(datetime(2026, 1, 5, 0, 7, 9, tzinfo=UTC)) == "Jan 5, 2026, 12:07:09 AM"
     assert aws_date(datetime(2026, 11, 28, 13, 0, 0, tzinfo=UTC)) == "Nov 28, 2026, 1:00:00 PM"
+
+
+def test_event_ids_are_unique_time_ordered_version_4_uuids() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [new_event_id() for _ in range(5000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == len(ids)
+    for text in ids[:50] + ids[-50:]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert before <= parsed.int >> 80 <= after  # the first 48 bits: milliseconds
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
+
+
+def test_event_time_now_is_the_clock_to_the_second() -> None:
+    try:
+        clock.advance(timedelta(days=400, seconds=7))
+        before = _iso(clock.now())
+        text = event_time_now()
+        assert before <= text <= _iso(clock.now())
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+    finally:
+        clock.reset()
