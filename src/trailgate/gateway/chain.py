@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from .. import clock
 from ..auth import principals, sigv4
 from ..auth.sigv4 import WireProtocol
@@ -39,6 +37,7 @@ from .recording import (
     DataEventFilter,
     Records,
     append_records,
+    journal_rows,
     read_line,
     records_for,
     should_record,
@@ -382,10 +381,7 @@ class Gateway:
             if not records:
                 pass
             elif self.journal is not None:
-                self.journal.append(
-                    [(account, record["eventTime"], record["eventID"], orjson.dumps(record))
-                     for account, record in records]
-                )
+                self.journal.append(journal_rows(records))
             else:
                 await self.store.write(lambda tx: append_records(tx, records))
         except Exception:

@@ -11,8 +11,10 @@ import orjson
 
 from .. import clock
 from ..services.cloudtrail.common import NS, STATUS, TRAIL
+from ..services.cloudtrail.events import index_keys
 from ..services.cloudtrail.selectors import selects
 from ..store.interface import Tx
+from ..store.journal import IndexKeys
 from ..trail.callinfo import CallInfo
 from ..trail.records import (
     CREDENTIAL_CALLS,
@@ -83,9 +85,16 @@ TEMPLATES_PER_PRINCIPAL: Final = 64
 class _Template(NamedTuple):
     account: str
     pieces: tuple[bytes, bytes, bytes, bytes]  # JSON before, between and after the three values
+    keys: IndexKeys  # its event-history index keys (the same for every call)
 
 
-JournalLine = tuple[str, str, str, bytes]  # (account, eventTime, eventID, record JSON)
+JournalLine = tuple[str, str, str, bytes, IndexKeys]  # (account, eventTime, eventID, JSON, keys)
+
+
+def journal_rows(records: Records) -> list[JournalLine]:
+    """Records as the event journal takes them, with their event-history index keys."""
+    return [(account, record["eventTime"], record["eventID"], orjson.dumps(record),
+             index_keys(account, record)) for account, record in records]
 
 
 def read_line(ctx: RequestContext) -> JournalLine | None:
@@ -126,7 +135,7 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     head, after_time, after_request, tail = template.pieces
     return (template.account, event_time, event_id, b"".join((
         head, b'"%s"' % event_time.encode(), after_time, orjson.dumps(ctx.request_id),
-        after_request, b'"%s"' % event_id.encode(), tail)))
+        after_request, b'"%s"' % event_id.encode(), tail)), template.keys)
 
 
 def _template(ctx: RequestContext) -> _Template | None:
@@ -147,7 +156,7 @@ def _template(ctx: RequestContext) -> _Template | None:
         return None  # not in the order eventTime, requestID, eventID
     ends = [start + len(mark) for start, mark in zip(at, _MARKS, strict=True)]
     return _Template(account, (raw[:at[0]], raw[ends[0]:at[1]], raw[ends[1]:at[2]],
-                               raw[ends[2]:]))
+                               raw[ends[2]:]), index_keys(account, record))
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -178,10 +178,13 @@ class Tx(Protocol):
         ``event_id`` exists."""
         ...
 
-    def append_events(self, rows: Sequence[tuple[str, str, str, bytes]]) -> int:
+    def append_events(
+        self, rows: Sequence[tuple[str, str, str, bytes] | tuple[str, str, str, bytes, Any]]
+    ) -> int:
         """Append CloudTrail records already encoded as JSON objects: ``(account, eventTime,
-        eventID, record JSON)``; they get consecutive sequence numbers, in order, and the
-        first one is returned.  :class:`Conflict` (and nothing stored) if an eventID exists."""
+        eventID, record JSON)`` (a fifth member is not stored); they get consecutive sequence
+        numbers, in order, and the first one is returned.  :class:`Conflict` (and nothing
+        stored) if an eventID exists."""
         ...
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:

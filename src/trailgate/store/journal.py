@@ -44,12 +44,20 @@ from typing import Final
 from trailgate.store.blobs import fsync_dir
 from trailgate.store.interface import StoreClosed, StoreError
 
-__all__ = ["SYNC_INTERVAL", "EventJournal", "EventRow", "JournalBatch", "parse_segment"]
+__all__ = [
+    "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "parse_segment",
+]
 
 log = logging.getLogger("trailgate.journal")
 
-EventRow = tuple[str, str, str, bytes]
-"""(recipient account, eventTime, eventID, the record as JSON bytes)."""
+IndexKeys = tuple[tuple[str, str, str, str], ...]
+"""A record's event-history index keys, (account, region, attribute, value) each, when the
+caller that journaled it knew them (see ``services.cloudtrail.events``)."""
+
+EventRow = tuple[str, str, str, bytes] | tuple[str, str, str, bytes, IndexKeys]
+"""(recipient account, eventTime, eventID, the record as JSON bytes[, its index keys]).  The
+keys stay in memory with the row for the move into the store; they are not written to the
+file (rows recovered from a file come without them)."""
 
 SUFFIX: Final = ".journal"
 SYNC_INTERVAL: Final = 0.1
@@ -118,8 +126,7 @@ def _allocate(fd: int, size: int) -> None:
 
 def _line(row: EventRow) -> bytes:
     """A row's line without its LF."""
-    account, event_time, event_id, data = row
-    return b"%s\t%s\t%s\t%s" % (account.encode(), event_time.encode(), event_id.encode(), data)
+    return b"%s\t%s\t%s\t%s" % (row[0].encode(), row[1].encode(), row[2].encode(), row[3])
 
 
 def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:

@@ -12,6 +12,7 @@ import pytest
 from trailgate.gateway.context import HttpRequest, Principal, RequestContext
 from trailgate.gateway.recording import TEMPLATES_PER_PRINCIPAL, call_info, read_line
 from trailgate.protocol.errors import ServiceError
+from trailgate.services.cloudtrail.events import index_keys
 from trailgate.trail.records import build_records
 
 ADMIN = "111111111111"
@@ -77,10 +78,12 @@ def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
         ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
         line = read_line(ctx)
         assert line is not None
-        account, event_time, event_id, data = line
+        account, event_time, event_id, data, keys = line
         got = orjson.loads(data)
         want_account, want = normal_record(ctx)
         assert account == want_account
+        assert keys == index_keys(account, want)
+        assert keys and keys[0] == (account, want["awsRegion"], "", "")
         assert (got["eventTime"], got["eventID"], got["requestID"]) == (
             event_time, event_id, f"rid-{n}")
         assert got == dict(want, eventTime=event_time, eventID=event_id)

@@ -22,12 +22,14 @@ from trailgate.services.base import Call
 from trailgate.services.cloudtrail.events import (
     EventHistoryOps,
     index_cursor,
+    index_keys,
     index_pending,
     index_rows,
     lookup_view,
     store_journaled,
 )
 from trailgate.store.interface import Conflict
+from trailgate.store.journal import EventRow
 from trailgate.store.sqlite import MIGRATIONS, SqliteStore, apply_migrations
 from trailgate.store.sqlite.events import EventsTx
 from trailgate.trail.callinfo import CallInfo
@@ -619,8 +621,13 @@ def test_index_rows_are_the_lookup_view_fields(history: dict[str, Any]) -> None:
         assert times == {int(view.event_time.timestamp())}
 
 
-def _journal_rows(made: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str, str, bytes]]:
-    return [(account, rec["eventTime"], rec["eventID"], orjson.dumps(rec)) for account, rec in made]
+def _journal_rows(made: list[tuple[str, dict[str, Any]]], *,
+                  keys: bool = False) -> list[EventRow]:
+    """Rows as the gateway journals them (with their index keys) or as recovery reads them."""
+    return [(account, rec["eventTime"], rec["eventID"], orjson.dumps(rec),
+             index_keys(account, rec)) if keys else
+            (account, rec["eventTime"], rec["eventID"], orjson.dumps(rec))
+            for account, rec in made]
 
 
 def _index_of(tx: Any) -> list[tuple[Any, ...]]:
@@ -636,8 +643,9 @@ def _index_of(tx: Any) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
+@pytest.mark.parametrize("keys", [True, False], ids=["keys-given", "keys-computed"])
 def test_store_journaled_appends_after_the_calls_own_events_and_indexes_all(
-    store: SqliteStore,
+    store: SqliteStore, keys: bool
 ) -> None:
     """A call's own records (stored in its transaction, not indexed yet) come first; the
     journaled ones follow with the next sequence numbers, byte for byte as journaled, and
@@ -645,14 +653,16 @@ def test_store_journaled_appends_after_the_calls_own_events_and_indexes_all(
     own = record(store, info("iam", "CreateRole", ADMIN_USER, 0), indexed=False)
     made = [pair for m in range(1, 4)
             for pair in build_records(info("iam", "GetUser", ADMIN_USER, m))]
-    rows = _journal_rows(made)
-    assert store.write_sync(lambda tx: store_journaled(tx, rows)) == 3
+    made += build_records(info("s3", "GetObject", ADMIN_USER, 4, resource_account=ADMIN,
+                               params={"Bucket": "trail-bucket", "Key": "k"}))  # data: no keys
+    rows = _journal_rows(made, keys=keys)
+    assert store.write_sync(lambda tx: store_journaled(tx, rows)) == 4
     stored = store.read(lambda tx: list(tx._conn.execute(
         "SELECT seq, account, event_id, data FROM events ORDER BY seq")))
     assert [(s, e) for s, _, e, _ in stored] == [
         (1, own[0][1]["eventID"]), *[(n, rec["eventID"]) for n, (_, rec) in enumerate(made, 2)]]
     assert [bytes(d) for _, _, _, d in stored[1:]] == [r[3] for r in rows]
-    assert store.read(index_cursor) == 4
+    assert store.read(index_cursor) == 5
     expected = sorted(
         tuple(r) for seq, (account, rec) in enumerate([*own, *made], 1)
         for r in index_rows(seq, account, rec)

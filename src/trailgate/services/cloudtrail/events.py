@@ -44,6 +44,7 @@ from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 import orjson
 
 from ...protocol.errors import ServiceError
+from ...store.journal import EventRow, IndexKeys
 from ...trail.records import is_data_event, record_region
 from ..base import Call
 
@@ -54,6 +55,7 @@ __all__ = [
     "IndexRow",
     "LookupView",
     "index_cursor",
+    "index_keys",
     "index_pending",
     "index_rows",
     "lookup_view",
@@ -233,12 +235,21 @@ Row = tuple[str, str, str, str, int, int]  # IndexRow's fields, as a plain (chea
 
 
 def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
-    """:func:`index_rows` as plain tuples, from the record's fields as :func:`lookup_view`
-    reads them (without building the view: this runs for every management event)."""
-    if is_data_event(record):
+    """:func:`index_rows` as plain tuples (without building the view: this runs for every
+    management event)."""
+    keys = index_keys(account, record)
+    if not keys:
         return []
-    region = record_region(record)
     when = _epoch_of(str(record.get("eventTime", "")))
+    return [(a, region, attr, value, when, seq) for a, region, attr, value in keys]
+
+
+def index_keys(account: str, record: dict[str, Any]) -> IndexKeys:
+    """The (account, region, attr, value) keys of a record's index rows, from its fields as
+    :func:`lookup_view` reads them; none for data events."""
+    if is_data_event(record):
+        return ()
+    region = record_region(record)
     identity = record.get("userIdentity") or {}
     pairs: list[tuple[str, str]] = [  # EventId: the events table's own unique index
         (ALL, ALL),
@@ -256,8 +267,8 @@ def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
         pairs.append(("ResourceType", kind))
         pairs.append(("ResourceName", name))
     unique = dict.fromkeys(pairs)
-    return [(account, region, attr, value, when, seq) for attr, value in unique
-            if attr == ALL or value]
+    return tuple((account, region, attr, value) for attr, value in unique
+                 if attr == ALL or value)
 
 
 @functools.lru_cache(maxsize=256)  # events come in time order: most share a recent second
@@ -290,13 +301,12 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     return upto - cursor
 
 
-def store_journaled(
-    tx: Any, rows: Sequence[tuple[str, str, str, bytes]], *, skip_known: bool = False
-) -> int:
+def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = False) -> int:
     """Append records moved from the event journal and index them together with every event
-    stored before them, in the caller's transaction; returns how many were appended.
-    ``skip_known`` leaves out events already stored (a journal left by a crash may have been
-    moved once)."""
+    stored before them, in the caller's transaction; returns how many were appended.  A row's
+    index keys are those the journal kept with it, else computed from its JSON (a recovered
+    row).  ``skip_known`` leaves out events already stored (a journal left by a crash may have
+    been moved once)."""
     while index_pending(tx) == INDEX_BATCH:
         pass  # the calls' own records, stored before these
     if skip_known:
@@ -305,8 +315,15 @@ def store_journaled(
         return 0
     first = tx.append_events(rows)
     index: list[Row] = []
-    for seq, (account, _, _, data) in enumerate(rows, first):
-        index.extend(_rows(seq, account, orjson.loads(data)))
+    for seq, row in enumerate(rows, first):
+        if len(row) == 5:
+            keys = row[4]
+            if keys:
+                when = _epoch_of(row[1])
+                index.extend([(a, region, attr, value, when, seq)
+                              for a, region, attr, value in keys])
+        else:
+            index.extend(_rows(seq, row[0], orjson.loads(row[3])))
     _index(tx).event_index_add(index)
     tx.meta_set(CURSOR, str(first + len(rows) - 1))
     return len(rows)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trailgate.store.interface import Conflict
+from trailgate.store.journal import EventRow
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 
@@ -44,7 +45,7 @@ class EventsTx:
             raise Conflict(f"event {event_id!r} already recorded")
         return cur.lastrowid
 
-    def append_events(self, rows: Sequence[tuple[str, str, str, bytes]]) -> int:
+    def append_events(self, rows: Sequence[EventRow]) -> int:
         conn = self._write()
         base = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
         # One statement for the whole batch: SQLite's C code does every row without the GIL
@@ -54,9 +55,10 @@ class EventsTx:
         blob = b"".join(row[3] for row in rows)
         meta = []
         start = 1  # substr() counts from 1
-        for account, event_time, event_id, data in rows:
-            meta.append((account, event_time, event_id, start, len(data)))
-            start += len(data)
+        for row in rows:
+            size = len(row[3])
+            meta.append((row[0], row[1], row[2], start, size))
+            start += size
         try:
             conn.execute(
                 "INSERT INTO events (seq, account, event_time, event_id, data)"
