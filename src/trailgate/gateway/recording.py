@@ -100,9 +100,11 @@ def journal_rows(records: Records) -> list[JournalLine]:
 def read_line(ctx: RequestContext) -> JournalLine | None:
     """The journal line of a successful read (one management record, no responseElements)
     by a principal that has recorded before, from its template; None when the call is not
-    such a read (the caller builds its records the normal way)."""
+    such a read (the caller builds its records the normal way).  The template's key holds
+    every input of the record but those three values (for S3 also the signature, the
+    authentication method and the bytes transferred)."""
     p = ctx.principal
-    if p is None or ctx.error is not None or ctx.service == "s3":
+    if p is None or ctx.error is not None:
         return None
     cache: dict[tuple[Any, ...], _Template | None] | None = p.__dict__.get("_ct_templates")
     if cache is None:
@@ -120,7 +122,8 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     headers = request.headers
     key = (ctx.service, ctx.operation, ctx.region, request.client_ip,
            headers.get("user-agent", ""), headers.get("host", ""), request.secure,
-           ctx.resource_account, params)
+           ctx.resource_account, params, ctx.signature_version, ctx.auth_type,
+           tuple(_transfer(ctx, ctx.result).values()))
     if key in cache:
         template = cache[key]
     else:

@@ -63,6 +63,9 @@ READS = [
     ("cloudtrail", "DescribeTrails", {"trailNameList": ["a", "b"]}, {}),
     ("organizations", "DescribeOrganization", {}, {}),
     ("iam", "GetUser", {"UserName": 'quote" and \\ and \n'}, {}),
+    ("s3", "GetBucketLocation", {"Bucket": "logs"}, {"resource_account": ADMIN}),
+    ("s3", "GetBucketPolicy", {"Bucket": "logs"}, {"resource_account": ADMIN, "secure": True}),
+    ("s3", "ListBuckets", {}, {}),
 ]
 
 
@@ -94,7 +97,6 @@ def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
     ("iam", "CreateUser", {"UserName": "x"}, {}),  # a write
     ("sts", "AssumeRole", {"RoleArn": f"arn:aws:iam::{D}:role/r", "RoleSessionName": "s"},
      {}),  # read-only, but its response is logged
-    ("s3", "GetBucketLocation", {"Bucket": "b"}, {}),  # S3: per-call transfer sizes
     ("s3", "GetObject", {"Bucket": "b", "Key": "k"}, {}),  # a data event
     ("iam", "GetUser", {"UserName": "bob"}, {"error": ServiceError("NoSuchEntity", "no", 404)}),
     ("iam", "GetRole", {"RoleName": "r"}, {"resource_account": D}),  # two records
@@ -126,3 +128,17 @@ def test_templates_are_per_principal_and_bounded() -> None:
         assert line is not None
         assert orjson.loads(line[3])["requestParameters"] == {"userName": f"u{n}"}
     assert len(alice.__dict__["_ct_templates"]) <= TEMPLATES_PER_PRINCIPAL
+
+
+def test_s3_reads_are_keyed_by_their_transfer_sizes() -> None:
+    alice = principals()["user"]
+    normal_record(context(alice, "sts", "GetCallerIdentity", {}))
+    for size in (10, 20, 10):
+        ctx = context(alice, "s3", "GetBucketPolicy", {"Bucket": "logs"}, resource_account=ADMIN)
+        ctx.result = {"ContentLength": size}
+        line = read_line(ctx)
+        assert line is not None
+        got = orjson.loads(line[3])
+        assert got["additionalEventData"]["bytesTransferredOut"] == size
+        _, want = normal_record(ctx)
+        assert got == dict(want, eventTime=line[1], eventID=line[2])

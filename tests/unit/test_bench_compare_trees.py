@@ -1,0 +1,45 @@
+"""Smoke test of ``bench/compare_trees.py``: two servers of the installed tree (recording on
+and off) loaded together for one short round.  Proves the script runs end to end on
+successful calls and reports both servers and their ratio; timings are not checked."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "compare_trees.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("compare_trees_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_specs_are_parsed(bench: ModuleType) -> None:
+    assert bench.parse_spec("a=.:on") == ("a", None, True)
+    assert bench.parse_spec("b=/tmp/x/src:off") == ("b", "/tmp/x/src", False)
+    for bad in ("a", "a=.", "a=.:maybe", "=.:on"):
+        with pytest.raises(Exception, match="NAME=SRC"):
+            bench.parse_spec(bad)
+
+
+def test_tiny_run(bench: ModuleType) -> None:
+    lines: list[str] = []
+    result = bench.run([("on", None, True), ("off", None, False)], 1, 1.0, 2, lines.append)
+    assert set(result["servers"]) == {"on", "off"}
+    for row in result["servers"].values():
+        assert row["calls_per_s"] > 0
+        assert row["cpu_ms_per_call"] >= 0
+    assert list(result["throughput_ratios"]) == ["on/off"]
+    assert len(result["throughput_ratios"]["on/off"]["rounds"]) == 1
+    assert len(lines) == 2  # the warm-up and the round
+    assert "throughput on/off" in bench.report(result)
