@@ -138,8 +138,7 @@ class EventsTx:
             return []
         upper = end if before is None else min(end, before[0])
         bound = (end + 1, 0) if before is None else min(before, (end + 1, 0))  # hits below
-        best: builtins.list[tuple[int, int]] = []  # a min-heap: the `limit` newest matches
-        taken: set[int] = set()
+        best: builtins.list[tuple[int, int]] = []  # the `limit` newest matches, newest first
         # Blocks newest `hi` first; once `limit` matches are newer than a block's newest entry,
         # no later block can hold a better one.
         blocks = conn.execute(
@@ -148,24 +147,18 @@ class EventsTx:
             (int(found[0]), start, upper),
         )
         for block, hi, lo in blocks:
-            if len(best) >= limit and hi < best[0][0]:
+            if len(best) >= limit and hi < best[-1][0]:
                 break
             base, text = conn.execute(
                 "SELECT base, entries FROM event_blocks WHERE id = ?", (block,)
             ).fetchone()
             numbers = orjson.loads(text)
-            for i in range(0, len(numbers), 2):
-                hit = (lo + numbers[i], base + numbers[i + 1])
-                if hit[0] < start or hit >= bound or hit[1] in taken:
-                    continue
-                if len(best) < limit:
-                    heapq.heappush(best, hit)
-                elif hit > best[0]:
-                    taken.discard(heapq.heapreplace(best, hit)[1])
-                else:
-                    continue
-                taken.add(hit[1])
-        return sorted(best, reverse=True)
+            hits = [hit for hit in zip([lo + t for t in numbers[::2]],
+                                       [base + d for d in numbers[1::2]], strict=True)
+                    if hit[0] >= start and hit < bound]
+            if hits:  # a set: an entry added twice counts once
+                best = heapq.nlargest(limit, {*best, *hits})
+        return best
 
     def events_by_seq(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not seqs:
