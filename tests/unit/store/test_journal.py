@@ -9,13 +9,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 from trailgate.store.interface import StoreClosed, StoreError
-from trailgate.store.journal import SUFFIX, EventJournal, EventRow, parse_segment
+from trailgate.store.journal import SPARE, SUFFIX, EventJournal, EventRow, parse_segment
 
 
 def row(n: int, account: str = "111111111111") -> EventRow:
@@ -48,6 +49,44 @@ def test_take_returns_every_row_in_order_and_starts_a_new_segment(
         assert journal.take().rows == [row(4)]
     finally:
         journal.close()
+
+
+def _spare_ready(directory: Path, journal: EventJournal) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if (directory / SPARE).exists() and journal._spare is not None:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_new_segments_come_from_a_spare_made_ahead(tmp_path: Path) -> None:
+    """The syncer thread keeps the next segment ready (allocated, mapped); a new segment is
+    that spare renamed, segments stay in order, the spare never holds a row, and close and
+    the next start remove it."""
+    journal = EventJournal(tmp_path)
+    try:
+        journal.append([row(1)])  # no spare before recovery: made the slow way
+        for n in range(2, 6):
+            journal.take()
+            assert _spare_ready(tmp_path, journal)
+            spare = journal._spare
+            journal.append([row(n)])
+            assert journal._current is spare  # renamed into the next segment's name
+            assert not (tmp_path / SPARE).exists() or journal._spare is not spare
+        names = [int(p.stem) for p in segments(tmp_path)]
+        assert names == sorted(names) and len(names) == 5
+        assert _spare_ready(tmp_path, journal)
+    finally:
+        journal.close()
+    assert not (tmp_path / SPARE).exists()
+    (tmp_path / SPARE).write_bytes(b"\0" * 4096)  # as a killed run would leave it
+    again = EventJournal(tmp_path)
+    try:
+        assert not (tmp_path / SPARE).exists()
+        assert [r[2] for r in again.recover().rows] == [f"id-{n}" for n in range(1, 6)]
+    finally:
+        again.close()
 
 
 def test_restore_gives_a_batch_back_in_front(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from trailgate.store.sqlite.codec import encode as _encode
 
 BLOCK_ENTRIES = 256
 """Most (event time, seq) entries in one ``event_blocks`` row."""
+MERGE_BELOW = 64
+"""A key's newest block with fewer entries takes the key's next entries (see event_index_add)."""
 
 
 class EventsTx:
@@ -86,16 +88,31 @@ class EventsTx:
         if not groups:
             return
         ids = self._event_key_ids(builtins.list(groups))
+        conn = self._write()
         blocks: builtins.list[tuple[int, int, int, int, str]] = []
         for key, entries in groups.items():
-            entries.sort()
             kid = ids[key]
+            # A key's newest block, when small (made by a small batch: the journal moved
+            # before every CloudTrail call), takes these entries: lookups then read a few
+            # full blocks, not one per batch.
+            newest = None if len(entries) >= BLOCK_ENTRIES else conn.execute(
+                "SELECT id, lo, base, entries FROM (SELECT id, lo, base, entries"
+                " FROM event_blocks WHERE key = ? ORDER BY hi DESC LIMIT 1)"
+                " WHERE json_array_length(entries) < ?", (kid, 2 * MERGE_BELOW)
+            ).fetchone()
+            if newest is not None:
+                numbers = orjson.loads(newest[3])
+                lo, base = int(newest[1]), int(newest[2])
+                entries.extend(zip([lo + t for t in numbers[::2]],
+                                   [base + d for d in numbers[1::2]], strict=True))
+                conn.execute("DELETE FROM event_blocks WHERE id = ?", (newest[0],))
+            entries.sort()
             for i in range(0, len(entries), BLOCK_ENTRIES):
                 part = entries[i:i + BLOCK_ENTRIES]
                 lo, base = part[0]
                 blocks.append((kid, part[-1][0], lo, base, "[" + ",".join(
                     f"{at - lo},{seq - base}" for at, seq in part) + "]"))
-        self._write().executemany(
+        conn.executemany(
             "INSERT INTO event_blocks (key, hi, lo, base, entries) VALUES (?, ?, ?, ?, ?)",
             blocks,
         )
