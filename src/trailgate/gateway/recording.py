@@ -20,6 +20,7 @@ from ..trail.records import (
     CREDENTIAL_CALLS,
     build_records,
     event_time_now,
+    identity_json,
     is_data_call,
     is_data_event,
     new_event_id,
@@ -73,13 +74,16 @@ def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, A
 
 # -- the journal line of a read, from a template ------------------------------------------------
 
-# A principal that calls the same read again and again (a long-term key: its Principal object
-# is cached by the authenticator) gets the same record each time but for eventTime, requestID
-# and eventID.  Its record is built once, with marks in those three places, and kept as JSON
-# cut at the marks; later calls only join the pieces with their own three values.
+# A caller that makes the same read again and again gets the same record each time but for
+# eventTime, requestID and eventID.  Its record is built once, with marks in those three
+# places, and kept as JSON cut at the marks; later calls only join the pieces with their own
+# three values.  The templates are keyed by the caller's userIdentity (as JSON) and every
+# other input of the record, and kept in one bounded table.
 _MARKS: Final = (b'"@@trailgate:eventTime@@"', b'"@@trailgate:requestID@@"',
                  b'"@@trailgate:eventID@@"')
-TEMPLATES_PER_PRINCIPAL: Final = 64
+TEMPLATE_LIMIT: Final = 4096
+"""Most templates kept (all callers); the table starts over when it is full."""
+_templates: dict[tuple[Any, ...], _Template | None] = {}
 
 
 class _Template(NamedTuple):
@@ -106,11 +110,6 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     p = ctx.principal
     if p is None or ctx.error is not None:
         return None
-    cache: dict[tuple[Any, ...], _Template | None] | None = p.__dict__.get("_ct_templates")
-    if cache is None:
-        if "_ct_identity" not in p.__dict__:
-            return None  # the first record of this Principal object: maybe its only one
-        cache = p.__dict__["_ct_templates"] = {}
     _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
     if data or not read_only or (ctx.service == "sts" and ctx.operation in CREDENTIAL_CALLS):
         return None
@@ -120,17 +119,17 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
         return None
     request = ctx.request
     headers = request.headers
-    key = (ctx.service, ctx.operation, ctx.region, request.client_ip,
+    key = (identity_json(p), ctx.service, ctx.operation, ctx.region, request.client_ip,
            headers.get("user-agent", ""), headers.get("host", ""), request.secure,
            ctx.resource_account, params, ctx.signature_version, ctx.auth_type,
            tuple(_transfer(ctx, ctx.result).values()))
-    if key in cache:
-        template = cache[key]
+    if key in _templates:
+        template = _templates[key]
     else:
         template = _template(ctx)
-        if len(cache) >= TEMPLATES_PER_PRINCIPAL:
-            cache.clear()
-        cache[key] = template
+        if len(_templates) >= TEMPLATE_LIMIT:
+            _templates.clear()
+        _templates[key] = template
     if template is None:
         return None
     event_time = event_time_now()

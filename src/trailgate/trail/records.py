@@ -43,6 +43,7 @@ __all__ = [
     "build_records",
     "event_name",
     "event_time_now",
+    "identity_json",
     "is_data_call",
     "is_data_event",
     "is_global_service_event",
@@ -294,6 +295,15 @@ def _cached_identity(p: Principal) -> Record:
     if found is None:
         found = user_identity(p)
         p.__dict__["_ct_identity"] = found
+    return found
+
+
+def identity_json(p: Principal) -> bytes:
+    """The caller's ``userIdentity`` as JSON, kept on the principal like the block itself."""
+    found: bytes | None = p.__dict__.get("_ct_identity_json")
+    if found is None:
+        found = orjson.dumps(_cached_identity(p))
+        p.__dict__["_ct_identity_json"] = found
     return found
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from trailgate.gateway import recording
 from trailgate.gateway.context import HttpRequest, Principal, RequestContext
-from trailgate.gateway.recording import TEMPLATES_PER_PRINCIPAL, call_info, read_line
+from trailgate.gateway.recording import call_info, read_line
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.cloudtrail.events import index_keys
 from trailgate.trail.records import build_records
@@ -74,9 +75,7 @@ READS = [
 def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
                                        params: dict[str, Any], options: dict[str, Any]) -> None:
     principal = principals()[who]
-    first = context(principal, service, operation, params, **options)
-    assert read_line(first) is None  # the principal's first record goes the normal way
-    normal_record(first)
+    recording._templates.clear()
     for n in range(3):  # the template is made, then used
         ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
         line = read_line(ctx)
@@ -106,7 +105,6 @@ def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
 def test_other_calls_go_the_normal_way(service: str, operation: str, params: dict[str, Any],
                                        change: dict[str, Any]) -> None:
     principal = principals()["user"]
-    normal_record(context(principal, "sts", "GetCallerIdentity", {}))  # not its first record
     for _ in range(2):
         ctx = context(principal, service, operation, params,
                       resource_account=change.get("resource_account"))
@@ -114,25 +112,34 @@ def test_other_calls_go_the_normal_way(service: str, operation: str, params: dic
         assert read_line(ctx) is None
 
 
-def test_templates_are_per_principal_and_bounded() -> None:
-    alice, root = principals()["user"], principals()["root"]
-    for p in (alice, root):
-        normal_record(context(p, "sts", "GetCallerIdentity", {}))
+def test_templates_are_per_identity_and_bounded() -> None:
+    """Callers with the same userIdentity share templates (a role session's Principal is made
+    anew for every request), others never do; the table is bounded."""
+    recording._templates.clear()
+    alice, root, role = principals()["user"], principals()["root"], principals()["role"]
     a = read_line(context(alice, "iam", "GetUser", {"UserName": "bob"}))
     r = read_line(context(root, "iam", "GetUser", {"UserName": "bob"}))
     assert a is not None and r is not None
     assert orjson.loads(a[3])["userIdentity"]["arn"].endswith(":user/alice")
     assert orjson.loads(r[3])["userIdentity"]["type"] == "Root"
-    for n in range(TEMPLATES_PER_PRINCIPAL + 5):
+    again = principals()["role"]  # the same session, another Principal object
+    no_mfa = principals()["role"]
+    no_mfa.mfa_authenticated = False
+    for p, mfa in ((role, "true"), (again, "true"), (no_mfa, "false")):
+        line = read_line(context(p, "iam", "ListRoles", {}))
+        assert line is not None
+        attributes = orjson.loads(line[3])["userIdentity"]["sessionContext"]["attributes"]
+        assert attributes["mfaAuthenticated"] == mfa
+    assert len(recording._templates) == 4
+    for n in range(recording.TEMPLATE_LIMIT + 5):
         line = read_line(context(alice, "iam", "GetUser", {"UserName": f"u{n}"}))
         assert line is not None
         assert orjson.loads(line[3])["requestParameters"] == {"userName": f"u{n}"}
-    assert len(alice.__dict__["_ct_templates"]) <= TEMPLATES_PER_PRINCIPAL
+    assert len(recording._templates) <= recording.TEMPLATE_LIMIT
 
 
 def test_s3_reads_are_keyed_by_their_transfer_sizes() -> None:
     alice = principals()["user"]
-    normal_record(context(alice, "sts", "GetCallerIdentity", {}))
     for size in (10, 20, 10):
         ctx = context(alice, "s3", "GetBucketPolicy", {"Bucket": "logs"}, resource_account=ADMIN)
         ctx.result = {"ContentLength": size}
