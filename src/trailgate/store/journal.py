@@ -247,10 +247,14 @@ class EventJournal:
             spare, self._spare = self._spare, None
         self._wake.set()  # the syncer makes the next spare
         if spare is not None and needed <= len(spare.map):
-            os.rename(spare.path, path)
-            spare.path = path
-            self._rename_unsynced = True  # the syncer makes the name durable, with the rows
-            return spare
+            try:
+                os.rename(spare.path, path)
+            except OSError:
+                log.exception("event journal: the spare segment could not be renamed")
+            else:
+                spare.path = path
+                self._rename_unsynced = True  # the syncer makes the name durable, with the rows
+                return spare
         if spare is not None:
             _drop(spare)
         capacity = max(SEGMENT_BYTES, -(-needed // mmap.PAGESIZE) * mmap.PAGESIZE)
