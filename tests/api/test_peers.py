@@ -5,9 +5,7 @@ the README's comparison reports, not a property of trailgate)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -20,16 +18,6 @@ pytest.importorskip("flask")  # moto's server needs moto[server]
 pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "peers.py"
-
-
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("peers_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_trailgate_and_moto(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,9 +4,7 @@ requests with a tiny iteration count.  Proves the benchmark runs and that trailg
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -15,16 +13,6 @@ import pytest
 pytest.importorskip("cedarpy")
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "policy_eval.py"
-
-
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("policy_eval_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_workload_is_balanced_and_engines_agree(bench: ModuleType) -> None:

@@ -4,24 +4,10 @@ end to end on successful calls and reports every mode and step; timings are not 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "record_cost.py"
-
-
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("record_cost_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_tiny_run(bench: ModuleType) -> None:

@@ -5,9 +5,7 @@ measured was checked and a success, and the transfer round-trips; timings are no
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -17,16 +15,6 @@ pytest.importorskip("moto")
 pytest.importorskip("flask")  # moto's server needs moto[server]
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "s3_load.py"
-
-
-@pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("s3_load_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_checks_reject_wrong_bodies(bench: ModuleType) -> None:
