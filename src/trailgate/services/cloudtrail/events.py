@@ -240,7 +240,11 @@ def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
     keys = index_keys(account, record)
     if not keys:
         return []
-    when = _epoch_of(str(record.get("eventTime", "")))
+    return _keyed(keys, _epoch_of(str(record.get("eventTime", ""))), seq)
+
+
+def _keyed(keys: IndexKeys, when: int, seq: int) -> list[Row]:
+    """Index keys as the rows of one event (its time and seq)."""
     return [(a, region, attr, value, when, seq) for a, region, attr, value in keys]
 
 
@@ -317,11 +321,8 @@ def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = Fal
     index: list[Row] = []
     for seq, row in enumerate(rows, first):
         if len(row) == 5:
-            keys = row[4]
-            if keys:
-                when = _epoch_of(row[1])
-                index.extend([(a, region, attr, value, when, seq)
-                              for a, region, attr, value in keys])
+            if row[4]:
+                index.extend(_keyed(row[4], _epoch_of(row[1]), seq))
         else:
             index.extend(_rows(seq, row[0], orjson.loads(row[3])))
     _index(tx).event_index_add(index)

@@ -24,6 +24,13 @@ MERGE_BELOW = 64
 """A key's newest block with fewer entries takes the key's next entries (see event_index_add)."""
 
 
+def _entries(lo: int, base: int, text: str | bytes) -> builtins.list[tuple[int, int]]:
+    """A block's (event time, seq) entries from its ``entries`` JSON (offsets from lo, base)."""
+    numbers = orjson.loads(text)
+    return builtins.list(zip([lo + t for t in numbers[::2]],
+                             [base + d for d in numbers[1::2]], strict=True))
+
+
 class EventsTx:
     """The event methods of a transaction (see :class:`trailgate.store.interface.Tx`)."""
 
@@ -101,10 +108,7 @@ class EventsTx:
                 " WHERE json_array_length(entries) < ?", (kid, 2 * MERGE_BELOW)
             ).fetchone()
             if newest is not None:
-                numbers = orjson.loads(newest[3])
-                lo, base = int(newest[1]), int(newest[2])
-                entries.extend(zip([lo + t for t in numbers[::2]],
-                                   [base + d for d in numbers[1::2]], strict=True))
+                entries.extend(_entries(int(newest[1]), int(newest[2]), newest[3]))
                 conn.execute("DELETE FROM event_blocks WHERE id = ?", (newest[0],))
             entries.sort()
             for i in range(0, len(entries), BLOCK_ENTRIES):
@@ -169,10 +173,7 @@ class EventsTx:
             base, text = conn.execute(
                 "SELECT base, entries FROM event_blocks WHERE id = ?", (block,)
             ).fetchone()
-            numbers = orjson.loads(text)
-            hits = [hit for hit in zip([lo + t for t in numbers[::2]],
-                                       [base + d for d in numbers[1::2]], strict=True)
-                    if hit[0] >= start and hit < bound]
+            hits = [hit for hit in _entries(lo, base, text) if hit[0] >= start and hit < bound]
             if hits:  # a set: an entry added twice counts once
                 best = heapq.nlargest(limit, {*best, *hits})
         return best
