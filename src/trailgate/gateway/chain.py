@@ -45,7 +45,7 @@ from .recording import (
 
 log = logging.getLogger("trailgate.gateway")
 
-INGEST_CHUNK = 250  # journaled records per transaction (~10-20 ms of the writer thread)
+INGEST_CHUNK = 1000  # journaled records per transaction (~5-10 ms of the writer thread)
 
 S3_BASE_HOST = "localhost"  # virtual-host style: http://BUCKET.localhost:PORT/KEY
 

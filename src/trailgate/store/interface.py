@@ -23,7 +23,7 @@ backend-neutral exceptions.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 __all__ = [
@@ -190,6 +190,13 @@ class Tx(Protocol):
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert event-history index rows (account, region, attribute, value, event time,
         seq); an identical row already present is not an error."""
+        ...
+
+    def event_index_put(
+        self, groups: Mapping[tuple[str, str, str, str], builtins.list[tuple[int, int]]]
+    ) -> None:
+        """:meth:`event_index_add` with the rows grouped by (account, region, attribute,
+        value): lists of ``(event time, seq)``, which the store may sort and extend."""
         ...
 
     def event_index_scan(

@@ -31,7 +31,7 @@ from trailgate.services.cloudtrail.events import (
 from trailgate.store.interface import Conflict
 from trailgate.store.journal import EventRow
 from trailgate.store.sqlite import MIGRATIONS, SqliteStore, apply_migrations
-from trailgate.store.sqlite.events import EventsTx
+from trailgate.store.sqlite.events import EventsTx, _entries
 from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import build_records
 
@@ -498,9 +498,8 @@ def test_lookup_reads_a_bounded_number_of_rows_at_scale(tmp_path: Path) -> None:
     try:
         conn.execute("PRAGMA cache_size = -262144")  # a big load in one transaction
         _bulk_load(conn, SCALE_EVENTS)
-        total = conn.execute(
-            "SELECT sum(json_array_length(entries)) FROM event_blocks").fetchone()[0]
-        assert total == 2 * 6 * SCALE_EVENTS  # (time, seq): 6 rows of every event
+        total = conn.execute("SELECT sum(length(entries)) FROM event_blocks").fetchone()[0]
+        assert total == 16 * 6 * SCALE_EVENTS  # (time, seq) in 16 bytes: 6 rows of every event
         plan = " | ".join(row[3] for row in conn.execute(
             "EXPLAIN QUERY PLAN SELECT id, hi, lo FROM event_blocks"
             " WHERE key = ? AND hi >= ? AND lo <= ? ORDER BY hi DESC", (7, 0, 2**62)))
@@ -637,9 +636,8 @@ def _index_of(tx: Any) -> list[tuple[Any, ...]]:
         "SELECT k.account, k.region, k.attr, k.value, b.lo, b.base, b.entries"
         " FROM event_blocks AS b JOIN event_keys AS k ON k.id = b.key"
     ):
-        numbers = json.loads(entries)
-        out.extend((account, region, attr, value, lo + numbers[i], base + numbers[i + 1])
-                   for i in range(0, len(numbers), 2))
+        out.extend((account, region, attr, value, at, seq)
+                   for at, seq in _entries(lo, base, entries))
     return sorted(out)
 
 
@@ -824,9 +822,11 @@ def test_migration_moves_the_postings_into_blocks(tmp_path: Path) -> None:
         apply_migrations(conn, MIGRATIONS[:5])
         conn.executemany("INSERT INTO event_keys (id, account, region, attr, value)"
                          " VALUES (?, ?, ?, ?, ?)",
-                         [(1, ADMIN, "us-east-1", "", ""), (2, ADMIN, "us-east-1", "x", "y")])
+                         [(1, ADMIN, "us-east-1", "", ""), (2, ADMIN, "us-east-1", "x", "y"),
+                          (3, ADMIN, "us-east-1", "z", "w")])
         postings = [(1, 5000 + seq // 3, seq) for seq in range(1, 700)]
         postings += [(2, 9000 - seq, seq) for seq in range(1, 700, 7)]
+        postings += [(3, 7000 + seq, seq) for seq in range(1, 700, 70)]  # small blocks: 4, 4, 2
         conn.executemany("INSERT INTO event_postings VALUES (?, ?, ?)", postings)
         assert apply_migrations(conn) == len(MIGRATIONS)
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'event_postings'"
@@ -835,7 +835,20 @@ def test_migration_moves_the_postings_into_blocks(tmp_path: Path) -> None:
         conn.close()
     with SqliteStore.open(path) as store:
         got = store.read(_index_of)
-        names = {1: (ADMIN, "us-east-1", "", ""), 2: (ADMIN, "us-east-1", "x", "y")}
+        names = {1: (ADMIN, "us-east-1", "", ""), 2: (ADMIN, "us-east-1", "x", "y"),
+                 3: (ADMIN, "us-east-1", "z", "w")}
         assert got == sorted((*names[k], t, s) for k, t, s in postings)
         newest = store.read(lambda tx: _scan_all(tx, names[2], 0, 2**62, None, 3))
         assert newest == [(8999, 1), (8992, 8), (8985, 15)]
+        # A new entry of key 3 takes its newest small migrated (JSON) block into a new (BLOB)
+        # one, entries as 16-byte (time, seq) pairs.
+        store.write_sync(lambda tx: tx.event_index_add([(*names[3], 6000, 800)]))
+        blocks = store.read(lambda tx: tx._conn.execute(
+            "SELECT typeof(entries), hi, lo, base, length(entries) FROM event_blocks"
+            " WHERE key = 3 ORDER BY id").fetchall())
+        assert blocks == [("text", 7211, 7001, 1, 27), ("text", 7491, 7281, 281, 27),
+                          ("blob", 7631, 6000, 800, 16 * 3)]
+        got = store.read(_index_of)
+        postings.append((3, 6000, 800))
+        assert got == sorted((*names[k], t, s) for k, t, s in postings)
+        assert store.read(lambda tx: _scan_all(tx, names[3], 0, 6500, None, 5)) == [(6000, 800)]

@@ -259,3 +259,32 @@ def test_failed_commit_fails_the_whole_group(sqlite_store: SqliteStore) -> None:
     assert store.generation == generation
     store.write_sync(_put("three"))
     assert store.read(lambda tx: [e.key for e in tx.scan(A, "user")]) == ["three"]
+
+
+def test_events_after_returns_records_exactly_in_order(sqlite_store: SqliteStore) -> None:
+    """events_after fetches a batch as one aggregated row: records with newlines, tabs,
+    spaces, NULs and non-ASCII text in their values come back equal, in seq order, with
+    ``upto``, ``limit`` and the account filter (in SQL up to 500 accounts, in Python above)
+    applied as before."""
+    odd = ["a\nb", "tab\there", "sp ace", "nul\x00", "ümlaut ✓ 𝄞", "", "\\n"]
+    made = [(f"{100000000000 + n % 3:012d}", f"2026-11-29T00:00:{n:02d}Z", f"id-{n}",
+             {"n": n, "v": odd[n % len(odd)], "nested": {"k": [odd[n % 2], n]}})
+            for n in range(40)]
+
+    def store(tx: Tx) -> list[int]:
+        return [tx.append_event(*row) for row in made]
+
+    seqs = sqlite_store.write_sync(store)
+    every = [(seq, row[0], row[3]) for seq, row in zip(seqs, made, strict=True)]
+    read = sqlite_store.read
+    assert read(lambda tx: tx.events_after(0, limit=1000)) == every
+    assert read(lambda tx: tx.events_after(seqs[4], limit=3)) == every[5:8]
+    assert read(lambda tx: tx.events_after(seqs[4], upto=seqs[6], limit=100)) == every[5:7]
+    assert read(lambda tx: tx.events_after(seqs[-1], limit=10)) == []
+    one = made[1][0]
+    assert read(lambda tx: tx.events_after(0, limit=5, accounts=[one])) == [
+        e for e in every if e[1] == one][:5]
+    many = [one, *(f"{n:012d}" for n in range(600))]  # filtered in Python
+    assert read(lambda tx: tx.events_after(seqs[2], limit=4, accounts=many)) == [
+        e for e in every[3:] if e[1] == one][:4]
+    assert read(lambda tx: tx.events_after(0, limit=5, accounts=[])) == []

@@ -36,7 +36,7 @@ import binascii
 import functools
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
@@ -87,6 +87,13 @@ class EventIndexTx(Protocol):
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert index rows (an identical row already present is not an error)."""
+        ...
+
+    def event_index_put(
+        self, groups: Mapping[tuple[str, str, str, str], list[tuple[int, int]]]
+    ) -> None:
+        """Insert index entries grouped by key: ``(event_time, seq)`` lists (which the
+        store may sort and extend)."""
         ...
 
     def event_index_scan(
@@ -240,11 +247,7 @@ def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
     keys = index_keys(account, record)
     if not keys:
         return []
-    return _keyed(keys, _epoch_of(str(record.get("eventTime", ""))), seq)
-
-
-def _keyed(keys: IndexKeys, when: int, seq: int) -> list[Row]:
-    """Index keys as the rows of one event (its time and seq)."""
+    when = _epoch_of(str(record.get("eventTime", "")))
     return [(a, region, attr, value, when, seq) for a, region, attr, value in keys]
 
 
@@ -318,14 +321,26 @@ def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = Fal
     if not rows:
         return 0
     first = tx.append_events(rows)
-    index: list[Row] = []
+    # Grouped by the keys tuple first: the rows of a template share one tuple object, so
+    # most events cost one dict lookup here, not one per key.
+    by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
     for seq, row in enumerate(rows, first):
-        if len(row) == 5:
-            if row[4]:
-                index.extend(_keyed(row[4], _epoch_of(row[1]), seq))
-        else:
-            index.extend(_rows(seq, row[0], orjson.loads(row[3])))
-    _index(tx).event_index_add(index)
+        keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(row[3]))
+        if keys:
+            found = by_keys.get(id(keys))
+            if found is None:
+                by_keys[id(keys)] = (keys, [(_epoch_of(row[1]), seq)])
+            else:
+                found[1].append((_epoch_of(row[1]), seq))
+    groups: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
+    for keys, entries in by_keys.values():
+        for key in keys:
+            group = groups.get(key)
+            if group is None:
+                groups[key] = list(entries)
+            else:
+                group.extend(entries)
+    _index(tx).event_index_put(groups)
     tx.meta_set(CURSOR, str(first + len(rows) - 1))
     return len(rows)
 

@@ -15,7 +15,7 @@ def encode(data: dict[str, Any]) -> bytes:
     return orjson.dumps(data)
 
 
-def decode(blob: bytes) -> dict[str, Any]:
+def decode(blob: bytes | str) -> dict[str, Any]:
     value = orjson.loads(blob)
     if not isinstance(value, dict):
         raise StoreError("stored record is not a JSON object")

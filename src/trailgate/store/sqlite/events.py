@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import builtins
 import heapq
+import itertools
 import sqlite3
-from collections.abc import Collection, Sequence
+import struct
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,11 +26,20 @@ MERGE_BELOW = 64
 """A key's newest block with fewer entries takes the key's next entries (see event_index_add)."""
 
 
-def _entries(lo: int, base: int, text: str | bytes) -> builtins.list[tuple[int, int]]:
-    """A block's (event time, seq) entries from its ``entries`` JSON (offsets from lo, base)."""
-    numbers = orjson.loads(text)
+def _entries(lo: int, base: int, data: str | bytes) -> builtins.list[tuple[int, int]]:
+    """A block's (event time, seq) entries: a BLOB holds them as little-endian 64-bit pairs
+    (:func:`_pack`); a JSON array (blocks written before) holds offsets from lo and base."""
+    if isinstance(data, bytes):
+        numbers = struct.unpack(f"<{len(data) // 8}q", data)
+        return builtins.list(zip(numbers[::2], numbers[1::2], strict=True))
+    numbers = orjson.loads(data)
     return builtins.list(zip([lo + t for t in numbers[::2]],
                              [base + d for d in numbers[1::2]], strict=True))
+
+
+def _pack(entries: Sequence[tuple[int, int]]) -> bytes:
+    """(event time, seq) entries as a block's ``entries`` BLOB."""
+    return struct.pack(f"<{2 * len(entries)}q", *itertools.chain.from_iterable(entries))
 
 
 class EventsTx:
@@ -82,9 +93,8 @@ class EventsTx:
     # -- the CloudTrail event-history index (tables event_keys, event_blocks: migration 6) -----
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
-        """The rows grouped by key: one ``event_blocks`` row per key and up to
-        :data:`BLOCK_ENTRIES` entries (sorted by time, so a block spans a short time)."""
-        groups: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
+        """The rows grouped by key (see :meth:`event_index_put`)."""
+        groups: dict[tuple[str, str, str, str], builtins.list[tuple[int, int]]] = {}
         for account, region, attr, value, at, seq in rows:
             key = (account, region, attr, value)
             found = groups.get(key)
@@ -92,33 +102,64 @@ class EventsTx:
                 groups[key] = [(at, seq)]
             else:
                 found.append((at, seq))
+        self.event_index_put(groups)
+
+    def event_index_put(
+        self, groups: Mapping[tuple[str, str, str, str], builtins.list[tuple[int, int]]]
+    ) -> None:
+        """One ``event_blocks`` row per key and up to :data:`BLOCK_ENTRIES` entries, sorted by
+        time (a block spans a short time).  A fixed number of statements, however many keys:
+        each statement gives the GIL away and must take it back from the event loop thread
+        (up to a switch interval, and a forced switch of that thread), so the per-key work
+        runs inside SQLite over JSON arrays of the keys and blocks.  The lists in ``groups``
+        are sorted in place and may get entries added."""
         if not groups:
             return
         ids = self._event_key_ids(builtins.list(groups))
         conn = self._write()
-        blocks: builtins.list[tuple[int, int, int, int, str]] = []
+        # A key's newest block, when small (made by a small batch: the journal moves before
+        # every CloudTrail call), takes these entries: lookups then read a few full blocks,
+        # not one per batch.
+        small = {ids[key]: entries for key, entries in groups.items()
+                 if len(entries) < BLOCK_ENTRIES}
+        merged: builtins.list[int] = []
+        if small:
+            # One row (an aggregate): a result row is a step of its own, and every step
+            # gives the GIL away.
+            found = conn.execute(
+                "SELECT json_group_array(json_array(b.id, b.key, b.lo, b.base,"
+                " CASE typeof(b.entries) WHEN 'blob' THEN hex(b.entries) END,"
+                " CASE typeof(b.entries) WHEN 'blob' THEN NULL ELSE b.entries END))"
+                " FROM json_each(:keys) AS j JOIN event_blocks AS b ON b.id = (SELECT id"
+                " FROM event_blocks WHERE key = j.value ORDER BY hi DESC LIMIT 1)"
+                " WHERE CASE typeof(b.entries) WHEN 'blob' THEN length(b.entries) / 16"
+                " ELSE json_array_length(b.entries) / 2 END < :merge",
+                {"keys": orjson.dumps(builtins.list(small)).decode(), "merge": MERGE_BELOW},
+            ).fetchone()[0]
+            for block, kid, lo, base, packed, text in orjson.loads(found):
+                data = bytes.fromhex(packed) if packed is not None else text
+                small[int(kid)].extend(_entries(int(lo), int(base), data))
+                merged.append(int(block))
+        if merged:
+            conn.execute("DELETE FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))",
+                         (orjson.dumps(merged).decode(),))
+        meta: builtins.list[tuple[int, int, int, int, int, int]] = []
+        parts: builtins.list[bytes] = []
+        start = 1  # substr() counts from 1
         for key, entries in groups.items():
             kid = ids[key]
-            # A key's newest block, when small (made by a small batch: the journal moved
-            # before every CloudTrail call), takes these entries: lookups then read a few
-            # full blocks, not one per batch.
-            newest = None if len(entries) >= BLOCK_ENTRIES else conn.execute(
-                "SELECT id, lo, base, entries FROM (SELECT id, lo, base, entries"
-                " FROM event_blocks WHERE key = ? ORDER BY hi DESC LIMIT 1)"
-                " WHERE json_array_length(entries) < ?", (kid, 2 * MERGE_BELOW)
-            ).fetchone()
-            if newest is not None:
-                entries.extend(_entries(int(newest[1]), int(newest[2]), newest[3]))
-                conn.execute("DELETE FROM event_blocks WHERE id = ?", (newest[0],))
             entries.sort()
             for i in range(0, len(entries), BLOCK_ENTRIES):
                 part = entries[i:i + BLOCK_ENTRIES]
-                lo, base = part[0]
-                blocks.append((kid, part[-1][0], lo, base, "[" + ",".join(
-                    f"{at - lo},{seq - base}" for at, seq in part) + "]"))
-        conn.executemany(
-            "INSERT INTO event_blocks (key, hi, lo, base, entries) VALUES (?, ?, ?, ?, ?)",
-            blocks,
+                data = _pack(part)
+                meta.append((kid, part[-1][0], part[0][0], part[0][1], start, len(data)))
+                parts.append(data)
+                start += len(data)
+        conn.execute(
+            "INSERT INTO event_blocks (key, hi, lo, base, entries) SELECT value ->> 0,"
+            " value ->> 1, value ->> 2, value ->> 3, substr(:blob, value ->> 4, value ->> 5)"
+            " FROM json_each(:meta)",
+            {"blob": b"".join(parts), "meta": orjson.dumps(meta).decode()},
         )
 
     def _event_key_ids(
@@ -126,17 +167,18 @@ class EventsTx:
     ) -> dict[tuple[str, str, str, str], int]:
         """The ``event_keys`` ids of these (account, region, attr, value), new ones made."""
         conn = self._write()
-        conn.executemany(
-            "INSERT OR IGNORE INTO event_keys (account, region, attr, value) VALUES (?, ?, ?, ?)",
-            keys,
+        text = orjson.dumps(keys).decode()
+        conn.execute(
+            "INSERT OR IGNORE INTO event_keys (account, region, attr, value) SELECT"
+            " value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)", (text,)
         )
         found = conn.execute(
-            "SELECT k.id, j.key FROM json_each(:keys) AS j JOIN event_keys AS k"
-            " ON k.account = j.value ->> 0 AND k.region = j.value ->> 1"
+            "SELECT json_group_array(json_array(k.id, j.key)) FROM json_each(:keys) AS j"
+            " JOIN event_keys AS k ON k.account = j.value ->> 0 AND k.region = j.value ->> 1"
             " AND k.attr = j.value ->> 2 AND k.value = j.value ->> 3",
-            {"keys": orjson.dumps(keys).decode()},
-        ).fetchall()
-        return {keys[int(index)]: int(kid) for kid, index in found}
+            {"keys": text},
+        ).fetchone()[0]
+        return {keys[int(index)]: int(kid) for kid, index in orjson.loads(found)}
 
     def event_index_scan(
         self,
@@ -218,11 +260,30 @@ class EventsTx:
             args.extend(sorted(wanted))
             wanted = None
         sql += " ORDER BY seq"
+        if wanted is None:
+            return _decoded(self._read().execute(
+                "SELECT group_concat(seq || ' ' || account || ' ' || CAST(data AS TEXT),"
+                f" char(10)) FROM ({sql} LIMIT ?)", [*args, limit]).fetchone()[0])
         out: builtins.list[tuple[int, str, dict[str, Any]]] = []
         for seq, account, data in self._read().execute(sql, args):
-            if wanted is not None and account not in wanted:
+            if account not in wanted:
                 continue
             out.append((int(seq), str(account), _decode(data)))
             if len(out) >= limit:
                 break
         return out
+
+
+def _decoded(lines: str | None) -> builtins.list[tuple[int, str, dict[str, Any]]]:
+    """Events fetched as one ``group_concat`` of ``SEQ ACCOUNT JSON`` lines (one result row,
+    not one per event: each row is a step of its own, which gives the GIL away and, while
+    the event loop thread holds it, takes a switch interval to get it back).  A stored record
+    is orjson's output: it holds no raw newline."""
+    if not lines:
+        return []
+    out = []
+    for line in lines.split("\n"):
+        seq, account, data = line.split(" ", 2)
+        out.append((int(seq), account, _decode(data)))
+    out.sort(key=lambda row: row[0])
+    return out
