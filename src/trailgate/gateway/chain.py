@@ -41,6 +41,7 @@ from .recording import (
     read_line,
     records_for,
     should_record,
+    write_line,
 )
 
 log = logging.getLogger("trailgate.gateway")
@@ -280,7 +281,10 @@ class Gateway:
         """A state-changing call and its CloudTrail records: one transaction."""
         result = method(call, tx)
         if self.recording and should_record(ctx):
-            if self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
+            line = write_line(ctx, result) if builder is records_for else None
+            if line is not None:
+                tx.append_events([line])  # JSON joined from a template: one statement
+            elif self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
                 append_records(tx, self.data_events.keep(self.store.read, builder(ctx, result)))
             self._note_key_use(ctx)
             ctx.recorded = True

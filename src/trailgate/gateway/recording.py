@@ -104,15 +104,35 @@ def journal_rows(records: Records) -> list[JournalLine]:
 def read_line(ctx: RequestContext) -> JournalLine | None:
     """The journal line of a successful read (one management record, no responseElements)
     by a principal that has recorded before, from its template; None when the call is not
-    such a read (the caller builds its records the normal way).  The template's key holds
-    every input of the record but those three values (for S3 also the signature, the
-    authentication method and the bytes transferred)."""
+    such a read (the caller builds its records the normal way)."""
     p = ctx.principal
     if p is None or ctx.error is not None:
         return None
     _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
     if data or not read_only or (ctx.service == "sts" and ctx.operation in CREDENTIAL_CALLS):
         return None
+    return _from_template(ctx, ctx.result)
+
+
+def write_line(ctx: RequestContext, result: dict[str, Any]) -> JournalLine | None:
+    """:func:`read_line` for a successful management write whose result is empty (so its
+    record has no responseElements, whatever the state it changed), e.g. TagUser; its
+    record is appended in the write's own transaction."""
+    p = ctx.principal
+    if p is None or ctx.error is not None or result:
+        return None
+    _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
+    if data or read_only:
+        return None
+    return _from_template(ctx, result)
+
+
+def _from_template(ctx: RequestContext, result: dict[str, Any] | None) -> JournalLine | None:
+    """The call's record joined from its template (made now if new).  The template's key
+    holds every input of the record but eventTime, requestID and eventID (for S3 also the
+    signature, the authentication method and the bytes transferred)."""
+    p = ctx.principal
+    assert p is not None
     try:
         params = orjson.dumps(ctx.params, option=orjson.OPT_SORT_KEYS) if ctx.params else b""
     except TypeError:
@@ -122,11 +142,11 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     key = (identity_json(p), ctx.service, ctx.operation, ctx.region, request.client_ip,
            headers.get("user-agent", ""), headers.get("host", ""), request.secure,
            ctx.resource_account, params, ctx.signature_version, ctx.auth_type,
-           tuple(_transfer(ctx, ctx.result).values()))
+           tuple(_transfer(ctx, result).values()))
     if key in _templates:
         template = _templates[key]
     else:
-        template = _template(ctx)
+        template = _template(ctx, result)
         if len(_templates) >= TEMPLATE_LIMIT:
             _templates.clear()
         _templates[key] = template
@@ -140,9 +160,9 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
         after_request, b'"%s"' % event_id.encode(), tail)), template.keys)
 
 
-def _template(ctx: RequestContext) -> _Template | None:
+def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template | None:
     """The call's record as JSON cut at the marks; None if it is not one plain record."""
-    records = build_records(call_info(ctx, ctx.result))
+    records = build_records(call_info(ctx, result))
     if len(records) != 1:
         return None
     account, record = records[0]

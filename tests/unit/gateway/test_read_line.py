@@ -1,5 +1,6 @@
-"""The journal line of a read from a per-principal template (``recording.read_line``) is
-exactly the record the normal path builds, but for its own eventTime, requestID and eventID."""
+"""The journal line of a read from a per-principal template (``recording.read_line``), and
+the record line of a write with an empty result (``recording.write_line``), are exactly the
+record the normal path builds, but for their own eventTime, requestID and eventID."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from trailgate.gateway import recording
 from trailgate.gateway.context import HttpRequest, Principal, RequestContext
-from trailgate.gateway.recording import call_info, read_line
+from trailgate.gateway.recording import call_info, read_line, write_line
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.cloudtrail.events import index_keys
 from trailgate.trail.records import build_records
@@ -149,3 +150,51 @@ def test_s3_reads_are_keyed_by_their_transfer_sizes() -> None:
         assert got["additionalEventData"]["bytesTransferredOut"] == size
         _, want = normal_record(ctx)
         assert got == dict(want, eventTime=line[1], eventID=line[2])
+
+
+WRITES = [
+    ("iam", "TagUser", {"UserName": "bob", "Tags": [{"Key": "k", "Value": "v"}]}, {}),
+    ("iam", "UntagUser", {"UserName": "bob", "TagKeys": ["k"]}, {"secure": True}),
+    ("iam", "DeleteRolePolicy", {"RoleName": "r", "PolicyName": "p"}, {}),
+    ("cloudtrail", "StopLogging", {"Name": "main"}, {"region": "us-west-2"}),
+    ("s3", "PutBucketPolicy", {"Bucket": "logs", "Policy": "{}"}, {"resource_account": ADMIN}),
+]
+
+
+@pytest.mark.parametrize("who", ["root", "user", "role"])
+@pytest.mark.parametrize(("service", "operation", "params", "options"), WRITES)
+def test_the_line_of_a_write_with_an_empty_result_is_the_normal_record(
+    who: str, service: str, operation: str, params: dict[str, Any], options: dict[str, Any]
+) -> None:
+    principal = principals()[who]
+    recording._templates.clear()
+    for n in range(3):  # the template is made, then used
+        ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
+        ctx.result = None  # not set yet inside the write's transaction
+        line = write_line(ctx, {})
+        assert line is not None
+        account, event_time, event_id, data, keys = line
+        got = orjson.loads(data)
+        ((want_account, want),) = build_records(call_info(ctx, {}))
+        assert account == want_account
+        assert keys == index_keys(account, want)
+        assert "responseElements" not in want or want["responseElements"] is None
+        assert got == dict(want, eventTime=event_time, eventID=event_id, requestID=f"rid-{n}")
+        assert list(got) == list(want)
+
+
+@pytest.mark.parametrize(("service", "operation", "params", "result"), [
+    ("iam", "CreateUser", {"UserName": "x"}, {"User": {"UserName": "x"}}),  # responseElements
+    ("s3", "PutObject", {"Bucket": "b", "Key": "k"}, {}),  # a data event
+    ("iam", "GetUser", {"UserName": "bob"}, {}),  # a read
+    ("sts", "AssumeRole", {"RoleArn": f"arn:aws:iam::{D}:role/r", "RoleSessionName": "s"},
+     {}),
+])
+def test_other_writes_go_the_normal_way(service: str, operation: str, params: dict[str, Any],
+                                        result: dict[str, Any]) -> None:
+    principal = principals()["user"]
+    for _ in range(2):
+        assert write_line(context(principal, service, operation, params), result) is None
+    ctx = context(principal, "iam", "TagUser", {"UserName": "bob", "Tags": []})
+    ctx.error = ServiceError("NoSuchEntity", "no", 404)
+    assert write_line(ctx, {}) is None

@@ -67,11 +67,13 @@ class EventsTx:
 
     def append_events(self, rows: Sequence[EventRow]) -> int:
         conn = self._write()
-        base = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        if not rows:
+            return self.last_event_seq() + 1
         # One statement for the whole batch: SQLite's C code does every row without the GIL
         # (executemany would take it back for every row), so the server's event loop thread
         # meanwhile runs on another core.  The records travel as one blob, cut by substr() at
-        # the offsets a small JSON array gives: stored byte for byte, never parsed here.
+        # the offsets a small JSON array gives: stored byte for byte, never parsed here.  The
+        # rows get consecutive seqs (AUTOINCREMENT, one writer), in order.
         blob = b"".join(row[3] for row in rows)
         meta = []
         start = 1  # substr() counts from 1
@@ -80,15 +82,17 @@ class EventsTx:
             meta.append((row[0], row[1], row[2], start, size))
             start += size
         try:
-            conn.execute(
-                "INSERT INTO events (seq, account, event_time, event_id, data)"
-                " SELECT :base + key + 1, value ->> 0, value ->> 1, value ->> 2,"
+            cur = conn.execute(
+                "INSERT INTO events (account, event_time, event_id, data)"
+                " SELECT value ->> 0, value ->> 1, value ->> 2,"
                 " substr(:blob, value ->> 3, value ->> 4) FROM json_each(CAST(:meta AS TEXT))",
-                {"base": base, "blob": blob, "meta": orjson.dumps(meta)},
+                {"blob": blob, "meta": orjson.dumps(meta)},
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"an event of this batch is recorded already: {exc}") from None
-        return base + 1
+        if cur.lastrowid is None or cur.rowcount != len(rows):
+            raise Conflict("the batch's events were not all appended")
+        return int(cur.lastrowid) - len(rows) + 1
 
     # -- the CloudTrail event-history index (tables event_keys, event_blocks: migration 6) -----
 
