@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from trailgate.store.interface import Conflict, StoreError, Tx
@@ -288,3 +289,44 @@ def test_events_after_returns_records_exactly_in_order(sqlite_store: SqliteStore
     assert read(lambda tx: tx.events_after(seqs[2], limit=4, accounts=many)) == [
         e for e in every[3:] if e[1] == one][:4]
     assert read(lambda tx: tx.events_after(0, limit=5, accounts=[])) == []
+
+
+@pytest.mark.parametrize("sizes", [(1,), (3, 1), (137, 251), (1000,), (1137, 2)])
+def test_append_events_in_batches_of_any_size(sqlite_store: SqliteStore,
+                                              sizes: tuple[int, ...]) -> None:
+    """Every batch gets consecutive seqs after the events before it (a call's own event
+    among them), its records stored byte for byte; a batch holding a known eventID, wherever
+    it is in the batch, stores nothing and raises Conflict."""
+    first_own = sqlite_store.write_sync(
+        lambda tx: tx.append_event("111111111111", "2026-11-29T00:00:00Z", "own", {"n": -1}))
+    expected: list[tuple[int, str, dict[str, Any]]] = [(first_own, "111111111111", {"n": -1})]
+    made = 0
+    for size in sizes:
+        batch = [("222222222222", "2026-11-29T00:00:01Z", f"id-{made + n}",
+                  b'{"n":%d,"pad":"%s"}' % (made + n, b"x" * (n % 7))) for n in range(size)]
+        first = sqlite_store.write_sync(lambda tx, b=batch: tx.append_events(b))
+        assert first == expected[-1][0] + 1
+        expected += [(first + n, row[0], orjson.loads(row[3])) for n, row in enumerate(batch)]
+        made += size
+    got = sqlite_store.read(lambda tx: tx.events_after(0, limit=10_000))
+    assert got == expected
+    raw = sqlite_store.read(lambda tx: tx._conn.execute(
+        "SELECT data FROM events WHERE event_id = 'id-0'").fetchone()[0])
+    assert raw == b'{"n":0,"pad":""}'
+    for at in (0, 260, 500):  # in the first, a later, the last statement of the batch
+        clash = [("333333333333", "2026-11-29T00:00:02Z", f"new-{n}", b"{}") for n in range(501)]
+        clash[at] = ("333333333333", "2026-11-29T00:00:02Z", "id-0", b"{}")
+        with pytest.raises(Conflict):
+            sqlite_store.write_sync(lambda tx, c=clash: tx.append_events(c))
+        assert sqlite_store.read(lambda tx: tx.events_after(0, limit=10_000)) == expected
+    # inside a transaction that goes on after the Conflict, nothing of the batch stays
+    def go_on(tx: Tx) -> int:
+        clash = [("333333333333", "t", f"x-{n}", b"{}") for n in range(300)] + [
+            ("333333333333", "t", "id-0", b"{}")]
+        with pytest.raises(Conflict):
+            tx.append_events(clash)
+        return tx.append_events([("333333333333", "t", "after", b"{}")])
+    after = sqlite_store.write_sync(go_on)
+    assert after == expected[-1][0] + 1  # the rolled-back rows took no seqs
+    assert [e[2] for e in sqlite_store.read(
+        lambda tx: tx.events_after(expected[-1][0], limit=100))] == [{}]
