@@ -296,7 +296,7 @@ class TrailgateApp:
                     await self.gateway.flush_key_use()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 try:
-                    await self.gateway.ingest_events()
+                    await self.gateway.ingest_events(last=True)
                 except Exception:  # the journal keeps them: the next start moves them
                     log.exception("moving the event journal into the store failed")
                 self.journal.close()

@@ -330,16 +330,17 @@ class Gateway:
                 self._key_pending = {**pending, **self._key_pending}
             raise
 
-    async def ingest_events(self) -> int:
+    async def ingest_events(self, *, last: bool = False) -> int:
         """Move the journal's records into the store's events table, in transactions of at
         most INGEST_CHUNK records (calls' own writes get the writer thread in between);
         returns how many were moved.  Concurrent callers wait for each other, so on return
-        every record journaled before the call is in the store."""
+        every record journaled before the call is in the store.  ``last``: the server stops
+        (the journal's current segment file goes too)."""
         journal = self.journal
         if journal is None:
             return 0
         async with self._ingesting:
-            batch = journal.take()
+            batch = journal.take(seal=last)
             rows: list[EventRow] = batch.rows
             done = 0
             try:

@@ -15,12 +15,13 @@ store transaction, durable at once).  The syncer also makes the next segment ahe
 that spare renamed, and the syncer's next round makes the new name durable.
 
 About once a second, and before anything reads the events (LookupEvents, a CloudTrail change, a
-delivery pass, shutdown), the gateway moves the journal into the store's ``events`` table, a few
-hundred records per transaction, and then deletes the segment files it moved
-(:meth:`EventJournal.take`,
-:meth:`EventJournal.discard`).  At start-up the segments a stopped or killed server left are
-moved first (:meth:`EventJournal.recover`); moving skips records already stored, so a crash
-between the store's commit and the deletion duplicates nothing.
+delivery pass, shutdown), the gateway moves the lines appended since the last time into the
+store's ``events`` table, up to a thousand records per transaction (:meth:`EventJournal.take`).
+Appends go on into the same segment until it is full; a full segment's file is deleted once
+all its lines are stored (:meth:`EventJournal.discard`).  At start-up the segments a stopped
+or killed server left are moved first (:meth:`EventJournal.recover`); moving skips records
+already stored, so the lines of a segment moved before a crash (or before the deletion)
+duplicate nothing.
 
 Line format
     ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD-JSON<LF>`` (JSON escapes tabs, newlines and
@@ -68,8 +69,7 @@ _POPULATE: Final = getattr(mmap, "MAP_POPULATE", 0)
 SYNC_INTERVAL: Final = 0.1
 """Seconds between two flushes of the current segment to disk (when something was appended)."""
 SEGMENT_BYTES: Final = 8 * 1024 * 1024
-"""Size of a new segment (a bigger one for a bigger line); the gateway moves the journal into
-the store about once a second, so a segment rarely fills up."""
+"""Size of a new segment (a bigger one for a bigger line): about 7,000 records."""
 
 
 @dataclass
@@ -174,8 +174,10 @@ class EventJournal:
     """See the module docstring.  :meth:`append`, :meth:`take`, :meth:`restore` and
     :meth:`discard` belong to one thread (the event loop's)."""
 
-    def __init__(self, directory: Path, sync_interval: float = SYNC_INTERVAL) -> None:
+    def __init__(self, directory: Path, sync_interval: float = SYNC_INTERVAL,
+                 segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = Path(directory)
+        self._segment_bytes = segment_bytes
         self.directory.mkdir(parents=True, exist_ok=True)
         existing = self._segments()
         self._next = (int(existing[-1].stem) + 1) if existing else 1
@@ -257,7 +259,7 @@ class EventJournal:
                 return spare
         if spare is not None:
             _drop(spare)
-        capacity = max(SEGMENT_BYTES, -(-needed // mmap.PAGESIZE) * mmap.PAGESIZE)
+        capacity = max(self._segment_bytes, -(-needed // mmap.PAGESIZE) * mmap.PAGESIZE)
         segment = _Segment(path, capacity)
         fsync_dir(self.directory)  # the new name survives power loss
         return segment
@@ -266,7 +268,7 @@ class EventJournal:
         """In the syncer thread: the next segment, allocated and mapped ahead of need (the
         event loop then only renames it)."""
         try:
-            spare = _Segment(self.directory / SPARE, SEGMENT_BYTES)
+            spare = _Segment(self.directory / SPARE, self._segment_bytes)
         except FileExistsError:
             return  # taken and renamed meanwhile? made next time
         except OSError:
@@ -305,10 +307,16 @@ class EventJournal:
                 path.unlink()
 
     # -- moving into the store ---------------------------------------------------------------------
-    def take(self) -> JournalBatch:
-        """Everything appended so far and the segment files holding it; appends from now on
-        go to a new segment."""
-        self._seal()
+    def take(self, *, seal: bool = False) -> JournalBatch:
+        """Everything appended so far, and the full (sealed) segment files: every line in
+        them is in this batch or an earlier one.  The current segment goes on taking lines
+        (a new segment for every take would allocate, map and delete 8 MiB each time,
+        however few lines it held); its file goes once it is full and a later batch held
+        its last lines.  Lines of it already stored are moved again after a crash, and
+        skipped then (see :meth:`recover`).  ``seal``: the current segment is full now (so
+        the batch's :meth:`discard` deletes it too: the last take before :meth:`close`)."""
+        if seal:
+            self._seal()
         batch = JournalBatch(self._rows, self._sealed)
         self._rows, self._sealed = [], []
         return batch
@@ -319,7 +327,7 @@ class EventJournal:
         self._sealed = batch.paths + self._sealed
 
     def discard(self, batch: JournalBatch) -> None:
-        """Delete the batch's segment files: its rows are committed in the store.  The syncer
+        """Delete the batch's full segment files: its rows are committed in the store.  The syncer
         deletes them (a file left by a crash before that is moved again at the next start,
         where rows already stored are skipped)."""
         with self._lock:

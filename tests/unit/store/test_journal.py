@@ -39,9 +39,11 @@ def deleted(paths: list[Path]) -> bool:
     return True
 
 
-def test_take_returns_every_row_in_order_and_starts_a_new_segment(
+def test_take_returns_every_row_in_order_and_keeps_appending_to_the_segment(
     tmp_path: Path,
 ) -> None:
+    """A take leaves the current segment taking lines (its file is not a batch's until it
+    is sealed: full, or the last take); discarding a batch deletes only its full segments."""
     journal = EventJournal(tmp_path)
     try:
         journal.append([row(1), row(2)])
@@ -49,15 +51,46 @@ def test_take_returns_every_row_in_order_and_starts_a_new_segment(
         assert journal.backlog == 3
         batch = journal.take()
         assert batch.rows == [row(1), row(2), row(3)]
-        assert batch.paths == segments(tmp_path)
-        assert len(batch.paths) == 1
+        assert batch.paths == []
         assert journal.backlog == 0
         journal.append([row(4)])
-        assert len(segments(tmp_path)) == 2  # appends after take go to a new segment
         journal.discard(batch)
-        assert deleted(batch.paths)
-        assert len(segments(tmp_path)) == 1
-        assert journal.take().rows == [row(4)]
+        only = segments(tmp_path)
+        assert len(only) == 1  # the same segment took row 4
+        last = journal.take(seal=True)
+        assert last.rows == [row(4)]
+        assert last.paths == only
+        assert parse_segment(only[0].read_bytes()) == ([row(n) for n in range(1, 5)], 0)
+        journal.discard(last)
+        assert deleted(only)
+        journal.append([row(5)])
+        assert len(segments(tmp_path)) == 1  # a new one
+        assert journal.take().rows == [row(5)]
+    finally:
+        journal.close()
+
+
+def test_full_segments_go_with_the_batch_that_took_their_last_lines(tmp_path: Path) -> None:
+    journal = EventJournal(tmp_path, segment_bytes=8192)
+    try:
+        journal.append([row(n) for n in range(10)])
+        first = journal.take()
+        assert first.paths == []
+        journal.append([row(n) for n in range(10, 200)])  # fills several segments
+        full = segments(tmp_path)[:-1]
+        assert len(full) >= 3
+        second = journal.take()
+        assert second.rows == [row(n) for n in range(10, 200)]
+        assert second.paths == full  # the current (last) one is not in it
+        every = [r for path in segments(tmp_path) for r in parse_segment(path.read_bytes())[0]]
+        assert every == [row(n) for n in range(200)]
+        journal.discard(first)
+        journal.discard(second)
+        assert deleted(full)
+        current = segments(tmp_path)
+        assert len(current) == 1
+        tail = parse_segment(current[0].read_bytes())[0]
+        assert tail and tail == every[-len(tail):]
     finally:
         journal.close()
 
@@ -79,7 +112,7 @@ def test_new_segments_come_from_a_spare_made_ahead(tmp_path: Path) -> None:
     try:
         journal.append([row(1)])  # no spare before recovery: made the slow way
         for n in range(2, 6):
-            journal.take()
+            journal.take(seal=True)
             assert _spare_ready(tmp_path, journal)
             spare = journal._spare
             journal.append([row(n)])
@@ -104,7 +137,7 @@ def test_restore_gives_a_batch_back_in_front(tmp_path: Path) -> None:
     journal = EventJournal(tmp_path)
     try:
         journal.append([row(1)])
-        first = journal.take()
+        first = journal.take(seal=True)
         journal.append([row(2)])
         journal.restore(first)
         again = journal.take()
@@ -146,7 +179,7 @@ def test_a_line_bigger_than_a_segment_gets_a_segment_of_its_own(tmp_path: Path) 
         journal.append([row(1)])
         journal.append([big])
         journal.append([row(2)])
-        batch = journal.take()
+        batch = journal.take(seal=True)
         assert batch.rows == [row(1), big, row(2)]
         # the big line's segment is rounded up to whole pages: the small line after it fits
         assert len(batch.paths) == 2
@@ -195,7 +228,7 @@ def test_appended_lines_survive_kill_9(tmp_path: Path) -> None:
             if n % 100 == 0:
                 print(n, flush=True)
             if n % 3000 == 0:
-                journal.take()  # new segment now and then (old ones stay: never discarded)
+                journal.take(seal=True)  # a new segment now and then (never discarded)
     """)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
