@@ -83,7 +83,7 @@ class Gateway:
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.data_events = DataEventFilter()
         self.keys = principals.KeyCache()
-        self._key_used: dict[str, datetime] = {}  # access key -> last use noted
+        self._key_used: dict[str, float] = {}  # access key -> last use noted (clock.epoch())
         self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
         self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
         self.policies = PolicyCache()
@@ -295,7 +295,7 @@ class Gateway:
         if p is None or not p.access_key_id.startswith("AKIA"):
             return False
         last = self._key_used.get(p.access_key_id)
-        return last is None or (ctx.received_at - last).total_seconds() >= 60
+        return last is None or clock.epoch() - last >= 60  # floats: this runs for every call
 
     def _note_key_use(self, ctx: RequestContext) -> None:
         """GetAccessKeyLastUsed: a long-term key's last use (at most once a minute per key;
@@ -308,7 +308,7 @@ class Gateway:
         with self._key_lock:
             if len(self._key_used) > 100_000:
                 self._key_used.clear()
-            self._key_used[p.access_key_id] = now
+            self._key_used[p.access_key_id] = clock.epoch()
             self._key_pending[p.access_key_id] = (now, ctx.service, ctx.region)
 
     async def flush_key_use(self) -> None:

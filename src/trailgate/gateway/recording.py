@@ -84,6 +84,7 @@ _MARKS: Final = (b'"@@trailgate:eventTime@@"', b'"@@trailgate:requestID@@"',
 TEMPLATE_LIMIT: Final = 4096
 """Most templates kept (all callers); the table starts over when it is full."""
 _templates: dict[tuple[Any, ...], _Template | None] = {}
+_NEW: Final = object()  # not in the table yet
 
 
 class _Template(NamedTuple):
@@ -143,8 +144,11 @@ def _from_template(ctx: RequestContext, result: dict[str, Any] | None) -> Journa
            headers.get("user-agent", ""), headers.get("host", ""), request.secure,
            ctx.resource_account, params, ctx.signature_version, ctx.auth_type,
            tuple(_transfer(ctx, result).values()))
-    if key in _templates:
-        template = _templates[key]
+    # One dict operation to look up: the writer thread (write_line) and the event loop thread
+    # share the table, and either may clear it between a membership test and a read.
+    found = _templates.get(key, _NEW)
+    if isinstance(found, _Template) or found is None:
+        template = found
     else:
         template = _template(ctx, result)
         if len(_templates) >= TEMPLATE_LIMIT:
