@@ -327,11 +327,12 @@ def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = Fal
     for seq, row in enumerate(rows, first):
         keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(row[3]))
         if keys:
+            entry = (_epoch_of(row[1]), seq)
             found = by_keys.get(id(keys))
             if found is None:
-                by_keys[id(keys)] = (keys, [(_epoch_of(row[1]), seq)])
+                by_keys[id(keys)] = (keys, [entry])
             else:
-                found[1].append((_epoch_of(row[1]), seq))
+                found[1].append(entry)
     groups: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
     for keys, entries in by_keys.values():
         for key in keys:

@@ -177,9 +177,11 @@ MIGRATIONS: list[Migration] = [
             # A row holds up to a few hundred (event time, seq) entries of one key: a batch of
             # indexed events adds a row per key it names instead of a row per (key, event),
             # ~8x fewer B-tree inserts.  ``entries`` is a JSON array [t0, s0, t1, s1, ...] of
-            # event_time - lo and seq - base.  A lookup reads the key's blocks newest
-            # ``hi`` first from the index (which also holds ``lo``, so blocks outside the
-            # time range are skipped without reading their entries).
+            # event_time - lo and seq - base here; blocks written later hold a BLOB of packed
+            # (event_time, seq) pairs instead (``sqlite/events.py``, ``_entries``).  A lookup
+            # reads the key's blocks newest ``hi`` first from the index (which also holds
+            # ``lo``, so blocks outside the time range are skipped without reading their
+            # entries).
             """
             CREATE TABLE event_blocks (
                 id      INTEGER PRIMARY KEY,
