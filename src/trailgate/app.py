@@ -171,16 +171,35 @@ class TrailgateApp:
             await self._clock(scope, receive, send)
             return
         if scope["path"] == HEALTH_PATH:
-            body = orjson.dumps(
-                {
-                    "status": "ok",
-                    "region": self.settings.region,
-                    "managementAccountId": self.management_account,
-                    "time": clock.iso(clock.now()),
-                }
-            )
-            await _send(send, HttpResponse(200, {"content-type": "application/json"}, body))
+            await self._health(send)
             return
+        read = await self._read_body(receive, send)
+        if read is None:
+            return  # the client went away, or the body was too large (answered)
+        body, spooled = read
+        try:
+            response = await self.gateway.handle(_http_request(scope, body, spooled))
+            await _send(send, response)
+        finally:
+            if spooled is not None:
+                spooled.discard()
+
+    async def _health(self, send: Any) -> None:
+        body = orjson.dumps(
+            {
+                "status": "ok",
+                "region": self.settings.region,
+                "managementAccountId": self.management_account,
+                "time": clock.iso(clock.now()),
+            }
+        )
+        await _send(send, HttpResponse(200, {"content-type": "application/json"}, body))
+
+    async def _read_body(
+        self, receive: Any, send: Any
+    ) -> tuple[bytes, SpooledBody | None] | None:
+        """The request body: in memory up to IN_MEMORY_LIMIT bytes, else spooled to disk;
+        None when the client went away or the body is over MAX_BODY (answered here)."""
         chunks: list[bytes] = []
         size = 0
         spooled: SpooledBody | None = None
@@ -190,14 +209,14 @@ class TrailgateApp:
             if message["type"] == "http.disconnect":
                 if spooled is not None:
                     spooled.discard()
-                return
+                return None
             piece = message.get("body", b"")
             size += len(piece)
             if size > MAX_BODY:
                 if spooled is not None:
                     spooled.discard()
                 await _send(send, _too_large())
-                return
+                return None
             if spooled is not None:
                 spooled.write(piece)
             elif size > IN_MEMORY_LIMIT:
@@ -211,29 +230,7 @@ class TrailgateApp:
             more = message.get("more_body", False)
         if spooled is not None:
             spooled.finish()
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope["headers"]:
-            name = raw_name.decode("latin-1").lower()
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]},{value}" if name in headers else value
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        client = scope.get("client") or ("127.0.0.1", 0)
-        request = HttpRequest(
-            method=scope["method"],
-            raw_path=raw_path.decode("latin-1").split("?", 1)[0],
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=b"".join(chunks),
-            client_ip=client[0],
-            secure=scope.get("scheme") == "https",
-            body_source=spooled,
-        )
-        try:
-            response = await self.gateway.handle(request)
-            await _send(send, response)
-        finally:
-            if spooled is not None:
-                spooled.discard()
+        return b"".join(chunks), spooled
 
     async def _clock(self, scope: Scope, receive: Any, send: Any) -> None:
         """POST {"advance": seconds} moves the server's clock (tests of expiry only)."""
@@ -311,6 +308,27 @@ def _too_large() -> HttpResponse:
         b"<Message>Your proposed upload exceeds the maximum allowed size</Message></Error>"
     )
     return HttpResponse(413, {"content-type": "application/xml"}, body)
+
+
+def _http_request(scope: Scope, body: bytes, spooled: SpooledBody | None) -> HttpRequest:
+    """The gateway's view of an ASGI request (repeated headers joined with commas)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    client = scope.get("client") or ("127.0.0.1", 0)
+    return HttpRequest(
+        method=scope["method"],
+        raw_path=raw_path.decode("latin-1").split("?", 1)[0],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        client_ip=client[0],
+        secure=scope.get("scheme") == "https",
+        body_source=spooled,
+    )
 
 
 async def _send(send: Any, response: HttpResponse) -> None:

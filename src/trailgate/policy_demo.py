@@ -77,28 +77,94 @@ def decide(row: Row) -> Decision:
     return evaluate(request, PolicySet.from_inputs(_inputs(row)))
 
 
-def rows() -> list[Row]:
-    d_user = Caller.from_arn(f"arn:aws:iam::{sc.D}:user/dana", unique_id="AIDADDDDDDDDDDDDDDDDD")
-    e_user = Caller.from_arn(f"arn:aws:iam::{sc.E}:user/erin", unique_id="AIDAEEEEEEEEEEEEEEEEE")
-    r_user = Caller.from_arn(f"arn:aws:iam::{sc.R}:user/rae", unique_id="AIDARRRRRRRRRRRRRRRRR")
+_D_USER = f"arn:aws:iam::{sc.D}:user/dana"
+_E_USER = f"arn:aws:iam::{sc.E}:user/erin"
+_R_USER = f"arn:aws:iam::{sc.R}:user/rae"
+_MFA = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+
+
+def _user(arn: str) -> Caller:
+    name = arn.rsplit("/", 1)[1]
+    return Caller.from_arn(arn, unique_id="AIDA" + name[0].upper() * 17)
+
+
+def _trust(p: sc.Party) -> tuple[str, sc.Document, PolicyType]:
+    return (f"{p.role} trust", p.trust, PolicyType.TRUST)
+
+
+def _session(p: sc.Party, name: str) -> Caller:
+    return Caller.from_arn(
+        f"arn:aws:sts::{sc.ADMIN}:assumed-role/{p.role}/{name}",
+        unique_id="AROA" + p.name * 17,
+        role_arn=sc.role_arn(p.role),
+    )
+
+
+def _obj(account: str) -> str:
+    return f"arn:aws:s3:::{sc.BUCKET}/AWSLogs/{account}/CloudTrail/{sc.REGION}/x.json.gz"
+
+
+def _parties() -> tuple[sc.Party, sc.Party, sc.Party]:
     parties = {p.name: p for p in sc.parties()}
-    d, e, r = parties["D"], parties["E"], parties["R"]
+    return parties["D"], parties["E"], parties["R"]
 
-    def trust(p: sc.Party) -> tuple[str, sc.Document, PolicyType]:
-        return (f"{p.role} trust", p.trust, PolicyType.TRUST)
 
-    def session(p: sc.Party, name: str) -> Caller:
-        return Caller.from_arn(
-            f"arn:aws:sts::{sc.ADMIN}:assumed-role/{p.role}/{name}",
-            unique_id="AROA" + p.name * 17,
-            role_arn=sc.role_arn(p.role),
-        )
+def rows() -> list[Row]:
+    return _role_rows() + _bucket_rows()
 
-    def obj(account: str) -> str:
-        return f"arn:aws:s3:::{sc.BUCKET}/AWSLogs/{account}/CloudTrail/{sc.REGION}/x.json.gz"
 
+def _role_rows() -> list[Row]:
+    """Assuming the scenario's roles, and what each role's session may read."""
+    d_user, e_user, r_user = _user(_D_USER), _user(_E_USER), _user(_R_USER)
+    d, e, r = _parties()
+    d_assume = {"D: may assume": sc.assume_role_policy(d.role)}
+    r_assume = {"R: may assume": sc.assume_role_policy(r.role)}
+    role_arn_d, role_arn_e, role_arn_r = (sc.role_arn(p.role) for p in (d, e, r))
     bucket = f"arn:aws:s3:::{sc.BUCKET}"
-    mfa = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+    d_perms = {"D role permissions": d.permissions}
+    return [
+        Row("D user", "assume D's role, no identity policy", d_user, "sts:AssumeRole",
+            role_arn_d, False, {}, _trust(d), sc.ADMIN, _MFA),
+        Row("D user", "assume D's role without MFA", d_user, "sts:AssumeRole",
+            role_arn_d, False, d_assume, _trust(d), sc.ADMIN),
+        Row("D user", "assume D's role with MFA", d_user, "sts:AssumeRole",
+            role_arn_d, True, d_assume, _trust(d), sc.ADMIN, _MFA),
+        Row("D role", "read D's log file", _session(d, "dana"), "s3:GetObject",
+            _obj(sc.D), True, d_perms),
+        Row("D role", "read E's log file", _session(d, "dana"), "s3:GetObject",
+            _obj(sc.E), False, d_perms),
+        Row("D role", "list AWSLogs/E/", _session(d, "dana"), "s3:ListBucket",
+            bucket, False, d_perms, context={"s3:prefix": f"AWSLogs/{sc.E}/"}),
+        Row("D role", "list AWSLogs/D/", _session(d, "dana"), "s3:ListBucket",
+            bucket, True, d_perms, context={"s3:prefix": f"AWSLogs/{sc.D}/"}),
+        Row("E user", "assume E's role", e_user, "sts:AssumeRole", role_arn_e, True,
+            {"E: may assume": sc.assume_role_policy(e.role)}, _trust(e), sc.ADMIN),
+        Row("E role", "read D's log file", _session(e, "erin"), "s3:GetObject",
+            _obj(sc.D), True, {"AmazonS3ReadOnlyAccess": e.permissions}),
+        Row("E role", "read E's log file", _session(e, "erin"), "s3:GetObject",
+            _obj(sc.E), True, {"AmazonS3ReadOnlyAccess": e.permissions}),
+        Row("E role", "write a log file", _session(e, "erin"), "s3:PutObject",
+            _obj(sc.E), False, {"AmazonS3ReadOnlyAccess": e.permissions}),
+        Row("E role + session policy", "read E's file, session allows D's only",
+            _session(e, "erin"), "s3:GetObject", _obj(sc.E), False,
+            {"AmazonS3ReadOnlyAccess": e.permissions},
+            session={"session": sc.prefix_read(sc.BUCKET, sc.D)}),
+        Row("R user", "assume R's role without ExternalId", r_user, "sts:AssumeRole",
+            role_arn_r, False, r_assume, _trust(r), sc.ADMIN),
+        Row("R user", "assume R's role, wrong ExternalId", r_user, "sts:AssumeRole",
+            role_arn_r, False, r_assume, _trust(r), sc.ADMIN, {"sts:ExternalId": "guess"}),
+        Row("R user", "assume R's role, right ExternalId", r_user, "sts:AssumeRole",
+            role_arn_r, True, r_assume, _trust(r), sc.ADMIN,
+            {"sts:ExternalId": sc.EXTERNAL_ID}),
+        Row("R role", "read E's log file", _session(r, "rae"), "s3:GetObject", _obj(sc.E),
+            True, {"AmazonS3ReadOnlyAccess": r.permissions}),
+    ]
+
+
+def _bucket_rows() -> list[Row]:
+    """The bucket policy: D reading its own prefix directly, CloudTrail delivering."""
+    d_user = _user(_D_USER)
+    bucket = f"arn:aws:s3:::{sc.BUCKET}"
     trails = {acct: sc.trail_arn(acct, f"trail-{acct}") for acct in (sc.ADMIN, sc.D, sc.E)}
     bucket_policy = sc.cloudtrail_bucket_policy(sc.BUCKET, trails)
     bucket_policy["Statement"].append(
@@ -111,62 +177,21 @@ def rows() -> list[Row]:
         }
     )
     bpol = ("bucket policy", bucket_policy, PolicyType.RESOURCE)
-    d_assume = {"D: may assume": sc.assume_role_policy(d.role)}
-    role_arn_d, role_arn_e, role_arn_r = (sc.role_arn(p.role) for p in (d, e, r))
     service = Caller.from_arn("cloudtrail.amazonaws.com")
     return [
-        Row("D user", "assume D's role, no identity policy", d_user, "sts:AssumeRole",
-            role_arn_d, False, {}, trust(d), sc.ADMIN, mfa),
-        Row("D user", "assume D's role without MFA", d_user, "sts:AssumeRole",
-            role_arn_d, False, d_assume, trust(d), sc.ADMIN),
-        Row("D user", "assume D's role with MFA", d_user, "sts:AssumeRole",
-            role_arn_d, True, d_assume, trust(d), sc.ADMIN, mfa),
-        Row("D role", "read D's log file", session(d, "dana"), "s3:GetObject",
-            obj(sc.D), True, {"D role permissions": d.permissions}),
-        Row("D role", "read E's log file", session(d, "dana"), "s3:GetObject",
-            obj(sc.E), False, {"D role permissions": d.permissions}),
-        Row("D role", "list AWSLogs/E/", session(d, "dana"), "s3:ListBucket",
-            bucket, False, {"D role permissions": d.permissions},
-            context={"s3:prefix": f"AWSLogs/{sc.E}/"}),
-        Row("D role", "list AWSLogs/D/", session(d, "dana"), "s3:ListBucket",
-            bucket, True, {"D role permissions": d.permissions},
-            context={"s3:prefix": f"AWSLogs/{sc.D}/"}),
-        Row("E user", "assume E's role", e_user, "sts:AssumeRole", role_arn_e, True,
-            {"E: may assume": sc.assume_role_policy(e.role)}, trust(e), sc.ADMIN),
-        Row("E role", "read D's log file", session(e, "erin"), "s3:GetObject",
-            obj(sc.D), True, {"AmazonS3ReadOnlyAccess": e.permissions}),
-        Row("E role", "read E's log file", session(e, "erin"), "s3:GetObject",
-            obj(sc.E), True, {"AmazonS3ReadOnlyAccess": e.permissions}),
-        Row("E role", "write a log file", session(e, "erin"), "s3:PutObject",
-            obj(sc.E), False, {"AmazonS3ReadOnlyAccess": e.permissions}),
-        Row("E role + session policy", "read E's file, session allows D's only",
-            session(e, "erin"), "s3:GetObject", obj(sc.E), False,
-            {"AmazonS3ReadOnlyAccess": e.permissions},
-            session={"session": sc.prefix_read(sc.BUCKET, sc.D)}),
-        Row("R user", "assume R's role without ExternalId", r_user, "sts:AssumeRole",
-            role_arn_r, False, {"R: may assume": sc.assume_role_policy(r.role)}, trust(r),
-            sc.ADMIN),
-        Row("R user", "assume R's role, wrong ExternalId", r_user, "sts:AssumeRole",
-            role_arn_r, False, {"R: may assume": sc.assume_role_policy(r.role)}, trust(r),
-            sc.ADMIN, {"sts:ExternalId": "guess"}),
-        Row("R user", "assume R's role, right ExternalId", r_user, "sts:AssumeRole",
-            role_arn_r, True, {"R: may assume": sc.assume_role_policy(r.role)}, trust(r),
-            sc.ADMIN, {"sts:ExternalId": sc.EXTERNAL_ID}),
-        Row("R role", "read E's log file", session(r, "rae"), "s3:GetObject", obj(sc.E),
-            True, {"AmazonS3ReadOnlyAccess": r.permissions}),
         Row("D user", "read D's file directly, bucket grants D, no identity policy",
-            d_user, "s3:GetObject", obj(sc.D), False, {}, bpol, sc.ADMIN),
+            d_user, "s3:GetObject", _obj(sc.D), False, {}, bpol, sc.ADMIN),
         Row("D user", "read D's file directly, bucket grants D + identity allows",
-            d_user, "s3:GetObject", obj(sc.D), True,
+            d_user, "s3:GetObject", _obj(sc.D), True,
             {"D: read bucket": {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket}/*"}]}},
             bpol, sc.ADMIN),
-        Row("CloudTrail", "deliver D's log file", service, "s3:PutObject", obj(sc.D), True,
+        Row("CloudTrail", "deliver D's log file", service, "s3:PutObject", _obj(sc.D), True,
             {}, bpol, sc.ADMIN,
             {"aws:SourceArn": trails[sc.D], "aws:SourceAccount": sc.D,
              "s3:x-amz-acl": "bucket-owner-full-control"}),
         Row("CloudTrail", "deliver R's log file (R has no trail grant)", service,
-            "s3:PutObject", obj(sc.R), False, {}, bpol, sc.ADMIN,
+            "s3:PutObject", _obj(sc.R), False, {}, bpol, sc.ADMIN,
             {"aws:SourceArn": sc.trail_arn(sc.R, "trail-r"), "aws:SourceAccount": sc.R,
              "s3:x-amz-acl": "bucket-owner-full-control"}),
     ]

@@ -205,6 +205,17 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         if not identity:
             return _DENIALS["no-identity-allow"]
         return Decision("allowed", tuple(identity))
+    return _evaluate_general(request, policies, action, identity, denies)
+
+
+def _evaluate_general(
+    request: Request,
+    policies: PolicySet,
+    action: str,
+    identity: list[MatchedStatement],
+    denies: list[MatchedStatement],
+) -> Decision:
+    """:func:`evaluate` with a resource/trust policy, a boundary, session policies or SCPs."""
     resource_allows: list[tuple[MatchedStatement, int]] = []
     if policies.resource is not None:
         resource_allows = _scan_resource(policies.resource, request, action, denies)
@@ -217,7 +228,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             session.extend(_scan(bound, request, action, denies))
     scp: list[MatchedStatement] = []
     scp_missing = False
-    if policies.scps and caller.kind not in ("service", "anonymous"):
+    if policies.scps and request.caller.kind not in ("service", "anonymous"):
         for level in policies.scps:
             level_allows: list[MatchedStatement] = []
             for bound in level:
@@ -229,49 +240,66 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         return Decision("explicitDeny", tuple(denies), "explicit-deny")
     if scp_missing:
         return _deny("scp")
-
     boundary_ok = policies.boundary is None or bool(boundary)
     session_ok = policies.session is None or bool(session)
     limits = (boundary if policies.boundary is not None else []) + (
         session if policies.session is not None else []
     )
+    side, side_reason = _caller_side(request, identity, limits, boundary_ok, session_ok)
+    return _combine(request, policies, resource_allows, scp, side, side_reason, limits,
+                    boundary_ok, session_ok)
 
-    # The caller's own side.
-    side_reason: DenyReason = ""
-    if caller.kind == "root":
-        side = identity
-    elif caller.kind in _NO_SIDE:
-        side_reason = "no-resource-allow"  # only a resource policy could have granted
-        side = []
-    elif not identity:
-        side_reason = "no-identity-allow"
-        side = []
-    elif not boundary_ok:
-        side_reason = "boundary"
-        side = []
-    elif not session_ok:
-        side_reason = "session-policy"
-        side = []
-    else:
-        side = identity + limits
 
+def _caller_side(
+    request: Request,
+    identity: list[MatchedStatement],
+    limits: list[MatchedStatement],
+    boundary_ok: bool,
+    session_ok: bool,
+) -> tuple[list[MatchedStatement], DenyReason]:
+    """The caller's own side: the statements that grant it, or why it grants nothing."""
+    kind = request.caller.kind
+    if kind == "root":
+        return identity, ""
+    if kind in _NO_SIDE:
+        return [], "no-resource-allow"  # only a resource policy could have granted
+    if not identity:
+        return [], "no-identity-allow"
+    if not boundary_ok:
+        return [], "boundary"
+    if not session_ok:
+        return [], "session-policy"
+    return identity + limits, ""
+
+
+def _combine(
+    request: Request,
+    policies: PolicySet,
+    resource_allows: list[tuple[MatchedStatement, int]],
+    scp: list[MatchedStatement],
+    side: list[MatchedStatement],
+    side_reason: DenyReason,
+    limits: list[MatchedStatement],
+    boundary_ok: bool,
+    session_ok: bool,
+) -> Decision:
+    """The decision from the caller's side and the resource (or trust) policy's grants."""
     is_trust = policies.resource is not None and policies.resource.policy_type is PolicyType.TRUST
     # Services, identity providers and anonymous callers belong to no account: a resource
     # policy that names them grants directly, wherever the resource lives.
-    cross = request.cross_account and caller.kind not in _NO_SIDE
+    cross = request.cross_account and request.caller.kind not in _NO_SIDE
+    grants = [m for m, _ in resource_allows]
     if cross:
         if not resource_allows:
             return _deny("no-resource-allow")
         if side_reason:
             return _deny(side_reason)
-        grants = [m for m, _ in resource_allows]
         return Decision("allowed", tuple(_ordered(side, grants, scp)))
     if is_trust and not resource_allows:
         return _deny("no-resource-allow")  # a role must always be trusted explicitly
 
     # Same account (spec 2.3): how the resource/trust policy names the caller decides.
     kinds = {k for _, k in resource_allows}
-    grants = [m for m, _ in resource_allows]
     if DIRECT in kinds:
         return Decision("allowed", tuple(grants + scp))
     if ROLE in kinds:

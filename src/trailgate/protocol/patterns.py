@@ -108,6 +108,39 @@ def _property(name: str) -> str:
     return _ranges_for(name)
 
 
+def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
+    """The backslash escape at ``pattern[i]`` in Python's dialect, and the index after it."""
+    n = len(pattern)
+    nxt = pattern[i + 1]
+    if nxt in "pP" and i + 2 < n and pattern[i + 2] == "{":
+        end = pattern.find("}", i + 3)
+        if end < 0:
+            raise _Untranslatable("unterminated \\p{")
+        body = _property(pattern[i + 3 : end])
+        if in_class:
+            if nxt == "P":
+                raise _Untranslatable("negated property inside a class")
+            return body, end + 1
+        return ("[^" if nxt == "P" else "[") + body + "]", end + 1
+    if nxt == "u" and _HEX4.fullmatch(pattern, i + 2, i + 6):
+        cp = int(pattern[i + 2 : i + 6], 16)
+        j = i + 6
+        if 0xD800 <= cp <= 0xDBFF and pattern.startswith("\\u", j):
+            low = pattern[j + 2 : j + 6]
+            if _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) <= 0xDFFF:
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                j += 6
+        return _esc(cp), j
+    if nxt == "x" and i + 2 < n and pattern[i + 2] == "{":
+        end = pattern.find("}", i + 3)
+        if end < 0:
+            raise _Untranslatable("unterminated \\x{")
+        return _esc(int(pattern[i + 3 : end], 16)), end + 1
+    if nxt in "QE":
+        raise _Untranslatable("\\Q..\\E quoting")
+    return pattern[i : i + 2], i + 2
+
+
 def translate(pattern: str) -> str:
     """Java/Smithy regex -> Python regex text (see the module docstring for the forms)."""
     pattern = pattern.replace(_SUPPLEMENTARY_JAVA, _SUPPLEMENTARY_PY)
@@ -118,42 +151,8 @@ def translate(pattern: str) -> str:
     while i < n:
         ch = pattern[i]
         if ch == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            if nxt in "pP" and i + 2 < n and pattern[i + 2] == "{":
-                end = pattern.find("}", i + 3)
-                if end < 0:
-                    raise _Untranslatable("unterminated \\p{")
-                body = _property(pattern[i + 3 : end])
-                if in_class:
-                    if nxt == "P":
-                        raise _Untranslatable("negated property inside a class")
-                    out.append(body)
-                else:
-                    out.append(("[^" if nxt == "P" else "[") + body + "]")
-                i = end + 1
-                continue
-            if nxt == "u" and _HEX4.fullmatch(pattern, i + 2, i + 6):
-                cp = int(pattern[i + 2 : i + 6], 16)
-                j = i + 6
-                if 0xD800 <= cp <= 0xDBFF and pattern.startswith("\\u", j):
-                    low = pattern[j + 2 : j + 6]
-                    if _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) <= 0xDFFF:
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (int(low, 16) - 0xDC00)
-                        j += 6
-                out.append(_esc(cp))
-                i = j
-                continue
-            if nxt == "x" and i + 2 < n and pattern[i + 2] == "{":
-                end = pattern.find("}", i + 3)
-                if end < 0:
-                    raise _Untranslatable("unterminated \\x{")
-                out.append(_esc(int(pattern[i + 3 : end], 16)))
-                i = end + 1
-                continue
-            if nxt in "QE":
-                raise _Untranslatable("\\Q..\\E quoting")
-            out.append(pattern[i : i + 2])
-            i += 2
+            text, i = _escape(pattern, i, in_class)
+            out.append(text)
             continue
         if ch == "[" and not in_class:
             in_class = True

@@ -290,6 +290,22 @@ def chain_key(trail_arn: str, account: str, region: str) -> str:
 DESTINATION: Final = ("Owner", "Name", "HomeRegion", "Bucket", "Prefix", "OrgId")
 
 
+def _destination_of(view: _View, chain: dict[str, Any]) -> dict[str, Any]:
+    """Where a chain's digests go: its trail's destination, or (the trail is gone: a final
+    digest) the one the chain kept."""
+    if view.trail is not None:
+        return _destination(view.trail)
+    return {name: chain.get(name) for name in DESTINATION}
+
+
+def _previous_digest(chain: dict[str, Any]) -> tuple[str, str, str, str] | None:
+    """The chain's previous digest: (bucket, object, SHA-256, signature); None for the first."""
+    if not chain.get("PreviousObject"):
+        return None
+    return (str(chain["PreviousBucket"]), str(chain["PreviousObject"]),
+            str(chain["PreviousHash"]), str(chain["PreviousSignature"]))
+
+
 def _destination(trail: dict[str, Any]) -> dict[str, Any]:
     org = trail.get("OrganizationId") if trail.get("IsOrganizationTrail") else None
     return {
@@ -450,21 +466,14 @@ class DigestWorker:
         *,
         final: bool,
     ) -> None:
-        dest = (
-            _destination(view.trail)
-            if view.trail is not None
-            else {name: chain.get(name) for name in DESTINATION}
-        )
+        dest = _destination_of(view, chain)
         account, region = str(chain["Account"]), str(chain["Region"])
         bucket, prefix, org_id = str(dest["Bucket"]), dest.get("Prefix"), dest.get("OrgId")
         end_text = iso_seconds(end)
         object_key = digest_key(prefix, org_id, account, region, str(dest["Name"]),
                                 str(dest["HomeRegion"]), end)
         signer = self.keys.current(region, end)
-        previous: tuple[str, str, str, str] | None = None
-        if chain.get("PreviousObject"):
-            previous = (str(chain["PreviousBucket"]), str(chain["PreviousObject"]),
-                        str(chain["PreviousHash"]), str(chain["PreviousSignature"]))
+        previous = _previous_digest(chain)
         body = build_digest(
             account=account, start=str(chain["LastEnd"]), end=end_text, bucket=bucket,
             key=object_key, fingerprint=signer.public.fingerprint, previous=previous,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...auth import tokens
 from ...auth.mfa import MfaVerifier
+from ...gateway.context import Principal
 from ...protocol.errors import ServiceError, validation_error
 from ..base import Call
 from ..iam import queries
@@ -93,39 +94,8 @@ class StsProvider:
         if role is None:  # authorize already refused unknown roles; defensive
             raise ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRole", 403)
         chained = p.kind == "assumed_role"
-        max_duration = int(role.get("MaxSessionDuration", 3600))
-        duration = params.get("DurationSeconds")
-        if duration is None:
-            duration = 3600
-        duration = int(duration)
-        if chained and duration > MAX_CHAINED_SECONDS:
-            raise ServiceError(
-                "ValidationError",
-                "The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                "assumed by role chaining.",
-                400,
-            )
-        if duration > max_duration:
-            raise ServiceError(
-                "ValidationError",
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-                400,
-            )
-        source_identity = params.get("SourceIdentity")
-        if source_identity is not None and source_identity.lower().startswith("aws:"):
-            raise validation_error(
-                [
-                    f"Value '{source_identity}' at 'sourceIdentity' failed to satisfy "
-                    "constraint: Member must not start with 'aws:'"
-                ]
-            )
-        if p.source_identity and source_identity and source_identity != p.source_identity:
-            raise ServiceError(
-                "AccessDenied",
-                f"User: {p.arn} is not authorized to perform: sts:SetSourceIdentity on "
-                f"resource: {role['Arn']}",
-                403,
-            )
+        duration = _session_duration(params, role, chained)
+        source_identity = _source_identity(params, role, p)
         mfa_time = _verify_mfa_params(call, tx, required=False)
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
@@ -156,15 +126,7 @@ class StsProvider:
             "src": p.arn,
         }
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
-        used = self._role_used.get(role["RoleId"]) or role.get("RoleLastUsed")
-        if _last_use_stale(used, call.now, call.region):
-            queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
-            if len(self._role_used) > 100_000:
-                self._role_used.clear()
-            self._role_used[role["RoleId"]] = {
-                "LastUsedDate": call.now.replace(microsecond=0).isoformat(),
-                "Region": call.region,
-            }
+        self._note_role_use(call, tx, role, account)
         out: dict[str, Any] = {
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
@@ -175,6 +137,63 @@ class StsProvider:
         if claims["si"]:
             out["SourceIdentity"] = claims["si"]
         return out
+
+    def _note_role_use(self, call: Call, tx: Any, role: dict[str, Any], account: str) -> None:
+        """GetRole's RoleLastUsed, rewritten at most once a minute per role and region."""
+        used = self._role_used.get(role["RoleId"]) or role.get("RoleLastUsed")
+        if _last_use_stale(used, call.now, call.region):
+            queries.record_role_last_used(tx, account, role["RoleName"], call.now, call.region)
+            if len(self._role_used) > 100_000:
+                self._role_used.clear()
+            self._role_used[role["RoleId"]] = {
+                "LastUsedDate": call.now.replace(microsecond=0).isoformat(),
+                "Region": call.region,
+            }
+
+
+def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: bool) -> int:
+    """AssumeRole's DurationSeconds (default 3600), within the role's MaxSessionDuration and,
+    for role chaining, one hour."""
+    max_duration = int(role.get("MaxSessionDuration", 3600))
+    duration = params.get("DurationSeconds")
+    if duration is None:
+        duration = 3600
+    duration = int(duration)
+    if chained and duration > MAX_CHAINED_SECONDS:
+        raise ServiceError(
+            "ValidationError",
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+            "assumed by role chaining.",
+            400,
+        )
+    if duration > max_duration:
+        raise ServiceError(
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            400,
+        )
+    return duration
+
+
+def _source_identity(params: dict[str, Any], role: dict[str, Any], p: Principal) -> Any:
+    """AssumeRole's SourceIdentity parameter, checked: not ``aws:``-prefixed, and equal to
+    the caller's own source identity if it has one."""
+    source_identity = params.get("SourceIdentity")
+    if source_identity is not None and source_identity.lower().startswith("aws:"):
+        raise validation_error(
+            [
+                f"Value '{source_identity}' at 'sourceIdentity' failed to satisfy "
+                "constraint: Member must not start with 'aws:'"
+            ]
+        )
+    if p.source_identity and source_identity and source_identity != p.source_identity:
+        raise ServiceError(
+            "AccessDenied",
+            f"User: {p.arn} is not authorized to perform: sts:SetSourceIdentity on "
+            f"resource: {role['Arn']}",
+            403,
+        )
+    return source_identity
 
 
 LAST_USED_PRECISION = timedelta(minutes=1)
