@@ -1,0 +1,155 @@
+"""SigV4/SigV2 authentication failures: :class:`AuthError`, its kinds, and the exact AWS error
+(code, HTTP status, message) each kind maps to per wire protocol (spec 6.6).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from ..protocol.errors import ServiceError
+
+AuthKind = Literal[
+    "incomplete_signature",  # malformed Authorization header / credential scope / date
+    "malformed_query",  # malformed presigned-URL parameters (S3: AuthorizationQueryParametersError)
+    "unknown_key",
+    "bad_token",
+    "expired_token",
+    "signature_mismatch",
+    "clock_skew",
+    "missing_auth",
+    "request_expired",  # presigned URL past its expiry
+    "payload_hash_mismatch",  # hex x-amz-content-sha256 != sha256(body)
+    "invalid_content_sha256",  # x-amz-content-sha256 neither hex nor a known mode
+    "bad_chunk",  # aws-chunked body framing errors
+]
+WireProtocol = Literal["query", "json", "s3"]
+
+
+class AuthError(Exception):
+    """An authentication failure of ``kind``; render with :meth:`to_service_error`.
+
+    ``detail`` is the human message for kinds whose wording depends on the case (malformed
+    headers, skew); ``extra`` holds S3's additional error elements (StringToSign, ...).
+    """
+
+    def __init__(self, kind: AuthKind, detail: str = "", extra: dict[str, str] | None = None):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind: AuthKind = kind
+        self.detail = detail
+        self.extra: dict[str, str] = extra or {}
+
+    def to_service_error(self, protocol: WireProtocol) -> ServiceError:
+        return auth_error(self.kind, protocol, self.detail, self.extra)
+
+
+# --------------------------------------------------------------------------------------------
+# Error table (spec 6.6)
+
+_SIG_MSG: Final = (
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
+_S3_SIG_MSG: Final = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method."
+)
+_BAD_TOKEN_MSG: Final = "The security token included in the request is invalid."
+_EXPIRED_MSG: Final = "The security token included in the request is expired"
+_BAD_SHA_MSG: Final = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value."
+)
+
+# kind -> protocol -> (code, status, message); a message containing "{detail}" takes the
+# detail (falling back to the text after "|" when the detail is empty).
+_Entry = tuple[str, int, str]
+_QJ_SIG: Final[dict[str, _Entry]] = {
+    "query": ("SignatureDoesNotMatch", 403, _SIG_MSG),
+    "json": ("InvalidSignatureException", 400, _SIG_MSG),
+}
+_QJ_MALFORMED: Final[dict[str, _Entry]] = {
+    "query": ("IncompleteSignature", 400, "{detail}|Authorization header is malformed."),
+    "json": ("IncompleteSignatureException", 400, "{detail}|Authorization header is malformed."),
+}
+_ERRORS: Final[dict[str, dict[str, _Entry]]] = {
+    "unknown_key": {
+        "query": ("InvalidClientTokenId", 403, _BAD_TOKEN_MSG),
+        "json": ("UnrecognizedClientException", 400, _BAD_TOKEN_MSG),
+        "s3": (
+            "InvalidAccessKeyId",
+            403,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ),
+    },
+    "bad_token": {
+        "query": ("InvalidClientTokenId", 403, _BAD_TOKEN_MSG),
+        "json": ("UnrecognizedClientException", 400, _BAD_TOKEN_MSG),
+        "s3": ("InvalidToken", 400, "The provided token is malformed or otherwise invalid."),
+    },
+    "expired_token": {
+        "query": ("ExpiredToken", 403, _EXPIRED_MSG),
+        "json": ("ExpiredTokenException", 400, _EXPIRED_MSG),
+        "s3": ("ExpiredToken", 400, "The provided token has expired."),
+    },
+    "signature_mismatch": {**_QJ_SIG, "s3": ("SignatureDoesNotMatch", 403, _S3_SIG_MSG)},
+    "clock_skew": {
+        "query": ("SignatureDoesNotMatch", 403, "{detail}|Signature expired."),
+        "json": ("InvalidSignatureException", 400, "{detail}|Signature expired."),
+        "s3": (
+            "RequestTimeTooSkewed",
+            403,
+            "The difference between the request time and the current time is too large.",
+        ),
+    },
+    "missing_auth": {
+        "query": ("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
+        "json": ("MissingAuthenticationTokenException", 400, "Missing Authentication Token"),
+        "s3": ("AccessDenied", 403, "Access Denied"),
+    },
+    "incomplete_signature": {
+        **_QJ_MALFORMED,
+        "s3": (
+            "AuthorizationHeaderMalformed",
+            400,
+            "The authorization header is malformed; {detail}|The authorization header is "
+            "malformed.",
+        ),
+    },
+    "malformed_query": {
+        **_QJ_MALFORMED,
+        "s3": ("AuthorizationQueryParametersError", 400, "{detail}|Invalid query parameters."),
+    },
+    "request_expired": {
+        "query": ("RequestExpired", 400, "Request has expired."),
+        "json": ("RequestExpired", 400, "Request has expired."),
+        "s3": ("AccessDenied", 403, "Request has expired"),
+    },
+    "payload_hash_mismatch": {
+        **_QJ_SIG,
+        "s3": (
+            "XAmzContentSHA256Mismatch",
+            400,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+    },
+    "invalid_content_sha256": {**_QJ_SIG, "s3": ("InvalidArgument", 400, _BAD_SHA_MSG)},
+    "bad_chunk": {**_QJ_MALFORMED, "s3": ("InvalidRequest", 400, "{detail}|Invalid chunk.")},
+}
+
+
+def auth_error(
+    kind: AuthKind, protocol: WireProtocol, detail: str = "", extra: dict[str, str] | None = None
+) -> ServiceError:
+    """The exact AWS error for an authentication failure, per wire protocol (spec 6.6).
+
+    ``extra`` (S3 only) becomes additional ``<Error>`` elements, e.g. StringToSign.
+    """
+    code, status, template = _ERRORS[kind][protocol]
+    if "{detail}" in template:
+        with_detail, _, fallback = template.partition("|")
+        message = with_detail.replace("{detail}", detail) if detail else fallback
+    else:
+        message = template
+    return ServiceError(code, message, status, dict(extra or {}) if protocol == "s3" else {})
