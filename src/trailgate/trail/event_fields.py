@@ -1,0 +1,149 @@
+"""Event naming, IDs and times of CloudTrail records (spec 7.8).
+
+An operation's ``eventSource``, ``eventName``, ``readOnly`` and data-event facts (cached per
+operation), new ``eventID`` values, ``eventTime`` text and the dates written inside request and
+response elements.  :mod:`.records` builds records from these; the gateway's recorder uses some
+directly (through :mod:`.records`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import time
+from datetime import UTC, datetime
+from typing import Final
+
+from .. import clock
+from ..services.s3_actions import S3_ACTIONS
+
+READ_PREFIXES: Final = ("Get", "List", "Describe", "Head", "Lookup", "Simulate", "Search")
+
+# S3 bucket-level calls logged as data events (object-level calls are known from S3_ACTIONS).
+S3_DATA_BUCKET_CALLS: Final = frozenset(
+    {"ListObjects", "ListObjectsV2", "ListObjectVersions", "HeadBucket"}
+)
+# botocore operation -> CloudTrail eventName, where S3 logs a different name.
+S3_EVENT_NAMES: Final = {
+    "ListObjectsV2": "ListObjects",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "DeleteBucketPublicAccessBlock",
+    "GetBucketLifecycleConfiguration": "GetBucketLifecycle",
+    "PutBucketLifecycleConfiguration": "PutBucketLifecycle",
+    "GetBucketNotificationConfiguration": "GetBucketNotification",
+    "PutBucketNotificationConfiguration": "PutBucketNotification",
+}
+
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                  "Dec")
+
+
+# -- the operation ----------------------------------------------------------------------------
+
+
+_OPERATIONS: dict[tuple[str, str], tuple[str, str, bool, bool]] = {}
+
+
+def _operation(service: str, operation: str) -> tuple[str, str, bool, bool]:
+    """(eventSource, eventName, readOnly, data event) of an operation (a bounded set)."""
+    found = _OPERATIONS.get((service, operation))
+    if found is None:
+        found = _OPERATIONS[(service, operation)] = (
+            f"{service}.amazonaws.com", event_name(service, operation),
+            is_read_only(service, operation), is_data_call(service, operation),
+        )
+    return found
+
+
+operation_facts = _operation
+
+
+def event_name(service: str, operation: str) -> str:
+    """CloudTrail's ``eventName`` of a botocore operation (S3 renames a few)."""
+    if service == "s3":
+        return S3_EVENT_NAMES.get(operation, operation)
+    return operation
+
+
+def is_read_only(service: str, operation: str) -> bool:
+    """``readOnly``: every STS call (AssumeRole included) and Get/List/Describe-type calls."""
+    return service == "sts" or operation.startswith(READ_PREFIXES)
+
+
+def is_data_call(service: str, operation: str) -> bool:
+    """S3 object-level calls (and the listings AWS logs with them) are data events."""
+    if service != "s3":
+        return False
+    if operation in S3_DATA_BUCKET_CALLS:
+        return True
+    found = S3_ACTIONS.get(operation)
+    return found is not None and found[1] == "object"
+
+
+# -- eventID ----------------------------------------------------------------------------------
+
+
+_ids = itertools.count(random.SystemRandom().getrandbits(20))
+_SALT: Final = random.SystemRandom().getrandbits(62)  # this process's
+
+
+def new_event_id() -> str:
+    """An eventID: a version-4 UUID, like AWS's, whose first 48 bits are the time in
+    milliseconds, then a counter and 62 bits of this process's random salt XORed with it, so
+    that IDs recorded close in time sort close together (the events table's eventID index grows
+    at its end instead of at a random page per event) and never repeat."""
+    n = next(_ids)
+    bits = _SALT ^ (n & 0x3FFFFFFFFFFFFFFF)
+    h = "%032x" % (
+        (time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF) << 80 | 0x4 << 76 | (n & 0xFFF) << 64
+        | 0x2 << 62 | bits
+    )
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# -- times ------------------------------------------------------------------------------------
+
+
+_last_iso: tuple[datetime, str] = (datetime.min.replace(tzinfo=UTC), "")
+
+
+def _iso(dt: datetime) -> str:
+    """``2026-11-28T19:00:00Z`` (most calls fall in the same second as the one before)."""
+    global _last_iso
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    second = dt.replace(microsecond=0)
+    last = _last_iso
+    if last[0] == second:
+        return last[1]
+    text = (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+        f"T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    )
+    _last_iso = (second, text)
+    return text
+
+
+_last_now: tuple[int, str] = (-1, "")
+
+
+def event_time_now() -> str:
+    """``eventTime`` of a record made now: ``_iso(clock.now())``, from the epoch seconds."""
+    global _last_now
+    second = math.floor(clock.epoch())
+    last = _last_now
+    if last[0] == second:
+        return last[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _last_now = (second, text)
+    return text
+
+
+def aws_date(dt: datetime) -> str:
+    """Dates inside request/response elements: ``Nov 28, 2026, 1:00:00 PM`` (UTC)."""
+    dt = dt.astimezone(UTC)
+    hour = dt.hour % 12 or 12
+    half = "AM" if dt.hour < 12 else "PM"
+    return f"{_MONTHS[dt.month - 1]} {dt.day}, {dt.year}, {hour}:{dt:%M:%S} {half}"
