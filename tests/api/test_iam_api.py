@@ -181,6 +181,17 @@ def test_user_names_are_unique_case_insensitively(iam: Any) -> None:
     assert iam.get_user(UserName=name.upper())["User"]["UserName"] == name
 
 
+def test_no_custom_password_policy(iam: Any) -> None:
+    """Without a custom password policy (the default applies) AWS answers NoSuchEntity."""
+    with pytest.raises(ClientError) as exc:
+        iam.get_account_password_policy()
+    err = exc.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"],
+            err["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "NoSuchEntity", f"The Password Policy with domain name {MANAGEMENT} cannot be found.",
+        404)
+
+
 def test_get_unknown_user(iam: Any) -> None:
     name = uid("ghost")
     with pytest.raises(ClientError) as exc:

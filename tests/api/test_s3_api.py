@@ -541,6 +541,26 @@ def test_location_constraint_on_us_east_1(s3: Any) -> None:
     )
 
 
+@pytest.mark.parametrize(("constraint", "expected"), [
+    # botocore's enum has no us-east-1: S3 answers InvalidLocationConstraint, not MalformedXML.
+    ("us-east-1", ("InvalidLocationConstraint",
+                   "The specified location-constraint is not valid", 400)),
+    ("not a region", ("InvalidLocationConstraint",
+                      "The specified location-constraint is not valid", 400)),
+    # A well-formed region the model does not list yet: the endpoint's own rule.
+    ("xx-newland-9", ("IllegalLocationConstraintException",
+                      "The xx-newland-9 location constraint is incompatible for the region "
+                      "specific endpoint this request was sent to.", 400)),
+])
+def test_location_constraints_outside_the_model(
+    s3: Any, constraint: str, expected: tuple[str, str, int]
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.create_bucket(Bucket=unique("tg-loc"),
+                         CreateBucketConfiguration={"LocationConstraint": constraint})
+    assert error_of(exc) == expected
+
+
 def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_policy(Bucket=bucket)

@@ -211,6 +211,26 @@ def test_e_role_reads_every_prefix_and_cannot_write(world: World, logs: Logs) ->
     assert admin.get_object(Bucket=logs.name, Key=e_key)["Body"].read() == logs.bodies[e_key]
 
 
+def test_a_missing_key_is_told_only_to_callers_that_may_list(world: World, logs: Logs) -> None:
+    """S3 answers NoSuchKey (404) for a missing key only when the caller has s3:ListBucket on
+    the bucket; otherwise AccessDenied (403), so that a reader cannot probe for keys."""
+    d = world.accounts["D"]
+    missing = f"AWSLogs/{d}/CloudTrail/us-east-1/2026/01/01/missing.json.gz"
+    # D's role may GetObject under its prefix, but ListBucket only with an s3:prefix
+    # condition, which a GetObject does not carry.
+    d_s3 = s3_client(world.server, d_role_session(world))
+    assert refused(d_s3.get_object, Bucket=logs.name, Key=missing) == DENIED
+    assert refused(d_s3.head_object, Bucket=logs.name, Key=missing) == FORBIDDEN
+    # E's role (AmazonS3ReadOnlyAccess: s3:List* too) learns that the key is not there.
+    e_s3 = s3_client(world.server, world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin"))
+    assert refused(e_s3.get_object, Bucket=logs.name, Key=missing) == (
+        "NoSuchKey", "The specified key does not exist.", 404)
+    assert refused(e_s3.head_object, Bucket=logs.name, Key=missing) == ("404", "Not Found", 404)
+    # The bucket owner too.
+    admin = world.client("s3", world.admin)
+    assert refused(admin.get_object, Bucket=logs.name, Key=missing)[0] == "NoSuchKey"
+
+
 def test_delete_objects_reports_denied_keys(world: World, logs: Logs) -> None:
     session = world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin-s3")
     s3 = s3_client(world.server, session)

@@ -24,6 +24,11 @@ from .context import RequestContext
 
 ACCESS_DENIED = "Access Denied"
 DENIED_KEYS = "__denied_keys"  # DeleteObjects: keys the caller may not delete
+MAY_LIST = "__may_list"
+"""GetObject / HeadObject: a function answering whether the caller may ListBucket the bucket
+(asked only when the key does not exist: S3 then answers NoSuchKey only to a caller that
+could have listed the bucket, and AccessDenied to any other)."""
+_MISSING_KEY_READS = frozenset({"GetObject", "HeadObject"})
 
 
 def denied() -> ServiceError:
@@ -133,6 +138,11 @@ def authorize_s3(
     ctx.decision = decision
     if not decision.allowed:
         raise denied()
+    if operation in _MISSING_KEY_READS:
+        listing = bucket_arn(name)
+        ctx.params[MAY_LIST] = lambda: _decide(
+            caller, "s3:ListBucket", listing, keys, policies, bucket
+        ).allowed
     if operation in ("CopyObject", "UploadPartCopy"):
         _authorize_copy_source(ctx, read, policies, keys, caller)
 

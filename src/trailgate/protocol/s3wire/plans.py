@@ -156,11 +156,18 @@ def _xchild(shape: Shape, building: dict[str, XNode]) -> XNode:
     return _xnodes.get(shape.name) or building.get(shape.name) or _xbuild(shape, building)
 
 
+_OPEN_ENUMS: Final = frozenset({"BucketLocationConstraint"})
+"""Enums S3 does not check as XML schema: a location constraint outside botocore's list
+(us-east-1 itself, a region newer than the model, a typo) is the provider's
+InvalidLocationConstraint or IllegalLocationConstraintException, not MalformedXML."""
+
+
 def _xbuild(shape: Shape, building: dict[str, XNode]) -> XNode:
     meta = shape.metadata
     node = XNode(name=shape.name, kind=shape.type_name)
     building[shape.name] = node
-    node.enum = frozenset(getattr(shape, "enum", None) or ())
+    if shape.name not in _OPEN_ENUMS:
+        node.enum = frozenset(getattr(shape, "enum", None) or ())
     node.min = meta.get("min")
     node.max = meta.get("max")
     if node.kind == "structure":

@@ -292,7 +292,14 @@ class ObjectOps:
                 raise invalid_request(
                     "Cannot specify both Range header and partNumber query parameter"
                 )
-        record = self._load_object(tx, params)
+        try:
+            record = self._load_object(tx, params)
+        except ServiceError as err:
+            may_list = params.get("__may_list")
+            if err.code == "NoSuchKey" and callable(may_list) and not may_list():
+                # S3 tells a missing key only to a caller that may list the bucket.
+                raise ServiceError("AccessDenied", "Access Denied", 403) from None
+            raise
         check_read_conditions(params, record)
         size = int(record["Size"])
         wanted = (
