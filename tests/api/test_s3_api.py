@@ -561,6 +561,23 @@ def test_location_constraints_outside_the_model(
     assert error_of(exc) == expected
 
 
+def test_default_encryption_and_versioning(s3: Any, bucket: str) -> None:
+    """Every bucket encrypts with SSE-S3 by default (S3 since January 2023) and says so; a
+    bucket never versioned answers an empty versioning configuration."""
+    config = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert config == {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                                 "BucketKeyEnabled": False}]}
+    versioning = s3.get_bucket_versioning(Bucket=bucket)
+    versioning.pop("ResponseMetadata")
+    assert versioning == {}
+    assert s3.put_object(Bucket=bucket, Key="sse", Body=b"x")["ServerSideEncryption"] == "AES256"
+    assert s3.head_object(Bucket=bucket, Key="sse")["ServerSideEncryption"] == "AES256"
+    assert s3.get_object(Bucket=bucket, Key="sse")["ServerSideEncryption"] == "AES256"
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_encryption(Bucket=unique("tg-none"))
+    assert error_of(exc) == ("NoSuchBucket", "The specified bucket does not exist", 404)
+
+
 def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_policy(Bucket=bucket)

@@ -614,7 +614,7 @@ def test_put_get_round_trip(s3: Harness, bucket: str) -> None:
         Metadata={"Team": "blue"},
         CacheControl="no-cache",
     )
-    assert out == {"ETag": f'"{md5_hex(data)}"'}
+    assert out == {"ETag": f'"{md5_hex(data)}"', "ServerSideEncryption": "AES256"}
     got = s3("GetObject", Bucket=bucket, Key="dir/file.txt")
     assert b"".join(got.pop("Body")) == data
     assert got == {
@@ -623,6 +623,7 @@ def test_put_get_round_trip(s3: Harness, bucket: str) -> None:
         "ContentType": "text/plain",
         "Metadata": {"team": "blue"},
         "AcceptRanges": "bytes",
+        "ServerSideEncryption": "AES256",  # every bucket's SSE-S3 default
         "CacheControl": "no-cache",
         "ContentLength": len(data),
     }
@@ -660,6 +661,7 @@ def test_spooled_request_body(s3: Harness, bucket: str) -> None:
     )
     assert out == {
         "ETag": f'"{md5_hex(data)}"',
+        "ServerSideEncryption": "AES256",
         "ChecksumCRC32": crc32_b64(data),
         "ChecksumType": "FULL_OBJECT",
     }
@@ -1003,7 +1005,8 @@ def test_copy_object(tmp_path: Path, reader: bool) -> None:
         s3.now = NOW + timedelta(hours=1)
         source = quote(f"src/{key}") + "?versionId=null"
         out = s3("CopyObject", Bucket="dst", Key="copy", CopySource=source)
-        assert out == {"CopyObjectResult": {"ETag": etag, "LastModified": NOW + timedelta(hours=1)}}
+        assert out == {"CopyObjectResult": {"ETag": etag, "LastModified": NOW + timedelta(hours=1)},
+                       "ServerSideEncryption": "AES256"}
         head = s3("HeadObject", Bucket="dst", Key="copy", ChecksumMode="ENABLED")
         assert (head["ContentType"], head["Metadata"], head["ChecksumCRC32"]) == (
             "text/x",
@@ -1448,6 +1451,7 @@ def test_multipart_upload(tmp_path: Path, reader: bool) -> None:
             "Bucket": "mpb",
             "Key": "big/object",
             "ETag": f'"{digest}-3"',
+            "ServerSideEncryption": "AES256",
         }
         data = b"".join(parts)
         assert s3.body("mpb", "big/object") == data

@@ -24,6 +24,7 @@ from .common import (
     ENFORCED,
     NS,
     OWNERSHIPS,
+    SSE_S3,
     WRITER,
     access_denied,
     after_commit,
@@ -246,6 +247,16 @@ class BucketOps:
         region = bucket["Region"]
         # us-east-1 is an empty <LocationConstraint/> element (botocore reads None).
         return {"LocationConstraint": None if region == US_EAST_1 else region}
+
+    def GetBucketVersioning(self, call: Call, tx: Tx) -> dict[str, Any]:
+        load_bucket(tx, call.params)
+        return {}  # never versioned: an empty <VersioningConfiguration/>, as S3 answers
+
+    def GetBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
+        load_bucket(tx, call.params)
+        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
+                "BucketKeyEnabled": False}
+        return {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}
 
     # -- policy -------------------------------------------------------------------------------
 

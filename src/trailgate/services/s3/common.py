@@ -57,6 +57,9 @@ MAX_METADATA_BYTES: Final = 2048
 MAX_OBJECT_SIZE: Final = 5 * 1024**3
 MIN_PART_SIZE: Final = 5 * 1024**2
 MAX_PART_NUMBER: Final = 10_000
+SSE_S3: Final = "AES256"
+"""Every bucket encrypts new objects with SSE-S3 by default (S3 since January 2023); the
+objects' responses say so and GetBucketEncryption returns that configuration."""
 STANDARD: Final = "STANDARD"
 DEFAULT_CONTENT_TYPE: Final = "binary/octet-stream"
 ENFORCED: Final = "BucketOwnerEnforced"

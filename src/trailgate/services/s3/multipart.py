@@ -26,6 +26,7 @@ from .bodies import Prepared, check_write_conditions, early_error, run_prepared,
 from .common import (
     MIN_PART_SIZE,
     NS,
+    SSE_S3,
     STANDARD,
     after_commit,
     check_key,
@@ -153,7 +154,10 @@ class MultipartOps:
             "ChecksumAlgorithm": params.get("ChecksumAlgorithm"),
         }
         tx.insert(NS, uploads_kind(bucket["Name"]), upload_id, key, upload)
-        out: dict[str, Any] = {"Bucket": bucket["Name"], "Key": key, "UploadId": upload_id}
+        out: dict[str, Any] = {
+            "Bucket": bucket["Name"], "Key": key, "UploadId": upload_id,
+            "ServerSideEncryption": SSE_S3,
+        }
         if params.get("ChecksumAlgorithm"):
             out["ChecksumAlgorithm"] = params["ChecksumAlgorithm"]
         return out
@@ -194,7 +198,8 @@ class MultipartOps:
             unreference_blob(tx, old["BlobId"])
             doomed.append(old["BlobId"])
         reference_blob(tx, info.id, kind, key)
-        return after_commit({"ETag": record["ETag"], **prepared.checksums}, self.blobs, doomed)
+        out = {"ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums}
+        return after_commit(out, self.blobs, doomed)
 
     # -- complete -----------------------------------------------------------------------------
 
@@ -273,6 +278,7 @@ class MultipartOps:
             "Bucket": bucket["Name"],
             "Key": key,
             "ETag": record["ETag"],
+            "ServerSideEncryption": SSE_S3,
         }
         return after_commit(out, self.blobs, doomed)
 

@@ -32,6 +32,7 @@ from .common import (
     DEFAULT_CONTENT_TYPE,
     ENFORCED,
     NS,
+    SSE_S3,
     STANDARD,
     after_commit,
     check_key,
@@ -184,6 +185,7 @@ def _object_view(record: dict[str, Any], params: dict[str, Any]) -> dict[str, An
         "ContentType": record.get("ContentType") or DEFAULT_CONTENT_TYPE,
         "Metadata": dict(record.get("Metadata") or {}),
         "AcceptRanges": "bytes",
+        "ServerSideEncryption": SSE_S3,
     }
     out.update(headers_view(record.get("Headers") or {}))
     if record.get("Tags"):
@@ -267,7 +269,9 @@ class ObjectOps:
             checksums=prepared.checksums,
         )
         doomed = store_object(tx, bucket["Name"], key, record)
-        out: dict[str, Any] = {"ETag": record["ETag"], **prepared.checksums}
+        out: dict[str, Any] = {
+            "ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums
+        }
         if prepared.checksums:
             out["ChecksumType"] = "FULL_OBJECT"
         return after_commit(out, self.blobs, doomed)
@@ -476,7 +480,7 @@ class ObjectOps:
         )
         doomed = store_object(tx, bucket["Name"], key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
-        out = {"CopyObjectResult": result}
+        out = {"CopyObjectResult": result, "ServerSideEncryption": SSE_S3}
         return after_commit(out, self.blobs, doomed)
 
     # -- object ACLs --------------------------------------------------------------------------
