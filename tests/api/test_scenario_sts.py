@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
+import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
@@ -196,10 +201,70 @@ def test_session_policy_narrows_the_session(world: World) -> None:
     assert world.client("sts", session).get_caller_identity()["Account"] == MANAGEMENT
 
 
-def test_root_cannot_assume_role(server: Server, world: World) -> None:
+ROOT_REFUSED = ("AccessDenied", "Roles may not be assumed by root accounts.", 403)
+
+
+@pytest.mark.parametrize("role", [sc.E_ROLE, "no-such-role"])
+def test_root_cannot_assume_role(server: Server, world: World, role: str) -> None:
+    """AWS's own wording, whatever the role (even one that does not exist)."""
+    root_sts: Any = server.client("sts")
     with pytest.raises(ClientError) as exc:
-        server.client("sts").assume_role(RoleArn=role_arn(sc.E_ROLE), RoleSessionName="root")
-    assert error_of(exc)[0] == "AccessDenied"
+        root_sts.assume_role(RoleArn=role_arn(role), RoleSessionName="root")
+    assert error_of(exc) == ROOT_REFUSED
+
+
+def test_root_session_token_cannot_assume_role(server: Server, world: World) -> None:
+    root_sts: Any = server.client("sts")
+    creds = root_sts.get_session_token()["Credentials"]
+    sts: Any = server.client(
+        "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=role_arn(sc.E_ROLE), RoleSessionName="root")
+    assert error_of(exc) == ROOT_REFUSED
+
+
+def _statement(**extra: object) -> dict[str, object]:
+    return {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", **extra}
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ("{bad", "This policy contains invalid Json"),
+        ("[1,2]", "This policy contains invalid Json"),
+        (
+            json.dumps({"Version": "2012-10-17", "Statement": [
+                _statement(Resource="*", Principal={"AWS": "*"})]}),
+            "Policy document should not specify a principal.",
+        ),
+        (
+            json.dumps({"Version": "2012-10-17", "Statement": [_statement()]}),
+            "Policy statement must contain resources.",
+        ),
+    ],
+    ids=["not-json", "array", "principal", "no-resource"],
+)
+def test_invalid_session_policy_is_refused_by_assume_role(
+    world: World, policy: str, message: str
+) -> None:
+    """AssumeRole itself answers MalformedPolicyDocument (it used to succeed, and every later
+    authorized call of the session failed with a 500)."""
+    with pytest.raises(ClientError) as exc:
+        world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin", Policy=policy)
+    assert error_of(exc) == ("MalformedPolicyDocument", message, 400)
+
+
+def test_valid_session_policy_still_works_for_authorized_calls(world: World) -> None:
+    allow = {"Version": "2012-10-17", "Statement": [_statement(Resource="*")]}
+    session = world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin",
+                           Policy=json.dumps(allow))
+    assert "Buckets" in world.client("s3", session).list_buckets()
+    with pytest.raises(ClientError) as exc:
+        world.client("iam", session).list_users()
+    code, message, status = error_of(exc)
+    assert (code, status) == ("AccessDenied", 403)
+    assert message.endswith("because no identity-based policy allows the iam:ListUsers action")
 
 
 def test_invalid_session_name_is_a_validation_error(world: World) -> None:
@@ -228,10 +293,81 @@ def test_session_token_carries_mfa_into_later_calls(world: World) -> None:
     assert world.client("sts", session).get_caller_identity()["Arn"].endswith(
         f":assumed-role/{sc.D_ROLE}/dana-mfa"
     )
-    with pytest.raises(ClientError) as exc:
-        world.client("sts", mfa_keys).get_session_token()
-    assert error_of(exc)[0] == "AccessDenied"
-    # IAM needs MFA with session-token credentials (the user itself may call GetUser)
+    for keys in (mfa_keys, plain_keys):
+        with pytest.raises(ClientError) as exc:
+            world.client("sts", keys).get_session_token()
+        assert error_of(exc) == SESSION_CREDENTIALS_REFUSED
+    # IAM refuses session-token credentials obtained without MFA outright, before any policy
     with pytest.raises(ClientError) as exc:
         world.client("iam", plain_keys).get_user()
-    assert error_of(exc)[0] == "AccessDenied"
+    assert error_of(exc) == NO_MFA_TOKEN_REFUSED
+    # with MFA the call reaches the policies (d-user's allow only sts:AssumeRole)
+    with pytest.raises(ClientError) as exc:
+        world.client("iam", mfa_keys).get_user()
+    code, message, status = error_of(exc)
+    assert (code, status) == ("AccessDenied", 403)
+    assert message.endswith("because no identity-based policy allows the iam:GetUser action")
+
+
+SESSION_CREDENTIALS_REFUSED = (
+    "AccessDenied", "Cannot call GetSessionToken with session credentials", 403
+)
+NO_MFA_TOKEN_REFUSED = (
+    "InvalidClientTokenId", "The security token included in the request is invalid", 403
+)
+
+
+def _session(sts: Any, **extra: Any) -> Keys:
+    creds = sts.get_session_token(**extra)["Credentials"]
+    return Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+
+def test_session_token_iam_needs_mfa(server: Server) -> None:
+    """A user allowed IAM reads: its GetSessionToken credentials call IAM only with MFA, while
+    its long-term keys and an MFA'd session work as before."""
+    root: Any = server.client("iam")
+    name = "gst-iam-reader"
+    root.create_user(UserName=name)
+    root.put_user_policy(UserName=name, PolicyName="iam-read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListUsers"],
+                       "Resource": "*"}],
+    }))
+    device = root.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    serial = device["SerialNumber"]
+    totp = pyotp.TOTP(device["Base32StringSeed"].decode())
+    step = int(time.time()) // 30
+    root.enable_mfa_device(UserName=name, SerialNumber=serial,
+                           AuthenticationCode1=totp.at((step - 1) * 30),
+                           AuthenticationCode2=totp.at(step * 30))
+    key = root.create_access_key(UserName=name)["AccessKey"]
+    user = Keys(key["AccessKeyId"], key["SecretAccessKey"])
+    user_sts: Any = server.client("sts", user.key, user.secret)
+    user_iam: Any = server.client("iam", user.key, user.secret)
+    assert user_iam.get_user()["User"]["UserName"] == name
+
+    plain = _session(user_sts)
+    plain_iam: Any = server.client("iam", plain.key, plain.secret, plain.token)
+    for call in (plain_iam.get_user, plain_iam.list_users):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_of(exc) == NO_MFA_TOKEN_REFUSED
+    plain_sts: Any = server.client("sts", plain.key, plain.secret, plain.token)
+    assert plain_sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{MANAGEMENT}:user/{name}"
+
+    unused = max(step + 1, int(time.time()) // 30)  # a step not consumed by EnableMFADevice
+    mfa = _session(user_sts, SerialNumber=serial, TokenCode=totp.at(unused * 30))
+    mfa_iam: Any = server.client("iam", mfa.key, mfa.secret, mfa.token)
+    assert mfa_iam.get_user()["User"]["UserName"] == name
+    assert any(u["UserName"] == name for u in mfa_iam.list_users()["Users"])
+    mfa_sts: Any = server.client("sts", mfa.key, mfa.secret, mfa.token)
+    with pytest.raises(ClientError) as exc:
+        mfa_sts.get_session_token()
+    assert error_of(exc) == SESSION_CREDENTIALS_REFUSED
+
+
+def test_role_session_cannot_call_get_session_token(world: World) -> None:
+    session = world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin")
+    with pytest.raises(ClientError) as exc:
+        world.client("sts", session).get_session_token()
+    assert error_of(exc) == SESSION_CREDENTIALS_REFUSED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..auth import gather
@@ -9,12 +10,14 @@ from ..auth.context_keys import build_context, caller_of, mark_mfa
 from ..policy import (
     BoundPolicy,
     Decision,
+    MalformedPolicyError,
     PolicyDoc,
     PolicyInputs,
     PolicySet,
     PolicyType,
     Request,
     evaluate,
+    load_policy,
 )
 from ..protocol.errors import ServiceError
 from ..services import catalog
@@ -107,7 +110,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     policies = cache.get(generation, ps_key)
     if policies is None:
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
-        policies = PolicySet.from_inputs(inputs)
+        policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
@@ -125,13 +128,43 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         raise _denied(ctx, action, resource, decision)
 
 
+def _compile_caller(inputs: PolicyInputs) -> PolicySet:
+    """The caller's compiled policies.  AssumeRole refuses an invalid session policy
+    (``MalformedPolicyDocument``), so a session never carries one; should a token still hold
+    one (minted before that check), the unreadable session policy grants nothing: the session
+    is denied like any session whose policies do not allow the action, never a 500."""
+    try:
+        return PolicySet.from_inputs(inputs)
+    except MalformedPolicyError:
+        if not inputs.session:
+            raise
+    session = tuple(doc for doc in inputs.session if _readable(doc))
+    return PolicySet.from_inputs(replace(inputs, session=session))
+
+
+def _readable(doc: PolicyDoc) -> bool:
+    try:
+        load_policy(doc.text, doc.policy_type)
+    except MalformedPolicyError:
+        return False
+    return True
+
+
+# What IAM answers GetSessionToken credentials obtained without MFA (AWS's own wording: no
+# trailing period, unlike an unknown access key's message).
+SESSION_TOKEN_WITHOUT_MFA = "The security token included in the request is invalid"
+
+# STS operations GetSessionToken credentials may call; GetSessionToken itself reaches the
+# provider, which answers "Cannot call GetSessionToken with session credentials".
+_SESSION_TOKEN_STS = frozenset({"AssumeRole", "GetCallerIdentity", "GetSessionToken"})
+
+
 def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
-    """GetSessionToken credentials: no IAM without MFA; in STS only AssumeRole and
-    GetCallerIdentity (spec 4.4)."""
-    refused = (ctx.service == "iam" and not p.mfa_authenticated) or (
-        ctx.service == "sts" and ctx.operation not in ("AssumeRole", "GetCallerIdentity")
-    )
-    if refused:
+    """GetSessionToken credentials: no IAM without MFA (``InvalidClientTokenId``, as AWS
+    answers); in STS only AssumeRole and GetCallerIdentity (spec 4.4)."""
+    if ctx.service == "iam" and not p.mfa_authenticated:
+        raise ServiceError("InvalidClientTokenId", SESSION_TOKEN_WITHOUT_MFA, 403)
+    if ctx.service == "sts" and ctx.operation not in _SESSION_TOKEN_STS:
         action = f"{ctx.service}:{ctx.operation}"
         raise ServiceError(
             "AccessDenied",
@@ -139,6 +172,10 @@ def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
             "allows it",
             403,
         )
+
+
+# AWS's answer to AssumeRole called with root credentials, whatever the role.
+ROOT_ASSUME_ROLE = "Roles may not be assumed by root accounts."
 
 
 def _authorize_assume_role(
@@ -162,8 +199,8 @@ def _authorize_assume_role(
     parts = role_arn.split(":")
     if len(parts) > 4 and parts[4].isdigit():
         ctx.resource_account = parts[4]
-    if p.kind == "root":
-        raise denied  # AWS refuses AssumeRole with root credentials
+    if p.kind == "root":  # root's own keys or its GetSessionToken credentials
+        raise ServiceError("AccessDenied", ROOT_ASSUME_ROLE, 403)
     params = ctx.params
     if ("SerialNumber" in params or "TokenCode" in params) and read(
         lambda tx: check_mfa_readonly(tx, p, params, ctx.received_at)

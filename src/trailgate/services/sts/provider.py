@@ -15,6 +15,7 @@ from typing import Any
 from ...auth import tokens
 from ...auth.mfa import MfaVerifier
 from ...gateway.context import Principal
+from ...policy import MalformedPolicyError, PolicyType, load_policy
 from ...protocol.errors import ServiceError, validation_error
 from ..base import Call
 from ..iam import queries
@@ -96,6 +97,7 @@ class StsProvider:
         chained = p.kind == "assumed_role"
         duration = _session_duration(params, role, chained)
         source_identity = _source_identity(params, role, p)
+        check_session_policy(params.get("Policy"))
         mfa_time = _verify_mfa_params(call, tx, required=False)
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
@@ -194,6 +196,19 @@ def _source_identity(params: dict[str, Any], role: dict[str, Any], p: Principal)
             403,
         )
     return source_identity
+
+
+def check_session_policy(text: str | None) -> None:
+    """AssumeRole's inline session policy (``Policy``), checked before any credentials are
+    minted: AWS refuses an invalid one with ``MalformedPolicyDocument`` (HTTP 400) carrying
+    the grammar error, so no session ever holds a policy the engine cannot read.  Parsed
+    through the engine's cache, so the session's later calls reuse the compiled policy."""
+    if text is None:
+        return
+    try:
+        load_policy(text, PolicyType.SESSION)
+    except MalformedPolicyError as exc:
+        raise ServiceError("MalformedPolicyDocument", exc.message, 400) from None
 
 
 LAST_USED_PRECISION = timedelta(minutes=1)
