@@ -284,6 +284,47 @@ def test_roots_and_accounts_for_parent(org: Any, member: tuple[str, str]) -> Non
     assert error_of(exc)[0::2] == ("ParentNotFoundException", 400)
 
 
+def test_hierarchy_of_one_root(org: Any, member: tuple[str, str]) -> None:
+    """No organizational units here: every account's parent is the root."""
+    root = org.list_roots()["Roots"][0]["Id"]
+    assert org.list_parents(ChildId=member[0])["Parents"] == [{"Id": root, "Type": "ROOT"}]
+    assert org.list_parents(ChildId=MANAGEMENT)["Parents"] == [{"Id": root, "Type": "ROOT"}]
+    children = [c for page in org.get_paginator("list_children").paginate(
+        ParentId=root, ChildType="ACCOUNT", PaginationConfig={"PageSize": 2})
+        for c in page["Children"]]
+    assert {"Id": member[0], "Type": "ACCOUNT"} in children
+    assert {"Id": MANAGEMENT, "Type": "ACCOUNT"} in children
+    assert all(c["Type"] == "ACCOUNT" for c in children)
+    assert org.list_children(ParentId=root, ChildType="ORGANIZATIONAL_UNIT")["Children"] == []
+    assert org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"] == []
+    with pytest.raises(ClientError) as exc:
+        org.list_parents(ChildId="999999999999")
+    assert error_of(exc)[0::2] == ("ChildNotFoundException", 400)
+    with pytest.raises(ClientError) as exc:
+        org.list_children(ParentId="r-" + ("zz99" if root != "r-zz99" else "yy88"),
+                          ChildType="ACCOUNT")
+    assert error_of(exc)[0::2] == ("ParentNotFoundException", 400)
+
+
+def test_list_create_account_status(org: Any, member: tuple[str, str]) -> None:
+    statuses = [s for page in org.get_paginator("list_create_account_status").paginate()
+                for s in page["CreateAccountStatuses"]]
+    assert any(s.get("AccountId") == member[0] and s["State"] == "SUCCEEDED" for s in statuses)
+    failed = org.list_create_account_status(States=["FAILED"])["CreateAccountStatuses"]
+    assert all(s["State"] == "FAILED" for s in failed)
+
+
+def test_trusted_service_access(org: Any) -> None:
+    principal = "cloudtrail.amazonaws.com"
+    org.enable_aws_service_access(ServicePrincipal=principal)
+    org.enable_aws_service_access(ServicePrincipal=principal)  # again: no change
+    enabled = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [e["ServicePrincipal"] for e in enabled] == [principal]
+    assert isinstance(enabled[0]["DateEnabled"], datetime)
+    org.disable_aws_service_access(ServicePrincipal=principal)
+    assert org.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+
+
 def test_describe_account(org: Any, member: tuple[str, str]) -> None:
     organization = org.describe_organization()["Organization"]
     account = org.describe_account(AccountId=member[0])["Account"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -229,12 +230,71 @@ class OrganizationsProvider:
         tx.bump_generation()
         return {}
 
-    def _page(self, call: Call, items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    # -- the hierarchy: one root, no organizational units ------------------------------------
+
+    def ListParents(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        if tx.get(ORG, "account", call.params["ChildId"]) is None:
+            raise _error("ChildNotFoundException", "We can't find an organizational unit (OU) "
+                         "or AWS account with the ChildId that you specified.")
+        return {"Parents": [{"Id": self._root_id(tx), "Type": "ROOT"}]}
+
+    def ListChildren(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        self._require_root(call, tx)
+        if call.params["ChildType"] != "ACCOUNT":
+            return {"Children": []}  # no organizational units
+        children = [{"Id": a["Id"], "Type": "ACCOUNT"} for a in tx.list(ORG, "account")]
+        return self._page(call, children, "Children", lambda child: child)
+
+    def ListOrganizationalUnitsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        self._require_root(call, tx)
+        return {"OrganizationalUnits": []}
+
+    def _require_root(self, call: Call, tx: Any) -> None:
+        if call.params["ParentId"] != self._root_id(tx):
+            raise _error("ParentNotFoundException", "We can't find a root or OU with the "
+                         "ParentId that you specified.")
+
+    def ListCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        states = set(call.params.get("States") or ())
+        found = [s for s in tx.list(ORG, "create-status") if not states or s["State"] in states]
+        found.sort(key=lambda s: (s["RequestedTimestamp"], s["Id"]))
+        return self._page(call, found, "CreateAccountStatuses", _status_out)
+
+    # -- trusted access for AWS services ----------------------------------------------------
+
+    def EnableAWSServiceAccess(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        principal = call.params["ServicePrincipal"]
+        if tx.get(ORG, "service-access", principal) is None:
+            tx.put(ORG, "service-access", principal, principal,
+                   {"ServicePrincipal": principal, "DateEnabled": call.now.timestamp()})
+        return {}
+
+    def DisableAWSServiceAccess(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        tx.delete(ORG, "service-access", call.params["ServicePrincipal"])
+        return {}
+
+    def ListAWSServiceAccessForOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
+        self._require_management(call, tx)
+        enabled = sorted(tx.list(ORG, "service-access"), key=lambda r: r["ServicePrincipal"])
+        return self._page(call, enabled, "EnabledServicePrincipals",
+                          lambda r: {**r, "DateEnabled": _dt(r["DateEnabled"])})
+
+    def _page(
+        self, call: Call, items: list[dict[str, Any]], key: str,
+        view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         limit = int(call.params.get("MaxResults") or 20)
         start = int(call.params.get("NextToken") or 0) if str(
             call.params.get("NextToken") or "0").isdigit() else 0
         page = items[start : start + limit]
-        out: dict[str, Any] = {key: [_account_out(a) for a in page]}
+        shown = view or _account_out
+        out: dict[str, Any] = {key: [shown(a) for a in page]}
         if start + limit < len(items):
             out["NextToken"] = str(start + limit)
         return out
