@@ -149,7 +149,7 @@ def test_create_get_user_fields(iam: Any) -> None:
     assert user["UserName"] == name
     assert user["Path"] == "/div/team/"
     assert user["Arn"] == user_arn(name, "/div/team/")
-    assert re.fullmatch(r"AIDA[A-Z0-9]{17}", user["UserId"])
+    assert re.fullmatch(r"AIDA[A-Z2-7]{17}", user["UserId"])
     assert isinstance(user["CreateDate"], datetime) and user["CreateDate"].tzinfo is not None
     assert user["Tags"] == [{"Key": "k", "Value": "v"}]
     got = iam.get_user(UserName=name)["User"]
@@ -338,7 +338,7 @@ def test_access_key_lifecycle_and_limit(server: Server, iam: Any) -> None:
     user_id = iam.get_user(UserName=name)["User"]["UserId"]
     first = iam.create_access_key(UserName=name)["AccessKey"]
     assert first["UserName"] == name and first["Status"] == "Active"
-    assert re.fullmatch(r"AKIA[A-Z0-9]{16}", first["AccessKeyId"])
+    assert re.fullmatch(r"AKIA[A-Z2-7]{16}", first["AccessKeyId"])
     assert len(first["SecretAccessKey"]) == 40
     assert isinstance(first["CreateDate"], datetime)
     second = iam.create_access_key(UserName=name)["AccessKey"]
@@ -483,7 +483,7 @@ def test_group_lifecycle(iam: Any) -> None:
     group, user = uid("grp"), uid("member")
     created = iam.create_group(GroupName=group, Path="/teams/")["Group"]
     assert created["Arn"] == f"arn:aws:iam::{ACCT}:group/teams/{group}"
-    assert re.fullmatch(r"AGPA[A-Z0-9]{17}", created["GroupId"])
+    assert re.fullmatch(r"AGPA[A-Z2-7]{17}", created["GroupId"])
     with pytest.raises(ClientError) as exc:
         iam.create_group(GroupName=group.upper())
     assert error_of(exc) == (
@@ -622,7 +622,7 @@ def test_create_and_get_role_fields(iam: Any) -> None:
     )["Role"]
     assert role["Arn"] == role_arn(name, "/svc/")
     assert role["Path"] == "/svc/" and role["RoleName"] == name
-    assert re.fullmatch(r"AROA[A-Z0-9]{17}", role["RoleId"])
+    assert re.fullmatch(r"AROA[A-Z2-7]{17}", role["RoleId"])
     assert role["AssumeRolePolicyDocument"] == json.loads(policy)
     assert role["MaxSessionDuration"] == 7200
     assert role["Description"] == "d e s c"
@@ -1003,7 +1003,7 @@ def test_create_and_get_policy(iam: Any) -> None:
                                Description="about")["Policy"]
     assert policy["Arn"] == policy_arn(name, "/p/")
     assert policy["DefaultVersionId"] == "v1"
-    assert re.fullmatch(r"ANPA[A-Z0-9]{17}", policy["PolicyId"])
+    assert re.fullmatch(r"ANPA[A-Z2-7]{17}", policy["PolicyId"])
     assert (policy["IsAttachable"], policy["AttachmentCount"]) == (True, 0)
     assert policy["PermissionsBoundaryUsageCount"] == 0
     got = iam.get_policy(PolicyArn=policy["Arn"])["Policy"]

@@ -39,7 +39,8 @@ _NONCE_BYTES: Final = 12
 _TAG_BYTES: Final = 16
 _TOKEN_AAD: Final = b"trailgate/session-token/" + TOKEN_VERSION.encode()
 _SECRET_AAD: Final = b"trailgate/secret/" + SECRET_VERSION.encode() + b"/"
-_ALNUM_UPPER: Final = string.ascii_uppercase + string.digits
+_BASE32: Final = string.ascii_uppercase + "234567"
+"""The characters of AWS's access key ids and unique ids after their prefix (base32)."""
 _B64_ALPHABET: Final = string.ascii_letters + string.digits + "+/"
 
 
@@ -166,10 +167,11 @@ def _tables(alphabet: str) -> tuple[bytes, bytes]:
 
 
 def new_access_key_id(prefix: str = "AKIA") -> str:
-    """``AKIA`` (long-term) or ``ASIA`` (temporary) + 16 uppercase letters/digits (spec 3.1)."""
+    """``AKIA`` (long-term) or ``ASIA`` (temporary) + 16 characters of the base32 alphabet
+    (A-Z, 2-7), as AWS's (spec 3.1)."""
     if prefix not in ("AKIA", "ASIA"):
         raise ValueError("access key id prefix must be AKIA or ASIA")
-    return prefix + _random_chars(_ALNUM_UPPER, 16)
+    return prefix + _random_chars(_BASE32, 16)
 
 
 def new_secret_access_key() -> str:
@@ -178,10 +180,10 @@ def new_secret_access_key() -> str:
 
 
 def new_unique_id(prefix: str) -> str:
-    """A unique id such as ``AIDA`` / ``AROA`` / ``ANPA`` + 17 uppercase letters/digits."""
+    """A unique id such as ``AIDA`` / ``AROA`` / ``ANPA`` + 17 base32 characters (A-Z, 2-7)."""
     if len(prefix) != 4 or not prefix.isalpha() or not prefix.isupper():
         raise ValueError("unique id prefix must be 4 uppercase letters")
-    return prefix + _random_chars(_ALNUM_UPPER, 17)
+    return prefix + _random_chars(_BASE32, 17)
 
 
 def load_or_create_master_key(data_dir: Path) -> bytes:
