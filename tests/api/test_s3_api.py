@@ -631,7 +631,11 @@ def test_public_policy_blocked_by_default(s3: Any, bucket: str) -> None:
         "Resource": f"arn:aws:s3:::{bucket}/*"}]})
     with pytest.raises(ClientError) as exc:
         s3.put_bucket_policy(Bucket=bucket, Policy=public)
-    assert error_of(exc) == ("AccessDenied", "Access Denied", 403)
+    assert error_of(exc) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{MANAGEMENT}:root is not authorized to perform: s3:PutBucketPolicy "
+        f'on resource: "arn:aws:s3:::{bucket}" because public policies are blocked by the '
+        "BlockPublicPolicy block public access setting.", 403)
 
 
 def test_bucket_acl_and_ownership_controls(s3: Any) -> None:

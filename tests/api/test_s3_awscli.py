@@ -22,7 +22,7 @@ import pytest
 from trailgate import scenario as sc
 
 from .scenario_setup import World
-from .server import Server
+from .server import MANAGEMENT, Server
 from .test_s3_scenario import d_role_session, empty_and_delete, grant_d_role
 
 pytestmark = pytest.mark.slow
@@ -235,8 +235,11 @@ def test_d_role_profile_is_held_to_its_prefix(cli: Cli, tmp_path: Path) -> None:
     assert own.split()[-1] == "log-D.json"
     refused = cli("s3", "ls", cli.url(f"AWSLogs/{e}/"), profile="d-role")
     assert refused.returncode == 255
+    session = f"arn:aws:sts::{MANAGEMENT}:assumed-role/{sc.D_ROLE}/dana-s3"
     assert "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: " \
-        "Access Denied" in refused.stderr
+        f"User: {session} is not authorized to perform: s3:ListBucket on resource: " \
+        f'"arn:aws:s3:::{cli.bucket}" because no identity-based policy allows the ' \
+        "s3:ListBucket action" in refused.stderr
     assert refused.stdout == ""
     # `--recursive` sends prefix= without a delimiter: "" is an allowed prefix, so the role
     # lists every key name in the bucket (reads stay limited to its own prefix).
@@ -255,4 +258,6 @@ def test_d_role_profile_is_held_to_its_prefix(cli: Cli, tmp_path: Path) -> None:
     forged = cli("s3", "cp", str(upload), cli.url(f"AWSLogs/{d}/forged.json"), profile="d-role")
     assert forged.returncode == 1
     assert "An error occurred (AccessDenied) when calling the PutObject operation: " \
-        "Access Denied" in forged.stderr
+        f"User: {session} is not authorized to perform: s3:PutObject on resource: " \
+        f'"arn:aws:s3:::{cli.bucket}/AWSLogs/{d}/forged.json" because no identity-based ' \
+        "policy allows the s3:PutObject action" in forged.stderr

@@ -53,6 +53,36 @@ def s3_client(server: Server, keys: Keys | None, **config: Any) -> Any:
     )
 
 
+def why_not(who: str, action: str, resource: str,
+            missing: str = "identity-based policy") -> tuple[str, str, int]:
+    """S3's explained AccessDenied (given to callers of the owner's account or organization):
+    no policy of kind ``missing`` allows the action."""
+    return ("AccessDenied", f'User: {who} is not authorized to perform: {action} on resource: '
+            f'"{resource}" because no {missing} allows the {action} action', 403)
+
+
+def denied_by(who: str, action: str, resource: str,
+              where: str = "a resource-based policy") -> tuple[str, str, int]:
+    """S3's explained AccessDenied for an explicit Deny in a policy of kind ``where``."""
+    return ("AccessDenied", f'User: {who} is not authorized to perform: {action} on resource: '
+            f'"{resource}" with an explicit deny in {where}', 403)
+
+
+def session_arn(role: str, name: str, account: str = MANAGEMENT) -> str:
+    return f"arn:aws:sts::{account}:assumed-role/{role}/{name}"
+
+
+def obj(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def bkt(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+D_SESSION = session_arn(sc.D_ROLE, "dana-s3")
+
+
 def refused(call: Any, **params: Any) -> tuple[str, str, int]:
     with pytest.raises(ClientError) as exc:
         call(**params)
@@ -146,15 +176,19 @@ def test_d_role_reads_only_its_own_prefix(world: World, logs: Logs) -> None:
         "application/json"
     )
     for party in ("E", "R"):
-        assert refused(s3.get_object, Bucket=logs.name, Key=logs.first(party)) == DENIED
+        assert refused(s3.get_object, Bucket=logs.name, Key=logs.first(party)) == why_not(
+            D_SESSION, "s3:GetObject", obj(logs.name, logs.first(party)))
         assert refused(s3.head_object, Bucket=logs.name, Key=logs.first(party)) == FORBIDDEN
     # Read-only: no writes, even under its own prefix.
     own = f"AWSLogs/{world.accounts['D']}/forged.json.gz"
-    assert refused(s3.put_object, Bucket=logs.name, Key=own, Body=b"x") == DENIED
-    assert refused(s3.delete_object, Bucket=logs.name, Key=logs.first("D")) == DENIED
+    assert refused(s3.put_object, Bucket=logs.name, Key=own, Body=b"x") == why_not(
+        D_SESSION, "s3:PutObject", obj(logs.name, own))
+    assert refused(s3.delete_object, Bucket=logs.name, Key=logs.first("D")) == why_not(
+        D_SESSION, "s3:DeleteObject", obj(logs.name, logs.first("D")))
     assert s3.get_bucket_location(Bucket=logs.name)["LocationConstraint"] is None
     assert logs.name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert refused(s3.get_bucket_policy, Bucket=logs.name) == DENIED
+    assert refused(s3.get_bucket_policy, Bucket=logs.name) == why_not(
+        D_SESSION, "s3:GetBucketPolicy", bkt(logs.name))
 
 
 def test_d_role_listing_is_limited_by_the_prefix_condition(world: World, logs: Logs) -> None:
@@ -171,12 +205,13 @@ def test_d_role_listing_is_limited_by_the_prefix_condition(world: World, logs: L
     assert [p["Prefix"] for p in accounts["CommonPrefixes"]] == sorted(
         f"AWSLogs/{world.accounts[p]}/" for p in ("D", "E", "R")
     )
-    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{e}/") == DENIED
-    assert refused(s3.list_objects, Bucket=logs.name, Prefix=f"AWSLogs/{e}/") == DENIED
+    listing = why_not(D_SESSION, "s3:ListBucket", bkt(logs.name))
+    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{e}/") == listing
+    assert refused(s3.list_objects, Bucket=logs.name, Prefix=f"AWSLogs/{e}/") == listing
     # No prefix parameter at all: s3:prefix is absent, the StringLike condition fails.
-    assert refused(s3.list_objects_v2, Bucket=logs.name) == DENIED
+    assert refused(s3.list_objects_v2, Bucket=logs.name) == listing
     # "AWSLogs/<D>" without the slash matches none of the allowed patterns.
-    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{d}") == DENIED
+    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{d}") == listing
     assert refused(s3.head_bucket, Bucket=logs.name) == FORBIDDEN
 
 
@@ -190,14 +225,21 @@ def test_e_role_reads_every_prefix_and_cannot_write(world: World, logs: Logs) ->
     assert listed == sorted(k for keys in logs.keys.values() for k in keys)
     assert s3.head_bucket(Bucket=logs.name)["ResponseMetadata"]["HTTPStatusCode"] == 200
     e_key = logs.first("E")
-    assert refused(s3.put_object, Bucket=logs.name, Key=e_key, Body=b"overwrite") == DENIED
-    assert refused(s3.delete_object, Bucket=logs.name, Key=e_key) == DENIED
+    erin = session_arn(sc.E_ROLE, "erin-s3")
+    assert refused(s3.put_object, Bucket=logs.name, Key=e_key, Body=b"overwrite") == why_not(
+        erin, "s3:PutObject", obj(logs.name, e_key))
+    assert refused(s3.delete_object, Bucket=logs.name, Key=e_key) == why_not(
+        erin, "s3:DeleteObject", obj(logs.name, e_key))
     assert refused(s3.copy_object, Bucket=logs.name, Key="copied",
-                   CopySource={"Bucket": logs.name, "Key": e_key}) == DENIED
-    assert refused(s3.create_bucket, Bucket=f"tg-e-{uuid.uuid4().hex[:12]}") == DENIED
+                   CopySource={"Bucket": logs.name, "Key": e_key}) == why_not(
+        erin, "s3:PutObject", obj(logs.name, "copied"))
+    new_bucket = f"tg-e-{uuid.uuid4().hex[:12]}"
+    assert refused(s3.create_bucket, Bucket=new_bucket) == why_not(
+        erin, "s3:CreateBucket", bkt(new_bucket))
     assert refused(s3.put_bucket_policy, Bucket=logs.name, Policy=logs.policy({
         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{world.accounts['E']}:root"},
-        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{logs.name}/*"})) == DENIED
+        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{logs.name}/*"})) == why_not(
+        erin, "s3:PutBucketPolicy", bkt(logs.name))
     # DeleteObjects: refused as a whole or per key, but the object stays.
     try:
         result = s3.delete_objects(Bucket=logs.name, Delete={"Objects": [{"Key": e_key}]})
@@ -219,7 +261,9 @@ def test_a_missing_key_is_told_only_to_callers_that_may_list(world: World, logs:
     # D's role may GetObject under its prefix, but ListBucket only with an s3:prefix
     # condition, which a GetObject does not carry.
     d_s3 = s3_client(world.server, d_role_session(world))
-    assert refused(d_s3.get_object, Bucket=logs.name, Key=missing) == DENIED
+    # The refusal names the permission that is missing: s3:ListBucket on the bucket.
+    assert refused(d_s3.get_object, Bucket=logs.name, Key=missing) == why_not(
+        D_SESSION, "s3:ListBucket", bkt(logs.name))
     assert refused(d_s3.head_object, Bucket=logs.name, Key=missing) == FORBIDDEN
     # E's role (AmazonS3ReadOnlyAccess: s3:List* too) learns that the key is not there.
     e_s3 = s3_client(world.server, world.assume(world.users["E"], role_arn(sc.E_ROLE), "erin"))
@@ -253,7 +297,8 @@ def test_r_role_with_external_id_reads_everything(world: World, logs: Logs) -> N
             assert s3.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
     accounts = s3.list_objects_v2(Bucket=logs.name, Prefix="AWSLogs/", Delimiter="/")
     assert len(accounts["CommonPrefixes"]) == 3
-    assert refused(s3.put_object, Bucket=logs.name, Key="AWSLogs/x", Body=b"x") == DENIED
+    assert refused(s3.put_object, Bucket=logs.name, Key="AWSLogs/x", Body=b"x") == why_not(
+        session_arn(sc.R_ROLE, "analyzer"), "s3:PutObject", obj(logs.name, "AWSLogs/x"))
 
 
 def test_session_policy_narrows_a_role_session(world: World, logs: Logs) -> None:
@@ -265,8 +310,11 @@ def test_session_policy_narrows_a_role_session(world: World, logs: Logs) -> None
     s3 = s3_client(world.server, session)
     key = logs.first("D")
     assert s3.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
-    assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("E")) == DENIED
-    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix="AWSLogs/") == DENIED
+    narrowed = session_arn(sc.E_ROLE, "narrow")
+    assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("E")) == why_not(
+        narrowed, "s3:GetObject", obj(logs.name, logs.first("E")), "session policy")
+    assert refused(s3.list_objects_v2, Bucket=logs.name, Prefix="AWSLogs/") == why_not(
+        narrowed, "s3:ListBucket", bkt(logs.name), "session policy")
 
 
 @pytest.mark.parametrize("grantee", ["role", "session", "account"])
@@ -288,10 +336,12 @@ def test_same_account_bucket_grant(world: World, logs: Logs, grantee: str) -> No
         s3 = s3_client(world.server, d_role_session(world))
         key = logs.first("E")
         if grantee == "account":
-            assert refused(s3.get_object, Bucket=logs.name, Key=key) == DENIED
+            assert refused(s3.get_object, Bucket=logs.name, Key=key) == why_not(
+                D_SESSION, "s3:GetObject", obj(logs.name, key))
         else:
             assert s3.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
-        assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("R")) == DENIED
+        assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("R")) == why_not(
+            D_SESSION, "s3:GetObject", obj(logs.name, logs.first("R")))
     finally:
         admin.delete_bucket_policy(Bucket=logs.name)
 
@@ -324,7 +374,10 @@ def test_direct_user_access_needs_identity_policy_and_bucket_grant(
     d_user = s3_client(world.server, world.users["D"])
     e_user = s3_client(world.server, world.users["E"])
     # Bucket grant only: d-user's identity policy allows nothing but sts:AssumeRole.
-    assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("D")) == DENIED
+    # (D and E are accounts of Admin's organization: S3 explains its refusals to them.)
+    dana, erin = f"arn:aws:iam::{d}:user/d-user", f"arn:aws:iam::{world.accounts['E']}:user/e-user"
+    no_identity = why_not(dana, "s3:GetObject", obj(logs.name, logs.first("D")))
+    assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("D")) == no_identity
     name = f"s3-read-{logs.name}"
     d_iam = put_identity_policy(world, "D", name, read_logs_document(logs.name))
     e_iam = put_identity_policy(world, "E", name, read_logs_document(logs.name))
@@ -333,25 +386,34 @@ def test_direct_user_access_needs_identity_policy_and_bucket_grant(
         key = logs.first("D")
         assert d_user.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
         # The grant covers D's prefix only, and not listing.
-        assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("E")) == DENIED
-        assert refused(d_user.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{d}/") == DENIED
+        grant = "resource-based policy"
+        assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("E")) == why_not(
+            dana, "s3:GetObject", obj(logs.name, logs.first("E")), grant)
+        assert refused(d_user.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{d}/") == (
+            why_not(dana, "s3:ListBucket", bkt(logs.name), grant))
         # Identity policy alone (no grant to E's account): refused.
-        assert refused(e_user.get_object, Bucket=logs.name, Key=logs.first("E")) == DENIED
-        assert refused(e_user.get_object, Bucket=logs.name, Key=logs.first("D")) == DENIED
-        assert refused(e_user.list_objects_v2, Bucket=logs.name) == DENIED
+        for party in ("E", "D"):
+            assert refused(e_user.get_object, Bucket=logs.name, Key=logs.first(party)) == (
+                why_not(erin, "s3:GetObject", obj(logs.name, logs.first(party)), grant))
+        assert refused(e_user.list_objects_v2, Bucket=logs.name) == why_not(
+            erin, "s3:ListBucket", bkt(logs.name), grant)
         # The grant names D's account: any principal of D whose identity policy allows is in,
         # e.g. a session of D's OrganizationAccountAccessRole (AdministratorAccess).
         d_admin = world.assume(world.admin, role_arn("OrganizationAccountAccessRole", d), "ops")
         assert world.client("s3", d_admin).get_object(
             Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
         assert refused(world.client("s3", d_admin).get_object,
-                       Bucket=logs.name, Key=logs.first("E")) == DENIED
+                       Bucket=logs.name, Key=logs.first("E")) == why_not(
+            session_arn("OrganizationAccountAccessRole", "ops", d), "s3:GetObject",
+            obj(logs.name, logs.first("E")), grant)
     finally:
         d_iam.delete_user_policy(UserName="d-user", PolicyName=name)
         e_iam.delete_user_policy(UserName="e-user", PolicyName=name)
         admin.delete_bucket_policy(Bucket=logs.name)
-    # The identity policy removed, the grant alone is not enough again.
-    assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("D")) == DENIED
+    # Identity policy and grant removed: refused again (a cross-account request is told
+    # first about the missing grant).
+    assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("D")) == why_not(
+        dana, "s3:GetObject", obj(logs.name, logs.first("D")), "resource-based policy")
 
 
 def test_bucket_policy_deny_for_one_account(world: World, logs: Logs) -> None:
@@ -374,7 +436,8 @@ def test_bucket_policy_deny_for_one_account(world: World, logs: Logs) -> None:
         admin.put_bucket_policy(Bucket=logs.name, Policy=logs.policy(allow))
         assert e_user.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
         admin.put_bucket_policy(Bucket=logs.name, Policy=logs.policy(allow, deny))
-        assert refused(e_user.get_object, Bucket=logs.name, Key=key) == DENIED
+        assert refused(e_user.get_object, Bucket=logs.name, Key=key) == denied_by(
+            f"arn:aws:iam::{e}:user/e-user", "s3:GetObject", obj(logs.name, key))
         assert d_user.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
         # A session of E's role lives in Admin's account: the Deny names E's account only.
         e_role = s3_client(world.server, world.assume(world.users["E"], role_arn(sc.E_ROLE)))
@@ -405,10 +468,14 @@ def test_an_administrator_of_another_account_has_no_access(world: World, logs: L
     s3 = d_admin_s3(world)
     assert logs.name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     # Administrator in D, but no bucket-policy grant: cross-account requests are refused.
-    assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("D")) == DENIED
-    assert refused(s3.list_objects_v2, Bucket=logs.name) == DENIED
-    assert refused(s3.get_bucket_policy, Bucket=logs.name) == DENIED
-    assert refused(s3.delete_bucket, Bucket=logs.name) == DENIED
+    ops = session_arn("OrganizationAccountAccessRole", "ops", world.accounts["D"])
+    grant = "resource-based policy"
+    assert refused(s3.get_object, Bucket=logs.name, Key=logs.first("D")) == why_not(
+        ops, "s3:GetObject", obj(logs.name, logs.first("D")), grant)
+    for call, action in ((s3.list_objects_v2, "s3:ListBucket"),
+                         (s3.get_bucket_policy, "s3:GetBucketPolicy"),
+                         (s3.delete_bucket, "s3:DeleteBucket")):
+        assert refused(call, Bucket=logs.name) == why_not(ops, action, bkt(logs.name), grant)
 
 
 def test_another_account_cannot_take_the_bucket_name(world: World, logs: Logs) -> None:
@@ -444,7 +511,11 @@ def test_anonymous_access_and_the_public_access_block(world: World) -> None:
             "Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
             "Resource": f"arn:aws:s3:::{name}/site/*"}]})
         # BlockPublicPolicy (on for new buckets) refuses the public statement itself.
-        assert refused(admin.put_bucket_policy, Bucket=name, Policy=public) == DENIED
+        assert refused(admin.put_bucket_policy, Bucket=name, Policy=public) == (
+            "AccessDenied",
+            f"User: arn:aws:iam::{MANAGEMENT}:user/admin is not authorized to perform: "
+            f's3:PutBucketPolicy on resource: "{bkt(name)}" because public policies are '
+            "blocked by the BlockPublicPolicy block public access setting.", 403)
         admin.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
             "BlockPublicAcls": False, "IgnorePublicAcls": False,
             "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
@@ -468,7 +539,10 @@ def test_anonymous_access_and_the_public_access_block(world: World) -> None:
             "BlockPublicAcls": False, "IgnorePublicAcls": False,
             "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
         assert refused(anonymous.get_object, Bucket=name, Key="site/index.html") == DENIED
-        assert refused(e_user.get_object, Bucket=name, Key="site/index.html") == DENIED
+        # E's user is of Admin's organization: told why.
+        assert refused(e_user.get_object, Bucket=name, Key="site/index.html") == why_not(
+            f"arn:aws:iam::{world.accounts['E']}:user/e-user", "s3:GetObject",
+            obj(name, "site/index.html"), "resource-based policy")
         assert admin.get_object(Bucket=name, Key="site/index.html")["Body"].read() == (
             b"<h1>public</h1>")
         # Lifted again, the public grant works again.
@@ -519,9 +593,11 @@ def test_presigned_urls_sigv2_and_sigv4(world: World, logs: Logs) -> None:
     code, body = fetch(tampered)
     assert (code, s3_error(body)[0]) == (403, "SignatureDoesNotMatch")
     e_user = world.client("s3", world.users["E"])
+    e_refused = why_not(f"arn:aws:iam::{world.accounts['E']}:user/e-user", "s3:GetObject",
+                        obj(logs.name, key), "resource-based policy")
     for client in (e_user, s3_client(world.server, world.users["E"], signature_version="s3v4")):
         code, body = fetch(client.generate_presigned_url("get_object", Params=params))
-        assert (code, s3_error(body)) == (403, ("AccessDenied", "Access Denied"))
+        assert (code, s3_error(body)) == (403, e_refused[:2])
     # A role session's URL carries its token: D's session reads D's prefix only.
     d_session = d_role_session(world)
     for client in (s3_client(world.server, d_session),
@@ -531,7 +607,8 @@ def test_presigned_urls_sigv2_and_sigv4(world: World, logs: Logs) -> None:
         assert "x-amz-security-token=" in own.lower()
         assert fetch(own) == (200, logs.bodies[logs.first("D")])
         code, body = fetch(client.generate_presigned_url("get_object", Params=params))
-        assert (code, s3_error(body)) == (403, ("AccessDenied", "Access Denied"))
+        assert (code, s3_error(body)) == (403, why_not(D_SESSION, "s3:GetObject",
+                                                       obj(logs.name, key))[:2])
     # A presigned PUT (SigV4) writes the object.
     put_url = v4.generate_presigned_url(
         "put_object", Params={"Bucket": logs.name, "Key": "uploads/presigned.txt"}, ExpiresIn=60)
@@ -566,5 +643,8 @@ def test_session_token_acts_as_its_user(world: World, logs: Logs) -> None:
     creds = world.client("sts", world.users["E"]).get_session_token()["Credentials"]
     e_session = s3_client(world.server, Keys(
         creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]))
-    assert refused(e_session.get_object, Bucket=logs.name, Key=logs.first("E")) == DENIED
-    assert refused(e_session.list_objects_v2, Bucket=logs.name) == DENIED
+    e_user = f"arn:aws:iam::{world.accounts['E']}:user/e-user"  # a session acts as its user
+    assert refused(e_session.get_object, Bucket=logs.name, Key=logs.first("E")) == why_not(
+        e_user, "s3:GetObject", obj(logs.name, logs.first("E")), "resource-based policy")
+    assert refused(e_session.list_objects_v2, Bucket=logs.name) == why_not(
+        e_user, "s3:ListBucket", bkt(logs.name), "resource-based policy")

@@ -278,7 +278,10 @@ def test_switch_into_a_scoped_role_and_back(context: Any, console_world: Console
 
     page.goto(base + f"/console/s3/buckets/{BUCKET}?prefix={quote(f'AWSLogs/{e}/')}")
     failure = page.get_by_test_id("failure")
-    assert "AccessDenied" in failure.inner_text() and "Access Denied" in failure.inner_text()
+    assert "AccessDenied" in failure.inner_text()
+    assert (f'is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{BUCKET}" '
+            "because no identity-based policy allows the s3:ListBucket action"
+            ) in failure.inner_text()
     assert f"No identity-based policy of the role {D_ROLE}" in failure.inner_text()
     shot(page, "s3-denied")
     page.goto(base + "/console/iam/users")

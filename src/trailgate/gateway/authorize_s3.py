@@ -18,6 +18,7 @@ from ..policy import (
     evaluate,
 )
 from ..protocol.errors import ServiceError
+from ..services.organizations.provider import ORG
 from ..services.s3 import queries as s3q
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .context import RequestContext
@@ -25,14 +26,72 @@ from .context import RequestContext
 ACCESS_DENIED = "Access Denied"
 DENIED_KEYS = "__denied_keys"  # DeleteObjects: keys the caller may not delete
 MAY_LIST = "__may_list"
-"""GetObject / HeadObject: a function answering whether the caller may ListBucket the bucket
-(asked only when the key does not exist: S3 then answers NoSuchKey only to a caller that
-could have listed the bucket, and AccessDenied to any other)."""
+"""GetObject / HeadObject: a function answering None when the caller may ListBucket the
+bucket, else the AccessDenied to give (asked only when the key does not exist: S3 answers
+NoSuchKey only to a caller that could have listed the bucket, AccessDenied to any other)."""
 _MISSING_KEY_READS = frozenset({"GetObject", "HeadObject"})
 
 
 def denied() -> ServiceError:
     return ServiceError("AccessDenied", ACCESS_DENIED, 403)
+
+
+# Why a request was refused, in S3's words (its "enhanced" messages since August 2024): an
+# explicit deny names the first kind of policy that holds one, in this order.
+_EXPLICIT_IN: tuple[tuple[PolicyType, str], ...] = (
+    (PolicyType.SCP, "a service control policy"),
+    (PolicyType.RESOURCE, "a resource-based policy"),
+    (PolicyType.IDENTITY, "an identity-based policy"),
+    (PolicyType.BOUNDARY, "a permissions boundary"),
+    (PolicyType.SESSION, "a session policy"),
+)
+_NO_ALLOW = {
+    "no-identity-allow": "identity-based policy",
+    "no-resource-allow": "resource-based policy",
+    "boundary": "permissions boundary",
+    "session-policy": "session policy",
+    "scp": "service control policy",
+}
+
+
+def refusal(
+    ctx: RequestContext, read: Any, action: str, resource: str, decision: Decision,
+    owner: str | None,
+) -> ServiceError:
+    """S3's AccessDenied for a refused request.  S3 explains a refusal (who, which action on
+    which resource, and why) only to a caller of the resource owner's own account or
+    organization; anyone else, and any anonymous caller, gets the bare "Access Denied"."""
+    p = ctx.principal
+    if p is None or p.kind in ("anonymous", "service") or resource == "*":
+        return denied()
+    why = _why(decision, action)
+    if why is None or not same_organization(read, p.account, owner or p.account):
+        return denied()
+    return ServiceError(
+        "AccessDenied",
+        f'User: {p.arn} is not authorized to perform: {action} on resource: "{resource}" '
+        f"{why}",
+        403,
+    )
+
+
+def _why(decision: Decision, action: str) -> str | None:
+    if decision.reason == "explicit-deny":
+        kinds = {m.policy_type for m in decision.statements}
+        for kind, where in _EXPLICIT_IN:
+            if kind in kinds:
+                return f"with an explicit deny in {where}"
+        return None
+    missing = _NO_ALLOW.get(decision.reason)
+    return None if missing is None else f"because no {missing} allows the {action} action"
+
+
+def same_organization(read: Any, account: str, other: str) -> bool:
+    """The same account, or two accounts of one organization."""
+    if account == other:
+        return True
+    return bool(read(lambda tx: tx.get(ORG, "account", account) is not None
+                     and tx.get(ORG, "account", other) is not None))
 
 
 def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
@@ -136,13 +195,19 @@ def authorize_s3(
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
     ctx.decision = decision
+    owner = bucket["Owner"] if bucket is not None else None
     if not decision.allowed:
-        raise denied()
+        raise refusal(ctx, read, action, resource, decision, owner)
     if operation in _MISSING_KEY_READS:
         listing = bucket_arn(name)
-        ctx.params[MAY_LIST] = lambda: _decide(
-            caller, "s3:ListBucket", listing, keys, policies, bucket
-        ).allowed
+
+        def may_list() -> ServiceError | None:
+            found = _decide(caller, "s3:ListBucket", listing, keys, policies, bucket)
+            if found.allowed:
+                return None
+            return refusal(ctx, read, "s3:ListBucket", listing, found, owner)
+
+        ctx.params[MAY_LIST] = may_list
     if operation in ("CopyObject", "UploadPartCopy"):
         _authorize_copy_source(ctx, read, policies, keys, caller)
 
@@ -163,8 +228,7 @@ def _authorize_copy_source(
     bucket = read(lambda tx: s3q.bucket(tx, src_bucket))
     if bucket is None:
         return  # the provider answers NoSuchBucket
-    decision = _decide(
-        caller, "s3:GetObject", object_arn(src_bucket, src_key), keys, policies, bucket
-    )
+    source_arn = object_arn(src_bucket, src_key)
+    decision = _decide(caller, "s3:GetObject", source_arn, keys, policies, bucket)
     if not decision.allowed:
-        raise denied()
+        raise refusal(ctx, read, "s3:GetObject", source_arn, decision, bucket["Owner"])

@@ -467,7 +467,11 @@ def test_policy_status(s3: Harness, bucket: str, statement: dict[str, Any], publ
 
 def test_block_public_policy(s3: Harness, bucket: str) -> None:
     err = s3.error("PutBucketPolicy", Bucket=bucket, Policy=policy(PUBLIC_READ))
-    assert (err.code, err.status, err.message) == ("AccessDenied", 403, "Access Denied")
+    assert (err.code, err.status, err.message) == (
+        "AccessDenied", 403,
+        f"User: arn:aws:iam::{ACCT}:root is not authorized to perform: s3:PutBucketPolicy on "
+        f'resource: "arn:aws:s3:::{bucket}" because public policies are blocked by the '
+        "BlockPublicPolicy block public access setting.")
     s3(
         "PutPublicAccessBlock",
         Bucket=bucket,

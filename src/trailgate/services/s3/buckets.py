@@ -279,7 +279,16 @@ class BucketOps:
             raise ServiceError("MalformedPolicy", err.message, 400) from None
         block = bucket.get("PublicAccessBlock") or {}
         if block.get("BlockPublicPolicy") and policy_is_public(policy):
-            raise access_denied()
+            p = call.principal
+            if p.account != bucket["Owner"]:
+                raise access_denied()
+            raise ServiceError(
+                "AccessDenied",
+                f"User: {p.arn} is not authorized to perform: s3:PutBucketPolicy on resource: "
+                f'"arn:aws:s3:::{bucket["Name"]}" because public policies are blocked by the '
+                "BlockPublicPolicy block public access setting.",
+                403,
+            )
         bucket["Policy"] = text
         tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
         return {"__status": 204}

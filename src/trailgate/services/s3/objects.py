@@ -300,9 +300,10 @@ class ObjectOps:
             record = self._load_object(tx, params)
         except ServiceError as err:
             may_list = params.get("__may_list")
-            if err.code == "NoSuchKey" and callable(may_list) and not may_list():
+            refused = may_list() if err.code == "NoSuchKey" and callable(may_list) else None
+            if refused is not None:
                 # S3 tells a missing key only to a caller that may list the bucket.
-                raise ServiceError("AccessDenied", "Access Denied", 403) from None
+                raise refused from None
             raise
         check_read_conditions(params, record)
         size = int(record["Size"])
