@@ -591,13 +591,27 @@ def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
         }],
     })
     assert status(s3.put_bucket_policy(Bucket=bucket, Policy=policy)) == 204
-    assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == policy
+    # S3 returns it as compact JSON.
+    compact = json.dumps(json.loads(policy), separators=(",", ":"))
+    assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == compact
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": False}
     assert status(s3.delete_bucket_policy(Bucket=bucket)) == 204
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_policy(Bucket=bucket)
     assert error_of(exc)[::2] == ("NoSuchBucketPolicy", 404)
     assert status(s3.delete_bucket_policy(Bucket=bucket)) == 204
+
+
+def test_bucket_policy_account_ids_become_arns(s3: Any, bucket: str) -> None:
+    """S3 keeps an AWS principal given as a bare account id as the account's ARN."""
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": ["222222222222", "arn:aws:iam::333333333333:root"]},
+        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy, indent=2))
+    stored = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    policy["Statement"][0]["Principal"]["AWS"][0] = "arn:aws:iam::222222222222:root"
+    assert stored == json.dumps(policy, separators=(",", ":"))
+    s3.delete_bucket_policy(Bucket=bucket)
 
 
 def _statement(**fields: Any) -> str:

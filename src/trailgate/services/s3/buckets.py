@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Final
 
@@ -102,6 +103,30 @@ def check_location(server_region: str, constraint: str | None) -> None:
         return
     if constraint not in (server_region, "EU" if server_region == "eu-west-1" else None):
         raise _incompatible(constraint)
+
+
+_ACCOUNT_ID: Final = re.compile(r"[0-9]{12}")
+
+
+def stored_policy(text: str) -> str:
+    """A bucket policy as S3 keeps and returns it: compact JSON, and an AWS principal given as
+    a bare account id written as that account's ARN (``arn:aws:iam::ID:root``)."""
+    doc = json.loads(text)
+    statements = doc.get("Statement")
+    for statement in statements if isinstance(statements, list) else [statements]:
+        for element in ("Principal", "NotPrincipal"):
+            principal = statement.get(element) if isinstance(statement, dict) else None
+            if isinstance(principal, dict) and "AWS" in principal:
+                principal["AWS"] = _account_arns(principal["AWS"])
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _account_arns(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_account_arns(item) for item in value]
+    if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
+        return f"arn:aws:iam::{value}:root"
+    return value
 
 
 def _no_such_policy(name: str) -> ServiceError:
@@ -289,7 +314,7 @@ class BucketOps:
                 "BlockPublicPolicy block public access setting.",
                 403,
             )
-        bucket["Policy"] = text
+        bucket["Policy"] = stored_policy(text)
         tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
         return {"__status": 204}
 
