@@ -442,6 +442,38 @@ def test_trail_quota_per_region(api: Api) -> None:
 # -- event selectors ----------------------------------------------------------------------------
 
 
+def test_trail_level_permissions(api: Api) -> None:
+    """CloudTrail actions on a trail are authorized against the trail's ARN; a refusal is
+    AccessDeniedException, naming the resource only when there is one."""
+    world, iam = api.world, api.iam
+    user = f"ct-scoped-{api.suffix}"
+    iam.create_user(UserName=user)
+    allowed = api.arn(api.main)
+    iam.put_user_policy(UserName=user, PolicyName="one-trail", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["cloudtrail:GetTrailStatus", "cloudtrail:GetTrail"],
+            "Resource": allowed}]}))
+    created = iam.create_access_key(UserName=user)["AccessKey"]
+    ct = world.client("cloudtrail", Keys(created["AccessKeyId"], created["SecretAccessKey"]))
+    who = f"arn:aws:iam::{MANAGEMENT}:user/{user}"
+    try:
+        assert "IsLogging" in ct.get_trail_status(Name=api.main)  # by name
+        assert ct.get_trail(Name=allowed)["Trail"]["TrailARN"] == allowed  # by ARN
+        assert error(ct.get_trail_status, Name=api.data) == (
+            "AccessDeniedException",
+            f"User: {who} is not authorized to perform: cloudtrail:GetTrailStatus on resource: "
+            f"{api.arn(api.data)} because no identity-based policy allows the "
+            "cloudtrail:GetTrailStatus action")
+        assert error(ct.lookup_events, MaxResults=1) == (
+            "AccessDeniedException",
+            f"User: {who} is not authorized to perform: cloudtrail:LookupEvents because no "
+            "identity-based policy allows the cloudtrail:LookupEvents action")
+    finally:
+        iam.delete_access_key(UserName=user, AccessKeyId=created["AccessKeyId"])
+        iam.delete_user_policy(UserName=user, PolicyName="one-trail")
+        iam.delete_user(UserName=user)
+
+
 def test_event_selectors(api: Api) -> None:
     ct = api.ct
     got = ct.get_event_selectors(TrailName=api.main)

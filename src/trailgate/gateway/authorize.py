@@ -32,9 +32,9 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
             "AccessDeniedException", "You don't have permissions to access this resource.", 400
         )
     shown = f"policy {resource}" if ":policy/" in resource and ctx.service == "iam" else resource
-    message = (
-        f"User: {ctx.principal.arn} is not authorized to perform: {action} on resource: {shown}"
-    )
+    message = f"User: {ctx.principal.arn} is not authorized to perform: {action}"
+    if resource != "*" or ctx.service != "cloudtrail":
+        message += f" on resource: {shown}"  # CloudTrail names no resource for its "*" actions
     if ctx.service != "sts":
         if decision.reason == "explicit-deny":
             kinds = {m.policy_type for m in decision.statements}
@@ -50,6 +50,8 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
             message += f" because no permissions boundary allows the {action} action"
         elif decision.reason == "session-policy":
             message += f" because no session policy allows the {action} action"
+    if ctx.service == "cloudtrail":
+        return ServiceError("AccessDeniedException", message, 400)
     return ServiceError("AccessDenied", message, 403)
 
 
@@ -105,7 +107,10 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         return found
 
     # A read transaction only for the resources that need an entity's path.
-    resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
+    if ctx.service == "cloudtrail":
+        resource = catalog.cloudtrail_resource(ctx.operation, ctx.params, p.account, ctx.region)
+    else:
+        resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
     ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
     policies = cache.get(generation, ps_key)
     if policies is None:

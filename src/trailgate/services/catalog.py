@@ -101,6 +101,32 @@ def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:
     return f"arn:aws:iam::{acct}:user{path}{name}"
 
 
+_TRAIL_PARAMS: dict[str, str] = {
+    "CreateTrail": "Name", "DeleteTrail": "Name", "GetTrail": "Name", "GetTrailStatus": "Name",
+    "StartLogging": "Name", "StopLogging": "Name", "UpdateTrail": "Name",
+    "GetEventSelectors": "TrailName", "PutEventSelectors": "TrailName",
+    "GetInsightSelectors": "TrailName", "PutInsightSelectors": "TrailName",
+    "AddTags": "ResourceId", "RemoveTags": "ResourceId",
+}
+
+
+def cloudtrail_resource(operation: str, params: dict[str, Any], acct: str, region: str) -> str:
+    """The trail a CloudTrail call acts on, as the ARN policies name it
+    (``arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME``: a name is a trail of the caller's
+    account in the request's region); ``*`` for the actions on no resource (LookupEvents,
+    DescribeTrails, ListTrails, ListPublicKeys)."""
+    param = _TRAIL_PARAMS.get(operation)
+    value = params.get(param) if param is not None else None
+    if operation == "ListTags":
+        ids = params.get("ResourceIdList") or []
+        value = ids[0] if len(ids) == 1 else None
+    if not isinstance(value, str) or not value:
+        return "*"
+    if value.startswith("arn:"):
+        return value
+    return f"arn:aws:cloudtrail:{region}:{acct}:trail/{value}"
+
+
 def _is_read(operation: str) -> bool:
     return operation.startswith(("Get", "List", "Simulate", "Describe", "Lookup"))
 

@@ -41,6 +41,12 @@ OTHER_REGION = "eu-west-1"
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 READS = ("Get", "Describe", "List")
 
+UNSET_STRINGS = {  # GetTrailStatus's deprecated string fields: "" until set, as AWS answers
+    "LatestDeliveryAttemptTime": "", "LatestDeliveryAttemptSucceeded": "",
+    "LatestNotificationAttemptTime": "", "LatestNotificationAttemptSucceeded": "",
+    "TimeLoggingStarted": "", "TimeLoggingStopped": "",
+}
+
 
 def arn(account: str, name: str, region: str = REGION) -> str:
     return f"arn:aws:cloudtrail:{region}:{account}:trail/{name}"
@@ -211,7 +217,7 @@ def test_create_trail_defaults_and_views(ready: World) -> None:
         "Trails": [{"TrailARN": arn(ADMIN, "admin-trail"), "Name": "admin-trail", "HomeRegion": REGION}]
     }
     # created through the API: not logging until StartLogging
-    assert ready("GetTrailStatus", Name="admin-trail") == {"IsLogging": False}
+    assert ready("GetTrailStatus", Name="admin-trail") == {"IsLogging": False, **UNSET_STRINGS}
 
 
 def test_create_trail_with_options(w: World) -> None:
@@ -501,7 +507,7 @@ def test_members_see_but_cannot_change_the_organization_trail(w: World) -> None:
     assert [t["TrailARN"] for t in w("DescribeTrails", account=D)["trailList"]] == [trail_arn]
     assert w("DescribeTrails", account=D, includeShadowTrails=False) == {"trailList": []}
     assert w("GetTrail", account=D, Name=trail_arn)["Trail"]["IsOrganizationTrail"] is True
-    assert w("GetTrailStatus", account=D, Name=trail_arn) == {"IsLogging": False}
+    assert w("GetTrailStatus", account=D, Name=trail_arn) == {"IsLogging": False, **UNSET_STRINGS}
     err = w.error("GetTrail", account=D, Name="org-trail")  # members must use the ARN
     assert (err.code, err.message) == (
         "TrailNotFoundException",
@@ -568,6 +574,11 @@ def test_home_region_rules(w: World) -> None:
     assert w("GetTrail", region=OTHER_REGION, Name="multi")["Trail"]["TrailARN"] == arn(ADMIN, "multi")
     err = w.error("GetTrail", region=OTHER_REGION, Name="single")
     assert err.code == "TrailNotFoundException"
+    # A shadow trail's status: by its ARN only (AWS's documentation of GetTrailStatus).
+    assert w("GetTrailStatus", region=OTHER_REGION, Name=arn(ADMIN, "multi"))["IsLogging"] is False
+    err = w.error("GetTrailStatus", region=OTHER_REGION, Name="multi")
+    assert (err.code, err.message) == (
+        "TrailNotFoundException", f"Unknown trail: multi for the user: {ADMIN}")
     for op, key in (
         ("StartLogging", "Name"),
         ("StopLogging", "Name"),
@@ -658,6 +669,7 @@ def test_start_stop_logging_and_status(ready: World) -> None:
     assert status == {
         "IsLogging": True,
         "StartLoggingTime": NOW + timedelta(minutes=1),
+        **UNSET_STRINGS,
         "TimeLoggingStarted": "2026-03-01T12:01:00Z",
     }
     assert ready.wire("GetTrailStatus", status)["StartLoggingTime"] == NOW + timedelta(minutes=1)
@@ -675,7 +687,22 @@ def test_start_stop_logging_and_status(ready: World) -> None:
     assert ready.status_record(arn(ADMIN, "admin-trail"))["StopSeq"] == 5
 
 
-def test_status_shows_delivery_fields_only_when_set(ready: World) -> None:
+@pytest.mark.parametrize("op", ["GetTrail", "GetTrailStatus", "StartLogging", "StopLogging",
+                                "DeleteTrail", "GetEventSelectors"])
+def test_invalid_trail_names_everywhere(ready: World, op: str) -> None:
+    """A name that could not be a trail's is InvalidTrailNameException, not TrailNotFound."""
+    key = "TrailName" if op == "GetEventSelectors" else "Name"
+    err = ready.error(op, **{key: "bad name"})
+    assert (err.code, err.message) == (
+        "InvalidTrailNameException",
+        "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, "
+        "periods (.), hyphens (-), and underscores (_).")
+    assert ready.error(op, **{key: "no-such-trail"}).code == "TrailNotFoundException"
+
+
+def test_status_shows_delivery_timestamps_only_when_set(ready: World) -> None:
+    """Timestamps and errors appear once set; the deprecated string fields are always there,
+    empty when unset (as AWS answers)."""
     ready("CreateTrail", Name="admin-trail", S3BucketName=BUCKET)
     trail_arn = arn(ADMIN, "admin-trail")
 
@@ -698,6 +725,7 @@ def test_status_shows_delivery_fields_only_when_set(ready: World) -> None:
         "LatestDeliveryTime": datetime(2026, 3, 1, 12, 5, tzinfo=UTC),
         "LatestDeliveryError": "AccessDenied",
         "LatestDigestDeliveryError": "AccessDenied",
+        **UNSET_STRINGS,
         "LatestDeliveryAttemptTime": "2026-03-01T12:10:00Z",
         "LatestDeliveryAttemptSucceeded": "2026-03-01T12:05:00Z",
     }

@@ -235,6 +235,8 @@ class TrailOps:
 
     def _trail(self, call: Call, tx: Tx, ident: str | None) -> Trail:
         name = str(ident or "")
+        if not is_arn(name):
+            check_name(name)  # InvalidTrailNameException, as for CreateTrail
         trail = self._find(call, tx, name)
         if trail is None:
             raise not_found(name, call.account)
@@ -392,7 +394,11 @@ class TrailOps:
         }
 
     def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
-        trail = self._trail(call, tx, call.params.get("Name"))
+        ident = call.params.get("Name")
+        trail = self._trail(call, tx, ident)
+        if trail["HomeRegion"] != call.region and not is_arn(str(ident)):
+            # A shadow trail's status is asked for by its ARN only (AWS's documentation).
+            raise not_found(str(ident), call.account)
         return status_view(self._status(tx, trail))
 
     # -- logging ----------------------------------------------------------------------------
@@ -526,7 +532,8 @@ def _selectors_view(trail: Trail) -> dict[str, Any]:
 
 
 def status_view(status: dict[str, Any]) -> dict[str, Any]:
-    """GetTrailStatus from a status record: only the fields that have a value."""
+    """GetTrailStatus from a status record: the timestamps and errors that have a value, and
+    the deprecated string fields always (an empty string when unset, as AWS answers)."""
     out: dict[str, Any] = {"IsLogging": bool(status.get("IsLogging"))}
     for member in (
         "LatestDeliveryTime",
@@ -546,7 +553,7 @@ def status_view(status: dict[str, Any]) -> dict[str, Any]:
         ("TimeLoggingStarted", "StartLoggingTime"),
         ("TimeLoggingStopped", "StopLoggingTime"),
     ):
-        text = legacy(status.get(source))
-        if text is not None:
-            out[member] = text
+        out[member] = legacy(status.get(source)) or ""
+    out["LatestNotificationAttemptTime"] = ""  # no SNS notifications here
+    out["LatestNotificationAttemptSucceeded"] = ""
     return out
