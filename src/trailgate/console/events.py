@@ -71,7 +71,9 @@ def console_login(
     error: str | None = None,
     when: datetime | None = None,
 ) -> Records:
-    """A ``ConsoleLogin`` record for ``account`` (``identity``: the user's userIdentity)."""
+    """A ``ConsoleLogin`` record for ``account`` (``identity``: the user's userIdentity; a
+    sign-in signs with no access key, so AWS's record names none)."""
+    identity = {k: v for k, v in identity.items() if k != "accessKeyId"}
     record = _base(identity, "ConsoleLogin", source_ip=source_ip,
                    user_agent=user_agent, when=when or clock.now())
     if not success:

@@ -67,7 +67,8 @@ def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, A
     body = ctx.request.body_source
     size_in = body.size if body is not None else len(ctx.request.body)
     size_out = 0
-    if result is not None and isinstance(result.get("ContentLength"), int):
+    if (result is not None and isinstance(result.get("ContentLength"), int)
+            and ctx.operation != "HeadObject"):  # HEAD answers the size, sends no bytes
         size_out = int(result["ContentLength"])
     return {"bytesTransferredIn": size_in, "bytesTransferredOut": size_out}
 

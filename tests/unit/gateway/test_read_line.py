@@ -152,6 +152,14 @@ def test_s3_reads_are_keyed_by_their_transfer_sizes() -> None:
         assert got == dict(want, eventTime=line[1], eventID=line[2])
 
 
+@pytest.mark.parametrize(("operation", "sent"), [("GetObject", 10), ("HeadObject", 0)])
+def test_bytes_transferred_out(operation: str, sent: int) -> None:
+    """HeadObject answers the object's size (Content-Length) but sends no body: 0 bytes out."""
+    ctx = context(principals()["user"], "s3", operation, {"Bucket": "logs", "Key": "k"},
+                  resource_account=ADMIN)
+    assert call_info(ctx, {"ContentLength": 10}).extra["bytesTransferredOut"] == sent
+
+
 WRITES = [
     ("iam", "TagUser", {"UserName": "bob", "Tags": [{"Key": "k", "Value": "v"}]}, {}),
     ("iam", "UntagUser", {"UserName": "bob", "TagKeys": ["k"]}, {"secure": True}),
