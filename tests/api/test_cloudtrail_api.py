@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -530,6 +532,30 @@ def test_data_events_only_with_a_data_selector(api: Api) -> None:
     events = ct.lookup_events(LookupAttributes=[
         {"AttributeKey": "ResourceName", "AttributeValue": api.data_bucket}])["Events"]
     assert {json.loads(e["CloudTrailEvent"])["requestID"] for e in events}.isdisjoint({put, got})
+
+
+def test_anonymous_data_events_are_recorded_for_the_bucket_owner(api: Api) -> None:
+    """An unsigned request on a bucket is a data event of the bucket owner's, as on AWS."""
+    api.s3.put_object(Bucket=api.data_bucket, Key="obj/anonymous.txt", Body=b"private")
+    url = f"{api.world.server.endpoint}/{api.data_bucket}/obj/anonymous.txt"
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(url, timeout=10)
+    assert exc.value.code == 403
+    denied = exc.value.headers["x-amz-request-id"]
+    marker = rid(api.iam.get_user(UserName="admin"))
+    data = LogReader(api.s3, api.bucket, "data")
+    data.wait_for(MANAGEMENT, [marker, denied])
+    record = data.one(MANAGEMENT, denied)
+    assert record["userIdentity"] == {
+        "type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}
+    assert (record["eventName"], record["errorCode"], record["errorMessage"]) == (
+        "GetObject", "AccessDenied", "Access Denied")
+    assert record["recipientAccountId"] == MANAGEMENT
+    assert record["eventCategory"] == "Data"
+    # Not for a trail that selects no data events.
+    main = LogReader(api.s3, api.bucket)
+    main.wait_for(MANAGEMENT, [marker])
+    assert main.missing(MANAGEMENT, [denied]) == {denied}
 
 
 # -- tags ---------------------------------------------------------------------------------------

@@ -32,8 +32,15 @@ Records = list[tuple[str, dict[str, Any]]]
 
 
 def should_record(ctx: RequestContext) -> bool:
+    """Every call of an authenticated principal; an anonymous one only as an S3 data event on
+    an existing bucket (recorded for its owner, as AWS does); never a service's own calls (the
+    log delivery's writes must not feed back into the log)."""
     p = ctx.principal
-    return p is not None and p.kind not in ("anonymous", "service") and bool(ctx.operation)
+    if p is None or not ctx.operation or p.kind == "service":
+        return False
+    if p.kind == "anonymous":
+        return ctx.resource_account is not None and is_data_call(ctx.service, ctx.operation)
+    return True
 
 
 def call_info(ctx: RequestContext, result: dict[str, Any] | None) -> CallInfo:
