@@ -387,6 +387,10 @@ def test_direct_user_access_needs_identity_policy_and_bucket_grant(
         assert d_user.get_object(Bucket=logs.name, Key=key)["Body"].read() == logs.bodies[key]
         # The grant covers D's prefix only, and not listing.
         grant = "resource-based policy"
+        # So a missing key under D's prefix is not told as such: listing is not granted.
+        gone = f"AWSLogs/{d}/missing.json.gz"
+        assert refused(d_user.get_object, Bucket=logs.name, Key=gone) == why_not(
+            dana, "s3:ListBucket", bkt(logs.name), grant)
         assert refused(d_user.get_object, Bucket=logs.name, Key=logs.first("E")) == why_not(
             dana, "s3:GetObject", obj(logs.name, logs.first("E")), grant)
         assert refused(d_user.list_objects_v2, Bucket=logs.name, Prefix=f"AWSLogs/{d}/") == (
