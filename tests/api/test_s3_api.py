@@ -578,6 +578,82 @@ def test_default_encryption_and_versioning(s3: Any, bucket: str) -> None:
     assert error_of(exc) == ("NoSuchBucket", "The specified bucket does not exist", 404)
 
 
+def test_object_and_bucket_tagging(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="tagged", Body=b"x", Tagging="team=audit&tier=1")
+    assert s3.head_object(Bucket=bucket, Key="tagged")["TagCount"] == 2
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "team", "Value": "audit"}, {"Key": "tier", "Value": "1"}]
+    s3.put_object_tagging(Bucket=bucket, Key="tagged",
+                          Tagging={"TagSet": [{"Key": "owner", "Value": "d"}]})
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "owner", "Value": "d"}]
+    assert status(s3.delete_object_tagging(Bucket=bucket, Key="tagged")) == 204
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == []
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [
+            {"Key": f"k{n}", "Value": "v"} for n in range(11)]})
+    assert error_of(exc) == ("BadRequest", "Object tags cannot be greater than 10", 400)
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [
+            {"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]})
+    assert error_of(exc) == ("InvalidTag", "Cannot provide multiple Tags with the same key", 400)
+    with pytest.raises(ClientError) as exc:
+        s3.get_object_tagging(Bucket=bucket, Key="no-such-key")
+    assert error_of(exc)[::2] == ("NoSuchKey", 404)
+    # The bucket's own tags.
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert error_of(exc) == ("NoSuchTagSet", "The TagSet does not exist", 404)
+    assert status(s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [
+        {"Key": "cost-center", "Value": "logs"}]})) == 204
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [
+        {"Key": "cost-center", "Value": "logs"}]
+    assert status(s3.delete_bucket_tagging(Bucket=bucket)) == 204
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert error_of(exc)[0] == "NoSuchTagSet"
+
+
+@pytest.mark.parametrize("extra", [
+    {"ServerSideEncryption": "aws:kms"},
+    {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/aws/s3"},
+])
+def test_sse_kms_is_not_implemented(s3: Any, bucket: str, extra: dict[str, str]) -> None:
+    """No KMS here: an SSE-KMS request is refused, not stored as SSE-S3 under a false name."""
+    for call, params in ((s3.put_object, {"Body": b"x"}), (s3.create_multipart_upload, {})):
+        with pytest.raises(ClientError) as exc:
+            call(Bucket=bucket, Key="kms", **params, **extra)
+        assert error_of(exc) == (
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented", 501)
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="kms")
+    assert s3.put_object(Bucket=bucket, Key="sse-s3", Body=b"x",
+                         ServerSideEncryption="AES256")["ServerSideEncryption"] == "AES256"
+    s3.delete_object(Bucket=bucket, Key="sse-s3")
+
+
+def test_storage_class_and_bucket_region_filter(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="ia", Body=b"x", StorageClass="STANDARD_IA")
+    s3.put_object(Bucket=bucket, Key="std", Body=b"x")
+    assert s3.head_object(Bucket=bucket, Key="ia")["StorageClass"] == "STANDARD_IA"
+    assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="std")  # S3 omits STANDARD
+    listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert (listed["ia"], listed["std"]) == ("STANDARD_IA", "STANDARD")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp-ia", StorageClass="STANDARD_IA")
+    part = s3.upload_part(Bucket=bucket, Key="mp-ia", UploadId=upload["UploadId"], PartNumber=1,
+                          Body=b"y")
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp-ia", UploadId=upload["UploadId"],
+                                 MultipartUpload={"Parts": [{"ETag": part["ETag"],
+                                                             "PartNumber": 1}]})
+    assert s3.head_object(Bucket=bucket, Key="mp-ia")["StorageClass"] == "STANDARD_IA"
+    for key in ("ia", "std", "mp-ia"):
+        s3.delete_object(Bucket=bucket, Key=key)
+    names = [b["Name"] for b in s3.list_buckets(BucketRegion="us-east-1")["Buckets"]]
+    assert bucket in names
+    assert s3.list_buckets(BucketRegion="eu-west-1")["Buckets"] == []
+
+
 def test_bucket_policy_put_get_delete(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_policy(Bucket=bucket)

@@ -39,6 +39,8 @@ from .common import (
     owner_view,
     parts_kind,
     stamp,
+    tag_list,
+    tag_set,
     uploads_kind,
     when,
 )
@@ -232,6 +234,8 @@ class BucketOps:
             data = tx.get(NS, BUCKET, entry.key)
             if data is None or data["Owner"] != call.account:
                 continue
+            if params.get("BucketRegion") and data["Region"] != params["BucketRegion"]:
+                continue
             buckets.append(
                 {
                     "Name": data["Name"],
@@ -282,6 +286,27 @@ class BucketOps:
         rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
                 "BucketKeyEnabled": False}
         return {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}
+
+    # -- tags ---------------------------------------------------------------------------------
+
+    def GetBucketTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        if not bucket.get("Tags"):
+            raise ServiceError("NoSuchTagSet", "The TagSet does not exist", 404,
+                               {"BucketName": bucket["Name"]})
+        return {"TagSet": tag_list(dict(bucket["Tags"]))}
+
+    def PutBucketTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        bucket["Tags"] = tag_set(call.params.get("Tagging"), 50)
+        tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
+        return {"__status": 204}
+
+    def DeleteBucketTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        bucket["Tags"] = {}
+        tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
+        return {"__status": 204}
 
     # -- policy -------------------------------------------------------------------------------
 

@@ -258,6 +258,34 @@ def headers_view(headers: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def tag_set(tagging: Any, limit: int) -> dict[str, str]:
+    """A ``Tagging`` payload's ``TagSet`` as a dict, checked as S3 checks it: at most
+    ``limit`` tags (10 for an object, 50 for a bucket), keys unique, at most 128 and 256
+    characters."""
+    tags = (tagging or {}).get("TagSet") or [] if isinstance(tagging, dict) else []
+    if len(tags) > limit:
+        what = "Object tags" if limit == 10 else "Bucket tag count"
+        raise ServiceError("BadRequest", f"{what} cannot be greater than {limit}", 400)
+    out: dict[str, str] = {}
+    for tag in tags:
+        key, value = str(tag.get("Key") or ""), str(tag.get("Value") or "")
+        if key in out:
+            raise ServiceError("InvalidTag", "Cannot provide multiple Tags with the same key",
+                               400, {"TagKey": key})
+        if not key or len(key) > 128:
+            raise ServiceError("InvalidTag", "The TagKey you have provided is invalid", 400,
+                               {"TagKey": key})
+        if len(value) > 256:
+            raise ServiceError("InvalidTag", "The TagValue you have provided is invalid", 400,
+                               {"TagKey": key, "TagValue": value})
+        out[key] = value
+    return out
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
 def parse_tagging(text: str | None) -> dict[str, str]:
     """``x-amz-tagging`` (URL query syntax) -> tags."""
     if not text:

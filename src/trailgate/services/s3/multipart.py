@@ -150,7 +150,7 @@ class MultipartOps:
             "Writer": call.account,
             "ACL": params.get("ACL"),
             "Source": source,
-            "StorageClass": STANDARD,
+            "StorageClass": str(params.get("StorageClass") or STANDARD),
             "ChecksumAlgorithm": params.get("ChecksumAlgorithm"),
         }
         tx.insert(NS, uploads_kind(bucket["Name"]), upload_id, key, upload)
@@ -268,6 +268,7 @@ class MultipartOps:
             checksums={},
             part_sizes=[int(stored[number]["Size"]) for number in used],
         )
+        record["StorageClass"] = upload.get("StorageClass") or STANDARD
         doomed = store_object(tx, bucket["Name"], key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))

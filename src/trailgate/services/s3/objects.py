@@ -52,6 +52,8 @@ from .common import (
     reference_blob,
     stamp,
     system_headers,
+    tag_list,
+    tag_set,
     unreference_blob,
     when,
 )
@@ -140,7 +142,7 @@ def new_record(
         "Tags": dict(source.get("Tags") or {}),
         "BlobId": blob_id,
         "Owner": owner,
-        "StorageClass": STANDARD,
+        "StorageClass": str(call.params.get("StorageClass") or STANDARD),
         "Checksums": dict(checksums),
         "Acl": source.get("Acl"),
     }
@@ -150,8 +152,22 @@ def new_record(
     return record
 
 
+def check_encryption(params: dict[str, Any]) -> None:
+    """Only SSE-S3 exists here: a request for SSE-KMS or SSE-C is refused as S3 refuses what
+    it does not implement, rather than stored with an encryption it would not have."""
+    sse = params.get("ServerSideEncryption")
+    if (sse and sse != SSE_S3) or params.get("SSEKMSKeyId") or params.get("SSECustomerAlgorithm"):
+        raise ServiceError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+            {"Header": "x-amz-server-side-encryption"},
+        )
+
+
 def request_source(params: dict[str, Any]) -> dict[str, Any]:
     """ContentType, Metadata, Headers and Tags as a PUT-like request gives them."""
+    check_encryption(params)
     return {
         "ContentType": params.get("ContentType") or DEFAULT_CONTENT_TYPE,
         "Metadata": clean_metadata(params.get("Metadata")),
@@ -190,6 +206,8 @@ def _object_view(record: dict[str, Any], params: dict[str, Any]) -> dict[str, An
     out.update(headers_view(record.get("Headers") or {}))
     if record.get("Tags"):
         out["TagCount"] = len(record["Tags"])
+    if record.get("StorageClass", STANDARD) != STANDARD:  # S3 names no class for STANDARD
+        out["StorageClass"] = record["StorageClass"]
     for param, member in RESPONSE_OVERRIDES.items():
         if params.get(param) is not None:
             out[member] = params[param]
@@ -236,6 +254,7 @@ class ObjectOps:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
             load_bucket(tx, call.params)
             check_key(str(call.params.get("Key") or ""))
+            check_encryption(call.params)
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
 
@@ -441,6 +460,7 @@ class ObjectOps:
 
     def _copy_object(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
+        check_encryption(params)
         bucket = load_bucket(tx, params)
         key = str(params.get("Key") or "")
         check_key(key)
@@ -483,6 +503,26 @@ class ObjectOps:
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
         out = {"CopyObjectResult": result, "ServerSideEncryption": SSE_S3}
         return after_commit(out, self.blobs, doomed)
+
+    # -- object tags --------------------------------------------------------------------------
+
+    def GetObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        record = self._load_object(tx, call.params)
+        return {"TagSet": tag_list(dict(record.get("Tags") or {}))}
+
+    def PutObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        record = self._load_object(tx, call.params)
+        record["Tags"] = tag_set(call.params.get("Tagging"), 10)
+        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
+        return {}
+
+    def DeleteObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        record = self._load_object(tx, call.params)
+        record["Tags"] = {}
+        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
+        return {"__status": 204}
 
     # -- object ACLs --------------------------------------------------------------------------
 
