@@ -18,7 +18,7 @@ from ..policy import (
     evaluate,
 )
 from ..protocol.errors import ServiceError
-from ..services.organizations.provider import ORG
+from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .context import RequestContext
@@ -90,8 +90,8 @@ def same_organization(read: Any, account: str, other: str) -> bool:
     """The same account, or two accounts of one organization."""
     if account == other:
         return True
-    return bool(read(lambda tx: tx.get(ORG, "account", account) is not None
-                     and tx.get(ORG, "account", other) is not None))
+    return bool(read(lambda tx: org_of(tx, account) is not None
+                     and org_of(tx, other) is not None))
 
 
 def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:

@@ -186,10 +186,7 @@ class OrganizationsProvider:
 
     def ListAccountsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
-        parent = call.params["ParentId"]
-        if parent != self._root_id(tx):
-            raise _error("ParentNotFoundException", "We can't find a root or OU with the "
-                         "ParentId that you specified.")
+        self._require_root(call, tx)
         return self._page(call, tx.list(ORG, "account"), "Accounts")
 
     def DescribeAccount(self, call: Call, tx: Any) -> dict[str, Any]:

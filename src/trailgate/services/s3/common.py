@@ -262,7 +262,7 @@ def tag_set(tagging: Any, limit: int) -> dict[str, str]:
     """A ``Tagging`` payload's ``TagSet`` as a dict, checked as S3 checks it: at most
     ``limit`` tags (10 for an object, 50 for a bucket), keys unique, at most 128 and 256
     characters."""
-    tags = (tagging or {}).get("TagSet") or [] if isinstance(tagging, dict) else []
+    tags = (tagging.get("TagSet") or []) if isinstance(tagging, dict) else []
     if len(tags) > limit:
         what = "Object tags" if limit == 10 else "Bucket tag count"
         raise ServiceError("BadRequest", f"{what} cannot be greater than {limit}", 400)
