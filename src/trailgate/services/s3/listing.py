@@ -1,4 +1,6 @@
-"""ListObjects (v1) and ListObjectsV2 over the store's ordered keys (spec 6.4).
+"""ListObjects (v1), ListObjectsV2 and ListObjectVersions over the store's ordered keys (spec
+6.4).  Buckets here are never versioned, so every object is its one, latest version, whose
+version id is ``null`` (as S3 lists the objects of an unversioned bucket).
 
 The listing is the ordered sequence of *items* of a bucket under ``prefix``: a key without the
 delimiter after the prefix is an item of its own; keys with it roll up into one common prefix
@@ -33,6 +35,7 @@ from .common import (
 )
 
 MAX_KEYS: Final = 1000
+NULL_VERSION: Final = "null"
 _TOP: Final = "\U0010ffff" * MAX_KEY_BYTES
 """Appended to a common prefix, gives a string greater than every key (at most 1,024 bytes,
 so at most 1,024 characters) that starts with the prefix and smaller than every greater key."""
@@ -220,4 +223,44 @@ class ListingOps:
             out["StartAfter"] = start_after
         if page.truncated and page.last is not None:
             out["NextContinuationToken"] = encode_token(page.last)
+        return out
+
+    def ListObjectVersions(self, call: Call, tx: Tx) -> dict[str, Any]:
+        params = call.params
+        bucket = load_bucket(tx, params)
+        prefix = str(params.get("Prefix") or "")
+        delimiter = str(params.get("Delimiter") or "")
+        key_marker = str(params.get("KeyMarker") or "")
+        version_marker = params.get("VersionIdMarker")
+        if version_marker is not None and not key_marker:
+            raise invalid_argument("A version-id marker cannot be specified without a key marker.",
+                                   "version-id-marker", version_marker)
+        if version_marker not in (None, "", NULL_VERSION):
+            raise invalid_argument("Invalid version id specified", "version-id-marker",
+                                   version_marker)
+        max_keys = _max_keys(params)
+        encoding = encoding_type(params)
+        # Each key has one version ("null"): after the marker key's, the next key's.
+        page = list_page(tx, objects_kind(bucket["Name"]), prefix=prefix, delimiter=delimiter,
+                         after=key_marker or None, max_keys=max_keys)
+        out: dict[str, Any] = {
+            "Name": bucket["Name"], "Prefix": prefix, "KeyMarker": key_marker,
+            "VersionIdMarker": str(version_marker or ""), "MaxKeys": max_keys,
+            "IsTruncated": page.truncated,
+        }
+        if delimiter:
+            out["Delimiter"] = delimiter
+        if encoding is not None:
+            out["EncodingType"] = encoding
+        if page.contents:
+            out["Versions"] = [
+                {**_content(row, True), "VersionId": NULL_VERSION, "IsLatest": True}
+                for row in page.contents
+            ]
+        if page.prefixes:
+            out["CommonPrefixes"] = [{"Prefix": p} for p in page.prefixes]
+        if page.truncated and page.last is not None:
+            out["NextKeyMarker"] = page.last
+            if not page.prefixes or page.last != page.prefixes[-1]:  # a key, not a prefix
+                out["NextVersionIdMarker"] = NULL_VERSION
         return out

@@ -32,6 +32,7 @@ from ...store.blobs import TEMP_DIR, BlobStore
 from ...store.interface import Tx
 from .buckets import BucketOps
 from .common import blob_ref, drop_blobs
+from .configs import ConfigOps
 from .listing import ListingOps
 from .multipart import MultipartOps
 from .objects import ObjectOps, Reader
@@ -39,7 +40,7 @@ from .objects import ObjectOps, Reader
 SWEEP_BATCH: Final = 1000
 
 
-class S3Provider(BucketOps, ListingOps, ObjectOps, MultipartOps):
+class S3Provider(BucketOps, ConfigOps, ListingOps, ObjectOps, MultipartOps):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""
 
