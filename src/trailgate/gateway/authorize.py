@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
     Decision,
@@ -63,11 +64,13 @@ class PolicyCache:
         self.generation = -1
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
+        self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
             self.trusts.clear()
+            self.tags.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -76,6 +79,18 @@ class PolicyCache:
         if len(self.sets) > 50_000:
             self.sets.clear()
         self.sets[key] = value
+
+    def principal_tags(self, p: Principal, read: Any) -> tuple[tuple[str, str], ...]:
+        """The tags of the user or role behind ``p`` (call after :meth:`get`, which checks the
+        generation), read once per generation."""
+        key = (p.arn if p.kind == "user" else p.role_arn or "", p.account)
+        found = self.tags.get(key)
+        if found is None:
+            found = read(lambda tx: entity_tags(tx, p))
+            if len(self.tags) > 50_000:
+                self.tags.clear()
+            self.tags[key] = found
+        return found
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -117,6 +132,9 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
+    if p.kind in ("user", "assumed_role"):
+        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
+        keys.update(principal_tag_keys(tags))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...auth import tokens
 from ...auth.mfa import MfaVerifier
+from ...auth.principal_tags import merge_tags
 from ...gateway.context import Principal
 from ...policy import MalformedPolicyError, PolicyType, load_policy
 from ...protocol.errors import ServiceError, validation_error
@@ -109,6 +110,7 @@ class StsProvider:
         if params.get("Policy"):
             policies.append(params["Policy"])
         arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
+        tags, transitive = _session_tags(params, p)
         claims = {
             "kind": "assumed_role",
             "arn": session_arn,
@@ -126,6 +128,8 @@ class StsProvider:
             "si": source_identity or p.source_identity,
             "chained": chained,
             "src": p.arn,
+            "tags": [list(tag) for tag in tags] or None,
+            "ttk": list(transitive) or None,
         }
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
         self._note_role_use(call, tx, role, account)
@@ -133,9 +137,8 @@ class StsProvider:
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
         }
-        if policies or arns:
-            size = sum(len(x) for x in policies) + 80 * len(arns)
-            out["PackedPolicySize"] = max(1, min(100, size * 100 // 2048))
+        if policies or arns or params.get("Tags"):
+            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
         if claims["si"]:
             out["SourceIdentity"] = claims["si"]
         return out
@@ -175,6 +178,31 @@ def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: boo
             400,
         )
     return duration
+
+
+def _session_tags(
+    params: dict[str, Any], p: Principal
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The new session's tags and transitive tag keys: the Tags passed, plus (role chaining)
+    the transitive tags of the calling session, which the new session inherits and which
+    stay transitive; an inherited tag keeps its value (AWS does not let a chained session
+    override it)."""
+    inherited_keys = {key.lower() for key in p.transitive_tag_keys}
+    inherited = tuple(tag for tag in p.session_tags if tag[0].lower() in inherited_keys)
+    passed = tuple((str(t["Key"]), str(t.get("Value", ""))) for t in params.get("Tags") or [])
+    tags = merge_tags(passed, inherited)
+    keys = {key.lower(): key for key in p.transitive_tag_keys}
+    for key in params.get("TransitiveTagKeys") or []:
+        keys.setdefault(str(key).lower(), str(key))
+    return tags, tuple(keys.values())
+
+
+def _packed_size(policies: list[str], arns: list[str], tags: list[dict[str, Any]]) -> int:
+    """PackedPolicySize: the percentage of the packed limit the session policies and tags use
+    (AWS's packing is its own; this estimate grows with their size)."""
+    size = sum(len(x) for x in policies) + 80 * len(arns)
+    size += sum(len(str(t["Key"])) + len(str(t.get("Value", ""))) + 4 for t in tags)
+    return max(1, min(100, size * 100 // 2048))
 
 
 def _source_identity(params: dict[str, Any], role: dict[str, Any], p: Principal) -> Any:
