@@ -41,10 +41,23 @@ class StsProvider:
         p = call.principal
         return {"UserId": p.user_id, "Account": p.account, "Arn": p.arn}
 
+    def GetAccessKeyInfo(self, call: Call, tx: Any) -> dict[str, Any]:
+        """The account an access key id belongs to: the stored key's, else the account the id
+        encodes (AWS reads it from the id; the key may be inactive, deleted or unknown)."""
+        key_id = str(call.params["AccessKeyId"])
+        record = queries.find_access_key(tx, key_id) if key_id.startswith("AKIA") else None
+        account = record.account if record is not None else tokens.account_of_key_id(key_id)
+        if account is None:
+            raise validation_error(
+                [f"Value '{key_id}' at 'accessKeyId' failed to satisfy constraint: "
+                 "Member must be a valid access key id"]
+            )
+        return {"Account": account}
+
     # -- credentials ----------------------------------------------------------------------
 
     def _mint(self, claims: dict[str, Any], expires: datetime) -> dict[str, Any]:
-        key_id = tokens.new_access_key_id("ASIA")
+        key_id = tokens.new_access_key_id("ASIA", claims["account"])
         secret = tokens.new_secret_access_key()
         claims = {**claims, "akid": key_id, "secret": secret, "exp": int(expires.timestamp())}
         return {
