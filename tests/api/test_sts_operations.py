@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from trailgate import scenario as sc
 
 from .scenario_setup import Keys, World
 from .server import MANAGEMENT, Server
@@ -56,3 +64,88 @@ def test_created_keys_encode_their_account(world: World) -> None:
     from trailgate.auth.tokens import account_of_key_id
 
     assert account_of_key_id(keys.key) == world.accounts["E"]
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+INVALID_TOKEN = (
+    "The web identity token that was passed could not be validated by Amazon Web Services. "
+    "Get a new identity token from the identity provider and then retry the request."
+)
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (_jwt({"iss": "https://token.actions.githubusercontent.com", "sub": "repo:x"}),
+         "No OpenIDConnect provider found in your account for "
+         "https://token.actions.githubusercontent.com"),
+        ("not-a-json-web-token", INVALID_TOKEN),
+        (_jwt({"sub": "no-issuer"}), INVALID_TOKEN),
+    ],
+)
+def test_assume_role_with_web_identity_is_answered_unsigned(
+    server: Server, token: str, message: str
+) -> None:
+    sts: Any = boto3.client(
+        "sts", endpoint_url=server.endpoint, region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(
+            RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{sc.E_ROLE}", RoleSessionName="web",
+            WebIdentityToken=token,
+        )
+    err = exc.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == ("InvalidIdentityToken", message)
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_assume_role_with_saml_is_answered_unsigned(server: Server) -> None:
+    sts: Any = boto3.client(
+        "sts", endpoint_url=server.endpoint, region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_saml(
+            RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{sc.E_ROLE}",
+            PrincipalArn=f"arn:aws:iam::{MANAGEMENT}:saml-provider/corp",
+            SAMLAssertion=base64.b64encode(b"<samlp:Response/>").decode(),
+        )
+    err = exc.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == ("InvalidIdentityToken", INVALID_TOKEN)
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_unsigned_web_identity_call_still_validates_its_parameters(server: Server) -> None:
+    sts: Any = boto3.client(
+        "sts", endpoint_url=server.endpoint, region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, parameter_validation=False,
+                      retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(
+            RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{sc.E_ROLE}", RoleSessionName="a b",
+            WebIdentityToken="x" * 10,
+        )
+    err = exc.value.response
+    assert err["Error"]["Code"] == "ValidationError"
+    assert err["Error"]["Message"] == (
+        "1 validation error detected: Value 'a b' at 'roleSessionName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+    )
+
+
+def test_other_sts_operations_still_need_a_signature(server: Server) -> None:
+    sts: Any = boto3.client(
+        "sts", endpoint_url=server.endpoint, region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.get_caller_identity()
+    assert exc.value.response["Error"]["Code"] == "MissingAuthenticationToken"

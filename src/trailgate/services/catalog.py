@@ -131,9 +131,17 @@ def _is_read(operation: str) -> bool:
     return operation.startswith(("Get", "List", "Simulate", "Describe", "Lookup"))
 
 
+#: Operations AWS answers without a signature (botocore sends them unsigned): the web
+#: identity token or SAML assertion they carry is the caller's credential.
+UNSIGNED = frozenset({
+    ("sts", "AssumeRoleWithWebIdentity"),
+    ("sts", "AssumeRoleWithSAML"),
+})
+
 _UNAUTHORIZED = {
     ("sts", "GetCallerIdentity"),
     ("sts", "GetSessionToken"),
+    *UNSIGNED,
 }
 
 

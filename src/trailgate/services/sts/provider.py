@@ -9,6 +9,8 @@ needs, so no session is stored.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +55,24 @@ class StsProvider:
                  "Member must be a valid access key id"]
             )
         return {"Account": account}
+
+    # -- federation (no identity provider can be registered here) ------------------------
+
+    def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No OpenID Connect provider exists in any account: a token naming its issuer gets
+        AWS's answer for an issuer without a provider, any other token the invalid-token one."""
+        issuer = _jwt_issuer(str(call.params.get("WebIdentityToken", "")))
+        if issuer is not None:
+            raise ServiceError(
+                "InvalidIdentityToken",
+                f"No OpenIDConnect provider found in your account for {issuer}",
+                400,
+            )
+        raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
+
+    def AssumeRoleWithSAML(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No SAML provider exists in any account, so no assertion can be validated."""
+        raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
 
     # -- credentials ----------------------------------------------------------------------
 
@@ -167,6 +187,26 @@ class StsProvider:
                 "LastUsedDate": call.now.replace(microsecond=0).isoformat(),
                 "Region": call.region,
             }
+
+
+# botocore's description of InvalidIdentityTokenException.
+INVALID_IDENTITY_TOKEN = (
+    "The web identity token that was passed could not be validated by Amazon Web Services. "
+    "Get a new identity token from the identity provider and then retry the request."
+)
+
+
+def _jwt_issuer(token: str) -> str | None:
+    """The ``iss`` claim of a JWT (read, not verified), or None when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) and issuer else None
 
 
 def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: bool) -> int:
