@@ -121,3 +121,70 @@ def test_principal_tags_of_an_iam_user(world: World) -> None:
     assert _lists_users(world, keys) == "allowed"
     iam.tag_user(UserName="tagged-user", Tags=[{"Key": "team", "Value": "red"}])
     assert _lists_users(world, keys) == "AccessDenied"
+
+
+def _refusal(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    err = exc.value.response
+    return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"Tags": [{"Key": "Team", "Value": "a"}, {"Key": "team", "Value": "b"}]},
+         "Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+        ({"Tags": [{"Key": "Team", "Value": "a"}], "TransitiveTagKeys": ["Project"]},
+         "The specified transitive tag key must be included in the requested tags."),
+        ({"TransitiveTagKeys": ["Team"]},
+         "The specified transitive tag key must be included in the requested tags."),
+    ],
+)
+def test_invalid_session_tags_are_refused(
+    world: World, tag_roles: dict[str, str], extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        world.assume(world.admin, tag_roles["TagNone"], "bad-tags", **extra)
+    assert _refusal(exc) == ("InvalidParameterValue", message, 400)
+
+
+def test_chained_session_cannot_override_a_transitive_tag(
+    world: World, tag_roles: dict[str, str]
+) -> None:
+    first = world.assume(
+        world.admin, tag_roles["TagNone"], "first",
+        Tags=[{"Key": "Team", "Value": "blue"}], TransitiveTagKeys=["Team"],
+    )
+    with pytest.raises(ClientError) as exc:
+        world.assume(first, tag_roles["TagNone"], "second", Tags=[{"Key": "TEAM", "Value": "red"}])
+    assert _refusal(exc) == (
+        "InvalidParameterValue",
+        "One of the specified transitive tag keys can't be set because it conflicts with a "
+        "transitive tag key from the calling session.",
+        400,
+    )
+    other = world.assume(first, tag_roles["TagNone"], "second",
+                         Tags=[{"Key": "Project", "Value": "x"}])  # another key is fine
+    assert _lists_users(world, other) == "allowed"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    ["arnxaws:iam::111111111111:role/TagNone", "arn:aws:iam::111111111111",
+     "arn:aws:iam::111111111111:role:x:y", "arn::iam::111111111111:role/TagNone"],
+)
+def test_malformed_role_arn_is_a_validation_error(world: World, arn: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        world.assume(world.admin, arn, "bad-arn")
+    assert _refusal(exc) == ("ValidationError", f"{arn} is invalid", 400)
+
+
+def test_a_well_formed_arn_that_is_no_role_is_access_denied(world: World) -> None:
+    arn = f"arn:aws:iam::{MANAGEMENT}:user/admin"
+    with pytest.raises(ClientError) as exc:
+        world.assume(world.admin, arn, "not-a-role")
+    assert _refusal(exc) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{MANAGEMENT}:user/admin is not authorized to perform: "
+        f"sts:AssumeRole on resource: {arn}",
+        403,
+    )

@@ -210,10 +210,11 @@ def _authorize_assume_role(
     caller: Any,
     role_arn: str,
 ) -> None:
-    from ..services.sts.provider import check_mfa_readonly
+    from ..services.sts.provider import check_mfa_readonly, check_role_arn
 
     p = ctx.principal
     assert p is not None
+    check_role_arn(role_arn)
     denied = ServiceError(
         "AccessDenied",
         f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",

@@ -132,6 +132,7 @@ class StsProvider:
         duration = _session_duration(params, role, chained)
         source_identity = _source_identity(params, role, p)
         check_session_policy(params.get("Policy"))
+        tags, transitive = _session_tags(params, p)
         mfa_time = _verify_mfa_params(call, tx, required=False)
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
@@ -143,7 +144,6 @@ class StsProvider:
         if params.get("Policy"):
             policies.append(params["Policy"])
         arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
-        tags, transitive = _session_tags(params, p)
         claims = {
             "kind": "assumed_role",
             "arn": session_arn,
@@ -238,16 +238,46 @@ def _session_tags(
 ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The new session's tags and transitive tag keys: the Tags passed, plus (role chaining)
     the transitive tags of the calling session, which the new session inherits and which
-    stay transitive; an inherited tag keeps its value (AWS does not let a chained session
-    override it)."""
-    inherited_keys = {key.lower() for key in p.transitive_tag_keys}
-    inherited = tuple(tag for tag in p.session_tags if tag[0].lower() in inherited_keys)
+    stay transitive.  AWS refuses (InvalidParameterValue) tag keys repeated in another case,
+    a transitive key that is not one of the Tags, and a tag that would override an inherited
+    transitive one."""
     passed = tuple((str(t["Key"]), str(t.get("Value", ""))) for t in params.get("Tags") or [])
-    tags = merge_tags(passed, inherited)
+    passed_keys = {key.lower() for key, _ in passed}
+    if len(passed_keys) < len(passed):
+        raise _invalid_tags(DUPLICATE_TAG_KEYS)
+    if any(str(key).lower() not in passed_keys for key in params.get("TransitiveTagKeys") or []):
+        raise _invalid_tags(TRANSITIVE_KEY_NOT_A_TAG)
+    inherited_keys = {key.lower() for key in p.transitive_tag_keys}
+    if inherited_keys & passed_keys:
+        raise _invalid_tags(TRANSITIVE_TAG_CONFLICT)
+    inherited = tuple(tag for tag in p.session_tags if tag[0].lower() in inherited_keys)
     keys = {key.lower(): key for key in p.transitive_tag_keys}
     for key in params.get("TransitiveTagKeys") or []:
         keys.setdefault(str(key).lower(), str(key))
-    return tags, tuple(keys.values())
+    return merge_tags(inherited, passed), tuple(keys.values())
+
+
+DUPLICATE_TAG_KEYS = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+TRANSITIVE_KEY_NOT_A_TAG = (
+    "The specified transitive tag key must be included in the requested tags."
+)
+TRANSITIVE_TAG_CONFLICT = (
+    "One of the specified transitive tag keys can't be set because it conflicts with a "
+    "transitive tag key from the calling session."
+)
+
+
+def _invalid_tags(message: str) -> ServiceError:
+    return ServiceError("InvalidParameterValue", message, 400)
+
+
+def check_role_arn(role_arn: str) -> None:
+    """AssumeRole's RoleArn must at least have an ARN's six parts (AWS: ValidationError
+    '<arn> is invalid'); a well-formed ARN naming no assumable role is refused later, as
+    AccessDenied."""
+    parts = role_arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
+        raise ServiceError("ValidationError", f"{role_arn} is invalid", 400)
 
 
 def _packed_size(policies: list[str], arns: list[str], tags: list[dict[str, Any]]) -> int:
