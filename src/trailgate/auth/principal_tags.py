@@ -20,6 +20,8 @@ def entity_tags(tx: Any, p: Principal) -> tuple[tuple[str, str], ...]:
     entity: dict[str, Any] | None = None
     if p.kind == "user":
         entity = queries.get_user(tx, p.account, p.arn.rsplit("/", 1)[1])
+    elif p.kind == "federated_user" and p.issuer_arn and ":user/" in p.issuer_arn:
+        entity = queries.get_user(tx, p.account, p.issuer_arn.rsplit("/", 1)[1])
     elif p.kind == "assumed_role" and p.role_arn:
         entity = queries.get_role(tx, p.account, p.role_arn.rsplit("/", 1)[1])
     if entity is None:

@@ -110,5 +110,6 @@ def temporary(
         via_session_token=bool(claims.get("gst")),
         session_tags=tuple((str(k), str(v)) for k, v in claims.get("tags") or ()),
         transitive_tag_keys=tuple(claims.get("ttk") or ()),
+        issuer_arn=claims.get("iss_arn"),
     )
     return principal, claims["secret"]

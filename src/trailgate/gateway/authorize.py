@@ -83,7 +83,7 @@ class PolicyCache:
     def principal_tags(self, p: Principal, read: Any) -> tuple[tuple[str, str], ...]:
         """The tags of the user or role behind ``p`` (call after :meth:`get`, which checks the
         generation), read once per generation."""
-        key = (p.arn if p.kind == "user" else p.role_arn or "", p.account)
+        key = (p.issuer_arn or p.role_arn or p.arn, p.account)
         found = self.tags.get(key)
         if found is None:
             found = read(lambda tx: entity_tags(tx, p))
@@ -107,8 +107,12 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     """Raise AccessDenied unless the engine allows the request (root: own account only)."""
     entry = catalog.entry(ctx.service, ctx.operation)
     p = ctx.principal
+    if p is not None and ctx.service == "sts" and ctx.operation == "GetFederationToken":
+        _federation_caller(p)
     if p is not None and p.via_session_token:
         _session_token_limits(ctx, p)
+    elif p is not None and p.kind == "federated_user":
+        _federated_limits(ctx, p)
     if entry.action is None or p is None:
         return
     action = entry.action
@@ -126,13 +130,13 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         resource = catalog.cloudtrail_resource(ctx.operation, ctx.params, p.account, ctx.region)
     else:
         resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
-    ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
+    ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns, p.issuer_arn)
     policies = cache.get(generation, ps_key)
     if policies is None:
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
-    if p.kind in ("user", "assumed_role"):
+    if p.kind in ("user", "assumed_role", "federated_user"):
         tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
         keys.update(principal_tag_keys(tags))
 
@@ -149,6 +153,10 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
+    if ctx.operation == "GetFederationToken" and ctx.params.get("Tags"):
+        tagging = evaluate(Request(caller, "sts:TagSession", resource, keys, None), policies)
+        if not tagging.allowed:
+            raise _denied(ctx, "sts:TagSession", resource, tagging)
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:
@@ -188,6 +196,31 @@ def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
     if ctx.service == "iam" and not p.mfa_authenticated:
         raise ServiceError("InvalidClientTokenId", SESSION_TOKEN_WITHOUT_MFA, 403)
     if ctx.service == "sts" and ctx.operation not in _SESSION_TOKEN_STS:
+        action = f"{ctx.service}:{ctx.operation}"
+        raise ServiceError(
+            "AccessDenied",
+            f"User: {p.arn} is not authorized to perform: {action} because no session policy "
+            "allows it",
+            403,
+        )
+
+
+def _federation_caller(p: Principal) -> None:
+    """Only an IAM user's or root's long-term keys may call GetFederationToken; AWS answers
+    any temporary credentials so, before looking at policies."""
+    if p.kind not in ("user", "root") or p.via_session_token:
+        raise ServiceError(
+            "AccessDenied", "Cannot call GetFederationToken with session credentials", 403
+        )
+
+
+def _federated_limits(ctx: RequestContext, p: Principal) -> None:
+    """GetFederationToken credentials (AWS documents it): no IAM operation through the API,
+    and in STS only GetCallerIdentity (GetFederationToken itself reaches the provider, which
+    answers 'Cannot call GetFederationToken with session credentials')."""
+    if ctx.service == "iam" or (
+        ctx.service == "sts" and ctx.operation not in ("GetCallerIdentity", "GetFederationToken")
+    ):
         action = f"{ctx.service}:{ctx.operation}"
         raise ServiceError(
             "AccessDenied",

@@ -118,6 +118,41 @@ class StsProvider:
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
         return {"Credentials": creds}
 
+    def GetFederationToken(self, call: Call, tx: Any) -> dict[str, Any]:
+        """Credentials of a federated user: the IAM user's (or root's) permissions narrowed by
+        the session policies passed (none passed: no permissions, as AWS documents)."""
+        p = call.principal  # an IAM user or root with long-term keys (authorize checked)
+        params = call.params
+        duration = int(params.get("DurationSeconds") or 43200)
+        if p.kind == "root":
+            duration = min(duration, 3600)
+        check_session_policy(params.get("Policy"))
+        tags, _ = _session_tags({"Tags": params.get("Tags")}, p)
+        name = params["Name"]
+        arn = f"arn:aws:sts::{p.account}:federated-user/{name}"
+        policies = [params["Policy"]] if params.get("Policy") else []
+        arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
+        claims = {
+            "kind": "federated_user",
+            "arn": arn,
+            "account": p.account,
+            "uid": p.unique_id,
+            "user_id": f"{p.account}:{name}",
+            "iat": int(call.now.timestamp()),
+            "mfa": False,
+            "sp": policies,  # always a session: nothing passed grants nothing
+            "spa": arns or None,
+            "iss_arn": p.arn,
+            "tags": [list(tag) for tag in tags] or None,
+        }
+        out: dict[str, Any] = {
+            "Credentials": self._mint(claims, call.now + timedelta(seconds=duration)),
+            "FederatedUser": {"FederatedUserId": claims["user_id"], "Arn": arn},
+        }
+        if policies or arns or tags:
+            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
+        return out
+
     def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
         p = call.principal
         params = call.params
