@@ -149,3 +149,22 @@ def test_other_sts_operations_still_need_a_signature(server: Server) -> None:
     with pytest.raises(ClientError) as exc:
         sts.get_caller_identity()
     assert exc.value.response["Error"]["Code"] == "MissingAuthenticationToken"
+
+
+def test_decode_authorization_message_knows_no_message(world: World) -> None:
+    sts: Any = world.client("sts", world.admin)
+    with pytest.raises(ClientError) as exc:
+        sts.decode_authorization_message(EncodedMessage="bm90LWFuLWVuY29kZWQtbWVzc2FnZQ")
+    err = exc.value.response
+    assert err["Error"]["Code"] == "InvalidAuthorizationMessageException"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_decode_authorization_message_needs_its_permission(world: World) -> None:
+    user = world.users["E"]
+    sts: Any = world.client("sts", user)
+    with pytest.raises(ClientError) as exc:
+        sts.decode_authorization_message(EncodedMessage="abc")
+    err = exc.value.response
+    assert err["Error"]["Code"] == "AccessDenied"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -56,6 +56,13 @@ class StsProvider:
             )
         return {"Account": account}
 
+    def DecodeAuthorizationMessage(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No trailgate service answers a refusal with an encoded authorization message (only
+        services such as EC2 do), so no message passed here can be one of them."""
+        raise ServiceError(
+            "InvalidAuthorizationMessageException", INVALID_AUTHORIZATION_MESSAGE, 400
+        )
+
     # -- federation (no identity provider can be registered here) ------------------------
 
     def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
@@ -223,6 +230,8 @@ class StsProvider:
                 "Region": call.region,
             }
 
+
+INVALID_AUTHORIZATION_MESSAGE = "The message passed to DecodeAuthorizationMessage is invalid."
 
 # botocore's description of InvalidIdentityTokenException.
 INVALID_IDENTITY_TOKEN = (
