@@ -78,14 +78,15 @@ def test_session_policy_cannot_exceed_the_users_permissions(world: World) -> Non
 @pytest.mark.parametrize(
     ("service", "call", "action"),
     [("iam", "list_users", "iam:ListUsers"),
-     ("sts", "get_session_token", "sts:GetSessionToken")],
+     ("sts", "decode_authorization_message", "sts:DecodeAuthorizationMessage")],
 )
 def test_federated_user_calls_no_iam_and_only_get_caller_identity_in_sts(
     world: World, service: str, call: str, action: str
 ) -> None:
     keys, _ = _federate(world, world.admin, "dave", Policy=LIST_BUCKETS)
     with pytest.raises(ClientError) as exc:
-        getattr(world.client(service, keys), call)()
+        args = {"EncodedMessage": "abc"} if call == "decode_authorization_message" else {}
+        getattr(world.client(service, keys), call)(**args)
     assert _refusal(exc) == (
         "AccessDenied",
         f"User: arn:aws:sts::{MANAGEMENT}:federated-user/dave is not authorized to perform: "
@@ -115,6 +116,11 @@ def test_session_credentials_cannot_federate(world: World) -> None:
     with pytest.raises(ClientError) as exc:
         _federate(world, federated, "eve")
     assert _refusal(exc) == CANNOT
+    with pytest.raises(ClientError) as exc:
+        world.client("sts", federated).get_session_token()
+    assert _refusal(exc) == (
+        "AccessDenied", "Cannot call GetSessionToken with session credentials", 403
+    )
 
 
 def test_root_federation_lasts_one_hour_at_most(server: Server, world: World) -> None:

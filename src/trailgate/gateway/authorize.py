@@ -214,12 +214,15 @@ def _federation_caller(p: Principal) -> None:
         )
 
 
+_FEDERATED_STS = frozenset({"GetCallerIdentity", "GetFederationToken", "GetSessionToken"})
+
+
 def _federated_limits(ctx: RequestContext, p: Principal) -> None:
     """GetFederationToken credentials (AWS documents it): no IAM operation through the API,
-    and in STS only GetCallerIdentity (GetFederationToken itself reaches the provider, which
-    answers 'Cannot call GetFederationToken with session credentials')."""
+    and in STS only GetCallerIdentity (GetFederationToken and GetSessionToken answer 'Cannot
+    call ... with session credentials' themselves)."""
     if ctx.service == "iam" or (
-        ctx.service == "sts" and ctx.operation not in ("GetCallerIdentity", "GetFederationToken")
+        ctx.service == "sts" and ctx.operation not in _FEDERATED_STS
     ):
         action = f"{ctx.service}:{ctx.operation}"
         raise ServiceError(
