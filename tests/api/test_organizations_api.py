@@ -129,7 +129,8 @@ def test_create_account_status(org: Any) -> None:
     status = org.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
     assert REQUEST_ID.fullmatch(status["Id"])
     assert status["AccountName"] == name
-    assert status["State"] in ("IN_PROGRESS", "SUCCEEDED")  # asynchronous in AWS
+    assert status["State"] == "IN_PROGRESS"  # asynchronous in AWS: the outcome comes later
+    assert set(status) == {"Id", "AccountName", "State", "RequestedTimestamp"}
     assert isinstance(status["RequestedTimestamp"], datetime)
     done = final_status(org, status["Id"])
     assert done["State"] == "SUCCEEDED"
@@ -160,6 +161,7 @@ def test_create_account_with_invalid_email(org: Any) -> None:
 def test_create_account_with_an_email_in_use(org: Any, member: tuple[str, str]) -> None:
     name = uid("dupemail")
     status = org.create_account(Email=member[1], AccountName=name)["CreateAccountStatus"]
+    assert (status["State"], "FailureReason" in status) == ("IN_PROGRESS", False)
     done = final_status(org, status["Id"])
     assert (done["State"], done["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")
     assert "AccountId" not in done

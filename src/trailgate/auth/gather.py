@@ -25,6 +25,8 @@ def caller_policies(tx: Any, p: Principal) -> PolicyInputs:
         found = queries.boundary_for(tx, p.account, "user", name)
         if found is not None:
             boundary = PolicyDoc(found[0], PolicyType.BOUNDARY, found[1])
+    elif p.kind == "federated_user":
+        identity, boundary = _issuer_policies(tx, p)
     elif p.kind == "assumed_role" and p.role_arn:
         name = p.role_arn.rsplit("/", 1)[1]
         pairs = queries.identity_policies_for_role(tx, p.account, name)
@@ -42,3 +44,23 @@ def caller_policies(tx: Any, p: Principal) -> PolicyInputs:
                 docs.append(PolicyDoc(arn, PolicyType.SESSION, text))
         session = tuple(docs)
     return PolicyInputs(identity=identity, boundary=boundary, session=session)
+
+
+# A federated user of the root user: root's identity grants everything (the session policies
+# passed to GetFederationToken narrow it).
+_ROOT_GRANTS = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+)
+
+
+def _issuer_policies(tx: Any, p: Principal) -> tuple[tuple[PolicyDoc, ...], PolicyDoc | None]:
+    """A federated user's identity side: the identity policies and boundary of the IAM user
+    who called GetFederationToken (everything for the root user)."""
+    issuer = p.issuer_arn or ""
+    if issuer.endswith(":root"):
+        return (PolicyDoc("root", PolicyType.IDENTITY, _ROOT_GRANTS),), None
+    name = issuer.rsplit("/", 1)[-1]
+    identity = _docs(queries.identity_policies_for_user(tx, p.account, name), PolicyType.IDENTITY)
+    found = queries.boundary_for(tx, p.account, "user", name)
+    boundary = None if found is None else PolicyDoc(found[0], PolicyType.BOUNDARY, found[1])
+    return identity, boundary

@@ -108,5 +108,8 @@ def temporary(
         source_identity=claims.get("si"),
         chained=bool(claims.get("chained")),
         via_session_token=bool(claims.get("gst")),
+        session_tags=tuple((str(k), str(v)) for k, v in claims.get("tags") or ()),
+        transitive_tag_keys=tuple(claims.get("ttk") or ()),
+        issuer_arn=claims.get("iss_arn"),
     )
     return principal, claims["secret"]

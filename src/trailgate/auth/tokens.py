@@ -166,12 +166,37 @@ def _tables(alphabet: str) -> tuple[bytes, bytes]:
     return table, bytes(range(limit, 256))
 
 
-def new_access_key_id(prefix: str = "AKIA") -> str:
+# Where AWS's access key ids carry the owning account: bits 46..7 of the first six bytes of
+# the base32-decoded part after the prefix (what GetAccessKeyInfo and offline tools read).
+_ACCOUNT_MASK: Final = 0x7FFFFFFFFF80
+
+
+def new_access_key_id(prefix: str = "AKIA", account: str | None = None) -> str:
     """``AKIA`` (long-term) or ``ASIA`` (temporary) + 16 characters of the base32 alphabet
-    (A-Z, 2-7), as AWS's (spec 3.1)."""
+    (A-Z, 2-7), as AWS's (spec 3.1); with ``account``, the id encodes that account where AWS
+    puts it (:func:`account_of_key_id` reads it back)."""
     if prefix not in ("AKIA", "ASIA"):
         raise ValueError("access key id prefix must be AKIA or ASIA")
-    return prefix + _random_chars(_BASE32, 16)
+    if account is None:
+        return prefix + _random_chars(_BASE32, 16)
+    raw = bytearray(secrets.token_bytes(10))
+    head = int.from_bytes(raw[:6], "big") & ~_ACCOUNT_MASK
+    head |= (int(account) << 7) & _ACCOUNT_MASK
+    raw[:6] = head.to_bytes(6, "big")
+    return prefix + base64.b32encode(bytes(raw)).decode("ascii")
+
+
+def account_of_key_id(key_id: str) -> str | None:
+    """The 12-digit account an access key id encodes (AWS's layout), or None when the text
+    after the 4-character prefix is not 16 base32 characters."""
+    body = key_id[4:]
+    if len(body) != 16:
+        return None
+    try:
+        raw = base64.b32decode(body)
+    except (binascii.Error, ValueError):
+        return None
+    return f"{(int.from_bytes(raw[:6], 'big') & _ACCOUNT_MASK) >> 7:012d}"
 
 
 def new_secret_access_key() -> str:
@@ -232,6 +257,7 @@ __all__ = [
     "TOKEN_VERSION",
     "TokenError",
     "TokenSealer",
+    "account_of_key_id",
     "decrypt_secret",
     "encrypt_secret",
     "load_or_create_master_key",

@@ -220,7 +220,7 @@ class Console:
         session = Session(
             sid=new_token(), account=account, alias=alias, user=user["UserName"],
             user_id=user["UserId"], arn=user["Arn"],
-            access_key_id=tokens.new_access_key_id("ASIA"), issued=_epoch(now),
+            access_key_id=tokens.new_access_key_id("ASIA", account), issued=_epoch(now),
             expires=_epoch(now) + SESSION_SECONDS, mfa=mfa, csrf=new_token(),
         )
         records = events.console_login(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
     Decision,
@@ -63,11 +64,13 @@ class PolicyCache:
         self.generation = -1
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
+        self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
             self.trusts.clear()
+            self.tags.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -76,6 +79,18 @@ class PolicyCache:
         if len(self.sets) > 50_000:
             self.sets.clear()
         self.sets[key] = value
+
+    def principal_tags(self, p: Principal, read: Any) -> tuple[tuple[str, str], ...]:
+        """The tags of the user or role behind ``p`` (call after :meth:`get`, which checks the
+        generation), read once per generation."""
+        key = (p.issuer_arn or p.role_arn or p.arn, p.account)
+        found = self.tags.get(key)
+        if found is None:
+            found = read(lambda tx: entity_tags(tx, p))
+            if len(self.tags) > 50_000:
+                self.tags.clear()
+            self.tags[key] = found
+        return found
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -92,8 +107,12 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     """Raise AccessDenied unless the engine allows the request (root: own account only)."""
     entry = catalog.entry(ctx.service, ctx.operation)
     p = ctx.principal
+    if p is not None and ctx.service == "sts" and ctx.operation == "GetFederationToken":
+        _federation_caller(p)
     if p is not None and p.via_session_token:
         _session_token_limits(ctx, p)
+    elif p is not None and p.kind == "federated_user":
+        _federated_limits(ctx, p)
     if entry.action is None or p is None:
         return
     action = entry.action
@@ -111,12 +130,15 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         resource = catalog.cloudtrail_resource(ctx.operation, ctx.params, p.account, ctx.region)
     else:
         resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
-    ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns)
+    ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns, p.issuer_arn)
     policies = cache.get(generation, ps_key)
     if policies is None:
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
+    if p.kind in ("user", "assumed_role", "federated_user"):
+        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
+        keys.update(principal_tag_keys(tags))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -131,6 +153,10 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
+    if ctx.operation == "GetFederationToken" and ctx.params.get("Tags"):
+        tagging = evaluate(Request(caller, "sts:TagSession", resource, keys, None), policies)
+        if not tagging.allowed:
+            raise _denied(ctx, "sts:TagSession", resource, tagging)
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:
@@ -179,6 +205,34 @@ def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
         )
 
 
+def _federation_caller(p: Principal) -> None:
+    """Only an IAM user's or root's long-term keys may call GetFederationToken; AWS answers
+    any temporary credentials so, before looking at policies."""
+    if p.kind not in ("user", "root") or p.via_session_token:
+        raise ServiceError(
+            "AccessDenied", "Cannot call GetFederationToken with session credentials", 403
+        )
+
+
+_FEDERATED_STS = frozenset({"GetCallerIdentity", "GetFederationToken", "GetSessionToken"})
+
+
+def _federated_limits(ctx: RequestContext, p: Principal) -> None:
+    """GetFederationToken credentials (AWS documents it): no IAM operation through the API,
+    and in STS only GetCallerIdentity (GetFederationToken and GetSessionToken answer 'Cannot
+    call ... with session credentials' themselves)."""
+    if ctx.service == "iam" or (
+        ctx.service == "sts" and ctx.operation not in _FEDERATED_STS
+    ):
+        action = f"{ctx.service}:{ctx.operation}"
+        raise ServiceError(
+            "AccessDenied",
+            f"User: {p.arn} is not authorized to perform: {action} because no session policy "
+            "allows it",
+            403,
+        )
+
+
 # AWS's answer to AssumeRole called with root credentials, whatever the role.
 ROOT_ASSUME_ROLE = "Roles may not be assumed by root accounts."
 
@@ -192,10 +246,11 @@ def _authorize_assume_role(
     caller: Any,
     role_arn: str,
 ) -> None:
-    from ..services.sts.provider import check_mfa_readonly
+    from ..services.sts.provider import check_mfa_readonly, check_role_arn
 
     p = ctx.principal
     assert p is not None
+    check_role_arn(role_arn)
     denied = ServiceError(
         "AccessDenied",
         f"User: {p.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",

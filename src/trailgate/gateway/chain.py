@@ -190,7 +190,13 @@ class Gateway:
                 if ctx.service == "s3":
                     ctx.principal = Principal("anonymous", "anonymous", "", "anonymous")
                     return
-                raise sigv4.AuthError("missing_auth")
+                if (ctx.service, ctx.operation) not in catalog.UNSIGNED:
+                    raise sigv4.AuthError("missing_auth")
+                # AssumeRoleWithWebIdentity/SAML: the token or assertion is the credential
+                ctx.principal = Principal("anonymous", "anonymous", "", "anonymous")
+                if ctx.parse_error is not None:
+                    raise ctx.parse_error
+                return
             key_id = info.access_key_id
             if key_id.startswith("ASIA"):
                 principal, secret = principals.temporary(

@@ -66,6 +66,9 @@ class Principal:
     source_identity: str | None = None
     chained: bool = False  # a role session created from role-session credentials
     via_session_token: bool = False  # GetSessionToken credentials of an IAM user or root
+    session_tags: tuple[tuple[str, str], ...] = ()  # AssumeRole Tags, inherited ones included
+    transitive_tag_keys: tuple[str, ...] = ()  # the session tags role chaining passes on
+    issuer_arn: str | None = None  # federated users: the IAM user (or root) who federated
 
 
 @dataclass

@@ -36,6 +36,11 @@ def _iam_entity(kind: str, param: str) -> ResourceFn:
     return resource
 
 
+def _federated_user(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+    """GetFederationToken is authorized on the federated user it would create."""
+    return f"arn:aws:sts::{acct}:federated-user/{params.get('Name', '')}"
+
+
 def _param(name: str) -> ResourceFn:
     def resource(_acct: str, params: dict[str, Any], _lookup: Any) -> str:
         value = params.get(name)
@@ -131,9 +136,17 @@ def _is_read(operation: str) -> bool:
     return operation.startswith(("Get", "List", "Simulate", "Describe", "Lookup"))
 
 
+#: Operations AWS answers without a signature (botocore sends them unsigned): the web
+#: identity token or SAML assertion they carry is the caller's credential.
+UNSIGNED = frozenset({
+    ("sts", "AssumeRoleWithWebIdentity"),
+    ("sts", "AssumeRoleWithSAML"),
+})
+
 _UNAUTHORIZED = {
     ("sts", "GetCallerIdentity"),
     ("sts", "GetSessionToken"),
+    *UNSIGNED,
 }
 
 
@@ -149,6 +162,8 @@ def entry(service: str, operation: str) -> Entry:
         write = operation == "GetSessionToken"
     elif service == "iam":
         resource = _iam_resource(operation)
+    elif service == "sts" and operation == "GetFederationToken":
+        resource = _federated_user
     elif service == "sts" and operation == "AssumeRole":
         resource = _param("RoleArn")
         write = True  # consumes MFA codes, records RoleLastUsed

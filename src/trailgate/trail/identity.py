@@ -57,11 +57,24 @@ def user_identity(p: Principal) -> Record:
         identity["userName"] = p.arn.rsplit("/", 1)[-1]
     if p.via_session_token or p.kind == "federated_user":
         identity["sessionContext"] = {
-            "sessionIssuer": {},
+            "sessionIssuer": _federation_issuer(p),
             "webIdFederationData": {},
             "attributes": _session_attributes(p),
         }
     return identity
+
+
+def _federation_issuer(p: Principal) -> Record:
+    """A federated user's sessionIssuer: the IAM user (or root) who called
+    GetFederationToken; empty for GetSessionToken sessions, as AWS logs them."""
+    issuer = p.issuer_arn
+    if p.kind != "federated_user" or not issuer:
+        return {}
+    if issuer.endswith(":root"):
+        return {"type": "Root", "principalId": p.account, "arn": issuer,
+                "accountId": p.account}
+    return {"type": "IAMUser", "principalId": p.unique_id or "", "arn": issuer,
+            "accountId": p.account, "userName": issuer.rsplit("/", 1)[-1]}
 
 
 def _assumed_role_identity(p: Principal) -> Record:

@@ -14,6 +14,7 @@ from trailgate.auth.tokens import (
     TOKEN_VERSION,
     TokenError,
     TokenSealer,
+    account_of_key_id,
     decrypt_secret,
     encrypt_secret,
     load_or_create_master_key,
@@ -193,3 +194,23 @@ def test_master_key_concurrent_creation_agrees(tmp_path: Path) -> None:
         t.join()
     assert len(results) == 8 and len(set(results)) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+
+
+@pytest.mark.parametrize("account", ["000000000000", "111111111111", "204023883010", "999999999999"])
+@pytest.mark.parametrize("prefix", ["AKIA", "ASIA"])
+def test_access_key_ids_encode_their_account(prefix: str, account: str) -> None:
+    key_id = new_access_key_id(prefix, account)
+    assert re.fullmatch(prefix + r"[A-Z2-7]{16}", key_id)
+    assert account_of_key_id(key_id) == account
+
+
+@pytest.mark.parametrize(
+    ("key_id", "account"),
+    [
+        ("ASIAQNZGKIQY56JQ7WML", "029608264753"),  # the published example of AWS's layout
+        ("AKIA1", None),
+        ("AKIA0000000000000000", None),  # 0 and 1 are not base32
+    ],
+)
+def test_account_of_key_id(key_id: str, account: str | None) -> None:
+    assert account_of_key_id(key_id) == account

@@ -45,7 +45,7 @@ class AccessKeyOps:
         owner, owner_key = _owner(call, tx)
         if len(_keys_of(tx, call.account, owner_key)) >= KEYS_PER_USER:
             raise limit_exceeded(f"Cannot exceed quota for AccessKeysPerUser: {KEYS_PER_USER}")
-        key_id = tokens.new_access_key_id("AKIA")
+        key_id = tokens.new_access_key_id("AKIA", call.account)
         secret = tokens.new_secret_access_key()
         data = {
             "AccessKeyId": key_id,

@@ -316,7 +316,7 @@ def create_root_access_key(
 
     Root keys are indexed like user keys, with ``UserName`` None.
     """
-    key_id = key_id or tokens.new_access_key_id("AKIA")
+    key_id = key_id or tokens.new_access_key_id("AKIA", account)
     secret = secret or tokens.new_secret_access_key()
     data = {
         "AccessKeyId": key_id,

@@ -1,6 +1,7 @@
 """Organizations: one organization, owned by the management account (spec section 9).
 
-CreateAccount completes synchronously (the status is SUCCEEDED by the time the caller asks)
+CreateAccount completes synchronously (the status is final by the time the caller asks
+DescribeCreateAccountStatus; CreateAccount itself answers IN_PROGRESS, as AWS does)
 and creates the member account's ``OrganizationAccountAccessRole`` trusting the management
 account, with ``AdministratorAccess``.
 """
@@ -140,7 +141,10 @@ class OrganizationsProvider:
                 State="SUCCEEDED", AccountId=account, CompletedTimestamp=call.now.timestamp()
             )
         tx.put(ORG, "create-status", request_id, request_id, status)
-        return {"CreateAccountStatus": _status_out(status)}
+        # AWS creates the account in the background: its answer is always the request still
+        # IN_PROGRESS (no account id, no outcome); DescribeCreateAccountStatus has the outcome.
+        pending = {k: status[k] for k in ("Id", "AccountName", "RequestedTimestamp")}
+        return {"CreateAccountStatus": _status_out({**pending, "State": "IN_PROGRESS"})}
 
     def _new_account_id(self, tx: Any) -> str:
         while True:

@@ -9,11 +9,14 @@ needs, so no session is stored.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...auth import tokens
 from ...auth.mfa import MfaVerifier
+from ...auth.principal_tags import merge_tags
 from ...gateway.context import Principal
 from ...policy import MalformedPolicyError, PolicyType, load_policy
 from ...protocol.errors import ServiceError, validation_error
@@ -40,10 +43,48 @@ class StsProvider:
         p = call.principal
         return {"UserId": p.user_id, "Account": p.account, "Arn": p.arn}
 
+    def GetAccessKeyInfo(self, call: Call, tx: Any) -> dict[str, Any]:
+        """The account an access key id belongs to: the stored key's, else the account the id
+        encodes (AWS reads it from the id; the key may be inactive, deleted or unknown)."""
+        key_id = str(call.params["AccessKeyId"])
+        record = queries.find_access_key(tx, key_id) if key_id.startswith("AKIA") else None
+        account = record.account if record is not None else tokens.account_of_key_id(key_id)
+        if account is None:
+            raise validation_error(
+                [f"Value '{key_id}' at 'accessKeyId' failed to satisfy constraint: "
+                 "Member must be a valid access key id"]
+            )
+        return {"Account": account}
+
+    def DecodeAuthorizationMessage(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No trailgate service answers a refusal with an encoded authorization message (only
+        services such as EC2 do), so no message passed here can be one of them."""
+        raise ServiceError(
+            "InvalidAuthorizationMessageException", INVALID_AUTHORIZATION_MESSAGE, 400
+        )
+
+    # -- federation (no identity provider can be registered here) ------------------------
+
+    def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No OpenID Connect provider exists in any account: a token naming its issuer gets
+        AWS's answer for an issuer without a provider, any other token the invalid-token one."""
+        issuer = _jwt_issuer(str(call.params.get("WebIdentityToken", "")))
+        if issuer is not None:
+            raise ServiceError(
+                "InvalidIdentityToken",
+                f"No OpenIDConnect provider found in your account for {issuer}",
+                400,
+            )
+        raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
+
+    def AssumeRoleWithSAML(self, call: Call, tx: Any) -> dict[str, Any]:
+        """No SAML provider exists in any account, so no assertion can be validated."""
+        raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
+
     # -- credentials ----------------------------------------------------------------------
 
     def _mint(self, claims: dict[str, Any], expires: datetime) -> dict[str, Any]:
-        key_id = tokens.new_access_key_id("ASIA")
+        key_id = tokens.new_access_key_id("ASIA", claims["account"])
         secret = tokens.new_secret_access_key()
         claims = {**claims, "akid": key_id, "secret": secret, "exp": int(expires.timestamp())}
         return {
@@ -84,6 +125,41 @@ class StsProvider:
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
         return {"Credentials": creds}
 
+    def GetFederationToken(self, call: Call, tx: Any) -> dict[str, Any]:
+        """Credentials of a federated user: the IAM user's (or root's) permissions narrowed by
+        the session policies passed (none passed: no permissions, as AWS documents)."""
+        p = call.principal  # an IAM user or root with long-term keys (authorize checked)
+        params = call.params
+        duration = int(params.get("DurationSeconds") or 43200)
+        if p.kind == "root":
+            duration = min(duration, 3600)
+        check_session_policy(params.get("Policy"))
+        tags, _ = _session_tags({"Tags": params.get("Tags")}, p)
+        name = params["Name"]
+        arn = f"arn:aws:sts::{p.account}:federated-user/{name}"
+        policies = [params["Policy"]] if params.get("Policy") else []
+        arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
+        claims = {
+            "kind": "federated_user",
+            "arn": arn,
+            "account": p.account,
+            "uid": p.unique_id,
+            "user_id": f"{p.account}:{name}",
+            "iat": int(call.now.timestamp()),
+            "mfa": False,
+            "sp": policies,  # always a session: nothing passed grants nothing
+            "spa": arns or None,
+            "iss_arn": p.arn,
+            "tags": [list(tag) for tag in tags] or None,
+        }
+        out: dict[str, Any] = {
+            "Credentials": self._mint(claims, call.now + timedelta(seconds=duration)),
+            "FederatedUser": {"FederatedUserId": claims["user_id"], "Arn": arn},
+        }
+        if policies or arns or tags:
+            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
+        return out
+
     def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
         p = call.principal
         params = call.params
@@ -98,6 +174,7 @@ class StsProvider:
         duration = _session_duration(params, role, chained)
         source_identity = _source_identity(params, role, p)
         check_session_policy(params.get("Policy"))
+        tags, transitive = _session_tags(params, p)
         mfa_time = _verify_mfa_params(call, tx, required=False)
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
@@ -126,6 +203,8 @@ class StsProvider:
             "si": source_identity or p.source_identity,
             "chained": chained,
             "src": p.arn,
+            "tags": [list(tag) for tag in tags] or None,
+            "ttk": list(transitive) or None,
         }
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
         self._note_role_use(call, tx, role, account)
@@ -133,9 +212,8 @@ class StsProvider:
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
         }
-        if policies or arns:
-            size = sum(len(x) for x in policies) + 80 * len(arns)
-            out["PackedPolicySize"] = max(1, min(100, size * 100 // 2048))
+        if policies or arns or params.get("Tags"):
+            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
         if claims["si"]:
             out["SourceIdentity"] = claims["si"]
         return out
@@ -151,6 +229,28 @@ class StsProvider:
                 "LastUsedDate": call.now.replace(microsecond=0).isoformat(),
                 "Region": call.region,
             }
+
+
+INVALID_AUTHORIZATION_MESSAGE = "The message passed to DecodeAuthorizationMessage is invalid."
+
+# botocore's description of InvalidIdentityTokenException.
+INVALID_IDENTITY_TOKEN = (
+    "The web identity token that was passed could not be validated by Amazon Web Services. "
+    "Get a new identity token from the identity provider and then retry the request."
+)
+
+
+def _jwt_issuer(token: str) -> str | None:
+    """The ``iss`` claim of a JWT (read, not verified), or None when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) and issuer else None
 
 
 def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: bool) -> int:
@@ -175,6 +275,61 @@ def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: boo
             400,
         )
     return duration
+
+
+def _session_tags(
+    params: dict[str, Any], p: Principal
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The new session's tags and transitive tag keys: the Tags passed, plus (role chaining)
+    the transitive tags of the calling session, which the new session inherits and which
+    stay transitive.  AWS refuses (InvalidParameterValue) tag keys repeated in another case,
+    a transitive key that is not one of the Tags, and a tag that would override an inherited
+    transitive one."""
+    passed = tuple((str(t["Key"]), str(t.get("Value", ""))) for t in params.get("Tags") or [])
+    passed_keys = {key.lower() for key, _ in passed}
+    if len(passed_keys) < len(passed):
+        raise _invalid_tags(DUPLICATE_TAG_KEYS)
+    if any(str(key).lower() not in passed_keys for key in params.get("TransitiveTagKeys") or []):
+        raise _invalid_tags(TRANSITIVE_KEY_NOT_A_TAG)
+    inherited_keys = {key.lower() for key in p.transitive_tag_keys}
+    if inherited_keys & passed_keys:
+        raise _invalid_tags(TRANSITIVE_TAG_CONFLICT)
+    inherited = tuple(tag for tag in p.session_tags if tag[0].lower() in inherited_keys)
+    keys = {key.lower(): key for key in p.transitive_tag_keys}
+    for key in params.get("TransitiveTagKeys") or []:
+        keys.setdefault(str(key).lower(), str(key))
+    return merge_tags(inherited, passed), tuple(keys.values())
+
+
+DUPLICATE_TAG_KEYS = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+TRANSITIVE_KEY_NOT_A_TAG = (
+    "The specified transitive tag key must be included in the requested tags."
+)
+TRANSITIVE_TAG_CONFLICT = (
+    "One of the specified transitive tag keys can't be set because it conflicts with a "
+    "transitive tag key from the calling session."
+)
+
+
+def _invalid_tags(message: str) -> ServiceError:
+    return ServiceError("InvalidParameterValue", message, 400)
+
+
+def check_role_arn(role_arn: str) -> None:
+    """AssumeRole's RoleArn must at least have an ARN's six parts (AWS: ValidationError
+    '<arn> is invalid'); a well-formed ARN naming no assumable role is refused later, as
+    AccessDenied."""
+    parts = role_arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
+        raise ServiceError("ValidationError", f"{role_arn} is invalid", 400)
+
+
+def _packed_size(policies: list[str], arns: list[str], tags: list[dict[str, Any]]) -> int:
+    """PackedPolicySize: the percentage of the packed limit the session policies and tags use
+    (AWS's packing is its own; this estimate grows with their size)."""
+    size = sum(len(x) for x in policies) + 80 * len(arns)
+    size += sum(len(str(t["Key"])) + len(str(t.get("Value", ""))) + 4 for t in tags)
+    return max(1, min(100, size * 100 // 2048))
 
 
 def _source_identity(params: dict[str, Any], role: dict[str, Any], p: Principal) -> Any:
