@@ -141,3 +141,87 @@ def test_awscli_list_object_versions(server: Server, bucket: str) -> None:
     versions = json.loads(out.stdout)["Versions"]
     assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in versions] == [
         ("logs/sub/3.gz", "null", True)]
+
+
+# -- GetObjectAttributes ------------------------------------------------------------------------
+
+
+def test_get_object_attributes_of_a_simple_object(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="attr/simple", Body=b"hello", ChecksumAlgorithm="SHA256",
+                  StorageClass="STANDARD_IA")
+    head = s3.head_object(Bucket=bucket, Key="attr/simple")
+    got = s3.get_object_attributes(Bucket=bucket, Key="attr/simple", ObjectAttributes=[
+        "ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"])
+    got.pop("ResponseMetadata")
+    assert got == {
+        "LastModified": head["LastModified"],
+        "ETag": head["ETag"].strip('"'),
+        "Checksum": {"ChecksumSHA256": "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
+                     "ChecksumType": "FULL_OBJECT"},
+        "StorageClass": "STANDARD_IA",
+        "ObjectSize": 5,
+    }
+    only = s3.get_object_attributes(Bucket=bucket, Key="attr/simple", ObjectAttributes=["ObjectSize"])
+    assert {k for k in only if k != "ResponseMetadata"} == {"LastModified", "ObjectSize"}
+    s3.delete_object(Bucket=bucket, Key="attr/simple")
+
+
+def test_get_object_attributes_of_a_multipart_object(s3: Any, bucket: str) -> None:
+    key = "attr/multi"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    sizes = [5 * 1024 * 1024, 5 * 1024 * 1024, 1024]
+    parts = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=bucket, Key=key, UploadId=upload,
+                                                      PartNumber=n, Body=b"x" * size)["ETag"]}
+             for n, size in enumerate(sizes, 1)]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                 MultipartUpload={"Parts": parts})
+    got = s3.get_object_attributes(Bucket=bucket, Key=key, MaxParts=2,
+                                   ObjectAttributes=["ObjectParts", "ETag", "ObjectSize"])
+    assert got["ETag"].endswith("-3") and not got["ETag"].startswith('"')
+    assert got["ObjectSize"] == sum(sizes)
+    assert got["ObjectParts"] == {
+        "TotalPartsCount": 3, "PartNumberMarker": 0, "NextPartNumberMarker": 2, "MaxParts": 2,
+        "IsTruncated": True, "Parts": [{"PartNumber": 1, "Size": sizes[0]},
+                                       {"PartNumber": 2, "Size": sizes[1]}]}
+    rest = s3.get_object_attributes(Bucket=bucket, Key=key, PartNumberMarker=2,
+                                    ObjectAttributes=["ObjectParts"])["ObjectParts"]
+    assert rest["Parts"] == [{"PartNumber": 3, "Size": 1024}] and rest["IsTruncated"] is False
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+def test_get_object_attributes_errors(s3: Any, bucket: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.get_object_attributes(Bucket=bucket, Key="attr/none", ObjectAttributes=["ETag"])
+    assert _error(exc) == ("NoSuchKey", "The specified key does not exist.", 404)
+    with pytest.raises(ClientError) as exc:
+        s3.get_object_attributes(Bucket=bucket, Key="a.json", ObjectAttributes=["Colour"])
+    assert _error(exc) == ("InvalidArgument", "Invalid attribute name specified.", 400)
+
+
+@pytest.mark.parametrize(("granted", "refused_action"), [
+    (["s3:GetObjectAttributes"], "s3:GetObject"),
+    (["s3:GetObject"], "s3:GetObjectAttributes"),
+    (["s3:GetObject", "s3:GetObjectAttributes"], None),
+])
+def test_get_object_attributes_needs_both_actions(server: Server, bucket: str,
+                                                  granted: list[str],
+                                                  refused_action: str | None) -> None:
+    iam = server.client("iam")
+    name = f"attr-{uuid.uuid4().hex[:8]}"
+    user = iam.create_user(UserName=name)["User"]
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": granted,
+                                                "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    client = server.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
+    if refused_action is None:
+        got = client.get_object_attributes(Bucket=bucket, Key="z", ObjectAttributes=["ObjectSize"])
+        assert got["ObjectSize"] == 1
+        return
+    with pytest.raises(ClientError) as exc:
+        client.get_object_attributes(Bucket=bucket, Key="z", ObjectAttributes=["ObjectSize"])
+    assert _error(exc) == (
+        "AccessDenied",
+        f"User: {user['Arn']} is not authorized to perform: {refused_action} on resource: "
+        f'"arn:aws:s3:::{bucket}/z" because no identity-based policy allows the '
+        f"{refused_action} action", 403)

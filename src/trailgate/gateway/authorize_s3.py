@@ -29,7 +29,7 @@ MAY_LIST = "__may_list"
 """GetObject / HeadObject: a function answering None when the caller may ListBucket the
 bucket, else the AccessDenied to give (asked only when the key does not exist: S3 answers
 NoSuchKey only to a caller that could have listed the bucket, AccessDenied to any other)."""
-_MISSING_KEY_READS = frozenset({"GetObject", "HeadObject"})
+_MISSING_KEY_READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes"})
 
 
 def denied() -> ServiceError:
@@ -198,6 +198,10 @@ def authorize_s3(
     owner = bucket["Owner"] if bucket is not None else None
     if not decision.allowed:
         raise refusal(ctx, read, action, resource, decision, owner)
+    if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject too
+        reading = _decide(caller, "s3:GetObject", resource, keys, policies, bucket)
+        if not reading.allowed:
+            raise refusal(ctx, read, "s3:GetObject", resource, reading, owner)
     if operation in _MISSING_KEY_READS:
         listing = bucket_arn(name)
 

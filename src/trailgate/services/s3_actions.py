@@ -46,6 +46,7 @@ S3_ACTIONS: dict[str, tuple[str, Target]] = {
     "GetBucketRequestPayment": ("s3:GetBucketRequestPayment", "bucket"),
     "GetObject": ("s3:GetObject", "object"),
     "HeadObject": ("s3:GetObject", "object"),
+    "GetObjectAttributes": ("s3:GetObjectAttributes", "object"),  # and s3:GetObject
     "PutObject": ("s3:PutObject", "object"),
     "CopyObject": ("s3:PutObject", "object"),
     "CreateMultipartUpload": ("s3:PutObject", "object"),

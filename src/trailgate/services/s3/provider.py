@@ -30,6 +30,7 @@ from typing import Final
 
 from ...store.blobs import TEMP_DIR, BlobStore
 from ...store.interface import Tx
+from .attributes import AttributesOps
 from .buckets import BucketOps
 from .common import blob_ref, drop_blobs
 from .configs import ConfigOps
@@ -40,7 +41,7 @@ from .objects import ObjectOps, Reader
 SWEEP_BATCH: Final = 1000
 
 
-class S3Provider(BucketOps, ConfigOps, ListingOps, ObjectOps, MultipartOps):
+class S3Provider(BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""
 
