@@ -48,6 +48,7 @@ MISSING = [
     ("get_bucket_cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
     ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration",
      "The lifecycle configuration does not exist"),
+    # (CORS and lifecycle rules can be set: see below)
     ("get_bucket_website", "NoSuchWebsiteConfiguration",
      "The specified bucket does not have a website configuration"),
     ("get_bucket_replication", "ReplicationConfigurationNotFoundError",
@@ -225,3 +226,69 @@ def test_get_object_attributes_needs_both_actions(server: Server, bucket: str,
         f"User: {user['Arn']} is not authorized to perform: {refused_action} on resource: "
         f'"arn:aws:s3:::{bucket}/z" because no identity-based policy allows the '
         f"{refused_action} action", 403)
+
+
+# -- CORS and lifecycle rules: kept and returned ------------------------------------------------
+
+
+def test_cors_rules_round_trip(s3: Any, bucket: str) -> None:
+    rules = [{"ID": "console", "AllowedMethods": ["GET", "HEAD"],
+              "AllowedOrigins": ["https://console.example.com"], "AllowedHeaders": ["*"],
+              "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"] == rules
+    assert s3.delete_bucket_cors(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_cors(Bucket=bucket)
+    assert _error(exc)[0] == "NoSuchCORSConfiguration"
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["PATCH"], "AllowedOrigins": ["*"]}]})
+    assert _error(exc) == ("InvalidRequest", "Found unsupported HTTP method in CORS config. "
+                           "Unsupported method is PATCH", 400)
+
+
+LOG_RULES = [
+    {"ID": "expire-logs", "Filter": {"Prefix": "AWSLogs/"}, "Status": "Enabled",
+     "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}],
+     "Expiration": {"Days": 365}},
+    {"ID": "abort-uploads", "Filter": {}, "Status": "Disabled",
+     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+]
+
+
+def test_lifecycle_rules_round_trip(s3: Any, bucket: str) -> None:
+    put = s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": LOG_RULES})
+    assert put["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert got["Rules"] == LOG_RULES
+    assert s3.delete_bucket_lifecycle(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert _error(exc)[0] == "NoSuchLifecycleConfiguration"
+
+
+@pytest.mark.parametrize(("rules", "expected"), [
+    ([{"ID": "a", "Filter": {}, "Status": "Enabled"}],
+     ("InvalidRequest", "At least one action needs to be specified in a rule")),
+    ([{"ID": "a", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 1}},
+      {"ID": "a", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 2}}],
+     ("InvalidArgument", "Rule ID must be unique. Found same ID for more than one rule")),
+    ([{"ID": "a", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 0}}],
+     ("InvalidArgument", "'Days' for Expiration action must be a positive integer")),
+    ([{"ID": "a", "Filter": {}, "Status": "Enabled",
+       "Transitions": [{"Days": 10, "StorageClass": "STANDARD_IA"}]}],
+     ("InvalidArgument",
+      "'Days' in Transition action for StorageClass STANDARD_IA must be greater than or equal "
+      "to 30")),
+])
+def test_lifecycle_rules_refused(s3: Any, bucket: str, rules: list[dict[str, Any]],
+                                 expected: tuple[str, str]) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                              LifecycleConfiguration={"Rules": rules})
+    assert _error(exc) == (*expected, 400)
+    with pytest.raises(ClientError) as exc:  # nothing was stored
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert _error(exc)[0] == "NoSuchLifecycleConfiguration"

@@ -1,20 +1,24 @@
-"""Bucket configurations trailgate does not keep, read as S3 answers for a bucket that has none.
+"""Bucket configurations: CORS and lifecycle rules are kept (validated as S3 validates them,
+returned as stored; trailgate serves no browser CORS preflight and expires or transitions no
+object: the rules are configuration only), the others are read as S3 answers for a bucket
+that has none.
 
 Tools that inspect a bucket (the AWS CLI, Terraform's provider, inventory scripts) read every
-sub-resource of it.  A bucket here never has a CORS, lifecycle, website, replication or Object
-Lock configuration, logging, event notifications, Transfer Acceleration or requester-pays, so
-each read answers what S3 answers for a bucket without it: the sub-resource's "not found"
-error, or its empty (default) document.  Setting any of them stays ``NotImplemented``.
+sub-resource of it.  A bucket here never has a website, replication or Object Lock
+configuration, logging, event notifications, Transfer Acceleration or requester-pays, so each
+read answers what S3 answers for a bucket without it: the sub-resource's "not found" error, or
+its empty (default) document.  Setting any of them stays ``NotImplemented``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
-from .common import load_bucket
+from .common import BUCKET, NS, invalid_argument, invalid_request, load_bucket, malformed_xml
 
 # operation -> (error code, message) S3 answers when the bucket has no such configuration
 _MISSING: Final[dict[str, tuple[str, str]]] = {
@@ -33,16 +37,134 @@ _MISSING: Final[dict[str, tuple[str, str]]] = {
 
 def _missing(call: Call, tx: Tx, operation: str) -> dict[str, Any]:
     bucket = load_bucket(tx, call.params)
+    return _not_found(bucket, operation)
+
+
+def _not_found(bucket: dict[str, Any], operation: str) -> dict[str, Any]:
     code, message = _MISSING[operation]
     raise ServiceError(code, message, 404, {"BucketName": bucket["Name"]})
 
 
+def _plain(value: Any) -> Any:
+    """The parsed document as the store keeps it (timestamps as ISO text)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _save(tx: Tx, bucket: dict[str, Any], member: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        bucket.pop(member, None)
+    else:
+        bucket[member] = value
+    tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
+    return {"__status": 204} if value is None else {}
+
+
+# -- CORS -----------------------------------------------------------------------------------------
+
+MAX_CORS_RULES: Final = 100
+CORS_METHODS: Final = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
+
+
+def cors_rules(config: Any) -> list[dict[str, Any]]:
+    rules = (config or {}).get("CORSRules") if isinstance(config, dict) else None
+    if not rules or not isinstance(rules, list):
+        raise malformed_xml()
+    if len(rules) > MAX_CORS_RULES:
+        raise invalid_request("The number of CORS rules should not exceed allowed limit of 100 "
+                              "rules.")
+    for rule in rules:
+        if not rule.get("AllowedMethods") or not rule.get("AllowedOrigins"):
+            raise malformed_xml()
+        for method in rule["AllowedMethods"]:
+            if method not in CORS_METHODS:
+                raise invalid_request("Found unsupported HTTP method in CORS config. "
+                                      f"Unsupported method is {method}")
+    return [_plain(rule) for rule in rules]
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+MAX_LIFECYCLE_RULES: Final = 1000
+_ACTIONS: Final = ("Expiration", "Transitions", "NoncurrentVersionExpiration",
+                   "NoncurrentVersionTransitions", "AbortIncompleteMultipartUpload")
+_MIN_SIZE: Final = "all_storage_classes_128K"  # S3's default since September 2024
+_MIN_TRANSITION_DAYS: Final = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
+
+
+def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
+    if rule.get("Status") not in ("Enabled", "Disabled"):
+        raise malformed_xml()
+    if "Filter" not in rule and "Prefix" not in rule:
+        raise malformed_xml()
+    rule_id = str(rule.get("ID") or "")
+    if len(rule_id) > 255:
+        raise invalid_argument("ID length should not exceed allowed limit of 255", "ID", rule_id)
+    if rule_id and rule_id in ids:
+        raise invalid_argument("Rule ID must be unique. Found same ID for more than one rule",
+                               "ID", rule_id)
+    ids.add(rule_id)
+    if not any(rule.get(action) for action in _ACTIONS):
+        raise invalid_request("At least one action needs to be specified in a rule")
+    days = (rule.get("Expiration") or {}).get("Days")
+    if days is not None and int(days) <= 0:
+        raise invalid_argument("'Days' for Expiration action must be a positive integer",
+                               "Days", days)
+    for transition in rule.get("Transitions") or []:
+        klass = str(transition.get("StorageClass") or "")
+        least = _MIN_TRANSITION_DAYS.get(klass, 0)
+        if transition.get("Days") is not None and int(transition["Days"]) < least:
+            raise invalid_argument(f"'Days' in Transition action for StorageClass {klass} must "
+                                   f"be greater than or equal to {least}", "Days",
+                                   transition["Days"])
+
+
+def lifecycle_rules(config: Any) -> list[dict[str, Any]]:
+    rules = (config or {}).get("Rules") if isinstance(config, dict) else None
+    if not rules or not isinstance(rules, list):
+        raise malformed_xml()
+    if len(rules) > MAX_LIFECYCLE_RULES:
+        raise invalid_request("The number of lifecycle rules should not exceed allowed limit "
+                              "of 1000 rules")
+    ids: set[str] = set()
+    for rule in rules:
+        _check_rule(rule, ids)
+    return [_plain(rule) for rule in rules]
+
+
 class ConfigOps:
+    def PutBucketCors(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        return _save(tx, bucket, "Cors", cors_rules(call.params.get("CORSConfiguration")))
+
     def GetBucketCors(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _missing(call, tx, "GetBucketCors")
+        bucket = load_bucket(tx, call.params)
+        if not bucket.get("Cors"):
+            return _not_found(bucket, "GetBucketCors")
+        return {"CORSRules": bucket["Cors"]}
+
+    def DeleteBucketCors(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return _save(tx, load_bucket(tx, call.params), "Cors", None)
+
+    def PutBucketLifecycleConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        rules = lifecycle_rules(call.params.get("LifecycleConfiguration"))
+        _save(tx, bucket, "Lifecycle", rules)
+        return {"TransitionDefaultMinimumObjectSize": _MIN_SIZE}
 
     def GetBucketLifecycleConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _missing(call, tx, "GetBucketLifecycleConfiguration")
+        bucket = load_bucket(tx, call.params)
+        if not bucket.get("Lifecycle"):
+            return _not_found(bucket, "GetBucketLifecycleConfiguration")
+        return {"Rules": bucket["Lifecycle"], "TransitionDefaultMinimumObjectSize": _MIN_SIZE}
+
+    def DeleteBucketLifecycle(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return _save(tx, load_bucket(tx, call.params), "Lifecycle", None)
 
     def GetBucketWebsite(self, call: Call, tx: Tx) -> dict[str, Any]:
         return _missing(call, tx, "GetBucketWebsite")
