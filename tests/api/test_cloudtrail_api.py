@@ -581,6 +581,61 @@ def test_tags(api: Api) -> None:
     ct.add_tags(ResourceId=arn, TagsList=[{"Key": "team", "Value": "audit"}])
 
 
+# -- Insights selectors -------------------------------------------------------------------------
+
+
+def test_insight_selectors(api: Api) -> None:
+    ct, arn = api.ct, api.arn(api.main)
+    not_enabled = ("InsightNotEnabledException",
+                   f"Trail {arn} does not have Insights enabled. Edit the trail settings to "
+                   "enable Insights, and then try the operation again.")
+    assert error(ct.get_insight_selectors, TrailName=api.main) == not_enabled
+    selectors = [{"InsightType": "ApiCallRateInsight"},
+                 {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Management", "Data"]}]
+    try:
+        put = ct.put_insight_selectors(TrailName=api.main, InsightSelectors=selectors)
+        assert (put["TrailARN"], put["InsightSelectors"]) == (arn, selectors)
+        for ident in (api.main, arn):
+            got = ct.get_insight_selectors(TrailName=ident)
+            assert (got["TrailARN"], got["InsightSelectors"]) == (arn, selectors)
+        assert ct.get_trail(Name=api.main)["Trail"]["HasInsightSelectors"] is True
+    finally:
+        off = ct.put_insight_selectors(TrailName=api.main, InsightSelectors=[])
+    assert off["InsightSelectors"] == []
+    assert ct.get_trail(Name=api.main)["Trail"]["HasInsightSelectors"] is False
+    assert error(ct.get_insight_selectors, TrailName=arn) == not_enabled
+
+
+@pytest.mark.parametrize(("selectors", "code", "message"), [
+    ([{"InsightType": "ApiCallRate"}], "ValidationException",
+     "1 validation error detected: Value 'ApiCallRate' at 'insightSelectors.1.member.insightType'"
+     " failed to satisfy constraint: Member must satisfy enum value set: [ApiCallRateInsight, "
+     "ApiErrorRateInsight]"),
+    ([{"InsightType": "ApiCallRateInsight", "EventCategories": ["Insight"]}],
+     "ValidationException",
+     "1 validation error detected: Value 'Insight' at "
+     "'insightSelectors.1.member.eventCategories.1.member' failed to satisfy constraint: Member "
+     "must satisfy enum value set: [Management, Data]"),
+    ([{}], "InvalidInsightSelectorsException",
+     "The InsightSelectors statement is not valid: every selector needs an InsightType "
+     "(ApiCallRateInsight or ApiErrorRateInsight)."),
+])
+def test_insight_selectors_invalid(api: Api, selectors: list[dict[str, Any]], code: str,
+                                   message: str) -> None:
+    raw = boto_unvalidated(api)  # botocore checks the enums client-side
+    assert error(raw.put_insight_selectors, TrailName=api.main,
+                 InsightSelectors=selectors) == (code, message)
+
+
+def test_insight_selectors_unknown_trail(api: Api) -> None:
+    missing = f"nosuch-{api.suffix}"
+    for call, params in ((api.ct.get_insight_selectors, {"TrailName": missing}),
+                         (api.ct.put_insight_selectors,
+                          {"TrailName": missing, "InsightSelectors": []})):
+        assert error(call, **params) == (
+            "TrailNotFoundException", f"Unknown trail: {missing} for the user: {MANAGEMENT}")
+
+
 # -- LookupEvents -------------------------------------------------------------------------------
 
 
