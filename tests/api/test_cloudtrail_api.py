@@ -213,13 +213,21 @@ def test_create_trail_duplicate_name(api: Api) -> None:
 def test_unknown_trail_everywhere(api: Api) -> None:
     ct = api.ct
     name = f"nosuch-{api.suffix}"
+    arn = api.arn(name)
     expected = ("TrailNotFoundException", f"Unknown trail: {name} for the user: {MANAGEMENT}")
-    for op, key in ((ct.get_trail, "Name"), (ct.get_trail_status, "Name"),
-                    (ct.start_logging, "Name"), (ct.stop_logging, "Name"),
-                    (ct.delete_trail, "Name"), (ct.update_trail, "Name"),
+    for op, key in ((ct.get_trail, "Name"), (ct.start_logging, "Name"),
+                    (ct.stop_logging, "Name"), (ct.delete_trail, "Name"),
                     (ct.get_event_selectors, "TrailName")):
         assert error(op, **{key: name}) == expected, op
-    arn = api.arn(name)
+    # GetTrailStatus and UpdateTrail name a trail name as its ARN in the called region.
+    as_arn = ("TrailNotFoundException", f"Unknown trail: {arn} for the user: {MANAGEMENT}")
+    assert error(ct.get_trail_status, Name=name) == as_arn
+    assert error(ct.update_trail, Name=name, IsMultiRegionTrail=True) == as_arn
+    west = api.world.server.client("cloudtrail", api.world.admin.key, api.world.admin.secret,
+                                   region="us-west-2")
+    west_arn = sc.trail_arn(MANAGEMENT, api.main, "us-west-2")
+    assert error(west.get_trail_status, Name=api.main) == (  # a trail of another region
+        "TrailNotFoundException", f"Unknown trail: {west_arn} for the user: {MANAGEMENT}")
     assert error(ct.get_trail, Name=arn) == (
         "TrailNotFoundException", f"Unknown trail: {arn} for the user: {MANAGEMENT}"
     )

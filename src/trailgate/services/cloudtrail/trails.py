@@ -233,18 +233,29 @@ class TrailOps:
             return None
         return trail
 
-    def _trail(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+    def _trail(self, call: Call, tx: Tx, ident: str | None, *, by_arn: bool = False) -> Trail:
+        """The trail ``ident`` names; TrailNotFoundException names it as given, or, with
+        ``by_arn``, a name as the ARN it has in the caller's account and region (AWS's message
+        for GetTrailStatus and UpdateTrail)."""
         name = str(ident or "")
         if not is_arn(name):
             check_name(name)  # InvalidTrailNameException, as for CreateTrail
         trail = self._find(call, tx, name)
         if trail is None:
-            raise not_found(name, call.account)
+            raise not_found(self._shown(call, name, by_arn), call.account)
         return trail
 
-    def _own_trail(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+    @staticmethod
+    def _shown(call: Call, ident: str, by_arn: bool) -> str:
+        if by_arn and not is_arn(ident):
+            return trail_arn(call.region, call.account, ident)
+        return ident
+
+    def _own_trail(
+        self, call: Call, tx: Tx, ident: str | None, *, by_arn: bool = False
+    ) -> Trail:
         """A trail the caller may change: its own, from the home region."""
-        trail = self._trail(call, tx, ident)
+        trail = self._trail(call, tx, ident, by_arn=by_arn)
         if trail["Account"] != call.account:
             raise _not_management(call)
         if trail["HomeRegion"] != call.region:
@@ -320,7 +331,7 @@ class TrailOps:
 
     def UpdateTrail(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
-        trail = self._own_trail(call, tx, params.get("Name"))
+        trail = self._own_trail(call, tx, params.get("Name"), by_arn=True)
         _check_unsupported(params)
         if params.get("S3BucketName") is not None:
             trail["S3BucketName"] = str(params["S3BucketName"])
@@ -395,10 +406,10 @@ class TrailOps:
 
     def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
         ident = call.params.get("Name")
-        trail = self._trail(call, tx, ident)
+        trail = self._trail(call, tx, ident, by_arn=True)
         if trail["HomeRegion"] != call.region and not is_arn(str(ident)):
             # A shadow trail's status is asked for by its ARN only (AWS's documentation).
-            raise not_found(str(ident), call.account)
+            raise not_found(self._shown(call, str(ident), True), call.account)
         return status_view(self._status(tx, trail))
 
     # -- logging ----------------------------------------------------------------------------
