@@ -271,6 +271,33 @@ def test_get_and_describe_trails(api: Api) -> None:
     assert [t["TrailARN"] for t in e_trails] == [api.arn(api.main, api.world.accounts["E"])]
 
 
+def test_describe_trails_by_name_in_the_home_region_only(api: Api) -> None:
+    """AWS: names in trailNameList match only trails of the called region; another region's
+    trail (a multi-region trail's shadow) is described by its ARN, and never when
+    includeShadowTrails is false."""
+    ct, name = api.ct, f"temp-{api.suffix}"
+    west = api.world.server.client("cloudtrail", api.world.admin.key, api.world.admin.secret,
+                                   region="us-west-2")
+    ct.create_trail(Name=name, S3BucketName=api.bucket, IsMultiRegionTrail=True)
+    try:
+        arn = api.arn(name)
+        home = ct.describe_trails(trailNameList=[name])["trailList"]
+        assert [t["TrailARN"] for t in home] == [arn]
+        cases: list[tuple[list[str], bool, list[str]]] = [
+            ([name], True, []),
+            ([name, arn], True, [arn]),
+            ([arn], False, []),
+            ([], True, [arn]),
+            ([], False, []),
+        ]
+        for names, shadows, expected in cases:
+            listed = west.describe_trails(trailNameList=names,
+                                          includeShadowTrails=shadows)["trailList"]
+            assert [t["TrailARN"] for t in listed] == expected, (names, shadows)
+    finally:
+        ct.delete_trail(Name=name)
+
+
 def test_list_trails(api: Api) -> None:
     trails = api.ct.list_trails()["Trails"]
     for name in (api.main, api.data):

@@ -377,9 +377,7 @@ class TrailOps:
                 if t.get("IsOrganizationTrail") and self._visible(call, tx, t)
             ]
         if not shadows:
-            found = [
-                t for t in found if t["HomeRegion"] == call.region and t["Account"] == call.account
-            ]
+            found = [t for t in found if _home(t, call)]
         return found
 
     def DescribeTrails(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -389,9 +387,17 @@ class TrailOps:
             trails = self._all_visible(call, tx, shadows=shadows)
         else:
             trails = []
-            for ident in names:
-                trail = self._find(call, tx, str(ident))
-                if trail is not None and trail["TrailARN"] not in (t["TrailARN"] for t in trails):
+            for ident in map(str, names):
+                # A name matches only a trail of the caller's account whose home is the called
+                # region; a trail of another region (a shadow) is described by its ARN only.
+                trail = (
+                    self._find(call, tx, ident)
+                    if is_arn(ident)
+                    else tx.get(call.account, TRAIL, trail_key(call.region, ident))
+                )
+                if trail is None or trail["TrailARN"] in (t["TrailARN"] for t in trails):
+                    continue
+                if shadows or _home(trail, call):
                     trails.append(trail)
         return {"trailList": [_view(t, TRAIL_FIELDS) for t in trails]}
 
@@ -500,6 +506,11 @@ class TrailOps:
             tags = [{"Key": k, "Value": v} for k, v in (trail.get("Tags") or {}).items()]
             out.append({"ResourceId": trail["TrailARN"], "TagsList": tags})
         return {"ResourceTagList": out}
+
+
+def _home(trail: Trail, call: Call) -> bool:
+    """Not a shadow: the caller's own trail, in its home region."""
+    return bool(trail["HomeRegion"] == call.region and trail["Account"] == call.account)
 
 
 def _not_management(call: Call) -> ServiceError:
