@@ -534,6 +534,32 @@ def test_event_selectors(api: Api) -> None:
     assert ct.get_trail(Name=api.main)["Trail"]["HasCustomEventSelectors"] is False
 
 
+@pytest.mark.parametrize(("excluded", "refused"), [
+    (["iam.amazonaws.com"], "iam.amazonaws.com"),
+    (["kms.amazonaws.com", "s3.amazonaws.com"], "s3.amazonaws.com"),
+    (["kms.amazonaws.com", "rdsdata.amazonaws.com"], None),
+])
+def test_exclude_management_event_sources(api: Api, excluded: list[str],
+                                          refused: str | None) -> None:
+    """AWS lets a basic selector leave out only KMS and RDS Data API management events."""
+    ct, name = api.ct, f"temp-{api.suffix}"
+    ct.create_trail(Name=name, S3BucketName=api.bucket)
+    try:
+        selectors = [{**DEFAULT_SELECTORS[0], "ExcludeManagementEventSources": excluded}]
+        if refused is None:
+            put = ct.put_event_selectors(TrailName=name, EventSelectors=selectors)
+            assert put["EventSelectors"] == selectors
+            assert ct.get_event_selectors(TrailName=name)["EventSelectors"] == selectors
+        else:
+            assert error(ct.put_event_selectors, TrailName=name, EventSelectors=selectors) == (
+                "InvalidEventSelectorsException",
+                f"Value {refused} for ExcludeManagementEventSources is invalid. Only "
+                "kms.amazonaws.com and rdsdata.amazonaws.com can be excluded.")
+            assert ct.get_trail(Name=name)["Trail"]["HasCustomEventSelectors"] is False
+    finally:
+        ct.delete_trail(Name=name)
+
+
 def test_data_events_only_with_a_data_selector(api: Api) -> None:
     s3, ct = api.s3, api.ct
     put = rid(s3.put_object(Bucket=api.data_bucket, Key="obj/one.txt", Body=b"hello"))
