@@ -560,6 +560,33 @@ def test_exclude_management_event_sources(api: Api, excluded: list[str],
         ct.delete_trail(Name=name)
 
 
+@pytest.mark.parametrize(("values", "accepted"), [
+    ([f"arn:aws:s3:::bucket-{i:03d}/" for i in range(250)], True),
+    ([f"arn:aws:s3:::bucket-{i:03d}/" for i in range(251)], False),
+    # a value selecting every S3 object does not count toward the 250 (AWS's API reference)
+    (["arn:aws:s3", *(f"arn:aws:s3:::bucket-{i:03d}/" for i in range(250))], True),
+])
+def test_data_resources_limit(api: Api, values: list[str], accepted: bool) -> None:
+    ct, name = api.ct, f"temp-{api.suffix}"
+    ct.create_trail(Name=name, S3BucketName=api.bucket)
+    try:
+        half = len(values) // 2  # the limit is over all selectors of the trail
+        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                      "DataResources": [{"Type": "AWS::S3::Object", "Values": part}]}
+                     for part in (values[:half], values[half:])]
+        if accepted:
+            put = ct.put_event_selectors(TrailName=name, EventSelectors=selectors)
+            assert [v for s in put["EventSelectors"] for d in s["DataResources"]
+                    for v in d["Values"]] == values
+        else:
+            assert error(ct.put_event_selectors, TrailName=name, EventSelectors=selectors) == (
+                "InvalidEventSelectorsException",
+                "The total number of data resources across all event selectors cannot exceed "
+                "250.")
+    finally:
+        ct.delete_trail(Name=name)
+
+
 def test_data_events_only_with_a_data_selector(api: Api) -> None:
     s3, ct = api.s3, api.ct
     put = rid(s3.put_object(Bucket=api.data_bucket, Key="obj/one.txt", Body=b"hello"))

@@ -85,7 +85,10 @@ def normalize_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rw not in READ_WRITE:
             raise invalid(f"Value {rw} for ReadWriteType is invalid.")
         data = [_data_resource(d) for d in selector.get("DataResources") or []]
-        resources += sum(len(d["Values"]) for d in data)
+        # Values selecting every resource of a type do not count toward the limit (AWS).
+        resources += sum(
+            1 for d in data for v in d["Values"] if not _everything(str(d["Type"]), v)
+        )
         include = selector.get("IncludeManagementEvents")
         excluded = [str(s) for s in selector.get("ExcludeManagementEventSources") or []]
         for source in excluded:
@@ -121,9 +124,15 @@ def _data_resource(item: dict[str, Any]) -> dict[str, Any]:
     return {"Type": kind, "Values": values}
 
 
+def _everything(kind: str, value: str) -> bool:
+    """Whether ``value`` selects every resource of the data resource type ``kind``."""
+    service = DATA_TYPES[kind]
+    return value in (service, service + ":::" if kind == S3_OBJECT else service + ":")
+
+
 def _data_value_ok(kind: str, value: str) -> bool:
     service = DATA_TYPES[kind]
-    if value in (service, service + ":::" if kind == S3_OBJECT else service + ":"):
+    if _everything(kind, value):
         return True
     if kind == S3_OBJECT:
         return _S3_VALUE.fullmatch(value) is not None
