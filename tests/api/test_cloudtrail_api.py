@@ -724,6 +724,24 @@ def test_insight_selectors_unknown_trail(api: Api) -> None:
             "TrailNotFoundException", f"Unknown trail: {missing} for the user: {MANAGEMENT}")
 
 
+# -- ListPublicKeys -----------------------------------------------------------------------------
+
+
+def test_list_public_keys_before_any_digest(api: Api) -> None:
+    """AWS always has a current signing key in a region, also where no digest was written."""
+    admin = api.world.admin
+    ct = api.world.server.client("cloudtrail", admin.key, admin.secret, region="ap-south-1")
+    keys = ct.list_public_keys()["PublicKeyList"]
+    assert len(keys) == 1
+    key = keys[0]
+    assert key["ValidityEndTime"] - key["ValidityStartTime"] == timedelta(days=30)
+    assert len(key["Fingerprint"]) == 32 and key["Value"][:4] == b"\x30\x82\x01\x0a"
+    assert ct.list_public_keys()["PublicKeyList"] == keys  # the same current key
+    before = key["ValidityStartTime"] - timedelta(days=2)
+    assert ct.list_public_keys(StartTime=before - timedelta(days=1),
+                               EndTime=before)["PublicKeyList"] == []
+
+
 # -- LookupEvents -------------------------------------------------------------------------------
 
 

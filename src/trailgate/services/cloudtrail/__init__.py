@@ -3,6 +3,7 @@ event history (:mod:`.events`) and the digest signing keys (:mod:`.keys_api`).""
 
 from __future__ import annotations
 
+from ...trail.keys import KeyStore
 from .events import EventHistoryOps
 from .insights import InsightOps
 from .keys_api import PublicKeyOps
@@ -19,4 +20,8 @@ __all__ = [
 
 class CloudTrailProvider(InsightOps, EventHistoryOps, PublicKeyOps):
     """Trail operations and Insights selectors + event history (LookupEvents) +
-    ListPublicKeys, one method per operation."""
+    ListPublicKeys, one method per operation.  ``keys``: the digest signing keys' store, so
+    ListPublicKeys can make a region's current key (AWS always has one)."""
+
+    def __init__(self, keys: KeyStore | None = None) -> None:
+        self.keys = keys
