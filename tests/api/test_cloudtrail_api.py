@@ -204,6 +204,23 @@ def test_create_trail_wrong_prefix(api: Api) -> None:
     assert code == "InvalidS3PrefixException"
 
 
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"CloudWatchLogsLogGroupArn": f"arn:aws:logs:{REGION}:{MANAGEMENT}:log-group:ct:*",
+      "CloudWatchLogsRoleArn": f"arn:aws:iam::{MANAGEMENT}:role/ct-logs"},
+     ("InvalidCloudWatchLogsLogGroupArnException",
+      "CloudTrail cannot validate the specified log group ARN.")),
+    ({"SnsTopicName": "no-such-topic"},
+     ("InsufficientSnsTopicPolicyException",
+      "SNS Topic does not exist or the topic policy is incorrect!")),
+])
+def test_create_trail_missing_destinations(api: Api, params: dict[str, str],
+                                           expected: tuple[str, str]) -> None:
+    """Destinations trailgate has no service for answer as AWS does for missing ones."""
+    name = f"temp-{api.suffix}"
+    assert error(api.ct.create_trail, Name=name, S3BucketName=api.bucket, **params) == expected
+    assert error(api.ct.update_trail, Name=api.main, **params) == expected
+
+
 def test_create_trail_duplicate_name(api: Api) -> None:
     code, message = error(api.ct.create_trail, Name=api.main, S3BucketName=api.bucket)
     assert code == "TrailAlreadyExistsException"

@@ -114,7 +114,12 @@ def _check_unsupported(params: dict[str, Any]) -> None:
         )
     if params.get("KmsKeyId"):
         raise error("KmsKeyNotFoundException", f"KMS key {params['KmsKeyId']} not found.")
-    if params.get("CloudWatchLogsLogGroupArn") or params.get("CloudWatchLogsRoleArn"):
+    if params.get("CloudWatchLogsLogGroupArn"):
+        raise error(  # AWS's answer for a log group it cannot find
+            "InvalidCloudWatchLogsLogGroupArnException",
+            "CloudTrail cannot validate the specified log group ARN.",
+        )
+    if params.get("CloudWatchLogsRoleArn"):
         raise error(
             "InvalidCloudWatchLogsLogGroupArnException",
             "CloudWatch Logs log group does not exist.",
