@@ -135,15 +135,14 @@ class TrailgateApp:
         self.delivery = DeliveryWorker(
             self.store, s3, settings.region, settings.delivery_interval
         )
-        self.digests = DigestWorker(
-            self.store, s3, KeyStore(self.store, self.master_key), settings.digest_interval
-        )
+        signing_keys = KeyStore(self.store, self.master_key)
+        self.digests = DigestWorker(self.store, s3, signing_keys, settings.digest_interval)
         self._tasks: list[asyncio.Task[None]] = []
         self._indexer: asyncio.Task[None] | None = None
         providers = {
             "iam": iam,
             "s3": s3,
-            "cloudtrail": CloudTrailProvider(),
+            "cloudtrail": CloudTrailProvider(signing_keys),
             "sts": StsProvider(sealer),
             "organizations": OrganizationsProvider(iam, self.management_account),
         }

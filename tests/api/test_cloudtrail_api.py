@@ -204,6 +204,23 @@ def test_create_trail_wrong_prefix(api: Api) -> None:
     assert code == "InvalidS3PrefixException"
 
 
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"CloudWatchLogsLogGroupArn": f"arn:aws:logs:{REGION}:{MANAGEMENT}:log-group:ct:*",
+      "CloudWatchLogsRoleArn": f"arn:aws:iam::{MANAGEMENT}:role/ct-logs"},
+     ("InvalidCloudWatchLogsLogGroupArnException",
+      "CloudTrail cannot validate the specified log group ARN.")),
+    ({"SnsTopicName": "no-such-topic"},
+     ("InsufficientSnsTopicPolicyException",
+      "SNS Topic does not exist or the topic policy is incorrect!")),
+])
+def test_create_trail_missing_destinations(api: Api, params: dict[str, str],
+                                           expected: tuple[str, str]) -> None:
+    """Destinations trailgate has no service for answer as AWS does for missing ones."""
+    name = f"temp-{api.suffix}"
+    assert error(api.ct.create_trail, Name=name, S3BucketName=api.bucket, **params) == expected
+    assert error(api.ct.update_trail, Name=api.main, **params) == expected
+
+
 def test_create_trail_duplicate_name(api: Api) -> None:
     code, message = error(api.ct.create_trail, Name=api.main, S3BucketName=api.bucket)
     assert code == "TrailAlreadyExistsException"
@@ -213,13 +230,21 @@ def test_create_trail_duplicate_name(api: Api) -> None:
 def test_unknown_trail_everywhere(api: Api) -> None:
     ct = api.ct
     name = f"nosuch-{api.suffix}"
+    arn = api.arn(name)
     expected = ("TrailNotFoundException", f"Unknown trail: {name} for the user: {MANAGEMENT}")
-    for op, key in ((ct.get_trail, "Name"), (ct.get_trail_status, "Name"),
-                    (ct.start_logging, "Name"), (ct.stop_logging, "Name"),
-                    (ct.delete_trail, "Name"), (ct.update_trail, "Name"),
+    for op, key in ((ct.get_trail, "Name"), (ct.start_logging, "Name"),
+                    (ct.stop_logging, "Name"), (ct.delete_trail, "Name"),
                     (ct.get_event_selectors, "TrailName")):
         assert error(op, **{key: name}) == expected, op
-    arn = api.arn(name)
+    # GetTrailStatus and UpdateTrail name a trail name as its ARN in the called region.
+    as_arn = ("TrailNotFoundException", f"Unknown trail: {arn} for the user: {MANAGEMENT}")
+    assert error(ct.get_trail_status, Name=name) == as_arn
+    assert error(ct.update_trail, Name=name, IsMultiRegionTrail=True) == as_arn
+    west = api.world.server.client("cloudtrail", api.world.admin.key, api.world.admin.secret,
+                                   region="us-west-2")
+    west_arn = sc.trail_arn(MANAGEMENT, api.main, "us-west-2")
+    assert error(west.get_trail_status, Name=api.main) == (  # a trail of another region
+        "TrailNotFoundException", f"Unknown trail: {west_arn} for the user: {MANAGEMENT}")
     assert error(ct.get_trail, Name=arn) == (
         "TrailNotFoundException", f"Unknown trail: {arn} for the user: {MANAGEMENT}"
     )
@@ -261,6 +286,33 @@ def test_get_and_describe_trails(api: Api) -> None:
     e_ct = api.world.client("cloudtrail", api.e_keys)
     e_trails = e_ct.describe_trails()["trailList"]
     assert [t["TrailARN"] for t in e_trails] == [api.arn(api.main, api.world.accounts["E"])]
+
+
+def test_describe_trails_by_name_in_the_home_region_only(api: Api) -> None:
+    """AWS: names in trailNameList match only trails of the called region; another region's
+    trail (a multi-region trail's shadow) is described by its ARN, and never when
+    includeShadowTrails is false."""
+    ct, name = api.ct, f"temp-{api.suffix}"
+    west = api.world.server.client("cloudtrail", api.world.admin.key, api.world.admin.secret,
+                                   region="us-west-2")
+    ct.create_trail(Name=name, S3BucketName=api.bucket, IsMultiRegionTrail=True)
+    try:
+        arn = api.arn(name)
+        home = ct.describe_trails(trailNameList=[name])["trailList"]
+        assert [t["TrailARN"] for t in home] == [arn]
+        cases: list[tuple[list[str], bool, list[str]]] = [
+            ([name], True, []),
+            ([name, arn], True, [arn]),
+            ([arn], False, []),
+            ([], True, [arn]),
+            ([], False, []),
+        ]
+        for names, shadows, expected in cases:
+            listed = west.describe_trails(trailNameList=names,
+                                          includeShadowTrails=shadows)["trailList"]
+            assert [t["TrailARN"] for t in listed] == expected, (names, shadows)
+    finally:
+        ct.delete_trail(Name=name)
 
 
 def test_list_trails(api: Api) -> None:
@@ -499,6 +551,59 @@ def test_event_selectors(api: Api) -> None:
     assert ct.get_trail(Name=api.main)["Trail"]["HasCustomEventSelectors"] is False
 
 
+@pytest.mark.parametrize(("excluded", "refused"), [
+    (["iam.amazonaws.com"], "iam.amazonaws.com"),
+    (["kms.amazonaws.com", "s3.amazonaws.com"], "s3.amazonaws.com"),
+    (["kms.amazonaws.com", "rdsdata.amazonaws.com"], None),
+])
+def test_exclude_management_event_sources(api: Api, excluded: list[str],
+                                          refused: str | None) -> None:
+    """AWS lets a basic selector leave out only KMS and RDS Data API management events."""
+    ct, name = api.ct, f"temp-{api.suffix}"
+    ct.create_trail(Name=name, S3BucketName=api.bucket)
+    try:
+        selectors = [{**DEFAULT_SELECTORS[0], "ExcludeManagementEventSources": excluded}]
+        if refused is None:
+            put = ct.put_event_selectors(TrailName=name, EventSelectors=selectors)
+            assert put["EventSelectors"] == selectors
+            assert ct.get_event_selectors(TrailName=name)["EventSelectors"] == selectors
+        else:
+            assert error(ct.put_event_selectors, TrailName=name, EventSelectors=selectors) == (
+                "InvalidEventSelectorsException",
+                f"Value {refused} for ExcludeManagementEventSources is invalid. Only "
+                "kms.amazonaws.com and rdsdata.amazonaws.com can be excluded.")
+            assert ct.get_trail(Name=name)["Trail"]["HasCustomEventSelectors"] is False
+    finally:
+        ct.delete_trail(Name=name)
+
+
+@pytest.mark.parametrize(("values", "accepted"), [
+    ([f"arn:aws:s3:::bucket-{i:03d}/" for i in range(250)], True),
+    ([f"arn:aws:s3:::bucket-{i:03d}/" for i in range(251)], False),
+    # a value selecting every S3 object does not count toward the 250 (AWS's API reference)
+    (["arn:aws:s3", *(f"arn:aws:s3:::bucket-{i:03d}/" for i in range(250))], True),
+])
+def test_data_resources_limit(api: Api, values: list[str], accepted: bool) -> None:
+    ct, name = api.ct, f"temp-{api.suffix}"
+    ct.create_trail(Name=name, S3BucketName=api.bucket)
+    try:
+        half = len(values) // 2  # the limit is over all selectors of the trail
+        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                      "DataResources": [{"Type": "AWS::S3::Object", "Values": part}]}
+                     for part in (values[:half], values[half:])]
+        if accepted:
+            put = ct.put_event_selectors(TrailName=name, EventSelectors=selectors)
+            assert [v for s in put["EventSelectors"] for d in s["DataResources"]
+                    for v in d["Values"]] == values
+        else:
+            assert error(ct.put_event_selectors, TrailName=name, EventSelectors=selectors) == (
+                "InvalidEventSelectorsException",
+                "The total number of data resources across all event selectors cannot exceed "
+                "250.")
+    finally:
+        ct.delete_trail(Name=name)
+
+
 def test_data_events_only_with_a_data_selector(api: Api) -> None:
     s3, ct = api.s3, api.ct
     put = rid(s3.put_object(Bucket=api.data_bucket, Key="obj/one.txt", Body=b"hello"))
@@ -579,6 +684,79 @@ def test_tags(api: Api) -> None:
     assert tags() == [{"Key": "env", "Value": "test"}]
     ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "env"}])
     ct.add_tags(ResourceId=arn, TagsList=[{"Key": "team", "Value": "audit"}])
+
+
+# -- Insights selectors -------------------------------------------------------------------------
+
+
+def test_insight_selectors(api: Api) -> None:
+    ct, arn = api.ct, api.arn(api.main)
+    not_enabled = ("InsightNotEnabledException",
+                   f"Trail {arn} does not have Insights enabled. Edit the trail settings to "
+                   "enable Insights, and then try the operation again.")
+    assert error(ct.get_insight_selectors, TrailName=api.main) == not_enabled
+    selectors = [{"InsightType": "ApiCallRateInsight"},
+                 {"InsightType": "ApiErrorRateInsight", "EventCategories": ["Management", "Data"]}]
+    try:
+        put = ct.put_insight_selectors(TrailName=api.main, InsightSelectors=selectors)
+        assert (put["TrailARN"], put["InsightSelectors"]) == (arn, selectors)
+        for ident in (api.main, arn):
+            got = ct.get_insight_selectors(TrailName=ident)
+            assert (got["TrailARN"], got["InsightSelectors"]) == (arn, selectors)
+        assert ct.get_trail(Name=api.main)["Trail"]["HasInsightSelectors"] is True
+    finally:
+        off = ct.put_insight_selectors(TrailName=api.main, InsightSelectors=[])
+    assert off["InsightSelectors"] == []
+    assert ct.get_trail(Name=api.main)["Trail"]["HasInsightSelectors"] is False
+    assert error(ct.get_insight_selectors, TrailName=arn) == not_enabled
+
+
+@pytest.mark.parametrize(("selectors", "code", "message"), [
+    ([{"InsightType": "ApiCallRate"}], "ValidationException",
+     "1 validation error detected: Value 'ApiCallRate' at 'insightSelectors.1.member.insightType'"
+     " failed to satisfy constraint: Member must satisfy enum value set: [ApiCallRateInsight, "
+     "ApiErrorRateInsight]"),
+    ([{"InsightType": "ApiCallRateInsight", "EventCategories": ["Insight"]}],
+     "ValidationException",
+     "1 validation error detected: Value 'Insight' at "
+     "'insightSelectors.1.member.eventCategories.1.member' failed to satisfy constraint: Member "
+     "must satisfy enum value set: [Management, Data]"),
+    ([{}], "InvalidInsightSelectorsException",
+     "The InsightSelectors statement is not valid: every selector needs an InsightType "
+     "(ApiCallRateInsight or ApiErrorRateInsight)."),
+])
+def test_insight_selectors_invalid(api: Api, selectors: list[dict[str, Any]], code: str,
+                                   message: str) -> None:
+    raw = boto_unvalidated(api)  # botocore checks the enums client-side
+    assert error(raw.put_insight_selectors, TrailName=api.main,
+                 InsightSelectors=selectors) == (code, message)
+
+
+def test_insight_selectors_unknown_trail(api: Api) -> None:
+    missing = f"nosuch-{api.suffix}"
+    for call, params in ((api.ct.get_insight_selectors, {"TrailName": missing}),
+                         (api.ct.put_insight_selectors,
+                          {"TrailName": missing, "InsightSelectors": []})):
+        assert error(call, **params) == (
+            "TrailNotFoundException", f"Unknown trail: {missing} for the user: {MANAGEMENT}")
+
+
+# -- ListPublicKeys -----------------------------------------------------------------------------
+
+
+def test_list_public_keys_before_any_digest(api: Api) -> None:
+    """AWS always has a current signing key in a region, also where no digest was written."""
+    admin = api.world.admin
+    ct = api.world.server.client("cloudtrail", admin.key, admin.secret, region="ap-south-1")
+    keys = ct.list_public_keys()["PublicKeyList"]
+    assert len(keys) == 1
+    key = keys[0]
+    assert key["ValidityEndTime"] - key["ValidityStartTime"] == timedelta(days=30)
+    assert len(key["Fingerprint"]) == 32 and key["Value"][:4] == b"\x30\x82\x01\x0a"
+    assert ct.list_public_keys()["PublicKeyList"] == keys  # the same current key
+    before = key["ValidityStartTime"] - timedelta(days=2)
+    assert ct.list_public_keys(StartTime=before - timedelta(days=1),
+                               EndTime=before)["PublicKeyList"] == []
 
 
 # -- LookupEvents -------------------------------------------------------------------------------

@@ -1,7 +1,12 @@
 """``ListPublicKeys`` (spec 8.5): the public halves of the digest signing keys of the called
 region whose validity overlaps ``[StartTime, EndTime]`` (both default to now, which returns the
 current key).  ``Value`` is the DER of the PKCS#1 ``RSAPublicKey`` (the JSON protocol
-base64-encodes it once).  Keys live in :mod:`trailgate.trail.keys`."""
+base64-encodes it once).  Keys live in :mod:`trailgate.trail.keys`.
+
+A region of AWS always has a current key, also before any digest was signed there: when the
+window asked for includes now and the region has no current key yet, the provider's key store
+makes it first (in ``prepare_ListPublicKeys``, outside the store's writer), and that key signs
+the region's next digests."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import orjson
 
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
-from ...trail.keys import public_keys
+from ...trail.keys import KeyStore, public_keys
 from ..base import Call
 
 PAGE: Final = 50
@@ -51,7 +56,21 @@ def _offset(token: Any, binding: list[Any]) -> int:
 
 
 class PublicKeyOps:
-    """``ListPublicKeys``, mixed into the CloudTrail provider."""
+    """``ListPublicKeys``, mixed into the CloudTrail provider.  ``keys`` (the digest writer's
+    key store) makes a region's first key; without it only existing keys are listed."""
+
+    keys: KeyStore | None = None
+
+    def prepare_ListPublicKeys(self, call: Call) -> None:
+        if self.keys is None:
+            return
+        try:
+            start = _moment(call.params.get("StartTime"), call.now)
+            end = _moment(call.params.get("EndTime"), call.now)
+        except ServiceError:
+            return  # ListPublicKeys itself answers the error
+        if start <= call.now <= end:
+            self.keys.current(call.region, call.now)
 
     def ListPublicKeys(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params

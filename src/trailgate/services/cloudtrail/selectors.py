@@ -3,7 +3,8 @@
 A record is logged by a trail when it matches ANY of the trail's selectors.
 
 Basic selectors: management events by ``ReadWriteType`` (``ReadOnly``/``WriteOnly``/``All``)
-when ``IncludeManagementEvents``, minus ``ExcludeManagementEventSources``; data events only
+when ``IncludeManagementEvents``, minus ``ExcludeManagementEventSources`` (only KMS and RDS
+Data API may be left out, as on AWS); data events only
 when a ``DataResources`` entry matches one of the record's resources (S3 values:
 ``arn:aws:s3`` every bucket, ``arn:aws:s3:::bucket/`` one bucket, ``arn:aws:s3:::bucket/p``
 keys starting with ``p``), also subject to ``ReadWriteType``.
@@ -38,6 +39,8 @@ DEFAULT_SELECTORS: Final[list[dict[str, Any]]] = [
 ]
 
 READ_WRITE: Final = ("ReadOnly", "WriteOnly", "All")
+# The only management event sources a basic selector may leave out (AWS's API reference).
+EXCLUDABLE_SOURCES: Final = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
 MAX_SELECTORS: Final = 5
 MAX_DATA_RESOURCES: Final = 250
 MAX_ADVANCED: Final = 500  # conditions (values) over all advanced selectors
@@ -82,16 +85,24 @@ def normalize_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rw not in READ_WRITE:
             raise invalid(f"Value {rw} for ReadWriteType is invalid.")
         data = [_data_resource(d) for d in selector.get("DataResources") or []]
-        resources += sum(len(d["Values"]) for d in data)
+        # Values selecting every resource of a type do not count toward the limit (AWS).
+        resources += sum(
+            1 for d in data for v in d["Values"] if not _everything(str(d["Type"]), v)
+        )
         include = selector.get("IncludeManagementEvents")
+        excluded = [str(s) for s in selector.get("ExcludeManagementEventSources") or []]
+        for source in excluded:
+            if source not in EXCLUDABLE_SOURCES:
+                raise invalid(
+                    f"Value {source} for ExcludeManagementEventSources is invalid. Only "
+                    f"{' and '.join(EXCLUDABLE_SOURCES)} can be excluded."
+                )
         out.append(
             {
                 "ReadWriteType": rw,
                 "IncludeManagementEvents": True if include is None else bool(include),
                 "DataResources": data,
-                "ExcludeManagementEventSources": [
-                    str(s) for s in selector.get("ExcludeManagementEventSources") or []
-                ],
+                "ExcludeManagementEventSources": excluded,
             }
         )
     if resources > MAX_DATA_RESOURCES:
@@ -113,9 +124,15 @@ def _data_resource(item: dict[str, Any]) -> dict[str, Any]:
     return {"Type": kind, "Values": values}
 
 
+def _everything(kind: str, value: str) -> bool:
+    """Whether ``value`` selects every resource of the data resource type ``kind``."""
+    service = DATA_TYPES[kind]
+    return value in (service, service + ":::" if kind == S3_OBJECT else service + ":")
+
+
 def _data_value_ok(kind: str, value: str) -> bool:
     service = DATA_TYPES[kind]
-    if value in (service, service + ":::" if kind == S3_OBJECT else service + ":"):
+    if _everything(kind, value):
         return True
     if kind == S3_OBJECT:
         return _S3_VALUE.fullmatch(value) is not None

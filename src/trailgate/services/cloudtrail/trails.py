@@ -114,7 +114,12 @@ def _check_unsupported(params: dict[str, Any]) -> None:
         )
     if params.get("KmsKeyId"):
         raise error("KmsKeyNotFoundException", f"KMS key {params['KmsKeyId']} not found.")
-    if params.get("CloudWatchLogsLogGroupArn") or params.get("CloudWatchLogsRoleArn"):
+    if params.get("CloudWatchLogsLogGroupArn"):
+        raise error(  # AWS's answer for a log group it cannot find
+            "InvalidCloudWatchLogsLogGroupArnException",
+            "CloudTrail cannot validate the specified log group ARN.",
+        )
+    if params.get("CloudWatchLogsRoleArn"):
         raise error(
             "InvalidCloudWatchLogsLogGroupArnException",
             "CloudWatch Logs log group does not exist.",
@@ -233,18 +238,29 @@ class TrailOps:
             return None
         return trail
 
-    def _trail(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+    def _trail(self, call: Call, tx: Tx, ident: str | None, *, by_arn: bool = False) -> Trail:
+        """The trail ``ident`` names; TrailNotFoundException names it as given, or, with
+        ``by_arn``, a name as the ARN it has in the caller's account and region (AWS's message
+        for GetTrailStatus and UpdateTrail)."""
         name = str(ident or "")
         if not is_arn(name):
             check_name(name)  # InvalidTrailNameException, as for CreateTrail
         trail = self._find(call, tx, name)
         if trail is None:
-            raise not_found(name, call.account)
+            raise not_found(self._shown(call, name, by_arn), call.account)
         return trail
 
-    def _own_trail(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+    @staticmethod
+    def _shown(call: Call, ident: str, by_arn: bool) -> str:
+        if by_arn and not is_arn(ident):
+            return trail_arn(call.region, call.account, ident)
+        return ident
+
+    def _own_trail(
+        self, call: Call, tx: Tx, ident: str | None, *, by_arn: bool = False
+    ) -> Trail:
         """A trail the caller may change: its own, from the home region."""
-        trail = self._trail(call, tx, ident)
+        trail = self._trail(call, tx, ident, by_arn=by_arn)
         if trail["Account"] != call.account:
             raise _not_management(call)
         if trail["HomeRegion"] != call.region:
@@ -320,7 +336,7 @@ class TrailOps:
 
     def UpdateTrail(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
-        trail = self._own_trail(call, tx, params.get("Name"))
+        trail = self._own_trail(call, tx, params.get("Name"), by_arn=True)
         _check_unsupported(params)
         if params.get("S3BucketName") is not None:
             trail["S3BucketName"] = str(params["S3BucketName"])
@@ -366,9 +382,7 @@ class TrailOps:
                 if t.get("IsOrganizationTrail") and self._visible(call, tx, t)
             ]
         if not shadows:
-            found = [
-                t for t in found if t["HomeRegion"] == call.region and t["Account"] == call.account
-            ]
+            found = [t for t in found if _home(t, call)]
         return found
 
     def DescribeTrails(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -378,9 +392,17 @@ class TrailOps:
             trails = self._all_visible(call, tx, shadows=shadows)
         else:
             trails = []
-            for ident in names:
-                trail = self._find(call, tx, str(ident))
-                if trail is not None and trail["TrailARN"] not in (t["TrailARN"] for t in trails):
+            for ident in map(str, names):
+                # A name matches only a trail of the caller's account whose home is the called
+                # region; a trail of another region (a shadow) is described by its ARN only.
+                trail = (
+                    self._find(call, tx, ident)
+                    if is_arn(ident)
+                    else tx.get(call.account, TRAIL, trail_key(call.region, ident))
+                )
+                if trail is None or trail["TrailARN"] in (t["TrailARN"] for t in trails):
+                    continue
+                if shadows or _home(trail, call):
                     trails.append(trail)
         return {"trailList": [_view(t, TRAIL_FIELDS) for t in trails]}
 
@@ -395,10 +417,10 @@ class TrailOps:
 
     def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
         ident = call.params.get("Name")
-        trail = self._trail(call, tx, ident)
+        trail = self._trail(call, tx, ident, by_arn=True)
         if trail["HomeRegion"] != call.region and not is_arn(str(ident)):
             # A shadow trail's status is asked for by its ARN only (AWS's documentation).
-            raise not_found(str(ident), call.account)
+            raise not_found(self._shown(call, str(ident), True), call.account)
         return status_view(self._status(tx, trail))
 
     # -- logging ----------------------------------------------------------------------------
@@ -489,6 +511,11 @@ class TrailOps:
             tags = [{"Key": k, "Value": v} for k, v in (trail.get("Tags") or {}).items()]
             out.append({"ResourceId": trail["TrailARN"], "TagsList": tags})
         return {"ResourceTagList": out}
+
+
+def _home(trail: Trail, call: Call) -> bool:
+    """Not a shadow: the caller's own trail, in its home region."""
+    return bool(trail["HomeRegion"] == call.region and trail["Account"] == call.account)
 
 
 def _not_management(call: Call) -> ServiceError:
