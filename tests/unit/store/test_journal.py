@@ -281,3 +281,40 @@ def test_a_full_disk_fails_the_append_not_the_process(
         assert segments(tmp_path) == []  # the segment that could not be allocated is gone
     finally:
         journal.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fdatasync path: Linux")
+def test_the_syncer_flushes_with_fdatasync_outside_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The syncer makes appended lines durable with fdatasync on the segment's own file (it
+    releases the GIL, unlike mmap.flush), without holding the journal's lock meanwhile; sealed
+    segments are synced before they are unmapped and their file descriptors closed."""
+    journal = EventJournal(tmp_path, sync_interval=0.01)
+    synced: list[tuple[int, bool]] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        synced.append((fd, journal._lock.locked()))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    try:
+        journal.recover()
+        journal.append([row(1)])
+        segment = journal._current
+        assert segment is not None
+        deadline = time.monotonic() + 10
+        while not synced and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert synced and synced[0] == (segment.fd, False)
+        count = len(synced)
+        journal.append([row(2)])
+        journal.take(seal=True)  # the sealed, dirty segment: synced, then unmapped and closed
+        deadline = time.monotonic() + 10
+        while not segment.map.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert segment.map.closed
+        assert (segment.fd, False) in synced[count:]
+    finally:
+        journal.close()
