@@ -8,6 +8,7 @@ from typing import Any
 from ..gateway.context import Principal
 from ..policy import PolicyDoc, PolicyInputs, PolicyType
 from ..services.iam import queries
+from ..services.organizations.policies import scp_levels
 
 
 def _docs(pairs: list[tuple[str, str]], ptype: PolicyType) -> tuple[PolicyDoc, ...]:
@@ -15,7 +16,8 @@ def _docs(pairs: list[tuple[str, str]], ptype: PolicyType) -> tuple[PolicyDoc, .
 
 
 def caller_policies(tx: Any, p: Principal) -> PolicyInputs:
-    """Identity policies, boundary and session policies of the caller."""
+    """Identity policies, boundary and session policies of the caller, and the SCPs of its
+    account's organization (root and service callers: none)."""
     identity: tuple[PolicyDoc, ...] = ()
     boundary: PolicyDoc | None = None
     if p.kind == "user":
@@ -43,7 +45,10 @@ def caller_policies(tx: Any, p: Principal) -> PolicyInputs:
             if text is not None:
                 docs.append(PolicyDoc(arn, PolicyType.SESSION, text))
         session = tuple(docs)
-    return PolicyInputs(identity=identity, boundary=boundary, session=session)
+    scps: tuple[tuple[PolicyDoc, ...], ...] = ()
+    if p.kind in ("user", "federated_user", "assumed_role"):
+        scps = tuple(_docs(list(level), PolicyType.SCP) for level in scp_levels(tx, p.account))
+    return PolicyInputs(identity=identity, boundary=boundary, session=session, scps=scps)
 
 
 # A federated user of the root user: root's identity grants everything (the session policies

@@ -3,7 +3,7 @@
 CreateAccount completes synchronously (the status is final by the time the caller asks
 DescribeCreateAccountStatus; CreateAccount itself answers IN_PROGRESS, as AWS does)
 and creates the member account's ``OrganizationAccountAccessRole`` trusting the management
-account, with ``AdministratorAccess``.
+account, with ``AdministratorAccess``.  Service control policies: :mod:`.policies`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 
 from ...protocol.errors import ServiceError
 from ..base import Call
+from .policies import FULL_ACCESS_ID, ORG, PolicyOps, attached_to, scp_enabled
 
-ORG = "__organizations__"  # store namespace for organization-wide records
+__all__ = ["ORG", "OrganizationsProvider"]
+
 _ALNUM = string.ascii_lowercase + string.digits
 EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 
@@ -36,7 +38,7 @@ def _error(code: str, message: str) -> ServiceError:
     return ServiceError(code, message, 400)
 
 
-class OrganizationsProvider:
+class OrganizationsProvider(PolicyOps):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -161,6 +163,8 @@ class OrganizationsProvider:
             JoinedMethod="CREATED", JoinedTimestamp=call.now.timestamp(),
         )
         tx.put(ORG, "account", account, account, record)
+        if scp_enabled(org):  # a new account starts with FullAWSAccess, as the others did
+            self._attach(tx, FULL_ACCESS_ID, account)
         member = replace(call, account=account, params={
             "RoleName": role_name,
             "AssumeRolePolicyDocument": ADMIN_TRUST.format(mgmt=org["MasterAccountId"]),
@@ -203,13 +207,7 @@ class OrganizationsProvider:
 
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
-        root_id = self._root_id(tx)
-        return {"Roots": [{
-            "Id": root_id,
-            "Arn": f"arn:aws:organizations::{org['MasterAccountId']}:root/{org['Id']}/{root_id}",
-            "Name": "Root",
-            "PolicyTypes": [],
-        }]}
+        return {"Roots": [self._root_out(org, tx)]}
 
     def _root_id(self, tx: Any) -> str:
         org = self._org(tx)
@@ -228,6 +226,8 @@ class OrganizationsProvider:
         if not tx.delete(ORG, "account", account):
             raise _error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
+        for attached in attached_to(tx, account):  # SCPs no longer apply to it
+            tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
         tx.bump_generation()
         return {}
 

@@ -1,0 +1,160 @@
+"""Service control policies through boto3 on a server of their own (enabling SCPs changes
+every member account): the policy type, policies, attachments, their errors, and the limit
+they put on member accounts' principals (never on the management account)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .server import MANAGEMENT, Server, start
+
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+DENY_BUCKETS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Deny", "Action": "s3:CreateBucket", "Resource": "*"}]})
+ONLY_IAM_READS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*", "sts:*"], "Resource": "*"}]})
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start(Path(tmp_path_factory.mktemp("trailgate-scp")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def org(srv: Server) -> Any:
+    client = srv.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    return client
+
+
+@pytest.fixture(scope="module")
+def member(org: Any) -> str:
+    status = org.create_account(Email="scp@example.com", AccountName="scp-member")
+    request = status["CreateAccountStatus"]["Id"]
+    return str(org.describe_create_account_status(
+        CreateAccountRequestId=request)["CreateAccountStatus"]["AccountId"])
+
+
+def _admin_of(srv: Server, account: str) -> Any:
+    """S3 and IAM clients as the member account's OrganizationAccountAccessRole session,
+    assumed by an administrator of the management account."""
+    iam = srv.client("iam")
+    if not iam.list_users()["Users"]:
+        iam.create_user(UserName="admin")
+        iam.attach_user_policy(UserName="admin",
+                               PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName="admin")["AccessKey"]
+    sts = srv.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",
+                            RoleSessionName="scp")["Credentials"]
+    iam.delete_access_key(UserName="admin", AccessKeyId=key["AccessKeyId"])
+    return creds
+
+
+def _client(srv: Server, service: str, creds: dict[str, Any]) -> Any:
+    return srv.client(service, creds["AccessKeyId"], creds["SecretAccessKey"],
+                      creds["SessionToken"])
+
+
+def test_scps_end_to_end(srv: Server, org: Any, member: str) -> None:
+    root = org.list_roots()["Roots"][0]
+    assert root["PolicyTypes"] == []
+    with pytest.raises(ClientError) as exc:
+        org.create_policy(Content=DENY_BUCKETS, Description="", Name="x", Type="TAG_POLICY")
+    assert _error(exc)[0] == "PolicyTypeNotAvailableForOrganizationException"
+    deny = org.create_policy(Content=DENY_BUCKETS, Description="no new buckets",
+                             Name="deny-buckets", Type="SERVICE_CONTROL_POLICY")["Policy"]
+    summary = deny["PolicySummary"]
+    assert summary["Id"].startswith("p-") and summary["AwsManaged"] is False
+    assert summary["Arn"].startswith(f"arn:aws:organizations::{MANAGEMENT}:policy/o-")
+    assert summary["Arn"].endswith(f"/service_control_policy/{summary['Id']}")
+    with pytest.raises(ClientError) as exc:  # the type is not enabled yet
+        org.attach_policy(PolicyId=summary["Id"], TargetId=member)
+    assert _error(exc) == ("PolicyTypeNotEnabledException",
+                           "This operation can be performed only for enabled policy types.")
+
+    enabled = org.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    assert enabled["Root"]["PolicyTypes"] == [{"Type": "SERVICE_CONTROL_POLICY",
+                                               "Status": "ENABLED"}]
+    full = org.list_policies_for_target(TargetId=member, Filter="SERVICE_CONTROL_POLICY")
+    assert [p["Name"] for p in full["Policies"]] == ["FullAWSAccess"]
+    names = [p["Name"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]]
+    assert names == ["FullAWSAccess", "deny-buckets"]
+
+    session = _admin_of(srv, member)
+    s3 = _client(srv, "s3", session)
+    s3.create_bucket(Bucket=f"scp-before-{member}")  # FullAWSAccess alone: allowed
+
+    org.attach_policy(PolicyId=summary["Id"], TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        org.attach_policy(PolicyId=summary["Id"], TargetId=member)
+    assert _error(exc)[0] == "DuplicatePolicyAttachmentException"
+    with pytest.raises(ClientError) as exc:
+        s3.create_bucket(Bucket=f"scp-after-{member}")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    s3.list_buckets()  # other actions: still allowed
+    srv.client("s3").create_bucket(Bucket=f"scp-mgmt-{member}")  # the management account: never
+    targets = org.list_targets_for_policy(PolicyId=summary["Id"])["Targets"]
+    assert [(t["TargetId"], t["Type"]) for t in targets] == [(member, "ACCOUNT")]
+    with pytest.raises(ClientError) as exc:
+        org.delete_policy(PolicyId=summary["Id"])
+    assert _error(exc)[0] == "PolicyInUseException"
+
+    # Each level must allow: the root allows everything, the account only IAM reads and STS.
+    only = org.create_policy(Content=ONLY_IAM_READS, Description="", Name="only-iam-reads",
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    org.attach_policy(PolicyId=only["Id"], TargetId=member)
+    org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    org.detach_policy(PolicyId=summary["Id"], TargetId=member)
+    iam = _client(srv, "iam", session)
+    iam.list_roles()
+    with pytest.raises(ClientError) as exc:
+        s3.list_buckets()
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as exc:  # the last SCP of a target stays
+        org.detach_policy(PolicyId=only["Id"], TargetId=member)
+    assert _error(exc)[0] == "ConstraintViolationException"
+    assert exc.value.response.get("Reason") == "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", exc.value.response
+
+    org.disable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    s3.list_buckets()  # no SCPs apply any more
+    assert org.list_roots()["Roots"][0]["PolicyTypes"] == []
+    org.delete_policy(PolicyId=summary["Id"])
+    with pytest.raises(ClientError) as exc:
+        org.describe_policy(PolicyId=summary["Id"])
+    assert _error(exc) == ("PolicyNotFoundException",
+                           "We can't find a policy with the PolicyId that you specified.")
+
+
+@pytest.mark.parametrize(("content", "code"), [
+    ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+     '"Action": "*", "Resource": "*"}]}', "MalformedPolicyDocumentException"),
+    ("not json", "MalformedPolicyDocumentException"),
+    (json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": f"s3:Action{i:04d}", "Resource": "*"}
+        for i in range(200)]}), "ConstraintViolationException"),
+])
+def test_invalid_scps(org: Any, content: str, code: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        org.create_policy(Content=content, Description="", Name="bad",
+                          Type="SERVICE_CONTROL_POLICY")
+    assert _error(exc)[0] == code
+
+
+def test_a_member_account_cannot_manage_policies(srv: Server, org: Any, member: str) -> None:
+    session = _admin_of(srv, member)
+    with pytest.raises(ClientError) as exc:
+        _client(srv, "organizations", session).list_policies(Filter="SERVICE_CONTROL_POLICY")
+    assert _error(exc)[0] == "AccessDeniedException"
