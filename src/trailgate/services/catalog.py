@@ -50,7 +50,9 @@ def _iam_resource(operation: str) -> ResourceFn:
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{acct}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
         return mfa
-    if operation in ("DeleteVirtualMFADevice",):
+    if operation in (
+        "DeleteVirtualMFADevice", "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
+    ):
         return _param("SerialNumber")
     if "PolicyVersion" in operation or operation in (
         "GetPolicy", "DeletePolicy", "ListEntitiesForPolicy", "SetDefaultPolicyVersion",

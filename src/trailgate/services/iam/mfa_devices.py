@@ -1,5 +1,5 @@
 """Virtual MFA devices (TOTP): create, enable with two consecutive codes, list, resync,
-deactivate, delete."""
+deactivate, delete, tag."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ from .common import (
     check_tags,
     delete_conflict,
     limit_exceeded,
+    merge_tags,
     no_such_entity,
     page,
+    remove_tags,
     stamp,
     target_user,
     when,
 )
-from .entity_policies import load
+from .entity_policies import load, tag_page
 from .queries import account_alias
 from .users import user_view
 
@@ -225,6 +227,34 @@ class MfaOps:
         devices = tx.list(call.account, MFA, where=wanted)
         chunk, extra = page(devices, lambda d: str(d["SerialNumber"]).lower(), call.params)
         return {"VirtualMFADevices": [_virtual_view(tx, call.account, d) for d in chunk], **extra}
+
+    def TagMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        device = _tagged_device(call, tx)
+        tags = check_tags(call.params.get("Tags"))
+        device.data["Tags"] = merge_tags(device.data.get("Tags") or [], tags)
+        tx.put(call.account, MFA, device.key, device.name, device.data)
+        tx.bump_generation()
+        return {}
+
+    def UntagMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        device = _tagged_device(call, tx)
+        keys = call.params.get("TagKeys") or []
+        device.data["Tags"] = remove_tags(device.data.get("Tags") or [], keys)
+        tx.put(call.account, MFA, device.key, device.name, device.data)
+        tx.bump_generation()
+        return {}
+
+    def ListMFADeviceTags(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return tag_page(_tagged_device(call, tx).data.get("Tags") or [], call.params)
+
+
+def _tagged_device(call: Call, tx: Tx) -> Entity:
+    """The virtual MFA device (assigned or not) that Tag/Untag/ListMFADeviceTags name."""
+    serial = call.params["SerialNumber"]
+    checks = Checks()
+    _check_serial(checks, serial)
+    checks.done()
+    return _device(tx, call.account, serial)
 
 
 def _virtual_view(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
