@@ -83,3 +83,105 @@ def test_mfa_device_tags_authorized_on_the_device(server: Server, iam: Any) -> N
         403,
     )
     iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
+# -- instance profiles -------------------------------------------------------------------------
+
+EC2_TRUST = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+    '{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+)
+
+
+def _fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    return error_of(exc)
+
+
+def test_instance_profile_lifecycle(iam: Any) -> None:
+    name, role = uid("ip"), uid("iprole")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)
+    created = iam.create_instance_profile(
+        InstanceProfileName=name, Path="/ec2/", Tags=[{"Key": "app", "Value": "web"}]
+    )["InstanceProfile"]
+    assert created["Arn"] == f"arn:aws:iam::{ACCT}:instance-profile/ec2/{name}"
+    assert created["InstanceProfileId"].startswith("AIPA") and created["Roles"] == []
+    assert created["Tags"] == [{"Key": "app", "Value": "web"}]
+    assert _fails(iam.create_instance_profile, InstanceProfileName=name.upper()) == (
+        "EntityAlreadyExists", f"Instance Profile {name.upper()} already exists.", 409
+    )
+    assert iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"] == []
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    assert _fails(iam.add_role_to_instance_profile, InstanceProfileName=name,
+                  RoleName=role) == (
+        "LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1", 409
+    )
+    got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert [(r["RoleName"], r["Arn"], r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"])
+            for r in got["Roles"]] == [
+        (role, f"arn:aws:iam::{ACCT}:role/{role}", {"Service": "ec2.amazonaws.com"})
+    ]
+    listed = iam.list_instance_profiles(PathPrefix="/ec2/")["InstanceProfiles"]
+    assert name in [p["InstanceProfileName"] for p in listed]
+    for_role = iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]
+    assert [p["Arn"] for p in for_role] == [created["Arn"]]
+    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    mine = next(d for d in details if d["RoleName"] == role)
+    assert [p["InstanceProfileName"] for p in mine["InstanceProfileList"]] == [name]
+    in_profile = ("DeleteConflict",
+                  "Cannot delete entity, must remove roles from instance profile first.", 409)
+    assert _fails(iam.delete_role, RoleName=role) == in_profile
+    assert _fails(iam.delete_instance_profile, InstanceProfileName=name) == in_profile
+    iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=name)
+    iam.delete_role(RoleName=role)
+    missing = ("NoSuchEntity", f"Instance Profile {name} cannot be found.", 404)
+    assert _fails(iam.get_instance_profile, InstanceProfileName=name) == missing
+    assert _fails(iam.delete_instance_profile, InstanceProfileName=name) == missing
+    assert _fails(iam.list_instance_profiles_for_role, RoleName=role) == (
+        "NoSuchEntity", f"The role with name {role} cannot be found.", 404
+    )
+
+
+def test_instance_profile_tags_and_paging(iam: Any) -> None:
+    prefix = f"/{uid('ipp')}/"
+    names = sorted(uid("ip") for _ in range(3))
+    for name in names:
+        iam.create_instance_profile(InstanceProfileName=name, Path=prefix)
+    first = iam.list_instance_profiles(PathPrefix=prefix, MaxItems=2)
+    assert [p["InstanceProfileName"] for p in first["InstanceProfiles"]] == names[:2]
+    assert first["IsTruncated"]
+    rest = iam.list_instance_profiles(PathPrefix=prefix, Marker=first["Marker"])
+    assert [p["InstanceProfileName"] for p in rest["InstanceProfiles"]] == names[2:]
+    assert not rest["IsTruncated"]
+    iam.tag_instance_profile(InstanceProfileName=names[0], Tags=[{"Key": "k", "Value": "v"}])
+    assert iam.list_instance_profile_tags(InstanceProfileName=names[0])["Tags"] == [
+        {"Key": "k", "Value": "v"}
+    ]
+    iam.untag_instance_profile(InstanceProfileName=names[0], TagKeys=["K"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=names[0])["Tags"] == []
+    for name in names:
+        iam.delete_instance_profile(InstanceProfileName=name)
+    assert iam.list_instance_profiles(PathPrefix=prefix)["InstanceProfiles"] == []
+
+
+def test_instance_profile_authorized_on_its_arn(server: Server, iam: Any) -> None:
+    name = uid("ip")
+    iam.create_instance_profile(InstanceProfileName=name, Path="/ec2/")
+    arn = f"arn:aws:iam::{ACCT}:instance-profile/ec2/{name}"
+    policy = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        f'"iam:GetInstanceProfile", "Resource": "{arn}"}}]}}'
+    )
+    user, keys = new_user(iam, "ip", inline=policy)
+    caller = server.client("iam", keys.key, keys.secret)
+    assert caller.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"] == arn
+    assert _fails(caller.delete_instance_profile, InstanceProfileName=name) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: "
+        f"iam:DeleteInstanceProfile on resource: {arn} because no identity-based policy allows "
+        "the iam:DeleteInstanceProfile action",
+        403,
+    )
+    iam.delete_instance_profile(InstanceProfileName=name)

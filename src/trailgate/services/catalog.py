@@ -64,6 +64,8 @@ def _iam_resource(operation: str) -> ResourceFn:
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{acct}:policy{path}{params.get('PolicyName', '')}"
         return policy
+    if operation in _PROFILE_OPERATIONS:
+        return _iam_entity("instance-profile", "InstanceProfileName")
     if operation in ("SimulatePrincipalPolicy",):
         return _param("PolicySourceArn")
     if operation in _LIST_COLLECTIONS:
@@ -86,7 +88,15 @@ def _iam_resource(operation: str) -> ResourceFn:
     return _iam_user_or_self
 
 
-_LIST_COLLECTIONS = {"ListUsers": "user", "ListRoles": "role", "ListGroups": "group"}
+_LIST_COLLECTIONS = {
+    "ListUsers": "user", "ListRoles": "role", "ListGroups": "group",
+    "ListInstanceProfiles": "instance-profile",
+}
+_PROFILE_OPERATIONS = frozenset({
+    "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
+    "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile", "TagInstanceProfile",
+    "UntagInstanceProfile", "ListInstanceProfileTags",
+})
 _SELF_SERVICE_LISTS = frozenset({
     "ListAccessKeys", "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys",
     "ListServiceSpecificCredentials", "ListUserPolicies", "ListAttachedUserPolicies",

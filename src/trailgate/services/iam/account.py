@@ -14,6 +14,7 @@ from .common import (
     KEY,
     MFA,
     POLICY,
+    PROFILE,
     ROLE,
     USER,
     Checks,
@@ -25,6 +26,7 @@ from .common import (
 )
 from .documents import boundary_view
 from .entity_policies import attached_views
+from .instance_profiles import profile_view, profiles_of_role
 from .managed import AWS_MANAGED
 from .policies import aws_policy_data, policy_view, version_view, versions_newest_first
 from .roles import role_view
@@ -116,7 +118,7 @@ class AccountOps:
             "AccountSigningCertificatesPresent": 0,
             "ServerCertificates": 0,
             "ServerCertificatesQuota": 20,
-            "InstanceProfiles": 0,
+            "InstanceProfiles": tx.count(account, PROFILE),
             "InstanceProfilesQuota": 1000,
             "Providers": 0,
             "GlobalEndpointTokenVersion": 1,
@@ -216,7 +218,8 @@ def _group_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
 def _role_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
     out = _common_detail(tx, account, data, "Role")
     out["AssumeRolePolicyDocument"] = data["AssumeRolePolicyDocument"]
-    out["InstanceProfileList"] = []
+    profiles = profiles_of_role(tx, account, str(data["RoleName"]).lower())
+    out["InstanceProfileList"] = [profile_view(tx, account, p, tags=True) for p in profiles]
     out["RoleLastUsed"] = role_view(data)["RoleLastUsed"]
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .account import AccountOps
 from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
+from .instance_profiles import InstanceProfileOps
 from .keys import AccessKeyOps
 from .mfa_devices import MfaOps
 from .policies import PolicyOps
@@ -26,6 +27,7 @@ class IamProvider(
     AccessKeyOps,
     GroupOps,
     RoleOps,
+    InstanceProfileOps,
     EntityPolicyOps,
     PolicyOps,
     MfaOps,

@@ -30,6 +30,7 @@ from .entity_policies import (
     tag_entity,
     untag_entity,
 )
+from .instance_profiles import ROLE_IN_PROFILE, profiles_of_role
 
 MIN_SESSION, MAX_SESSION = 3600, 43200
 
@@ -165,6 +166,8 @@ class RoleOps:
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
         if entity.data.get("InlinePolicies"):
             raise delete_conflict("Cannot delete entity, must delete policies first.")
+        if profiles_of_role(tx, call.account, entity.key):
+            raise delete_conflict(ROLE_IN_PROFILE)
         change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
         tx.delete(call.account, ROLE, entity.key)
         tx.bump_generation()
