@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .server import Server
+from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
 from .test_iam_api import ACCT, error_of, new_user, uid
 
 
@@ -16,6 +18,16 @@ from .test_iam_api import ACCT, error_of, new_user, uid
 def iam(server: Server) -> Any:
     """The management account's root user."""
     return server.client("iam")
+
+
+@pytest.fixture(scope="module")
+def unchecked_iam(server: Server) -> Any:
+    """Root IAM client without botocore's client-side checks (the server sees the value)."""
+    return boto3.client(
+        "iam", endpoint_url=server.endpoint, region_name=REGION,
+        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
+    )
 
 
 # -- MFA device tags ---------------------------------------------------------------------------
@@ -185,3 +197,69 @@ def test_instance_profile_authorized_on_its_arn(server: Server, iam: Any) -> Non
         403,
     )
     iam.delete_instance_profile(InstanceProfileName=name)
+
+
+# -- account password policy -------------------------------------------------------------------
+
+VIOLATION = ("PasswordPolicyViolation",
+             "Password does not conform to the account password policy.", 400)
+
+
+def test_account_password_policy(iam: Any) -> None:
+    user = uid("pwd")
+    iam.create_user(UserName=user)
+    no_policy = ("NoSuchEntity", "The account policy with name PasswordPolicy cannot be found.",
+                 404)
+    assert _fails(iam.delete_account_password_policy) == no_policy
+    try:
+        iam.update_account_password_policy()
+        assert iam.get_account_password_policy()["PasswordPolicy"] == {
+            "MinimumPasswordLength": 6, "RequireSymbols": False, "RequireNumbers": False,
+            "RequireUppercaseCharacters": False, "RequireLowercaseCharacters": False,
+            "AllowUsersToChangePassword": False, "ExpirePasswords": False,
+        }
+        # the custom policy replaces AWS's default one: six lowercase letters now pass
+        iam.create_login_profile(UserName=user, Password="abcdef")
+        iam.update_account_password_policy(
+            MinimumPasswordLength=14, RequireSymbols=True, RequireNumbers=True,
+            RequireUppercaseCharacters=True, RequireLowercaseCharacters=True,
+            AllowUsersToChangePassword=True, MaxPasswordAge=90, PasswordReusePrevention=24,
+        )
+        assert iam.get_account_password_policy()["PasswordPolicy"] == {
+            "MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
+            "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True,
+            "AllowUsersToChangePassword": True, "ExpirePasswords": True, "MaxPasswordAge": 90,
+            "PasswordReusePrevention": 24, "HardExpiry": False,
+        }
+        for weak in ("Sh0rt!pass", "no-upper-case-1", "NO-LOWER-CASE-1", "No-Numbers-Here",
+                     "NoSymbols12345"):
+            assert _fails(iam.update_login_profile, UserName=user, Password=weak) == VIOLATION
+        iam.update_login_profile(UserName=user, Password="Long-Enough-Pass1")
+    finally:
+        iam.delete_account_password_policy()
+    assert _fails(iam.get_account_password_policy) == (
+        "NoSuchEntity", f"The Password Policy with domain name {ACCT} cannot be found.", 404
+    )
+    # back to AWS's default policy
+    assert _fails(iam.update_login_profile, UserName=user, Password="abcdef") == VIOLATION
+    iam.delete_login_profile(UserName=user)
+    iam.delete_user(UserName=user)
+
+
+@pytest.mark.parametrize(("member", "value", "constraint"), [
+    ("MinimumPasswordLength", 5, "minimumPasswordLength' failed to satisfy constraint: Member "
+     "must have value greater than or equal to 6"),
+    ("MaxPasswordAge", 1096, "maxPasswordAge' failed to satisfy constraint: Member must have "
+     "value less than or equal to 1095"),
+    ("PasswordReusePrevention", 25, "passwordReusePrevention' failed to satisfy constraint: "
+     "Member must have value less than or equal to 24"),
+])
+def test_account_password_policy_limits(
+    unchecked_iam: Any, member: str, value: int, constraint: str
+) -> None:
+    assert _fails(unchecked_iam.update_account_password_policy, **{member: value}) == (
+        "ValidationError",
+        f"1 validation error detected: Value '{value}' at '{constraint}",
+        400,
+    )
+

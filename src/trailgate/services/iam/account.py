@@ -1,5 +1,4 @@
-"""Account-level IAM operations: account alias, password policy (none: NoSuchEntity), summary,
-authorization details."""
+"""Account-level IAM operations: account alias, summary, authorization details."""
 
 from __future__ import annotations
 
@@ -75,13 +74,6 @@ class AccountOps:
             raise no_such_entity(f"The account alias {alias} cannot be found.")
         tx.bump_generation()
         return {}
-
-    def GetAccountPasswordPolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
-        # No custom password policy can be set here (the default one applies, which AWS does
-        # not return either): AWS answers NoSuchEntity for an account without a custom one.
-        raise no_such_entity(
-            f"The Password Policy with domain name {call.account} cannot be found."
-        )
 
     def GetAccountSummary(self, call: Call, tx: Tx) -> dict[str, Any]:
         account = call.account

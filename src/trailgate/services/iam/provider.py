@@ -16,6 +16,7 @@ from .groups import GroupOps
 from .instance_profiles import InstanceProfileOps
 from .keys import AccessKeyOps
 from .mfa_devices import MfaOps
+from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
 from .simulate import SimulationOps
@@ -32,6 +33,7 @@ class IamProvider(
     PolicyOps,
     MfaOps,
     AccountOps,
+    PasswordPolicyOps,
     SimulationOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys

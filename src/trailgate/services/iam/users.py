@@ -37,6 +37,7 @@ from .entity_policies import (
     tag_entity,
     untag_entity,
 )
+from .password_policy import check_password
 from .queries import hash_password
 
 
@@ -69,24 +70,6 @@ def root_view(tx: Tx, call: Call) -> dict[str, Any]:
         "Arn": f"arn:aws:iam::{call.account}:root",
         "CreateDate": created,
     }
-
-
-_PASSWORD_CLASSES = (str.isupper, str.islower, str.isdigit)
-
-
-def check_password(password: str, member: str = "password") -> None:
-    """Model constraints, then AWS's default password policy: at least 8 characters with
-    three of uppercase, lowercase, digits and symbols."""
-    checks = Checks()
-    checks.document(password, member)
-    checks.length(password, member, 1, 128)
-    checks.done()
-    kinds = sum(any(test(ch) for ch in password) for test in _PASSWORD_CLASSES)
-    kinds += any(not ch.isalnum() for ch in password)
-    if len(password) < 8 or kinds < 3:
-        raise ServiceError(
-            "PasswordPolicyViolation", "Password does not conform to the account password policy."
-        )
 
 
 class UserOps:
@@ -214,7 +197,7 @@ class UserOps:
         password = call.params.get("Password")
         if password is None:
             raise ServiceError("ValidationError", "Password is required.", 400)  # UNSURE
-        check_password(password)
+        check_password(tx, call.account, password)
         data = {
             "UserName": entity.data["UserName"],
             "CreateDate": stamp(call.now),
@@ -232,7 +215,7 @@ class UserOps:
         profile = _load_login(call, tx)
         password = call.params.get("Password")
         if password is not None:
-            check_password(password)
+            check_password(tx, call.account, password)
             profile.data["PasswordHash"] = hash_password(password)
         reset = call.params.get("PasswordResetRequired")
         if reset is not None:
