@@ -263,3 +263,17 @@ def test_account_password_policy_limits(
         400,
     )
 
+
+def test_account_level_actions_are_authorized_on_star(server: Server, iam: Any) -> None:
+    user, keys = new_user(iam, "acct")
+    caller = server.client("iam", keys.key, keys.secret)
+    for call, action in ((caller.get_account_summary, "GetAccountSummary"),
+                         (caller.get_account_password_policy, "GetAccountPasswordPolicy"),
+                         (caller.get_account_authorization_details,
+                          "GetAccountAuthorizationDetails")):
+        assert _fails(call) == (
+            "AccessDenied",
+            f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:{action} "
+            f"on resource: * because no identity-based policy allows the iam:{action} action",
+            403,
+        )

@@ -64,6 +64,8 @@ def _iam_resource(operation: str) -> ResourceFn:
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{acct}:policy{path}{params.get('PolicyName', '')}"
         return policy
+    if operation in _ACCOUNT_LEVEL:
+        return _star
     if operation in _PROFILE_OPERATIONS:
         return _iam_entity("instance-profile", "InstanceProfileName")
     if operation in ("SimulatePrincipalPolicy",):
@@ -92,6 +94,12 @@ _LIST_COLLECTIONS = {
     "ListUsers": "user", "ListRoles": "role", "ListGroups": "group",
     "ListInstanceProfiles": "instance-profile",
 }
+# Actions with no resource type (AWS's Service Authorization Reference): authorized on "*".
+_ACCOUNT_LEVEL = frozenset({
+    "GetAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
+    "GetAccountSummary", "GetAccountAuthorizationDetails", "CreateAccountAlias",
+    "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
+})
 _PROFILE_OPERATIONS = frozenset({
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
     "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile", "TagInstanceProfile",
