@@ -277,3 +277,41 @@ def test_account_level_actions_are_authorized_on_star(server: Server, iam: Any) 
             f"on resource: * because no identity-based policy allows the iam:{action} action",
             403,
         )
+
+
+# -- UpdateGroup -------------------------------------------------------------------------------
+
+
+def test_update_group_renames_and_moves(server: Server, iam: Any) -> None:
+    old, new, other = uid("grp"), uid("grp"), uid("grp")
+    iam.create_group(GroupName=old)
+    iam.create_group(GroupName=other)
+    iam.put_group_policy(GroupName=old, PolicyName="list", PolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "iam:ListGroupsForUser", "Resource": "*"}]}'
+    ))
+    user, keys = new_user(iam, "grp")
+    iam.add_user_to_group(GroupName=old, UserName=user)
+    assert _fails(iam.update_group, GroupName=old, NewGroupName=other.upper()) == (
+        "EntityAlreadyExists", f"Group with name {other.upper()} already exists.", 409
+    )
+    iam.update_group(GroupName=old, NewGroupName=new, NewPath="/moved/")
+    assert _fails(iam.get_group, GroupName=old) == (
+        "NoSuchEntity", f"The group with name {old} cannot be found.", 404
+    )
+    got = iam.get_group(GroupName=new)
+    assert (got["Group"]["Path"], got["Group"]["Arn"]) == (
+        "/moved/", f"arn:aws:iam::{ACCT}:group/moved/{new}"
+    )
+    assert [u["UserName"] for u in got["Users"]] == [user]
+    # the member keeps the group's permissions under its new name
+    caller = server.client("iam", keys.key, keys.secret)
+    groups = caller.list_groups_for_user(UserName=user)["Groups"]
+    assert [(g["GroupName"], g["Path"]) for g in groups] == [(new, "/moved/")]
+    assert _fails(iam.update_group, GroupName=old, NewGroupName=uid("grp")) == (
+        "NoSuchEntity", f"The group with name {old} cannot be found.", 404
+    )
+    iam.remove_user_from_group(GroupName=new, UserName=user)
+    iam.delete_group_policy(GroupName=new, PolicyName="list")
+    iam.delete_group(GroupName=new)
+    iam.delete_group(GroupName=other)
