@@ -3,9 +3,11 @@ instance profiles and other details, driven through boto3 against one real trail
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
+import pyotp
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -28,6 +30,12 @@ def unchecked_iam(server: Server) -> Any:
         aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
         config=Config(parameter_validation=False, retries={"max_attempts": 1}),
     )
+
+
+def _fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    return error_of(exc)
 
 
 # -- MFA device tags ---------------------------------------------------------------------------
@@ -97,18 +105,43 @@ def test_mfa_device_tags_authorized_on_the_device(server: Server, iam: Any) -> N
     iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
+
+def test_get_mfa_device(server: Server, iam: Any) -> None:
+    user, keys = new_user(iam, "getmfa")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+    serial = device["SerialNumber"]
+    missing = ("NoSuchEntity", f"MFA Device with serial number {serial} does not exist.", 404)
+    assert _fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
+    totp = pyotp.TOTP(device["Base32StringSeed"].decode("ascii"))
+    step = int(time.time()) // 30
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=totp.at((step - 1) * 30),
+                          AuthenticationCode2=totp.at(step * 30))
+    got = iam.get_mfa_device(UserName=user, SerialNumber=serial)
+    enabled = iam.list_mfa_devices(UserName=user)["MFADevices"][0]["EnableDate"]
+    assert (got["UserName"], got["SerialNumber"], got["EnableDate"]) == (user, serial, enabled)
+    assert "Certifications" not in got
+    # without UserName: the calling user's device
+    caller = server.client("iam", keys.key, keys.secret)
+    iam.put_user_policy(UserName=user, PolicyName="mfa", PolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        f'"Action": "iam:GetMFADevice", "Resource": "arn:aws:iam::{ACCT}:user/{user}"}}]}}'
+    ))
+    assert caller.get_mfa_device(SerialNumber=serial)["UserName"] == user
+    other = uid("getmfa")
+    iam.create_user(UserName=other)
+    assert _fails(iam.get_mfa_device, UserName=other, SerialNumber=serial) == missing
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert _fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
 # -- instance profiles -------------------------------------------------------------------------
 
 EC2_TRUST = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
     '{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
 )
-
-
-def _fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as exc:
-        call(**kwargs)
-    return error_of(exc)
 
 
 def test_instance_profile_lifecycle(iam: Any) -> None:

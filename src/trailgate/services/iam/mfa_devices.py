@@ -214,6 +214,23 @@ class MfaOps:
         ]
         return {"MFADevices": items, **extra}
 
+    def GetMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        name = target_user(call.params, call.principal)
+        serial = call.params["SerialNumber"]
+        checks = Checks()
+        _check_serial(checks, serial)
+        checks.name(name, "userName", 64)
+        checks.done()
+        if name is None:
+            raise no_such_entity(f"MFA Device with serial number {serial} does not exist.")
+        user = load(tx, call.account, USERS, name)
+        data = _user_device(tx, call.account, user, serial).data
+        return {
+            "UserName": data["UserName"],
+            "SerialNumber": data["SerialNumber"],
+            "EnableDate": when(data["EnableDate"]),
+        }
+
     def ListVirtualMFADevices(self, call: Call, tx: Tx) -> dict[str, Any]:
         status = call.params.get("AssignmentStatus") or "Any"
         checks = Checks()
