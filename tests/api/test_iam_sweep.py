@@ -348,3 +348,42 @@ def test_update_group_renames_and_moves(server: Server, iam: Any) -> None:
     iam.delete_group_policy(GroupName=new, PolicyName="list")
     iam.delete_group(GroupName=new)
     iam.delete_group(GroupName=other)
+
+
+# -- AWS-managed policies ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "policy_id", "version", "statements"), [
+    ("PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS", "v12", 2),
+    ("IAMFullAccess", "ANPAI7XKCFMBPM3QQRRVQ", "v2", 1),
+    ("IAMUserChangePassword", "ANPAJ4L4MM2A7QIEB56MS", "v3", 2),
+])
+def test_more_aws_managed_policies(
+    iam: Any, name: str, policy_id: str, version: str, statements: int
+) -> None:
+    arn = f"arn:aws:iam::aws:policy/{name}"
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert (policy["PolicyName"], policy["PolicyId"], policy["DefaultVersionId"]) == (
+        name, policy_id, version
+    )
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"][
+        "Document"
+    ]
+    assert document["Version"] == "2012-10-17" and len(document["Statement"]) == statements
+    listed = [p["Arn"] for p in iam.list_policies(Scope="AWS", MaxItems=1000)["Policies"]]
+    assert arn in listed
+
+
+def test_power_user_access_grants_all_but_iam(server: Server, iam: Any) -> None:
+    user, keys = new_user(iam, "power", managed=("arn:aws:iam::aws:policy/PowerUserAccess",))
+    caller_iam = server.client("iam", keys.key, keys.secret)
+    caller_s3 = server.client("s3", keys.key, keys.secret)
+    assert "Buckets" in caller_s3.list_buckets()
+    assert "Roles" in caller_iam.list_roles()
+    assert _fails(caller_iam.list_users) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:ListUsers on "
+        f"resource: arn:aws:iam::{ACCT}:user/ because no identity-based policy allows the "
+        "iam:ListUsers action",
+        403,
+    )

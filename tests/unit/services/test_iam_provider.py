@@ -941,6 +941,9 @@ def test_every_aws_managed_document_parses() -> None:
         "AWSCloudTrail_ReadOnlyAccess",
         "AWSCloudTrail_FullAccess",
         "IAMReadOnlyAccess",
+        "IAMFullAccess",
+        "IAMUserChangePassword",
+        "PowerUserAccess",
     }
     for policy in AWS_MANAGED.values():
         parse_policy(policy.document, PolicyType.IDENTITY)
