@@ -387,3 +387,44 @@ def test_power_user_access_grants_all_but_iam(server: Server, iam: Any) -> None:
         "iam:ListUsers action",
         403,
     )
+
+
+# -- entities trailgate never holds: empty listings --------------------------------------------
+
+
+def test_listings_of_absent_credentials_and_providers(iam: Any) -> None:
+    user = uid("none")
+    iam.create_user(UserName=user)
+    per_user = (
+        (iam.list_signing_certificates, "Certificates", True),
+        (iam.list_ssh_public_keys, "SSHPublicKeys", True),
+        (iam.list_service_specific_credentials, "ServiceSpecificCredentials", False),
+    )
+    for call, member, paged in per_user:
+        answer = call(UserName=user)
+        answer.pop("ResponseMetadata")
+        assert answer == ({member: [], "IsTruncated": False} if paged else {member: []})
+        assert _fails(call, UserName=uid("ghost"))[0::2] == ("NoSuchEntity", 404)
+    assert iam.list_saml_providers()["SAMLProviderList"] == []
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    certs = iam.list_server_certificates(PathPrefix="/")
+    assert (certs["ServerCertificateMetadataList"], certs["IsTruncated"]) == ([], False)
+    iam.delete_user(UserName=user)
+
+
+def test_user_lists_own_absent_credentials(server: Server, iam: Any) -> None:
+    user, keys = new_user(iam, "none", inline=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '["iam:ListSigningCertificates", "iam:ListSSHPublicKeys"], "Resource": '
+        f'"arn:aws:iam::{ACCT}:user/${{aws:username}}"}}]}}'
+    ))
+    caller = server.client("iam", keys.key, keys.secret)
+    assert caller.list_signing_certificates()["Certificates"] == []
+    assert caller.list_ssh_public_keys()["SSHPublicKeys"] == []
+    assert _fails(caller.list_service_specific_credentials) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: "
+        f"iam:ListServiceSpecificCredentials on resource: arn:aws:iam::{ACCT}:user/{user} "
+        "because no identity-based policy allows the iam:ListServiceSpecificCredentials action",
+        403,
+    )

@@ -10,6 +10,7 @@ SimulatePrincipalPolicy / SimulateCustomPolicy are in :mod:`.simulate`.
 
 from __future__ import annotations
 
+from .absent import AbsentEntityOps
 from .account import AccountOps
 from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
@@ -35,6 +36,7 @@ class IamProvider(
     AccountOps,
     PasswordPolicyOps,
     SimulationOps,
+    AbsentEntityOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""
