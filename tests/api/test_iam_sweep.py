@@ -428,3 +428,57 @@ def test_user_lists_own_absent_credentials(server: Server, iam: Any) -> None:
         "because no identity-based policy allows the iam:ListServiceSpecificCredentials action",
         403,
     )
+
+
+# -- credential report -------------------------------------------------------------------------
+
+
+def test_credential_report(server: Server, iam: Any) -> None:
+    raw: list[bytes] = []
+    iam.meta.events.register("after-call.iam.GetCredentialReport",
+                             lambda http_response, **_: raw.append(http_response.content))
+    with pytest.raises(ClientError) as exc:
+        iam.get_credential_report()
+    # AWS's ReportNotPresent carries no message (botocore then says "Unknown")
+    error = exc.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ReportNotPresent", 410
+    )
+    assert "Message" not in error["Error"] and str(exc.value).endswith("operation: Unknown")
+    assert b"<Message>" not in raw[-1]
+    user, keys = new_user(iam, "report", inline=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", '
+        '"Resource": "*"}]}'
+    ))
+    iam.create_login_profile(UserName=user, Password="Report-Pass-1234")
+    server.client("iam", keys.key, keys.secret).get_user()  # uses the key
+    first = iam.generate_credential_report()
+    assert (first["State"], first["Description"]) == (
+        "STARTED", "No report exists. Starting a new report generation task"
+    )
+    again = iam.generate_credential_report()
+    assert again["State"] == "COMPLETE" and "Description" not in again
+    report = iam.get_credential_report()
+    assert report["ReportFormat"] == "text/csv"
+    lines = report["Content"].decode().split("\n")
+    header = lines[0].split(",")
+    assert header[:8] == ["user", "arn", "user_creation_time", "password_enabled",
+                          "password_last_used", "password_last_changed",
+                          "password_next_rotation", "mfa_active"]
+    assert len(header) == 22 and header[-1] == "cert_2_last_rotated"
+    root = dict(zip(header, lines[1].split(","), strict=True))
+    assert (root["user"], root["arn"], root["password_enabled"]) == (
+        "<root_account>", f"arn:aws:iam::{ACCT}:root", "not_supported"
+    )
+    row = next(dict(zip(header, line.split(","), strict=True)) for line in lines[2:]
+               if line.startswith(f"{user},"))
+    assert (row["arn"], row["password_enabled"], row["password_last_used"], row["mfa_active"],
+            row["password_next_rotation"]) == (
+        f"arn:aws:iam::{ACCT}:user/{user}", "true", "no_information", "false", "N/A"
+    )
+    assert (row["access_key_1_active"], row["access_key_1_last_used_service"],
+            row["access_key_1_last_used_region"], row["access_key_2_active"],
+            row["access_key_2_last_rotated"], row["cert_1_active"]) == (
+        "true", "iam", "us-east-1", "false", "N/A", "false"
+    )
+    assert row["user_creation_time"].endswith("+00:00")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .absent import AbsentEntityOps
 from .account import AccountOps
+from .credential_report import CredentialReportOps
 from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
 from .instance_profiles import InstanceProfileOps
@@ -37,6 +38,7 @@ class IamProvider(
     PasswordPolicyOps,
     SimulationOps,
     AbsentEntityOps,
+    CredentialReportOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""

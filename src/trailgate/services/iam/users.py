@@ -217,6 +217,7 @@ class UserOps:
         if password is not None:
             check_password(tx, call.account, password)
             profile.data["PasswordHash"] = hash_password(password)
+            profile.data["PasswordLastChanged"] = stamp(call.now)
         reset = call.params.get("PasswordResetRequired")
         if reset is not None:
             profile.data["PasswordResetRequired"] = bool(reset)
