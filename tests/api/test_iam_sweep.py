@@ -482,3 +482,26 @@ def test_credential_report(server: Server, iam: Any) -> None:
         "true", "iam", "us-east-1", "false", "N/A", "false"
     )
     assert row["user_creation_time"].endswith("+00:00")
+
+
+# -- STS token preferences ---------------------------------------------------------------------
+
+
+def test_security_token_service_preferences(unchecked_iam: Any, iam: Any) -> None:
+    def version() -> int:
+        return int(iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"])
+
+    assert version() == 1
+    try:
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+        assert version() == 2
+    finally:
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert version() == 1
+    assert _fails(unchecked_iam.set_security_token_service_preferences,
+                  GlobalEndpointTokenVersion="v3Token") == (
+        "ValidationError",
+        "1 validation error detected: Value 'v3Token' at 'globalEndpointTokenVersion' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [v1Token, v2Token]",
+        400,
+    )

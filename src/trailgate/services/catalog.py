@@ -99,6 +99,7 @@ _ACCOUNT_LEVEL = frozenset({
     "GetAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "GetAccountSummary", "GetAccountAuthorizationDetails", "CreateAccountAlias",
     "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
+    "SetSecurityTokenServicePreferences",
 })
 _PROFILE_OPERATIONS = frozenset({
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",

@@ -113,9 +113,18 @@ class AccountOps:
             "InstanceProfiles": tx.count(account, PROFILE),
             "InstanceProfilesQuota": 1000,
             "Providers": 0,
-            "GlobalEndpointTokenVersion": 1,
+            "GlobalEndpointTokenVersion": _token_version(tx, account),
         }
         return {"SummaryMap": summary}
+
+    def SetSecurityTokenServicePreferences(self, call: Call, tx: Tx) -> dict[str, Any]:
+        version = call.params["GlobalEndpointTokenVersion"]
+        checks = Checks()
+        checks.enum(version, "globalEndpointTokenVersion", ("v1Token", "v2Token"))
+        checks.done()
+        tx.put(call.account, STS_PREFERENCES, "preferences", "preferences",
+               {"GlobalEndpointTokenVersion": version})
+        return {}
 
     def GetAccountAuthorizationDetails(self, call: Call, tx: Tx) -> dict[str, Any]:
         wanted = call.params.get("Filter") or list(_FILTERS)
@@ -171,6 +180,14 @@ def _inline_list(data: dict[str, Any]) -> list[dict[str, str]]:
         for name, text in sorted(data.get("InlinePolicies", {}).items())
     ]
 
+
+STS_PREFERENCES = "iam.stspreferences"
+
+
+def _token_version(tx: Tx, account: str) -> int:
+    """GetAccountSummary's GlobalEndpointTokenVersion: 1 unless v2Token was set."""
+    data = tx.get(account, STS_PREFERENCES, "preferences") or {}
+    return 2 if data.get("GlobalEndpointTokenVersion") == "v2Token" else 1
 
 def _common_detail(tx: Tx, account: str, data: dict[str, Any], label: str) -> dict[str, Any]:
     out: dict[str, Any] = {
