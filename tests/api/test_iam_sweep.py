@@ -505,3 +505,33 @@ def test_security_token_service_preferences(unchecked_iam: Any, iam: Any) -> Non
         "satisfy constraint: Member must satisfy enum value set: [v1Token, v2Token]",
         400,
     )
+
+
+# -- trust policies name principals by unique id -----------------------------------------------
+
+
+def test_trust_policy_shows_deleted_principal_as_unique_id(iam: Any) -> None:
+    user, role = uid("trusted"), uid("trusting")
+    user_id = iam.create_user(UserName=user)["User"]["UserId"]
+    arn = f"arn:aws:iam::{ACCT}:user/{user}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        f'{{"AWS": "{arn}"}}, "Action": "sts:AssumeRole"}}]}}'
+    ))
+
+    def principal() -> str:
+        got = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        listed = next(r for r in iam.list_roles(MaxItems=1000)["Roles"] if r["RoleName"] == role)
+        assert listed["AssumeRolePolicyDocument"] == got
+        return str(got["Statement"][0]["Principal"]["AWS"])
+
+    assert principal() == arn
+    renamed = uid("trusted")
+    iam.update_user(UserName=user, NewUserName=renamed)
+    assert principal() == f"arn:aws:iam::{ACCT}:user/{renamed}"  # mapped back by id
+    iam.delete_user(UserName=renamed)
+    assert principal() == user_id
+    iam.create_user(UserName=renamed)  # same name, new id: still the old id
+    assert principal() == user_id
+    iam.delete_user(UserName=renamed)
+    iam.delete_role(RoleName=role)

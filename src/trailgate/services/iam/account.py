@@ -23,7 +23,7 @@ from .common import (
     page,
     when,
 )
-from .documents import boundary_view
+from .documents import boundary_view, displayed_trust
 from .entity_policies import attached_views
 from .instance_profiles import profile_view, profiles_of_role
 from .managed import AWS_MANAGED
@@ -226,7 +226,7 @@ def _group_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def _role_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
     out = _common_detail(tx, account, data, "Role")
-    out["AssumeRolePolicyDocument"] = data["AssumeRolePolicyDocument"]
+    out["AssumeRolePolicyDocument"] = displayed_trust(tx, data)
     profiles = profiles_of_role(tx, account, str(data["RoleName"]).lower())
     out["InstanceProfileList"] = [profile_view(tx, account, p, tags=True) for p in profiles]
     out["RoleLastUsed"] = role_view(data)["RoleLastUsed"]

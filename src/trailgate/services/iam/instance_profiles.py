@@ -30,6 +30,7 @@ from .common import (
     stamp,
     when,
 )
+from .documents import displayed_trust
 from .entity_policies import load, tag_page
 
 ROLES_PER_PROFILE = 1
@@ -52,7 +53,7 @@ def _profile(tx: Tx, account: str, name: str) -> Entity:
     return entity
 
 
-def _role_in_profile(data: dict[str, Any]) -> dict[str, Any]:
+def _role_in_profile(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     """A role as instance profiles show it (the members AWS lists there)."""
     return {
         "Path": data["Path"],
@@ -60,7 +61,7 @@ def _role_in_profile(data: dict[str, Any]) -> dict[str, Any]:
         "RoleId": data["RoleId"],
         "Arn": data["Arn"],
         "CreateDate": when(data["CreateDate"]),
-        "AssumeRolePolicyDocument": data["AssumeRolePolicyDocument"],
+        "AssumeRolePolicyDocument": displayed_trust(tx, data),
     }
 
 
@@ -73,7 +74,7 @@ def profile_view(tx: Tx, account: str, data: dict[str, Any], *, tags: bool) -> d
         "InstanceProfileId": data["InstanceProfileId"],
         "Arn": data["Arn"],
         "CreateDate": when(data["CreateDate"]),
-        "Roles": [_role_in_profile(r) for r in roles if r is not None],
+        "Roles": [_role_in_profile(tx, r) for r in roles if r is not None],
     }
     if tags and data.get("Tags"):
         out["Tags"] = list(data["Tags"])
