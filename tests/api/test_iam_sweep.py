@@ -535,3 +535,46 @@ def test_trust_policy_shows_deleted_principal_as_unique_id(iam: Any) -> None:
     assert principal() == user_id
     iam.delete_user(UserName=renamed)
     iam.delete_role(RoleName=role)
+
+
+def test_trust_policy_does_not_trust_a_recreated_user(server: Server, iam: Any) -> None:
+    role = uid("trusting")
+    assume = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "sts:AssumeRole", "Resource": "*"}]}'
+    )
+    user, keys = new_user(iam, "trusted", inline=assume)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        f'{{"AWS": "arn:aws:iam::{ACCT}:user/{user}"}}, "Action": "sts:AssumeRole"}}]}}'
+    ))
+    role_arn = f"arn:aws:iam::{ACCT}:role/{role}"
+
+    def assume_as(creds: Any) -> Any:
+        return server.client("sts", creds.key, creds.secret).assume_role(
+            RoleArn=role_arn, RoleSessionName="ses"
+        )
+
+    assert assume_as(keys)["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{role}/ses")
+    # renamed: the trust policy follows the user (it holds the unique id)
+    renamed = uid("trusted")
+    iam.update_user(UserName=user, NewUserName=renamed)
+    assert assume_as(keys)["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{role}/ses")
+    iam.update_user(UserName=renamed, NewUserName=user)
+    # deleted and recreated under the same name: a new user, no longer trusted
+    iam.delete_access_key(UserName=user, AccessKeyId=keys.key)
+    iam.delete_user_policy(UserName=user, PolicyName="inline")
+    iam.delete_user(UserName=user)
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=assume)
+    fresh = iam.create_access_key(UserName=user)["AccessKey"]
+    with pytest.raises(ClientError) as exc:
+        server.client("sts", fresh["AccessKeyId"], fresh["SecretAccessKey"]).assume_role(
+            RoleArn=role_arn, RoleSessionName="ses"
+        )
+    assert error_of(exc) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: sts:AssumeRole "
+        f"on resource: {role_arn}",
+        403,
+    )
