@@ -47,6 +47,8 @@ def test_mfa_device_tags(iam: Any) -> None:
         VirtualMFADeviceName=name, Path="/team/", Tags=[{"Key": "team", "Value": "red"}]
     )["VirtualMFADevice"]["SerialNumber"]
     assert serial == f"arn:aws:iam::{ACCT}:mfa/team/{name}"
+    listed = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    assert next(d for d in listed if d["SerialNumber"] == serial) == {"SerialNumber": serial}
     assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [
         {"Key": "team", "Value": "red"}
     ]

@@ -281,6 +281,5 @@ def _virtual_view(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
         if user is not None:
             out["User"] = user_view(user, full=False)
         out["EnableDate"] = when(data["EnableDate"])
-    if data.get("Tags"):
-        out["Tags"] = list(data["Tags"])
+    # AWS documents that this listing does not return tags (ListMFADeviceTags does)
     return out
