@@ -140,8 +140,8 @@ class UserOps:
         if data.get("AttachedPolicies"):
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
         if data.get("Groups"):
-            # UNSURE: wording
-            raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
+            # AWS words it as DeleteGroup does (reported by Terraform and other tools' users)
+            raise delete_conflict("Cannot delete entity, must remove users from group first.")
         change_boundary(tx, call.account, data.get("PermissionsBoundary"), None)
         tx.delete(call.account, USER, key)
         tx.bump_generation()
