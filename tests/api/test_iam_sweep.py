@@ -580,3 +580,57 @@ def test_trust_policy_does_not_trust_a_recreated_user(server: Server, iam: Any) 
         f"on resource: {role_arn}",
         403,
     )
+
+
+# -- context keys ------------------------------------------------------------------------------
+
+DYNAMO_BY_USER = (
+    '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*",'
+    '"Resource":"arn:aws:dynamodb:us-west-2:123456789012:table/${aws:username}",'
+    '"Condition":{"DateGreaterThan":{"aws:CurrentTime":"2015-08-16T12:00:00Z"}}}}'
+)
+
+
+def test_context_keys_for_custom_policy(iam: Any) -> None:
+    # the AWS CLI reference's example
+    answer = iam.get_context_keys_for_custom_policy(PolicyInputList=[DYNAMO_BY_USER])
+    assert answer["ContextKeyNames"] == ["aws:username", "aws:CurrentTime"]
+    second = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket",'
+        '"Resource":"*","Condition":{"StringLike":{"s3:prefix":"${aws:UserName}/*"},'
+        '"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}'
+    )
+    both = iam.get_context_keys_for_custom_policy(PolicyInputList=[DYNAMO_BY_USER, second])
+    assert both["ContextKeyNames"] == [
+        "aws:username", "aws:CurrentTime", "s3:prefix", "aws:MultiFactorAuthPresent"
+    ]
+    assert _fails(iam.get_context_keys_for_custom_policy, PolicyInputList=["{"])[0::2] == (
+        "InvalidInput", 400
+    )
+
+
+def test_context_keys_for_principal_policy(iam: Any) -> None:
+    user, group = uid("ctx"), uid("ctx")
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_group_policy(GroupName=group, PolicyName="p", PolicyDocument=DYNAMO_BY_USER)
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=(
+        '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*",'
+        '"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}'
+    ))
+    keys = iam.get_context_keys_for_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCT}:user/{user}"
+    )["ContextKeyNames"]
+    assert sorted(keys) == ["aws:CurrentTime", "aws:SourceIp", "aws:username"]
+    only_group = iam.get_context_keys_for_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCT}:group/{group}",
+        PolicyInputList=['{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*",'
+                         '"Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}'],
+    )["ContextKeyNames"]
+    assert only_group == ["aws:username", "aws:CurrentTime", "aws:SecureTransport"]
+    ghost = uid("ghost")
+    assert _fails(iam.get_context_keys_for_principal_policy,
+                  PolicySourceArn=f"arn:aws:iam::{ACCT}:role/{ghost}") == (
+        "NoSuchEntity", f"The role with name {ghost} cannot be found.", 404
+    )

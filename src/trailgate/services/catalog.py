@@ -68,7 +68,7 @@ def _iam_resource(operation: str) -> ResourceFn:
         return _star
     if operation in _PROFILE_OPERATIONS:
         return _iam_entity("instance-profile", "InstanceProfileName")
-    if operation in ("SimulatePrincipalPolicy",):
+    if operation in ("SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"):
         return _param("PolicySourceArn")
     if operation in _LIST_COLLECTIONS:
         kind = _LIST_COLLECTIONS[operation]
@@ -99,7 +99,7 @@ _ACCOUNT_LEVEL = frozenset({
     "GetAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "GetAccountSummary", "GetAccountAuthorizationDetails", "CreateAccountAlias",
     "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
-    "SetSecurityTokenServicePreferences",
+    "SetSecurityTokenServicePreferences", "GetContextKeysForCustomPolicy",
 })
 _PROFILE_OPERATIONS = frozenset({
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",

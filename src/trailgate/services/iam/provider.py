@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .absent import AbsentEntityOps
 from .account import AccountOps
+from .context_keys import ContextKeyOps
 from .credential_report import CredentialReportOps
 from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
@@ -39,6 +40,7 @@ class IamProvider(
     SimulationOps,
     AbsentEntityOps,
     CredentialReportOps,
+    ContextKeyOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""
