@@ -634,3 +634,25 @@ def test_context_keys_for_principal_policy(iam: Any) -> None:
                   PolicySourceArn=f"arn:aws:iam::{ACCT}:role/{ghost}") == (
         "NoSuchEntity", f"The role with name {ghost} cannot be found.", 404
     )
+
+
+# -- tag listings are sorted by key ------------------------------------------------------------
+
+
+def test_tag_listings_are_sorted_by_key(iam: Any) -> None:
+    user, role, profile = uid("tags"), uid("tags"), uid("tags")
+    tags = [{"Key": k, "Value": v} for k, v in (("zeta", "1"), ("alpha", "2"), ("mid", "3"))]
+    expected = sorted(tags, key=lambda t: t["Key"])
+    iam.create_user(UserName=user, Tags=tags)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST, Tags=tags[:1])
+    iam.tag_role(RoleName=role, Tags=tags[1:])
+    iam.create_instance_profile(InstanceProfileName=profile, Tags=tags)
+    assert iam.list_user_tags(UserName=user)["Tags"] == expected
+    assert iam.list_role_tags(RoleName=role)["Tags"] == expected
+    assert iam.list_instance_profile_tags(InstanceProfileName=profile)["Tags"] == expected
+    first = iam.list_user_tags(UserName=user, MaxItems=2)
+    assert first["Tags"] == expected[:2] and first["IsTruncated"]
+    assert iam.list_user_tags(UserName=user, Marker=first["Marker"])["Tags"] == expected[2:]
+    iam.delete_instance_profile(InstanceProfileName=profile)
+    iam.delete_role(RoleName=role)
+    iam.delete_user(UserName=user)
