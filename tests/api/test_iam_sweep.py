@@ -656,3 +656,46 @@ def test_tag_listings_are_sorted_by_key(iam: Any) -> None:
     iam.delete_instance_profile(InstanceProfileName=profile)
     iam.delete_role(RoleName=role)
     iam.delete_user(UserName=user)
+
+
+# -- renames are authorized on the old and the new name ----------------------------------------
+
+
+def test_rename_needs_permission_on_both_names(server: Server, iam: Any) -> None:
+    tag = uid("ren")
+    old_user, old_group = f"{tag}-user", f"{tag}-group"
+    iam.create_user(UserName=old_user)
+    iam.create_group(GroupName=old_group)
+    only_old = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '["iam:UpdateUser", "iam:UpdateGroup"], "Resource": ['
+        f'"arn:aws:iam::{ACCT}:user/{old_user}", "arn:aws:iam::{ACCT}:group/{old_group}"]}}]}}'
+    )
+    caller_name, keys = new_user(iam, "ren", inline=only_old)
+    caller = server.client("iam", keys.key, keys.secret)
+    for call, kind, kwargs in (
+        (caller.update_user, "user", {"UserName": old_user, "NewUserName": f"{tag}-u2"}),
+        (caller.update_group, "group", {"GroupName": old_group, "NewGroupName": f"{tag}-g2"}),
+        (caller.update_user, "user", {"UserName": old_user, "NewPath": "/moved/"}),
+    ):
+        action = "iam:UpdateUser" if kind == "user" else "iam:UpdateGroup"
+        target = (kwargs.get("NewUserName") or kwargs.get("NewGroupName")
+                  or kwargs.get("UserName"))
+        path = kwargs.get("NewPath", "/")
+        assert _fails(call, **kwargs) == (
+            "AccessDenied",
+            f"User: arn:aws:iam::{ACCT}:user/{caller_name} is not authorized to perform: "
+            f"{action} on resource: arn:aws:iam::{ACCT}:{kind}{path}{target} because no "
+            f"identity-based policy allows the {action} action",
+            403,
+        )
+    iam.put_user_policy(UserName=caller_name, PolicyName="inline", PolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '["iam:UpdateUser", "iam:UpdateGroup"], "Resource": ['
+        f'"arn:aws:iam::{ACCT}:user/{tag}-*", "arn:aws:iam::{ACCT}:group/{tag}-*"]}}]}}'
+    ))
+    caller.update_user(UserName=old_user, NewUserName=f"{tag}-u2")
+    caller.update_group(GroupName=old_group, NewGroupName=f"{tag}-g2")
+    assert iam.get_user(UserName=f"{tag}-u2")["User"]["UserName"] == f"{tag}-u2"
+    iam.delete_user(UserName=f"{tag}-u2")
+    iam.delete_group(GroupName=f"{tag}-g2")

@@ -113,6 +113,27 @@ _SELF_SERVICE_LISTS = frozenset({
 })
 
 
+_RENAMES = {"UpdateUser": ("user", "UserName"), "UpdateGroup": ("group", "GroupName")}
+
+
+def renamed_resource(
+    operation: str, acct: str, params: dict[str, Any], lookup: Any
+) -> str | None:
+    """UpdateUser / UpdateGroup that rename or move: the entity's new ARN, which AWS also
+    authorizes ("the principal must have permission on both the source object and the
+    target object"); None for every other call."""
+    kind_param = _RENAMES.get(operation)
+    if kind_param is None:
+        return None
+    kind, param = kind_param
+    name = params.get(param)
+    new_name, new_path = params.get(f"New{param}"), params.get("NewPath")
+    if not isinstance(name, str) or (new_name is None and new_path is None):
+        return None
+    path = new_path or lookup(kind, name) or "/"
+    return f"arn:aws:iam::{acct}:{kind}{path}{new_name or name}"
+
+
 def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:
     name = params.get("UserName")
     if name is None:
