@@ -699,3 +699,34 @@ def test_rename_needs_permission_on_both_names(server: Server, iam: Any) -> None
     assert iam.get_user(UserName=f"{tag}-u2")["User"]["UserName"] == f"{tag}-u2"
     iam.delete_user(UserName=f"{tag}-u2")
     iam.delete_group(GroupName=f"{tag}-g2")
+
+
+def test_add_role_to_instance_profile_needs_pass_role(server: Server, iam: Any) -> None:
+    profile, role = uid("ip"), uid("iprole")
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST, Path="/svc/")
+    allow_add = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '"iam:AddRoleToInstanceProfile", "Resource": "*"}]}'
+    )
+    user, keys = new_user(iam, "ip", inline=allow_add)
+    caller = server.client("iam", keys.key, keys.secret)
+    role_arn = f"arn:aws:iam::{ACCT}:role/svc/{role}"
+    assert _fails(caller.add_role_to_instance_profile, InstanceProfileName=profile,
+                  RoleName=role) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:PassRole "
+        f"on resource: {role_arn} because no identity-based policy allows the iam:PassRole "
+        "action",
+        403,
+    )
+    iam.put_user_policy(UserName=user, PolicyName="pass", PolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        f'"iam:PassRole", "Resource": "{role_arn}"}}]}}'
+    ))
+    caller.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    roles = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Roles"]
+    assert [r["Arn"] for r in roles] == [role_arn]
+    iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=profile)
+    iam.delete_role(RoleName=role)

@@ -132,11 +132,13 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
-    target = catalog.renamed_resource(ctx.operation, p.account, ctx.params, path)
-    if ctx.service == "iam" and target is not None and target != resource:
-        renamed = evaluate(Request(caller, action, target, keys, None), policies)
-        if not renamed.allowed:
-            raise _denied(ctx, action, target, renamed)
+    if ctx.service == "iam":
+        for extra, target in catalog.extra_authorizations(
+            ctx.operation, p.account, ctx.params, path
+        ):
+            also = evaluate(Request(caller, extra, target, keys, None), policies)
+            if not also.allowed:
+                raise _denied(ctx, extra, target, also)
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:

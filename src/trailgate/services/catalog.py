@@ -116,12 +116,7 @@ _SELF_SERVICE_LISTS = frozenset({
 _RENAMES = {"UpdateUser": ("user", "UserName"), "UpdateGroup": ("group", "GroupName")}
 
 
-def renamed_resource(
-    operation: str, acct: str, params: dict[str, Any], lookup: Any
-) -> str | None:
-    """UpdateUser / UpdateGroup that rename or move: the entity's new ARN, which AWS also
-    authorizes ("the principal must have permission on both the source object and the
-    target object"); None for every other call."""
+def _renamed(operation: str, acct: str, params: dict[str, Any], lookup: Any) -> str | None:
     kind_param = _RENAMES.get(operation)
     if kind_param is None:
         return None
@@ -132,6 +127,21 @@ def renamed_resource(
         return None
     path = new_path or lookup(kind, name) or "/"
     return f"arn:aws:iam::{acct}:{kind}{path}{new_name or name}"
+
+
+def extra_authorizations(
+    operation: str, acct: str, params: dict[str, Any], lookup: Any
+) -> list[tuple[str, str]]:
+    """(action, resource) pairs an IAM call needs besides its own, as AWS documents them:
+    UpdateUser / UpdateGroup that rename or move need their action on the new ARN too ("the
+    principal must have permission on both the source object and the target object");
+    AddRoleToInstanceProfile needs iam:PassRole on the role."""
+    renamed = _renamed(operation, acct, params, lookup)
+    if renamed is not None:
+        return [(f"iam:{operation}", renamed)]
+    if operation == "AddRoleToInstanceProfile" and isinstance(params.get("RoleName"), str):
+        return [("iam:PassRole", _iam_entity("role", "RoleName")(acct, params, lookup))]
+    return []
 
 
 def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:
