@@ -730,3 +730,28 @@ def test_add_role_to_instance_profile_needs_pass_role(server: Server, iam: Any) 
     iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=role)
     iam.delete_instance_profile(InstanceProfileName=profile)
     iam.delete_role(RoleName=role)
+
+
+# -- login profiles: MaxSigninSessionDuration --------------------------------------------------
+
+
+def test_login_profile_signin_session_duration(iam: Any, unchecked_iam: Any) -> None:
+    user = uid("signin")
+    iam.create_user(UserName=user)
+    created = iam.create_login_profile(UserName=user, Password="Signin-Pass-1234",
+                                       MaxSigninSessionDuration=7200)["LoginProfile"]
+    assert created["MaxSigninSessionDuration"] == 7200
+    iam.update_login_profile(UserName=user, MaxSigninSessionDuration=86400)
+    got = iam.get_login_profile(UserName=user)["LoginProfile"]
+    assert got["MaxSigninSessionDuration"] == 86400
+    iam.update_login_profile(UserName=user, ResetMaxSigninSessionDuration=True)
+    assert "MaxSigninSessionDuration" not in iam.get_login_profile(UserName=user)["LoginProfile"]
+    assert _fails(unchecked_iam.update_login_profile, UserName=user,
+                  MaxSigninSessionDuration=60) == (
+        "ValidationError",
+        "1 validation error detected: Value '60' at 'maxSigninSessionDuration' failed to "
+        "satisfy constraint: Member must have value greater than or equal to 3600",
+        400,
+    )
+    iam.delete_login_profile(UserName=user)
+    iam.delete_user(UserName=user)

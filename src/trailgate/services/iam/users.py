@@ -188,6 +188,7 @@ class UserOps:
     # -- login profiles ---------------------------------------------------------------------
 
     def CreateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        duration = _signin_duration(call.params)
         name = _required_user(call)
         entity = load(tx, call.account, USERS, name)
         if tx.get(call.account, LOGIN, entity.key) is not None:
@@ -203,6 +204,7 @@ class UserOps:
             "CreateDate": stamp(call.now),
             "PasswordResetRequired": bool(call.params.get("PasswordResetRequired", False)),
             "PasswordHash": hash_password(password),
+            "MaxSigninSessionDuration": duration,
         }
         tx.insert(call.account, LOGIN, entity.key, entity.data["UserName"], data)
         tx.bump_generation()
@@ -212,7 +214,12 @@ class UserOps:
         return {"LoginProfile": _login_view(_load_login(call, tx).data)}
 
     def UpdateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        duration = _signin_duration(call.params)
         profile = _load_login(call, tx)
+        if call.params.get("ResetMaxSigninSessionDuration"):
+            profile.data["MaxSigninSessionDuration"] = None
+        elif duration is not None:
+            profile.data["MaxSigninSessionDuration"] = duration
         password = call.params.get("Password")
         if password is not None:
             check_password(tx, call.account, password)
@@ -255,11 +262,24 @@ def _load_login(call: Call, tx: Tx) -> Entity:
 
 
 def _login_view(data: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "UserName": data["UserName"],
         "CreateDate": when(data["CreateDate"]),
         "PasswordResetRequired": bool(data["PasswordResetRequired"]),
     }
+    if data.get("MaxSigninSessionDuration") is not None:
+        out["MaxSigninSessionDuration"] = int(data["MaxSigninSessionDuration"])
+    return out
+
+
+def _signin_duration(params: dict[str, Any]) -> int | None:
+    """MaxSigninSessionDuration (1 hour to 90 days), or None when not given."""
+    value = params.get("MaxSigninSessionDuration")
+    checks = Checks()
+    checks.number(None if value is None else int(value), "maxSigninSessionDuration",
+                  3600, 7776000)
+    checks.done()
+    return None if value is None else int(value)
 
 
 def _rekey_user(tx: Tx, account: str, entity: Entity, name: str) -> None:
