@@ -173,7 +173,6 @@ def test_listings_of_absent_credentials_and_providers(iam: Any) -> None:
         assert answer == ({member: [], "IsTruncated": False} if paged else {member: []})
         assert _fails(call, UserName=uid("ghost"))[0::2] == ("NoSuchEntity", 404)
     assert iam.list_saml_providers()["SAMLProviderList"] == []
-    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     certs = iam.list_server_certificates(PathPrefix="/")
     assert (certs["ServerCertificateMetadataList"], certs["IsTruncated"]) == ([], False)
     iam.delete_user(UserName=user)

@@ -392,3 +392,69 @@ def test_login_profile_signin_session_duration(iam: Any, unchecked_iam: Any) -> 
     )
     iam.delete_login_profile(UserName=user)
     iam.delete_user(UserName=user)
+
+
+# -- OpenID Connect providers ------------------------------------------------------------------
+
+THUMB = "6938fd4d98bab03faadb97b34396831e3780aea1"
+
+
+def test_oidc_provider_lifecycle(iam: Any) -> None:
+    host = f"{uid('oidc')}.example.com"
+    arn = f"arn:aws:iam::{ACCT}:oidc-provider/{host}"
+    made = iam.create_open_id_connect_provider(
+        Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=[THUMB],
+        Tags=[{"Key": "ci", "Value": "gha"}],
+    )
+    assert (made["OpenIDConnectProviderArn"], made["Tags"]) == (
+        arn, [{"Key": "ci", "Value": "gha"}]
+    )
+    assert _fails(iam.create_open_id_connect_provider, Url=f"https://{host}/",
+                  ClientIDList=["x"]) == (
+        "EntityAlreadyExists", f"Provider with url https://{host}/ already exists.", 409
+    )
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert (got["Url"], got["ClientIDList"], got["ThumbprintList"], got["Tags"]) == (
+        host, ["sts.amazonaws.com"], [THUMB], [{"Key": "ci", "Value": "gha"}]
+    )
+    listed = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert {"Arn": arn} in listed
+    # client ids: adding an existing one and removing a missing one are no-ops (idempotent)
+    for call in (iam.add_client_id_to_open_id_connect_provider,
+                 iam.add_client_id_to_open_id_connect_provider,
+                 iam.remove_client_id_from_open_id_connect_provider):
+        call(OpenIDConnectProviderArn=arn, ClientID="extra")
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="aud")
+    iam.update_open_id_connect_provider_thumbprint(OpenIDConnectProviderArn=arn,
+                                                   ThumbprintList=["a" * 40])
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert (got["ClientIDList"], got["ThumbprintList"]) == (["sts.amazonaws.com", "aud"],
+                                                            ["a" * 40])
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn,
+                                     Tags=[{"Key": "app", "Value": "x"}])
+    tags = iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"]
+    assert tags == [{"Key": "app", "Value": "x"}, {"Key": "ci", "Value": "gha"}]
+    iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["ci"])
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    missing = ("NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}", 404)
+    assert _fails(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
+    assert _fails(iam.delete_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
+
+
+def test_oidc_provider_in_a_role_trust_policy(iam: Any) -> None:
+    host = f"{uid('oidc')}.example.com"
+    arn = iam.create_open_id_connect_provider(
+        Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=[THUMB]
+    )["OpenIDConnectProviderArn"]
+    before = int(iam.get_account_summary()["SummaryMap"]["Providers"])
+    role = uid("gha")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        f'{{"Federated": "{arn}"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": '
+        f'{{"StringEquals": {{"{host}:aud": "sts.amazonaws.com"}}}}}}]}}'
+    ))
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Federated": arn}
+    iam.delete_role(RoleName=role)
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert int(iam.get_account_summary()["SummaryMap"]["Providers"]) == before - 1

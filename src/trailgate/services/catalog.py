@@ -66,6 +66,10 @@ def _iam_resource(operation: str) -> ResourceFn:
         return policy
     if operation in _ACCOUNT_LEVEL:
         return _star
+    if "OpenIDConnectProvider" in operation and operation != "ListOpenIDConnectProviders":
+        if operation == "CreateOpenIDConnectProvider":
+            return _oidc_provider
+        return _param("OpenIDConnectProviderArn")
     if operation in _PROFILE_OPERATIONS:
         return _iam_entity("instance-profile", "InstanceProfileName")
     if operation in ("SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"):
@@ -111,6 +115,12 @@ _SELF_SERVICE_LISTS = frozenset({
     "ListServiceSpecificCredentials", "ListUserPolicies", "ListAttachedUserPolicies",
     "ListGroupsForUser", "ListUserTags",
 })
+
+
+def _oidc_provider(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+    url = str(params.get("Url") or "")
+    name = (url.split("://", 1)[1] if "://" in url else url).rstrip("/")
+    return f"arn:aws:iam::{acct}:oidc-provider/{name}"
 
 
 _RENAMES = {"UpdateUser": ("user", "UserName"), "UpdateGroup": ("group", "GroupName")}

@@ -1,5 +1,5 @@
 """Listings of IAM entities trailgate never holds (nothing can create them here): signing
-certificates, SSH public keys, service-specific credentials, SAML and OIDC providers, server
+certificates, SSH public keys, service-specific credentials, SAML providers, server
 certificates.  They answer the empty lists AWS gives an account without any, after the same
 input checks (a named user must exist), so inventory and compliance tools can walk IAM."""
 
@@ -41,9 +41,6 @@ class AbsentEntityOps:
 
     def ListSAMLProviders(self, call: Call, tx: Tx) -> dict[str, Any]:
         return {"SAMLProviderList": []}
-
-    def ListOpenIDConnectProviders(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return {"OpenIDConnectProviderList": []}
 
     def ListServerCertificates(self, call: Call, tx: Tx) -> dict[str, Any]:
         checks = Checks()

@@ -27,6 +27,7 @@ from .documents import boundary_view, displayed_trust
 from .entity_policies import attached_views
 from .instance_profiles import profile_view, profiles_of_role
 from .managed import AWS_MANAGED
+from .oidc_providers import OIDC
 from .policies import aws_policy_data, policy_view, version_view, versions_newest_first
 from .roles import role_view
 
@@ -112,7 +113,7 @@ class AccountOps:
             "ServerCertificatesQuota": 20,
             "InstanceProfiles": tx.count(account, PROFILE),
             "InstanceProfilesQuota": 1000,
-            "Providers": 0,
+            "Providers": tx.count(account, OIDC),
             "GlobalEndpointTokenVersion": _token_version(tx, account),
         }
         return {"SummaryMap": summary}

@@ -19,6 +19,7 @@ from .groups import GroupOps
 from .instance_profiles import InstanceProfileOps
 from .keys import AccessKeyOps
 from .mfa_devices import MfaOps
+from .oidc_providers import OidcProviderOps
 from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
@@ -35,6 +36,7 @@ class IamProvider(
     EntityPolicyOps,
     PolicyOps,
     MfaOps,
+    OidcProviderOps,
     AccountOps,
     PasswordPolicyOps,
     SimulationOps,
