@@ -458,3 +458,18 @@ def test_oidc_provider_in_a_role_trust_policy(iam: Any) -> None:
     iam.delete_role(RoleName=role)
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     assert int(iam.get_account_summary()["SummaryMap"]["Providers"]) == before - 1
+
+
+@pytest.mark.parametrize("federated", [
+    "", "not a domain", f"arn:aws:iam::{ACCT}:role/not-a-provider",
+    f"arn:aws:iam::{ACCT}:oidc-provider/",
+])
+def test_trust_policy_with_an_invalid_federated_principal(iam: Any, federated: str) -> None:
+    assert _fails(iam.create_role, RoleName=uid("fed"), AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        f'{{"Federated": "{federated}"}}, "Action": "sts:AssumeRoleWithWebIdentity"}}]}}'
+    )) == (
+        "MalformedPolicyDocument",
+        "Federated principals must be valid domain names or SAML metadata ARNs",
+        400,
+    )
