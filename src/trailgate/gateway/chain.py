@@ -69,6 +69,7 @@ class CallError(ServiceError):
 # IAM operations whose answer shows access-key use (noted in memory, written in batches).
 _KEY_USE_READERS = frozenset({"GetAccessKeyLastUsed", "GenerateCredentialReport"})
 
+
 class Gateway:
     def __init__(
         self,
