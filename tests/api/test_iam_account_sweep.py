@@ -69,8 +69,9 @@ def test_account_password_policy(iam: Any) -> None:
             "AllowUsersToChangePassword": True, "ExpirePasswords": True, "MaxPasswordAge": 90,
             "PasswordReusePrevention": 24, "HardExpiry": False,
         }
+        # "\u00b2" (superscript two) is no number: AWS counts 0-9 only
         for weak in ("Sh0rt!pass", "no-upper-case-1", "NO-LOWER-CASE-1", "No-Numbers-Here",
-                     "NoSymbols12345"):
+                     "NoSymbols12345", "Superscript-Two-\u00b2"):
             assert _fails(iam.update_login_profile, UserName=user, Password=weak) == VIOLATION
         iam.update_login_profile(UserName=user, Password="Long-Enough-Pass1")
     finally:
