@@ -286,7 +286,7 @@ def test_delete_user_conflicts(iam: Any) -> None:
     iam.create_user(UserName=name)
     iam.create_group(GroupName=group)
     iam.add_user_to_group(UserName=name, GroupName=group)
-    _blocked_delete(iam, name, "Cannot delete entity, must remove user from all groups first.")
+    _blocked_delete(iam, name, "Cannot delete entity, must remove users from group first.")
     iam.remove_user_from_group(UserName=name, GroupName=group)
     iam.delete_user(UserName=name)
     iam.delete_group(GroupName=group)

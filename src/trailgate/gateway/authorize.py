@@ -23,6 +23,7 @@ from ..policy import (
 from ..protocol.errors import ServiceError
 from ..services import catalog
 from ..services.iam import queries
+from ..services.iam.documents import displayed_trust
 from .context import Principal, RequestContext
 
 
@@ -157,6 +158,13 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         tagging = evaluate(Request(caller, "sts:TagSession", resource, keys, None), policies)
         if not tagging.allowed:
             raise _denied(ctx, "sts:TagSession", resource, tagging)
+    if ctx.service == "iam":
+        for extra, target in catalog.extra_authorizations(
+            ctx.operation, p.account, ctx.params, path
+        ):
+            also = evaluate(Request(caller, extra, target, keys, None), policies)
+            if not also.allowed:
+                raise _denied(ctx, extra, target, also)
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:
@@ -237,6 +245,16 @@ def _federated_limits(ctx: RequestContext, p: Principal) -> None:
 ROOT_ASSUME_ROLE = "Roles may not be assumed by root accounts."
 
 
+def _role_and_trust(tx: Any, role_arn: str) -> tuple[dict[str, Any], str] | None:
+    """The role and its trust policy as IAM holds it: the users and roles it names are kept by
+    unique id, so one deleted since (even if recreated under the same name) no longer matches,
+    and one renamed since still does."""
+    role = queries.role_by_arn(tx, role_arn)
+    if role is None:
+        return None
+    return role, displayed_trust(tx, role)
+
+
 def _authorize_assume_role(
     ctx: RequestContext,
     read: Any,
@@ -268,12 +286,12 @@ def _authorize_assume_role(
         mark_mfa(keys)
     cached = cache.trust(role_arn)
     if cached is None:
-        role = read(lambda tx: queries.role_by_arn(tx, role_arn))
-        if role is None:
+        found = read(lambda tx: _role_and_trust(tx, role_arn))
+        if found is None:
             raise denied
+        role, text = found
         trust = BoundPolicy.bind(
-            PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST,
-                      role["AssumeRolePolicyDocument"])
+            PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST, text)
         )
         cache.put_trust(role_arn, role, trust)
     else:

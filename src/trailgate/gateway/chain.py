@@ -66,6 +66,10 @@ class CallError(ServiceError):
     request_id: str = ""
 
 
+# IAM operations whose answer shows access-key use (noted in memory, written in batches).
+_KEY_USE_READERS = frozenset({"GetAccessKeyLastUsed", "GenerateCredentialReport"})
+
+
 class Gateway:
     def __init__(
         self,
@@ -247,7 +251,7 @@ class Gateway:
             now=ctx.received_at,
             target=ctx.target,
         )
-        if ctx.service == "iam" and ctx.operation == "GetAccessKeyLastUsed":
+        if ctx.service == "iam" and ctx.operation in _KEY_USE_READERS:
             await self.flush_key_use()  # the answer includes every use noted before it
         elif ctx.service == "cloudtrail":
             # LookupEvents sees every call recorded before it; Start/StopLogging and trail

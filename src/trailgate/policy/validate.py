@@ -84,6 +84,7 @@ class Wording:
     resource_region_s3: str  # {resource}
     iam_resource_path: str
     principal_invalid: str  # {key} {value}
+    federated_invalid: str
     condition_type: str  # {operator}
     condition_key: str  # {key}
     condition_date: str
@@ -147,6 +148,9 @@ IAM_WORDING = Wording(
         + "."
     ),
     principal_invalid='Invalid principal in policy: "{key}":"{value}"',
+    # AWS's words for a Federated value that is neither a domain name nor a provider ARN
+    # (reported verbatim by Terraform users, e.g. an IRSA role given an empty provider ARN)
+    federated_invalid="Federated principals must be valid domain names or SAML metadata ARNs",
     # IAM answers an unknown operator with a syntax error (emulators tested against AWS agree);
     # S3 names the operator.
     condition_type="Syntax errors in policy.",
@@ -184,6 +188,7 @@ S3_WORDING = Wording(
     resource_region_s3="Policy has invalid resource",
     iam_resource_path="Policy has invalid resource",
     principal_invalid="Invalid principal in policy",
+    federated_invalid="Invalid principal in policy",
     condition_type="Invalid Condition type : {operator}",  # UNSURE
     condition_key="Policy has an invalid condition key",
     condition_date="Invalid policy syntax.",  # UNSURE
@@ -450,6 +455,15 @@ _UNIQUE_ID = re.compile(r"A(?:IDA|ROA)[A-Z0-9]{12,124}")  # user and role unique
 _CANONICAL = re.compile(r"[0-9a-f]{64}")
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.\-]*\.[a-z0-9.\-]*[a-z0-9]")
 _FEDERATED = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_/:]*")
+_PROVIDER_ARN = re.compile(r"arn:[\w-]+:iam::[0-9]{12}:(?:saml|oidc)-provider/[^\s]+")
+
+
+def _federated_ok(value: str) -> bool:
+    """A domain name (accounts.google.com, cognito-identity.amazonaws.com...) or the ARN of
+    a SAML or OIDC provider."""
+    if _has_wildcard(value) or _FEDERATED.fullmatch(value) is None:
+        return False
+    return not value.startswith("arn:") or _PROVIDER_ARN.fullmatch(value) is not None
 
 
 def aws_principal_ok(value: str) -> bool:
@@ -486,8 +500,8 @@ def _check_principal(spec: PrincipalSpec, flavor: Flavor, w: Wording) -> None:
         if _has_wildcard(value) or _SERVICE.fullmatch(value) is None:
             raise fail(w.principal_invalid, key="SERVICE", value=value)
     for value in spec.federated:
-        if _has_wildcard(value) or _FEDERATED.fullmatch(value) is None:
-            raise fail(w.principal_invalid, key="FEDERATED", value=value)  # UNSURE key case
+        if not _federated_ok(value):
+            raise fail(w.federated_invalid)
     for value in spec.canonical_user:
         if flavor != "s3" or _CANONICAL.fullmatch(value) is None:
             raise fail(w.principal_invalid, key="CANONICALUSER", value=value)  # UNSURE

@@ -265,9 +265,11 @@ def serialize_query_error(service: str, err: ServiceError, request_id: str) -> b
     ns = specs.xml_namespace(service) if service in specs.SERVICES else ""
     xmlns = f' xmlns="{ns}"' if ns else ""
     kind = "Sender" if err.sender_fault else "Receiver"
+    # Some AWS errors carry no message at all (IAM's ReportNotPresent): no element then.
+    message = f"<Message>{escape(err.message)}</Message>" if err.message else ""
     return encode(
         f"{XML_DECL}<ErrorResponse{xmlns}><Error><Type>{kind}</Type>"
-        f"<Code>{escape(err.code)}</Code><Message>{escape(err.message)}</Message></Error>"
+        f"<Code>{escape(err.code)}</Code>{message}</Error>"
         f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
     )
 

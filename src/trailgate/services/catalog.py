@@ -55,7 +55,9 @@ def _iam_resource(operation: str) -> ResourceFn:
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{acct}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
         return mfa
-    if operation in ("DeleteVirtualMFADevice",):
+    if operation in (
+        "DeleteVirtualMFADevice", "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
+    ):
         return _param("SerialNumber")
     if "PolicyVersion" in operation or operation in (
         "GetPolicy", "DeletePolicy", "ListEntitiesForPolicy", "SetDefaultPolicyVersion",
@@ -67,7 +69,15 @@ def _iam_resource(operation: str) -> ResourceFn:
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{acct}:policy{path}{params.get('PolicyName', '')}"
         return policy
-    if operation in ("SimulatePrincipalPolicy",):
+    if operation in _ACCOUNT_LEVEL:
+        return _star
+    if "OpenIDConnectProvider" in operation and operation != "ListOpenIDConnectProviders":
+        if operation == "CreateOpenIDConnectProvider":
+            return _oidc_provider
+        return _param("OpenIDConnectProviderArn")
+    if operation in _PROFILE_OPERATIONS:
+        return _iam_entity("instance-profile", "InstanceProfileName")
+    if operation in ("SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"):
         return _param("PolicySourceArn")
     if operation in _LIST_COLLECTIONS:
         kind = _LIST_COLLECTIONS[operation]
@@ -89,12 +99,64 @@ def _iam_resource(operation: str) -> ResourceFn:
     return _iam_user_or_self
 
 
-_LIST_COLLECTIONS = {"ListUsers": "user", "ListRoles": "role", "ListGroups": "group"}
+_LIST_COLLECTIONS = {
+    "ListUsers": "user", "ListRoles": "role", "ListGroups": "group",
+    "ListInstanceProfiles": "instance-profile",
+}
+# Actions with no resource type (AWS's Service Authorization Reference): authorized on "*".
+_ACCOUNT_LEVEL = frozenset({
+    "GetAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
+    "GetAccountSummary", "GetAccountAuthorizationDetails", "CreateAccountAlias",
+    "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
+    "SetSecurityTokenServicePreferences", "GetContextKeysForCustomPolicy",
+})
+_PROFILE_OPERATIONS = frozenset({
+    "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
+    "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile", "TagInstanceProfile",
+    "UntagInstanceProfile", "ListInstanceProfileTags",
+})
 _SELF_SERVICE_LISTS = frozenset({
     "ListAccessKeys", "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys",
     "ListServiceSpecificCredentials", "ListUserPolicies", "ListAttachedUserPolicies",
     "ListGroupsForUser", "ListUserTags",
 })
+
+
+def _oidc_provider(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+    url = str(params.get("Url") or "")
+    name = (url.split("://", 1)[1] if "://" in url else url).rstrip("/")
+    return f"arn:aws:iam::{acct}:oidc-provider/{name}"
+
+
+_RENAMES = {"UpdateUser": ("user", "UserName"), "UpdateGroup": ("group", "GroupName")}
+
+
+def _renamed(operation: str, acct: str, params: dict[str, Any], lookup: Any) -> str | None:
+    kind_param = _RENAMES.get(operation)
+    if kind_param is None:
+        return None
+    kind, param = kind_param
+    name = params.get(param)
+    new_name, new_path = params.get(f"New{param}"), params.get("NewPath")
+    if not isinstance(name, str) or (new_name is None and new_path is None):
+        return None
+    path = new_path or lookup(kind, name) or "/"
+    return f"arn:aws:iam::{acct}:{kind}{path}{new_name or name}"
+
+
+def extra_authorizations(
+    operation: str, acct: str, params: dict[str, Any], lookup: Any
+) -> list[tuple[str, str]]:
+    """(action, resource) pairs an IAM call needs besides its own, as AWS documents them:
+    UpdateUser / UpdateGroup that rename or move need their action on the new ARN too ("the
+    principal must have permission on both the source object and the target object");
+    AddRoleToInstanceProfile needs iam:PassRole on the role."""
+    renamed = _renamed(operation, acct, params, lookup)
+    if renamed is not None:
+        return [(f"iam:{operation}", renamed)]
+    if operation == "AddRoleToInstanceProfile" and isinstance(params.get("RoleName"), str):
+        return [("iam:PassRole", _iam_entity("role", "RoleName")(acct, params, lookup))]
+    return []
 
 
 def _iam_user_or_self(acct: str, params: dict[str, Any], lookup: Any) -> str:

@@ -298,7 +298,19 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         doc(trust(Principal={"Federated": "arn:aws:iam::222222222222:saml-provider/*"})),
         T,
         "iam",
-        'Invalid principal in policy: "FEDERATED":"arn:aws:iam::222222222222:saml-provider/*"',
+        "Federated principals must be valid domain names or SAML metadata ARNs",
+    ),
+    (
+        doc(trust(Principal={"Federated": ""})),
+        T,
+        "iam",
+        "Federated principals must be valid domain names or SAML metadata ARNs",
+    ),
+    (
+        doc(trust(Principal={"Federated": "arn:aws:iam::222222222222:role/not-a-provider"})),
+        T,
+        "iam",
+        "Federated principals must be valid domain names or SAML metadata ARNs",
     ),
     (
         doc(trust(Principal={"CanonicalUser": "ab" * 32})),

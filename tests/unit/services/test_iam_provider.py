@@ -207,7 +207,7 @@ def test_delete_user_conflicts_in_order(h: Harness) -> None:
             lambda: h("DetachUserPolicy", UserName="u", PolicyArn=S3_RO),
         ),
         (
-            "Cannot delete entity, must remove user from all groups first.",
+            "Cannot delete entity, must remove users from group first.",
             lambda: h("RemoveUserFromGroup", GroupName="g", UserName="u"),
         ),
     ]
@@ -941,6 +941,9 @@ def test_every_aws_managed_document_parses() -> None:
         "AWSCloudTrail_ReadOnlyAccess",
         "AWSCloudTrail_FullAccess",
         "IAMReadOnlyAccess",
+        "IAMFullAccess",
+        "IAMUserChangePassword",
+        "PowerUserAccess",
     }
     for policy in AWS_MANAGED.values():
         parse_policy(policy.document, PolicyType.IDENTITY)

@@ -1,5 +1,4 @@
-"""Account-level IAM operations: account alias, password policy (none: NoSuchEntity), summary,
-authorization details."""
+"""Account-level IAM operations: account alias, summary, authorization details."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from .common import (
     KEY,
     MFA,
     POLICY,
+    PROFILE,
     ROLE,
     USER,
     Checks,
@@ -23,9 +23,11 @@ from .common import (
     page,
     when,
 )
-from .documents import boundary_view
+from .documents import boundary_view, displayed_trust
 from .entity_policies import attached_views
+from .instance_profiles import profile_view, profiles_of_role
 from .managed import AWS_MANAGED
+from .oidc_providers import OIDC
 from .policies import aws_policy_data, policy_view, version_view, versions_newest_first
 from .roles import role_view
 
@@ -74,13 +76,6 @@ class AccountOps:
         tx.bump_generation()
         return {}
 
-    def GetAccountPasswordPolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
-        # No custom password policy can be set here (the default one applies, which AWS does
-        # not return either): AWS answers NoSuchEntity for an account without a custom one.
-        raise no_such_entity(
-            f"The Password Policy with domain name {call.account} cannot be found."
-        )
-
     def GetAccountSummary(self, call: Call, tx: Tx) -> dict[str, Any]:
         account = call.account
         policies = tx.list(account, POLICY)
@@ -116,12 +111,21 @@ class AccountOps:
             "AccountSigningCertificatesPresent": 0,
             "ServerCertificates": 0,
             "ServerCertificatesQuota": 20,
-            "InstanceProfiles": 0,
+            "InstanceProfiles": tx.count(account, PROFILE),
             "InstanceProfilesQuota": 1000,
-            "Providers": 0,
-            "GlobalEndpointTokenVersion": 1,
+            "Providers": tx.count(account, OIDC),
+            "GlobalEndpointTokenVersion": _token_version(tx, account),
         }
         return {"SummaryMap": summary}
+
+    def SetSecurityTokenServicePreferences(self, call: Call, tx: Tx) -> dict[str, Any]:
+        version = call.params["GlobalEndpointTokenVersion"]
+        checks = Checks()
+        checks.enum(version, "globalEndpointTokenVersion", ("v1Token", "v2Token"))
+        checks.done()
+        tx.put(call.account, STS_PREFERENCES, "preferences", "preferences",
+               {"GlobalEndpointTokenVersion": version})
+        return {}
 
     def GetAccountAuthorizationDetails(self, call: Call, tx: Tx) -> dict[str, Any]:
         wanted = call.params.get("Filter") or list(_FILTERS)
@@ -178,6 +182,14 @@ def _inline_list(data: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+STS_PREFERENCES = "iam.stspreferences"
+
+
+def _token_version(tx: Tx, account: str) -> int:
+    """GetAccountSummary's GlobalEndpointTokenVersion: 1 unless v2Token was set."""
+    data = tx.get(account, STS_PREFERENCES, "preferences") or {}
+    return 2 if data.get("GlobalEndpointTokenVersion") == "v2Token" else 1
+
 def _common_detail(tx: Tx, account: str, data: dict[str, Any], label: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Path": data["Path"],
@@ -215,8 +227,9 @@ def _group_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def _role_detail(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
     out = _common_detail(tx, account, data, "Role")
-    out["AssumeRolePolicyDocument"] = data["AssumeRolePolicyDocument"]
-    out["InstanceProfileList"] = []
+    out["AssumeRolePolicyDocument"] = displayed_trust(tx, data)
+    profiles = profiles_of_role(tx, account, str(data["RoleName"]).lower())
+    out["InstanceProfileList"] = [profile_view(tx, account, p, tags=True) for p in profiles]
     out["RoleLastUsed"] = role_view(data)["RoleLastUsed"]
     return out
 

@@ -32,6 +32,7 @@ MFA = "iam.mfa"
 ALIAS = "iam.alias"
 AWS_USAGE = "iam.awsusage"
 ACCOUNT = "iam.account"
+PROFILE = "iam.instanceprofile"
 
 
 def key_prefix(user_key: str | None) -> str:

@@ -3,6 +3,7 @@ with AWS's errors, size quotas, resolving policy ARNs, usage counters."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,20 @@ def check_trust_document(tx: Tx, text: str, member: str) -> dict[str, str]:
             ids[value] = record["UserId" if kind == "user" else "RoleId"]
     return ids
 
+
+
+def displayed_trust(tx: Tx, data: dict[str, Any]) -> str:
+    """A role's trust policy as IAM shows it: AWS keeps the users and roles it names by unique
+    id and maps them back to their current ARN when showing it; one deleted since (or deleted
+    and recreated: a new id) can no longer be mapped and appears as its unique id."""
+    text = str(data["AssumeRolePolicyDocument"])
+    for arn, unique_id in (data.get("TrustPrincipalIds") or {}).items():
+        target = tx.index_get(unique_id)
+        record = None if target is None else tx.get(target.account, target.kind, target.key)
+        shown = unique_id if record is None else str(record["Arn"])
+        if shown != arn:
+            text = text.replace(json.dumps(arn), json.dumps(shown))
+    return text
 
 @dataclass(frozen=True)
 class PolicyRef:

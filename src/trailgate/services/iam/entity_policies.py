@@ -49,7 +49,8 @@ def save(tx: Tx, account: str, kind: EntityKind, entity: Entity) -> None:
 
 
 def tag_page(tags: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
-    indexed = list(enumerate(tags))
+    """List*Tags: AWS documents that "the returned list of tags is sorted by tag key"."""
+    indexed = list(enumerate(sorted(tags, key=lambda tag: tag["Key"])))
     chunk, extra = page(indexed, lambda item: f"{item[0]:05d}", params)
     return {"Tags": [tag for _, tag in chunk], **extra}
 

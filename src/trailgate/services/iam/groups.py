@@ -114,6 +114,27 @@ class GroupOps:
         tx.bump_generation()
         return {}
 
+    def UpdateGroup(self, call: Call, tx: Tx) -> dict[str, Any]:
+        params = call.params
+        new_name, new_path = params.get("NewGroupName"), params.get("NewPath")
+        checks = Checks()
+        checks.name(params["GroupName"], "groupName", 128)
+        checks.name(new_name, "newGroupName", 128)
+        checks.path(new_path, "newPath")
+        checks.done()
+        group = load(tx, call.account, GROUPS, params["GroupName"])
+        data = group.data
+        name, path = new_name or data["GroupName"], new_path or data["Path"]
+        if name.lower() != group.key and tx.get(call.account, GROUP, name.lower()) is not None:
+            raise already_exists(f"Group with name {name} already exists.")
+        data.update(GroupName=name, Path=path, Arn=entity_arn(call.account, "group", path, name))
+        if name.lower() == group.key:
+            tx.put(call.account, GROUP, group.key, name, data)
+        else:
+            _rekey_group(tx, call.account, group.key, name, data)
+        tx.bump_generation()
+        return {}
+
     def AddUserToGroup(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_group(call.params["GroupName"])
         group = load(tx, call.account, GROUPS, call.params["GroupName"])
@@ -142,3 +163,16 @@ class GroupOps:
         save(tx, call.account, GROUPS, group)
         tx.bump_generation()
         return {}
+
+
+def _rekey_group(tx: Tx, account: str, old_key: str, name: str, data: dict[str, Any]) -> None:
+    """UpdateGroup with a new name: move the record and its members' references to it."""
+    new_key = name.lower()
+    tx.delete(account, GROUP, old_key)
+    tx.insert(account, GROUP, new_key, name, data)
+    tx.index_put(data["GroupId"], account, GROUP, new_key)
+    for user_key in data.get("Members", []):
+        user = tx.get_entity(account, USERS.kind, user_key)
+        if user is not None:
+            user.data["Groups"] = [new_key if g == old_key else g for g in user.data["Groups"]]
+            tx.put(account, USERS.kind, user.key, user.name, user.data)

@@ -185,6 +185,23 @@ _CLOUDTRAIL_FULL = _doc(
     _allow(["dynamodb:ListGlobalTables", "dynamodb:ListTables"]),
 )
 
+_POWER_USER = _doc(
+    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+    _allow(
+        [
+            "account:GetAccountInformation",
+            "account:GetGovCloudAccountInformation",
+            "account:GetPrimaryEmail",
+            "account:ListRegions",
+            "iam:CreateServiceLinkedRole",
+            "iam:DeleteServiceLinkedRole",
+            "iam:ListRoles",
+            "organizations:DescribeEffectivePolicy",
+            "organizations:DescribeOrganization",
+        ]
+    ),
+)
+
 _POLICIES = [
     AwsManagedPolicy(
         "AdministratorAccess",
@@ -194,6 +211,16 @@ _POLICIES = [
         _at("2015-02-06T18:39:46"),
         _at("2015-02-06T18:39:46"),
         _doc(_allow("*")),
+    ),
+    AwsManagedPolicy(
+        "PowerUserAccess",
+        "ANPAJYRXTHIB4FOVS3ZXS",
+        "Provides full access to AWS services and resources, but does not allow management of "
+        "Users and groups.",
+        "v12",
+        _at("2015-02-06T18:39:47"),
+        _at("2026-02-12T17:59:00"),  # the reference gives minutes only
+        _POWER_USER,
     ),
     AwsManagedPolicy(
         "ReadOnlyAccess",
@@ -258,6 +285,46 @@ _POLICIES = [
         _at("2020-10-08T23:41:00"),
         _at("2021-02-22T19:01:00"),
         _CLOUDTRAIL_FULL,
+    ),
+    AwsManagedPolicy(
+        "IAMFullAccess",
+        "ANPAI7XKCFMBPM3QQRRVQ",
+        "Provides full access to IAM via the AWS Management Console.",
+        "v2",
+        _at("2015-02-06T18:40:38"),
+        _at("2019-06-21T19:40:00"),  # the reference gives minutes only
+        _doc(
+            _allow(
+                [
+                    "iam:*",
+                    "organizations:DescribeAccount",
+                    "organizations:DescribeOrganization",
+                    "organizations:DescribeOrganizationalUnit",
+                    "organizations:DescribePolicy",
+                    "organizations:ListChildren",
+                    "organizations:ListParents",
+                    "organizations:ListPoliciesForTarget",
+                    "organizations:ListRoots",
+                    "organizations:ListPolicies",
+                    "organizations:ListTargetsForPolicy",
+                ]
+            )
+        ),
+    ),
+    AwsManagedPolicy(
+        "IAMUserChangePassword",
+        "ANPAJ4L4MM2A7QIEB56MS",
+        "Provides the ability for an IAM user to change their own password.",
+        "v3",
+        _at("2016-11-15T00:25:16"),
+        _at("2025-05-29T21:52:00"),  # the reference gives minutes only
+        _doc(
+            _allow(
+                ["iam:ChangePassword"],
+                ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}"],
+            ),
+            _allow(["iam:GetAccountPasswordPolicy"]),
+        ),
     ),
     AwsManagedPolicy(
         "IAMReadOnlyAccess",

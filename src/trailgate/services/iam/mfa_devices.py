@@ -1,5 +1,5 @@
 """Virtual MFA devices (TOTP): create, enable with two consecutive codes, list, resync,
-deactivate, delete."""
+deactivate, delete, tag."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ from .common import (
     check_tags,
     delete_conflict,
     limit_exceeded,
+    merge_tags,
     no_such_entity,
     page,
+    remove_tags,
     stamp,
     target_user,
     when,
 )
-from .entity_policies import load
+from .entity_policies import load, tag_page
 from .queries import account_alias
 from .users import user_view
 
@@ -212,6 +214,23 @@ class MfaOps:
         ]
         return {"MFADevices": items, **extra}
 
+    def GetMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        name = target_user(call.params, call.principal)
+        serial = call.params["SerialNumber"]
+        checks = Checks()
+        _check_serial(checks, serial)
+        checks.name(name, "userName", 64)
+        checks.done()
+        if name is None:
+            raise no_such_entity(f"MFA Device with serial number {serial} does not exist.")
+        user = load(tx, call.account, USERS, name)
+        data = _user_device(tx, call.account, user, serial).data
+        return {
+            "UserName": data["UserName"],
+            "SerialNumber": data["SerialNumber"],
+            "EnableDate": when(data["EnableDate"]),
+        }
+
     def ListVirtualMFADevices(self, call: Call, tx: Tx) -> dict[str, Any]:
         status = call.params.get("AssignmentStatus") or "Any"
         checks = Checks()
@@ -226,6 +245,34 @@ class MfaOps:
         chunk, extra = page(devices, lambda d: str(d["SerialNumber"]).lower(), call.params)
         return {"VirtualMFADevices": [_virtual_view(tx, call.account, d) for d in chunk], **extra}
 
+    def TagMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        device = _tagged_device(call, tx)
+        tags = check_tags(call.params.get("Tags"))
+        device.data["Tags"] = merge_tags(device.data.get("Tags") or [], tags)
+        tx.put(call.account, MFA, device.key, device.name, device.data)
+        tx.bump_generation()
+        return {}
+
+    def UntagMFADevice(self, call: Call, tx: Tx) -> dict[str, Any]:
+        device = _tagged_device(call, tx)
+        keys = call.params.get("TagKeys") or []
+        device.data["Tags"] = remove_tags(device.data.get("Tags") or [], keys)
+        tx.put(call.account, MFA, device.key, device.name, device.data)
+        tx.bump_generation()
+        return {}
+
+    def ListMFADeviceTags(self, call: Call, tx: Tx) -> dict[str, Any]:
+        return tag_page(_tagged_device(call, tx).data.get("Tags") or [], call.params)
+
+
+def _tagged_device(call: Call, tx: Tx) -> Entity:
+    """The virtual MFA device (assigned or not) that Tag/Untag/ListMFADeviceTags name."""
+    serial = call.params["SerialNumber"]
+    checks = Checks()
+    _check_serial(checks, serial)
+    checks.done()
+    return _device(tx, call.account, serial)
+
 
 def _virtual_view(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"SerialNumber": data["SerialNumber"]}
@@ -234,6 +281,5 @@ def _virtual_view(tx: Tx, account: str, data: dict[str, Any]) -> dict[str, Any]:
         if user is not None:
             out["User"] = user_view(user, full=False)
         out["EnableDate"] = when(data["EnableDate"])
-    if data.get("Tags"):
-        out["Tags"] = list(data["Tags"])
+    # AWS documents that this listing does not return tags (ListMFADeviceTags does)
     return out

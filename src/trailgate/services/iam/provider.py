@@ -10,11 +10,17 @@ SimulatePrincipalPolicy / SimulateCustomPolicy are in :mod:`.simulate`.
 
 from __future__ import annotations
 
+from .absent import AbsentEntityOps
 from .account import AccountOps
+from .context_keys import ContextKeyOps
+from .credential_report import CredentialReportOps
 from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
+from .instance_profiles import InstanceProfileOps
 from .keys import AccessKeyOps
 from .mfa_devices import MfaOps
+from .oidc_providers import OidcProviderOps
+from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
 from .simulate import SimulationOps
@@ -26,11 +32,17 @@ class IamProvider(
     AccessKeyOps,
     GroupOps,
     RoleOps,
+    InstanceProfileOps,
     EntityPolicyOps,
     PolicyOps,
     MfaOps,
+    OidcProviderOps,
     AccountOps,
+    PasswordPolicyOps,
     SimulationOps,
+    AbsentEntityOps,
+    CredentialReportOps,
+    ContextKeyOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""

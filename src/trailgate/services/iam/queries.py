@@ -35,6 +35,7 @@ use AWS's member names; timestamps are ISO 8601 strings (``2026-01-01T00:00:00+0
 ``iam.mfa``   key = lower-cased SerialNumber (virtual devices)
     SerialNumber, Path, Name, Seed (base32), CreateDate, Tags, UserName (None unless enabled),
     EnableDate (str|None), LastStep (int|None: last accepted TOTP step)
+``iam.instanceprofile`` key = lower-cased InstanceProfileName (see ``instance_profiles.py``)
 ``iam.alias`` key = the alias: AccountAlias
 ``iam.account`` key = "account": CreateDate
 
@@ -62,6 +63,7 @@ from .common import (
     LOGIN,
     MFA,
     POLICY,
+    PROFILE,
     ROLE,
     USER,
     key_entity_key,
@@ -162,8 +164,9 @@ def role_by_arn(tx: Tx, arn: str) -> dict[str, Any] | None:
 
 
 def entity_path(tx: Tx, account: str, kind: str, name: str) -> str | None:
-    """Path of a ``user`` / ``role`` / ``group`` (for resource ARNs), or None if unknown."""
-    store_kind = {"user": USER, "role": ROLE, "group": GROUP}.get(kind)
+    """Path of a ``user`` / ``role`` / ``group`` / ``instance-profile`` (for resource ARNs),
+    or None if unknown."""
+    store_kind = {"user": USER, "role": ROLE, "group": GROUP, "instance-profile": PROFILE}.get(kind)
     if store_kind is None:
         return None
     data = tx.get(account, store_kind, name.lower())

@@ -21,7 +21,13 @@ from .common import (
     stamp,
     when,
 )
-from .documents import boundary_target, boundary_view, change_boundary, check_trust_document
+from .documents import (
+    boundary_target,
+    boundary_view,
+    change_boundary,
+    check_trust_document,
+    displayed_trust,
+)
 from .entity_policies import (
     entity_tags,
     load,
@@ -30,19 +36,25 @@ from .entity_policies import (
     tag_entity,
     untag_entity,
 )
+from .instance_profiles import ROLE_IN_PROFILE, profiles_of_role
 
 MIN_SESSION, MAX_SESSION = 3600, 43200
 
 
-def role_view(data: dict[str, Any], *, listing: bool = False) -> dict[str, Any]:
-    """The ``Role`` shape; ListRoles leaves out Tags, PermissionsBoundary and RoleLastUsed."""
+def role_view(
+    data: dict[str, Any], *, listing: bool = False, tx: Tx | None = None
+) -> dict[str, Any]:
+    """The ``Role`` shape; ListRoles leaves out Tags, PermissionsBoundary and RoleLastUsed.
+    With ``tx``, the trust policy names principals as IAM shows them (``displayed_trust``)."""
     out: dict[str, Any] = {
         "Path": data["Path"],
         "RoleName": data["RoleName"],
         "RoleId": data["RoleId"],
         "Arn": data["Arn"],
         "CreateDate": when(data["CreateDate"]),
-        "AssumeRolePolicyDocument": data["AssumeRolePolicyDocument"],
+        "AssumeRolePolicyDocument": (
+            data["AssumeRolePolicyDocument"] if tx is None else displayed_trust(tx, data)
+        ),
         "MaxSessionDuration": int(data["MaxSessionDuration"]),
     }
     if data.get("Description") is not None:
@@ -115,7 +127,8 @@ class RoleOps:
 
     def GetRole(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
-        return {"Role": role_view(load(tx, call.account, ROLES, call.params["RoleName"]).data)}
+        data = load(tx, call.account, ROLES, call.params["RoleName"]).data
+        return {"Role": role_view(data, tx=tx)}
 
     def ListRoles(self, call: Call, tx: Tx) -> dict[str, Any]:
         prefix = call.params.get("PathPrefix")
@@ -127,7 +140,7 @@ class RoleOps:
             return not prefix or str(d["Path"]).startswith(prefix)
 
         records, extra = page_store(tx, call.account, ROLE, call.params, where)
-        return {"Roles": [role_view(d, listing=True) for d in records], **extra}
+        return {"Roles": [role_view(d, listing=True, tx=tx) for d in records], **extra}
 
     def UpdateRole(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
@@ -146,7 +159,7 @@ class RoleOps:
         entity.data["Description"] = call.params["Description"]
         save(tx, call.account, ROLES, entity)
         tx.bump_generation()
-        return {"Role": role_view(entity.data)}
+        return {"Role": role_view(entity.data, tx=tx)}
 
     def UpdateAssumeRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
@@ -165,6 +178,8 @@ class RoleOps:
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
         if entity.data.get("InlinePolicies"):
             raise delete_conflict("Cannot delete entity, must delete policies first.")
+        if profiles_of_role(tx, call.account, entity.key):
+            raise delete_conflict(ROLE_IN_PROFILE)
         change_boundary(tx, call.account, entity.data.get("PermissionsBoundary"), None)
         tx.delete(call.account, ROLE, entity.key)
         tx.bump_generation()

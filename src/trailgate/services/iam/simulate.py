@@ -162,37 +162,7 @@ class SimulationOps:
     def SimulatePrincipalPolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
         source = params["PolicySourceArn"]
-        parts = source.split(":", 5)
-        if len(parts) != 6 or parts[2] != "iam":
-            raise _invalid(f"Invalid ARN: {source}")
-        account, resource = parts[4], parts[5]
-        name = resource.rsplit("/", 1)[-1]
-        identity: list[tuple[str, str]]
-        boundary: tuple[str, str] | None = None
-        if resource.startswith("user/"):
-            if queries.get_user(tx, account, name) is None:
-                raise _no_such("user", name)
-            identity = queries.identity_policies_for_user(tx, account, name)
-            boundary = queries.boundary_for(tx, account, "user", name)
-        elif resource.startswith("role/"):
-            if queries.get_role(tx, account, name) is None:
-                raise _no_such("role", name)
-            identity = queries.identity_policies_for_role(tx, account, name)
-            boundary = queries.boundary_for(tx, account, "role", name)
-        elif resource.startswith("group/"):
-            group = queries.get_group(tx, account, name)
-            if group is None:
-                raise _no_such("group", name)
-            identity = [
-                (f"group/{group['GroupName']}/{p}", t)
-                for p, t in sorted(group.get("InlinePolicies", {}).items())
-            ]
-            for arn in group.get("AttachedPolicies", []):
-                text = queries.managed_policy_document(tx, arn)
-                if text is not None:
-                    identity.append((arn, text))
-        else:
-            raise _invalid(f"Invalid ARN: {source}")
+        account, resource, identity, boundary = principal_policies(tx, source)
         docs = [PolicyDoc(pid, PolicyType.IDENTITY, text) for pid, text in identity]
         docs += _docs(params.get("PolicyInputList") or [], "PolicyInputList", PolicyType.IDENTITY)
         boundary_docs = _docs(
@@ -235,6 +205,42 @@ class SimulationOps:
             else Caller.from_arn(f"arn:aws:iam::{call.account}:user/simulated-user")
         )
         return self._simulate(call, inputs, caller, call.account)
+
+
+def principal_policies(
+    tx: Tx, source: str
+) -> tuple[str, str, list[tuple[str, str]], tuple[str, str] | None]:
+    """The identity policies (id, text) and permissions boundary of the user, role or group
+    ``source`` names (a user's include its groups'), with its account and ARN resource part."""
+    parts = source.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam":
+        raise _invalid(f"Invalid ARN: {source}")
+    account, resource = parts[4], parts[5]
+    name = resource.rsplit("/", 1)[-1]
+    if resource.startswith("user/"):
+        if queries.get_user(tx, account, name) is None:
+            raise _no_such("user", name)
+        identity = queries.identity_policies_for_user(tx, account, name)
+        return account, resource, identity, queries.boundary_for(tx, account, "user", name)
+    if resource.startswith("role/"):
+        if queries.get_role(tx, account, name) is None:
+            raise _no_such("role", name)
+        identity = queries.identity_policies_for_role(tx, account, name)
+        return account, resource, identity, queries.boundary_for(tx, account, "role", name)
+    if resource.startswith("group/"):
+        group = queries.get_group(tx, account, name)
+        if group is None:
+            raise _no_such("group", name)
+        identity = [
+            (f"group/{group['GroupName']}/{p}", t)
+            for p, t in sorted(group.get("InlinePolicies", {}).items())
+        ]
+        for arn in group.get("AttachedPolicies", []):
+            text = queries.managed_policy_document(tx, arn)
+            if text is not None:
+                identity.append((arn, text))
+        return account, resource, identity, None
+    raise _invalid(f"Invalid ARN: {source}")
 
 
 def _resource_doc(params: dict[str, Any]) -> PolicyDoc | None:

@@ -37,6 +37,7 @@ from .entity_policies import (
     tag_entity,
     untag_entity,
 )
+from .password_policy import check_password
 from .queries import hash_password
 
 
@@ -69,24 +70,6 @@ def root_view(tx: Tx, call: Call) -> dict[str, Any]:
         "Arn": f"arn:aws:iam::{call.account}:root",
         "CreateDate": created,
     }
-
-
-_PASSWORD_CLASSES = (str.isupper, str.islower, str.isdigit)
-
-
-def check_password(password: str, member: str = "password") -> None:
-    """Model constraints, then AWS's default password policy: at least 8 characters with
-    three of uppercase, lowercase, digits and symbols."""
-    checks = Checks()
-    checks.document(password, member)
-    checks.length(password, member, 1, 128)
-    checks.done()
-    kinds = sum(any(test(ch) for ch in password) for test in _PASSWORD_CLASSES)
-    kinds += any(not ch.isalnum() for ch in password)
-    if len(password) < 8 or kinds < 3:
-        raise ServiceError(
-            "PasswordPolicyViolation", "Password does not conform to the account password policy."
-        )
 
 
 class UserOps:
@@ -157,8 +140,8 @@ class UserOps:
         if data.get("AttachedPolicies"):
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
         if data.get("Groups"):
-            # UNSURE: wording
-            raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
+            # AWS words it as DeleteGroup does (reported by Terraform and other tools' users)
+            raise delete_conflict("Cannot delete entity, must remove users from group first.")
         change_boundary(tx, call.account, data.get("PermissionsBoundary"), None)
         tx.delete(call.account, USER, key)
         tx.bump_generation()
@@ -205,6 +188,7 @@ class UserOps:
     # -- login profiles ---------------------------------------------------------------------
 
     def CreateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        duration = _signin_duration(call.params)
         name = _required_user(call)
         entity = load(tx, call.account, USERS, name)
         if tx.get(call.account, LOGIN, entity.key) is not None:
@@ -214,12 +198,13 @@ class UserOps:
         password = call.params.get("Password")
         if password is None:
             raise ServiceError("ValidationError", "Password is required.", 400)  # UNSURE
-        check_password(password)
+        check_password(tx, call.account, password)
         data = {
             "UserName": entity.data["UserName"],
             "CreateDate": stamp(call.now),
             "PasswordResetRequired": bool(call.params.get("PasswordResetRequired", False)),
             "PasswordHash": hash_password(password),
+            "MaxSigninSessionDuration": duration,
         }
         tx.insert(call.account, LOGIN, entity.key, entity.data["UserName"], data)
         tx.bump_generation()
@@ -229,11 +214,17 @@ class UserOps:
         return {"LoginProfile": _login_view(_load_login(call, tx).data)}
 
     def UpdateLoginProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
+        duration = _signin_duration(call.params)
         profile = _load_login(call, tx)
+        if call.params.get("ResetMaxSigninSessionDuration"):
+            profile.data["MaxSigninSessionDuration"] = None
+        elif duration is not None:
+            profile.data["MaxSigninSessionDuration"] = duration
         password = call.params.get("Password")
         if password is not None:
-            check_password(password)
+            check_password(tx, call.account, password)
             profile.data["PasswordHash"] = hash_password(password)
+            profile.data["PasswordLastChanged"] = stamp(call.now)
         reset = call.params.get("PasswordResetRequired")
         if reset is not None:
             profile.data["PasswordResetRequired"] = bool(reset)
@@ -271,11 +262,24 @@ def _load_login(call: Call, tx: Tx) -> Entity:
 
 
 def _login_view(data: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "UserName": data["UserName"],
         "CreateDate": when(data["CreateDate"]),
         "PasswordResetRequired": bool(data["PasswordResetRequired"]),
     }
+    if data.get("MaxSigninSessionDuration") is not None:
+        out["MaxSigninSessionDuration"] = int(data["MaxSigninSessionDuration"])
+    return out
+
+
+def _signin_duration(params: dict[str, Any]) -> int | None:
+    """MaxSigninSessionDuration (1 hour to 90 days), or None when not given."""
+    value = params.get("MaxSigninSessionDuration")
+    checks = Checks()
+    checks.number(None if value is None else int(value), "maxSigninSessionDuration",
+                  3600, 7776000)
+    checks.done()
+    return None if value is None else int(value)
 
 
 def _rekey_user(tx: Tx, account: str, entity: Entity, name: str) -> None:
