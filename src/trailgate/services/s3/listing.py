@@ -228,8 +228,6 @@ class ListingOps:
     def ListObjectVersions(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
         bucket = load_bucket(tx, params)
-        prefix = str(params.get("Prefix") or "")
-        delimiter = str(params.get("Delimiter") or "")
         key_marker = str(params.get("KeyMarker") or "")
         version_marker = params.get("VersionIdMarker")
         if version_marker is not None and not key_marker:
@@ -238,27 +236,19 @@ class ListingOps:
         if version_marker not in (None, "", NULL_VERSION):
             raise invalid_argument("Invalid version id specified", "version-id-marker",
                                    version_marker)
+        prefix = str(params.get("Prefix") or "")
+        delimiter = str(params.get("Delimiter") or "")
         max_keys = _max_keys(params)
-        encoding = encoding_type(params)
         # Each key has one version ("null"): after the marker key's, the next key's.
         page = list_page(tx, objects_kind(bucket["Name"]), prefix=prefix, delimiter=delimiter,
                          after=key_marker or None, max_keys=max_keys)
-        out: dict[str, Any] = {
-            "Name": bucket["Name"], "Prefix": prefix, "KeyMarker": key_marker,
-            "VersionIdMarker": str(version_marker or ""), "MaxKeys": max_keys,
-            "IsTruncated": page.truncated,
-        }
-        if delimiter:
-            out["Delimiter"] = delimiter
-        if encoding is not None:
-            out["EncodingType"] = encoding
-        if page.contents:
-            out["Versions"] = [
-                {**_content(row, True), "VersionId": NULL_VERSION, "IsLatest": True}
-                for row in page.contents
-            ]
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": p} for p in page.prefixes]
+        out = _body(page, bucket["Name"], prefix, delimiter, max_keys, True,
+                    encoding_type(params))
+        versions = out.pop("Contents", None)
+        if versions:
+            out["Versions"] = [{**v, "VersionId": NULL_VERSION, "IsLatest": True}
+                               for v in versions]
+        out.update(KeyMarker=key_marker, VersionIdMarker=str(version_marker or ""))
         if page.truncated and page.last is not None:
             out["NextKeyMarker"] = page.last
             if not page.prefixes or page.last != page.prefixes[-1]:  # a key, not a prefix
