@@ -158,3 +158,77 @@ def test_a_member_account_cannot_manage_policies(srv: Server, org: Any, member: 
     with pytest.raises(ClientError) as exc:
         _client(srv, "organizations", session).list_policies(Filter="SERVICE_CONTROL_POLICY")
     assert _error(exc)[0] == "AccessDeniedException"
+
+
+# -- organizational units -------------------------------------------------------------------------
+
+
+def test_organizational_units(srv: Server, org: Any) -> None:
+    root = org.list_roots()["Roots"][0]["Id"]
+    status = org.create_account(Email="ou@example.com", AccountName="ou-member")
+    account = org.describe_create_account_status(
+        CreateAccountRequestId=status["CreateAccountStatus"]["Id"])["CreateAccountStatus"]
+    account_id = account["AccountId"]
+    logs = org.create_organizational_unit(ParentId=root, Name="Logs")["OrganizationalUnit"]
+    assert logs["Id"].startswith(f"ou-{root[2:]}-") and logs["Name"] == "Logs"
+    assert logs["Arn"].endswith(f"/{logs['Id']}") and ":ou/o-" in logs["Arn"]
+    inner = org.create_organizational_unit(ParentId=logs["Id"], Name="Readers")[
+        "OrganizationalUnit"]
+    with pytest.raises(ClientError) as exc:
+        org.create_organizational_unit(ParentId=root, Name="Logs")
+    assert _error(exc) == ("DuplicateOrganizationalUnitException",
+                           "An OU with the same name already exists.")
+    with pytest.raises(ClientError) as exc:
+        org.create_organizational_unit(ParentId="ou-none-12345678", Name="x")
+    assert _error(exc)[0] == "ParentNotFoundException"
+
+    org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=inner["Id"])
+    with pytest.raises(ClientError) as exc:
+        org.move_account(AccountId=account_id, SourceParentId=root,
+                         DestinationParentId=inner["Id"])
+    assert _error(exc) == ("DuplicateAccountException",
+                           "That account is already present in the specified destination.")
+    assert org.list_parents(ChildId=account_id)["Parents"] == [
+        {"Id": inner["Id"], "Type": "ORGANIZATIONAL_UNIT"}]
+    assert org.list_parents(ChildId=inner["Id"])["Parents"] == [
+        {"Id": logs["Id"], "Type": "ORGANIZATIONAL_UNIT"}]
+    assert [a["Id"] for a in org.list_accounts_for_parent(ParentId=inner["Id"])["Accounts"]] == [
+        account_id]
+    assert account_id not in [a["Id"] for a in org.list_accounts_for_parent(
+        ParentId=root)["Accounts"]]
+    units = org.list_organizational_units_for_parent(ParentId=logs["Id"])
+    assert [u["Name"] for u in units["OrganizationalUnits"]] == ["Readers"]
+    children = org.list_children(ParentId=root, ChildType="ORGANIZATIONAL_UNIT")["Children"]
+    assert {"Id": logs["Id"], "Type": "ORGANIZATIONAL_UNIT"} in children
+    renamed = org.update_organizational_unit(OrganizationalUnitId=inner["Id"], Name="Auditors")
+    assert renamed["OrganizationalUnit"]["Name"] == "Auditors"
+
+    # An SCP on the OU in between limits the account below it.
+    root_types = org.list_roots()["Roots"][0]["PolicyTypes"]
+    if not root_types:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    assert [p["Name"] for p in org.list_policies_for_target(
+        TargetId=logs["Id"], Filter="SERVICE_CONTROL_POLICY")["Policies"]] == ["FullAWSAccess"]
+    deny = org.create_policy(Content=DENY_BUCKETS, Description="", Name="ou-no-buckets",
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    org.attach_policy(PolicyId=deny["Id"], TargetId=logs["Id"])
+    targets = org.list_targets_for_policy(PolicyId=deny["Id"])["Targets"]
+    assert [(t["TargetId"], t["Type"], t["Name"]) for t in targets] == [
+        (logs["Id"], "ORGANIZATIONAL_UNIT", "Logs")]
+    s3 = _client(srv, "s3", _admin_of(srv, account_id))
+    with pytest.raises(ClientError) as exc:
+        s3.create_bucket(Bucket=f"ou-denied-{account_id}")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+    with pytest.raises(ClientError) as exc:
+        org.delete_organizational_unit(OrganizationalUnitId=logs["Id"])
+    assert _error(exc)[0] == "OrganizationalUnitNotEmptyException"
+    org.move_account(AccountId=account_id, SourceParentId=inner["Id"], DestinationParentId=root)
+    s3.create_bucket(Bucket=f"ou-allowed-{account_id}")  # out of the OU: no longer denied
+    org.detach_policy(PolicyId=deny["Id"], TargetId=logs["Id"])
+    org.delete_organizational_unit(OrganizationalUnitId=inner["Id"])
+    org.delete_organizational_unit(OrganizationalUnitId=logs["Id"])
+    with pytest.raises(ClientError) as exc:
+        org.describe_organizational_unit(OrganizationalUnitId=logs["Id"])
+    assert _error(exc) == ("OrganizationalUnitNotFoundException",
+                           "We can't find an OU with the OrganizationalUnitId that you specified.")

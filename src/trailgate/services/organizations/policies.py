@@ -2,11 +2,12 @@
 
 As AWS Organizations has them: the management account enables the SERVICE_CONTROL_POLICY type
 on the root (EnablePolicyType), which attaches the AWS-managed ``FullAWSAccess`` policy to the
-root and to every account; it creates its own SCPs (CreatePolicy, validated as SCPs), attaches
-them to the root or to accounts and detaches them (a target keeps at least one SCP).  While
-the type is enabled, every principal of a member account is limited by them (the management
-account never is): the policy engine requires each level, the root's SCPs then the account's,
-to allow a request (``scp_levels``; :mod:`trailgate.auth.gather` reads them).
+root, every OU and every account; it creates its own SCPs (CreatePolicy, validated as SCPs),
+attaches them to the root, OUs or accounts and detaches them (a target keeps at least one
+SCP).  While the type is enabled, every principal of a member account is limited by them (the
+management account never is): the policy engine requires each level, the root's SCPs, each
+OU's down the tree, then the account's, to allow a request (``scp_levels``;
+:mod:`trailgate.auth.gather` reads them).
 
 Records (namespace ``__organizations__``): ``policy`` key = policy id {Id, Arn, Name,
 Description, Type, AwsManaged, Content}; ``attachment`` key = ``<policy id>/<target id>``
@@ -99,16 +100,23 @@ def attached_to(tx: Any, target: str) -> list[dict[str, Any]]:
 
 def scp_levels(tx: Any, account: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     """The SCPs limiting ``account``'s principals, one tuple of (policy id, content) per level
-    (the root's, then the account's); empty when the account is the management account, not
-    in the organization, or SCPs are not enabled."""
+    (the root's, each OU's from the top down, then the account's); empty when the account is
+    the management account, not in the organization, or SCPs are not enabled."""
     org: dict[str, Any] | None = tx.get(ORG, "organization", "org")
     if org is None or account == org["MasterAccountId"] or not scp_enabled(org):
         return ()
     if tx.get(ORG, "account", account) is None:
         return ()
     root = "r-" + org["Id"][2:6]
+    chain = [account]  # the account, then each OU above it up to the root
+    parent = tx.get(ORG, "account", account).get("ParentId")
+    while parent and parent != root and len(chain) <= 6:
+        chain.append(parent)
+        ou = tx.get(ORG, "ou", parent)
+        parent = ou.get("ParentId") if ou is not None else None
+    chain.append(root)
     return tuple(tuple((p["Id"], p["Content"]) for p in attached_to(tx, target))
-                 for target in (root, account))
+                 for target in reversed(chain))
 
 
 class PolicyOps:
@@ -134,6 +142,10 @@ class PolicyOps:
         if target == self._root_id(tx):
             return {"TargetId": target, "Type": "ROOT", "Name": "Root", "Arn": (
                 f"arn:aws:organizations::{org['MasterAccountId']}:root/{org['Id']}/{target}")}
+        ou = tx.get(ORG, "ou", target)
+        if ou is not None:
+            return {"TargetId": target, "Type": "ORGANIZATIONAL_UNIT", "Name": ou["Name"],
+                    "Arn": ou["Arn"]}
         account = tx.get(ORG, "account", target)
         if account is None:
             raise _error("TargetNotFoundException",
@@ -159,7 +171,9 @@ class PolicyOps:
                          "The specified policy type is already enabled.")
         org["RootPolicyTypes"] = [{"Type": SCP, "Status": "ENABLED"}]
         tx.put(ORG, "organization", "org", org["Id"], org)
-        for target in [self._root_id(tx), *(a["Id"] for a in tx.list(ORG, "account"))]:
+        targets = [self._root_id(tx), *(u["Id"] for u in tx.list(ORG, "ou")),
+                   *(a["Id"] for a in tx.list(ORG, "account"))]
+        for target in targets:
             self._attach(tx, FULL_ACCESS_ID, target)
         tx.bump_generation()
         return {"Root": self._root_out(org, tx)}

@@ -3,7 +3,8 @@
 CreateAccount completes synchronously (the status is final by the time the caller asks
 DescribeCreateAccountStatus; CreateAccount itself answers IN_PROGRESS, as AWS does)
 and creates the member account's ``OrganizationAccountAccessRole`` trusting the management
-account, with ``AdministratorAccess``.  Service control policies: :mod:`.policies`.
+account, with ``AdministratorAccess``.  Service control policies: :mod:`.policies`;
+the tree of organizational units: :mod:`.units`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from ...protocol.errors import ServiceError
 from ..base import Call
 from .policies import FULL_ACCESS_ID, ORG, PolicyOps, attached_to, scp_enabled
+from .units import UnitOps
 
 __all__ = ["ORG", "OrganizationsProvider"]
 
@@ -38,7 +40,7 @@ def _error(code: str, message: str) -> ServiceError:
     return ServiceError(code, message, 400)
 
 
-class OrganizationsProvider(PolicyOps):
+class OrganizationsProvider(PolicyOps, UnitOps):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -192,11 +194,6 @@ class OrganizationsProvider(PolicyOps):
         self._require_management(call, tx)
         return self._page(call, tx.list(ORG, "account"), "Accounts")
 
-    def ListAccountsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
-        self._require_root(call, tx)
-        return self._page(call, tx.list(ORG, "account"), "Accounts")
-
     def DescribeAccount(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
         found = tx.get(ORG, "account", call.params["AccountId"])
@@ -230,33 +227,6 @@ class OrganizationsProvider(PolicyOps):
             tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
         tx.bump_generation()
         return {}
-
-    # -- the hierarchy: one root, no organizational units ------------------------------------
-
-    def ListParents(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
-        if tx.get(ORG, "account", call.params["ChildId"]) is None:
-            raise _error("ChildNotFoundException", "We can't find an organizational unit (OU) "
-                         "or AWS account with the ChildId that you specified.")
-        return {"Parents": [{"Id": self._root_id(tx), "Type": "ROOT"}]}
-
-    def ListChildren(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
-        self._require_root(call, tx)
-        if call.params["ChildType"] != "ACCOUNT":
-            return {"Children": []}  # no organizational units
-        children = [{"Id": a["Id"], "Type": "ACCOUNT"} for a in tx.list(ORG, "account")]
-        return self._page(call, children, "Children", lambda child: child)
-
-    def ListOrganizationalUnitsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
-        self._require_root(call, tx)
-        return {"OrganizationalUnits": []}
-
-    def _require_root(self, call: Call, tx: Any) -> None:
-        if call.params["ParentId"] != self._root_id(tx):
-            raise _error("ParentNotFoundException", "We can't find a root or OU with the "
-                         "ParentId that you specified.")
 
     def ListCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
