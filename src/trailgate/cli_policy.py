@@ -30,7 +30,8 @@ from trailgate.policy.model import (
     principal_context,
 )
 from trailgate.policy.parse import parse_policy
-from trailgate.policy.validate import Flavor, iam_characters_ok
+from trailgate.policy.validate import iam_characters_ok
+from trailgate.policy.wording import Flavor
 
 _BAD_CHARACTERS = (
     "The policy contains characters IAM does not accept (only tab, LF, CR and U+0020-U+00FF)."

@@ -154,17 +154,15 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
+    extra: list[tuple[str, str]] = []
     if ctx.operation == "GetFederationToken" and ctx.params.get("Tags"):
-        tagging = evaluate(Request(caller, "sts:TagSession", resource, keys, None), policies)
-        if not tagging.allowed:
-            raise _denied(ctx, "sts:TagSession", resource, tagging)
+        extra.append(("sts:TagSession", resource))
     if ctx.service == "iam":
-        for extra, target in catalog.extra_authorizations(
-            ctx.operation, p.account, ctx.params, path
-        ):
-            also = evaluate(Request(caller, extra, target, keys, None), policies)
-            if not also.allowed:
-                raise _denied(ctx, extra, target, also)
+        extra += catalog.extra_authorizations(ctx.operation, p.account, ctx.params, path)
+    for also_action, target in extra:  # actions AWS checks beside the operation's own
+        also = evaluate(Request(caller, also_action, target, keys, None), policies)
+        if not also.allowed:
+            raise _denied(ctx, also_action, target, also)
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:
@@ -255,6 +253,22 @@ def _role_and_trust(tx: Any, role_arn: str) -> tuple[dict[str, Any], str] | None
     return role, displayed_trust(tx, role)
 
 
+def _bound_trust(
+    read: Any, cache: PolicyCache, role_arn: str
+) -> tuple[dict[str, Any], BoundPolicy] | None:
+    """The role and its bound trust policy (cached per generation), or None: no such role."""
+    cached = cache.trust(role_arn)
+    if cached is not None:
+        return cached
+    found = read(lambda tx: _role_and_trust(tx, role_arn))
+    if found is None:
+        return None
+    role, text = found
+    trust = BoundPolicy.bind(PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST, text))
+    cache.put_trust(role_arn, role, trust)
+    return role, trust
+
+
 def _authorize_assume_role(
     ctx: RequestContext,
     read: Any,
@@ -284,18 +298,10 @@ def _authorize_assume_role(
         lambda tx: check_mfa_readonly(tx, p, params, ctx.received_at)
     ):
         mark_mfa(keys)
-    cached = cache.trust(role_arn)
-    if cached is None:
-        found = read(lambda tx: _role_and_trust(tx, role_arn))
-        if found is None:
-            raise denied
-        role, text = found
-        trust = BoundPolicy.bind(
-            PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST, text)
-        )
-        cache.put_trust(role_arn, role, trust)
-    else:
-        role, trust = cached
+    found = _bound_trust(read, cache, role_arn)
+    if found is None:
+        raise denied
+    role, trust = found
     ctx.target = role
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]

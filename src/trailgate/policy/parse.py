@@ -30,7 +30,8 @@ from trailgate.policy.model import (
     PrincipalSpec,
     Statement,
 )
-from trailgate.policy.validate import Flavor, Wording, fail, validate_policy, wording
+from trailgate.policy.validate import validate_policy
+from trailgate.policy.wording import Flavor, Wording, fail, wording
 
 __all__ = ["parse_json", "parse_policy"]
 
