@@ -207,6 +207,17 @@ def write_body(
     return Prepared(blobs, info=info, checksums=wanted)
 
 
+def write_copy(blobs: BlobStore, chunks: Iterable[bytes], algorithm: str | None) -> Prepared:
+    """Write bytes S3 already holds (a copied range) to a new blob, with their checksum when
+    ``algorithm`` (e.g. ``CRC32``) is one trailgate computes."""
+    member = f"Checksum{algorithm}" if algorithm else ""
+    factory = CHECKSUMS.get(member)
+    digest = factory[1]() if factory is not None else None
+    info = blobs.write_stream(_hashed(chunks, [digest] if digest is not None else []))
+    checksums = {member: _b64(digest.digest())} if digest is not None else {}
+    return Prepared(blobs, info=info, checksums=checksums)
+
+
 def _too_large(size: int, limit: int) -> ServiceError:
     return ServiceError(
         "EntityTooLarge",

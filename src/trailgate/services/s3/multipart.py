@@ -69,7 +69,7 @@ def _invalid_part(upload_id: str, number: int, etag: str) -> ServiceError:
     )
 
 
-def _load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     bucket = load_bucket(tx, params)
     upload_id = str(params.get("UploadId") or "")
     upload = tx.get(NS, uploads_kind(bucket["Name"]), upload_id)
@@ -124,6 +124,36 @@ def check_parts(
     return chosen
 
 
+def store_part(
+    tx: Tx,
+    bucket: dict[str, Any],
+    upload: dict[str, Any],
+    number: int,
+    prepared: Prepared,
+    now: datetime,
+) -> tuple[dict[str, Any], list[str]]:
+    """Record the prepared blob as part ``number`` of ``upload``; returns the part record and
+    the blobs to delete after the commit (a part it replaces)."""
+    info = prepared.blob
+    kind, key = parts_kind(bucket["Name"]), part_key(upload["UploadId"], number)
+    old = tx.get(NS, kind, key)
+    record = {
+        "PartNumber": number,
+        "ETag": f'"{info.md5_hex}"',
+        "Size": info.size,
+        "LastModified": stamp(now),
+        "BlobId": info.id,
+        "Checksums": dict(prepared.checksums),
+    }
+    tx.put(NS, kind, key, key, record)
+    doomed: list[str] = []
+    if old is not None:
+        unreference_blob(tx, old["BlobId"])
+        doomed.append(old["BlobId"])
+    reference_blob(tx, info.id, kind, key)
+    return record, doomed
+
+
 def _stored_parts(tx: Tx, bucket: str, upload_id: str) -> dict[int, dict[str, Any]]:
     rows = tx.list(NS, parts_kind(bucket), prefix=f"{upload_id}/")
     return {int(row["PartNumber"]): row for row in rows}
@@ -164,7 +194,7 @@ class MultipartOps:
 
     def prepare_UploadPart(self, call: Call) -> Prepared:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
-            _load_upload(tx, call.params)
+            load_upload(tx, call.params)
             part_number(call.params.get("PartNumber"))
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
@@ -178,26 +208,10 @@ class MultipartOps:
 
     def _upload_part(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         number = part_number(params.get("PartNumber"))
         prepared.raise_error()
-        info = prepared.blob
-        kind, key = parts_kind(bucket["Name"]), part_key(upload["UploadId"], number)
-        old = tx.get(NS, kind, key)
-        record = {
-            "PartNumber": number,
-            "ETag": f'"{info.md5_hex}"',
-            "Size": info.size,
-            "LastModified": stamp(call.now),
-            "BlobId": info.id,
-            "Checksums": dict(prepared.checksums),
-        }
-        tx.put(NS, kind, key, key, record)
-        doomed: list[str] = []
-        if old is not None:
-            unreference_blob(tx, old["BlobId"])
-            doomed.append(old["BlobId"])
-        reference_blob(tx, info.id, kind, key)
+        record, doomed = store_part(tx, bucket, upload, number, prepared, call.now)
         out = {"ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums}
         return after_commit(out, self.blobs, doomed)
 
@@ -214,7 +228,7 @@ class MultipartOps:
             upload_id = str(params.get("UploadId") or "")
 
             def snapshot(tx: Tx) -> list[dict[str, Any]]:
-                bucket, _upload = _load_upload(tx, params)
+                bucket, _upload = load_upload(tx, params)
                 stored = _stored_parts(tx, bucket["Name"], upload_id)
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
                 return check_parts(upload_id, requested, stored)
@@ -246,7 +260,7 @@ class MultipartOps:
 
     def _complete(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         prepared.raise_error()
         info = prepared.blob
         upload_id, key = upload["UploadId"], upload["Key"]
@@ -286,7 +300,7 @@ class MultipartOps:
     # -- abort and listings -------------------------------------------------------------------
 
     def AbortMultipartUpload(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket, upload = _load_upload(tx, call.params)
+        bucket, upload = load_upload(tx, call.params)
         upload_id = upload["UploadId"]
         doomed: list[str] = []
         for number, part in _stored_parts(tx, bucket["Name"], upload_id).items():
@@ -297,7 +311,7 @@ class MultipartOps:
 
     def ListParts(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         upload_id = upload["UploadId"]
         limit = min(int(params.get("MaxParts") or MAX_PARTS_LISTED), MAX_PARTS_LISTED)
         marker = int(params.get("PartNumberMarker") or 0)

@@ -1,0 +1,108 @@
+"""S3 behaviours checked against AWS's documented answers: UploadPartCopy (managed copies of
+large objects), and the details of object and bucket calls that clients and tools rely on."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from .server import Server
+from .test_s3_api import MiB, empty_bucket, error_of, multipart_etag, quoted_md5, unique
+
+
+@pytest.fixture(scope="module")
+def s3(server: Server) -> Any:
+    return server.client("s3")
+
+
+@pytest.fixture(scope="module")
+def bucket(s3: Any) -> Iterator[str]:
+    name = unique("tg-fid")
+    s3.create_bucket(Bucket=name)
+    yield name
+    for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    empty_bucket(s3, name)
+    s3.delete_bucket(Bucket=name)
+
+
+# -- UploadPartCopy --------------------------------------------------------------------------
+
+
+def test_managed_copy_of_a_large_object_uses_upload_part_copy(s3: Any, bucket: str) -> None:
+    data = os.urandom(11 * MiB)
+    s3.put_object(Bucket=bucket, Key="big/source", Body=data, ContentType="application/gzip")
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    s3.copy({"Bucket": bucket, "Key": "big/source"}, bucket, "big/copy", Config=config)
+    head = s3.head_object(Bucket=bucket, Key="big/copy")
+    assert (head["ContentLength"], head["ETag"], head["ContentType"]) == (
+        len(data), multipart_etag(data, 5 * MiB), "application/gzip"
+    )
+    assert s3.get_object(Bucket=bucket, Key="big/copy")["Body"].read() == data
+
+
+def test_upload_part_copy_ranges_and_checksum(s3: Any, bucket: str) -> None:
+    data = b"0123456789abcdef"
+    s3.put_object(Bucket=bucket, Key="upc/src", Body=data)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="upc/dst",
+                                     ChecksumAlgorithm="SHA256")["UploadId"]
+    whole = s3.upload_part_copy(Bucket=bucket, Key="upc/dst", UploadId=uid, PartNumber=1,
+                                CopySource=f"{bucket}/upc/src")
+    ranged = s3.upload_part_copy(Bucket=bucket, Key="upc/dst", UploadId=uid, PartNumber=2,
+                                 CopySource={"Bucket": bucket, "Key": "upc/src"},
+                                 CopySourceRange="bytes=10-15")
+    sha = hashlib.sha256(data[10:]).digest()
+    assert ranged["CopyPartResult"]["ETag"] == quoted_md5(data[10:])
+    assert ranged["CopyPartResult"]["ChecksumSHA256"] == base64.b64encode(sha).decode()
+    assert ranged["ServerSideEncryption"] == "AES256"
+    parts = s3.list_parts(Bucket=bucket, Key="upc/dst", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in parts] == [
+        (1, quoted_md5(data), 16), (2, quoted_md5(data[10:]), 6)
+    ]
+    assert whole["CopyPartResult"]["ETag"] == quoted_md5(data)
+    s3.abort_multipart_upload(Bucket=bucket, Key="upc/dst", UploadId=uid)
+
+
+_RANGE_FORM = (
+    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and "
+    "last are the zero-based offsets of the first and last bytes to copy"
+)
+_RANGE_SIZE = "Range specified is not valid for source object of size: 16"
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"CopySourceRange": "bytes=0-16"}, ("InvalidArgument", _RANGE_SIZE, 400)),
+    ({"CopySourceRange": "bytes=9-3"}, ("InvalidArgument", _RANGE_SIZE, 400)),
+    ({"CopySourceRange": "0-3"}, ("InvalidArgument", _RANGE_FORM, 400)),
+    ({"CopySourceRange": "bytes=-3"}, ("InvalidArgument", _RANGE_FORM, 400)),
+    ({"CopySourceRange": "bytes=4-"}, ("InvalidArgument", _RANGE_FORM, 400)),
+    ({"CopySource": "{bucket}/upc/none"}, ("NoSuchKey", "The specified key does not exist.", 404)),
+    ({"CopySource": "tg-no-such-bucket-x1/k"},
+     ("NoSuchBucket", "The specified bucket does not exist", 404)),
+    ({"UploadId": "no-such-upload"}, ("NoSuchUpload", (
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed."), 404)),
+    ({"CopySourceIfMatch": '"0"'}, (
+        "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412
+    )),
+])
+def test_upload_part_copy_errors(
+    s3: Any, bucket: str, extra: dict[str, str], expected: tuple[str, str, int]
+) -> None:
+    s3.put_object(Bucket=bucket, Key="upc/src", Body=b"0123456789abcdef")
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="upc/err")["UploadId"]
+    args = {"Bucket": bucket, "Key": "upc/err", "UploadId": uid, "PartNumber": 1,
+            "CopySource": f"{bucket}/upc/src"}
+    args.update({k: v.format(bucket=bucket) for k, v in extra.items()})
+    with pytest.raises(ClientError) as exc:
+        s3.upload_part_copy(**args)
+    assert error_of(exc) == expected
+    assert s3.list_parts(Bucket=bucket, Key="upc/err", UploadId=uid).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="upc/err", UploadId=uid)
