@@ -106,3 +106,19 @@ def test_upload_part_copy_errors(
     assert error_of(exc) == expected
     assert s3.list_parts(Bucket=bucket, Key="upc/err", UploadId=uid).get("Parts", []) == []
     s3.abort_multipart_upload(Bucket=bucket, Key="upc/err", UploadId=uid)
+
+
+# -- multipart details -------------------------------------------------------------------------
+
+
+def test_complete_multipart_upload_location_is_an_absolute_url(
+    server: Server, s3: Any, bucket: str
+) -> None:
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp/a key+1")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="mp/a key+1", UploadId=uid, PartNumber=1,
+                          Body=b"only part")["ETag"]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp/a key+1", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )
+    assert done["Location"] == f"{server.endpoint}/{bucket}/mp/a%20key%2B1"

@@ -289,7 +289,7 @@ class MultipartOps:
             doomed.append(part["BlobId"])
         tx.delete(NS, uploads_kind(bucket["Name"]), upload_id)
         out = {
-            "Location": f"/{bucket['Name']}/{quote(key)}",
+            "Location": params.get("__location") or f"/{bucket['Name']}/{quote(key)}",
             "Bucket": bucket["Name"],
             "Key": key,
             "ETag": record["ETag"],
