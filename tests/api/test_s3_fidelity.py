@@ -122,3 +122,38 @@ def test_complete_multipart_upload_location_is_an_absolute_url(
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
     )
     assert done["Location"] == f"{server.endpoint}/{bucket}/mp/a%20key%2B1"
+
+
+# -- object headers --------------------------------------------------------------------------
+
+_BAD_REDIRECT = (
+    "InvalidRedirectLocation",
+    "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", 400,
+)
+
+
+@pytest.mark.parametrize("call", ["put_object", "create_multipart_upload", "copy_object"])
+def test_website_redirect_location_must_be_a_path_or_url(s3: Any, bucket: str, call: str) -> None:
+    s3.put_object(Bucket=bucket, Key="redirect/src", Body=b"x")
+    extra = {"CopySource": f"{bucket}/redirect/src"} if call == "copy_object" else {}
+    with pytest.raises(ClientError) as exc:
+        getattr(s3, call)(Bucket=bucket, Key="redirect/bad", WebsiteRedirectLocation="page.html",
+                          **extra)
+    assert error_of(exc) == _BAD_REDIRECT
+    for location in ("/page.html", "https://example.com/x"):
+        getattr(s3, call)(Bucket=bucket, Key="redirect/ok", WebsiteRedirectLocation=location,
+                          **extra)
+        if call != "create_multipart_upload":
+            head = s3.head_object(Bucket=bucket, Key="redirect/ok")
+            assert head["WebsiteRedirectLocation"] == location
+
+
+def test_copy_to_itself_changing_only_the_redirect_location(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="redirect/self", Body=b"x", ContentType="text/plain",
+                  Metadata={"kept": "yes"})
+    s3.copy_object(Bucket=bucket, Key="redirect/self", CopySource=f"{bucket}/redirect/self",
+                   WebsiteRedirectLocation="/elsewhere")
+    head = s3.head_object(Bucket=bucket, Key="redirect/self")
+    assert (head["WebsiteRedirectLocation"], head["ContentType"], head["Metadata"]) == (
+        "/elsewhere", "text/plain", {"kept": "yes"}
+    )

@@ -237,8 +237,20 @@ SYSTEM_HEADERS: Final = (
 )
 
 
+def check_redirect(params: dict[str, Any]) -> None:
+    """``x-amz-website-redirect-location`` must be a path or an http(s) URL, as S3 requires."""
+    location = params.get("WebsiteRedirectLocation")
+    if location and not str(location).startswith(("/", "http://", "https://")):
+        raise ServiceError(
+            "InvalidRedirectLocation",
+            "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+            400,
+        )
+
+
 def system_headers(params: dict[str, Any]) -> dict[str, str]:
     """The stored representation headers other than Content-Type (``Expires`` as ISO text)."""
+    check_redirect(params)
     out = {name: str(params[name]) for name in SYSTEM_HEADERS if params.get(name)}
     expires = params.get("Expires")
     if isinstance(expires, datetime):

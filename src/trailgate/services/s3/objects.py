@@ -36,6 +36,7 @@ from .common import (
     STANDARD,
     after_commit,
     check_key,
+    check_redirect,
     clean_metadata,
     headers_view,
     invalid_argument,
@@ -475,11 +476,14 @@ class ObjectOps:
         if directive == "REPLACE":
             source = request_source(params)
         else:
+            check_redirect(params)
             source = {
                 "ContentType": src.get("ContentType"),
                 "Metadata": src.get("Metadata"),
-                "Headers": src.get("Headers"),
+                "Headers": dict(src.get("Headers") or {}),
             }
+            if params.get("WebsiteRedirectLocation"):  # applies under COPY too
+                source["Headers"]["WebsiteRedirectLocation"] = params["WebsiteRedirectLocation"]
             source["Tags"] = (
                 parse_tagging(params.get("Tagging"))
                 if params.get("TaggingDirective") == "REPLACE"
