@@ -708,6 +708,10 @@ def _statement(**fields: Any) -> str:
         "Action does not apply to any resource(s) in statement",
         id="action-not-applicable",
     ),
+    pytest.param(_statement(Action="s3:HeadObject"), "Policy has invalid action",
+                 id="no-such-s3-action"),
+    pytest.param(_statement(Action=["s3:GetObject", "s3:ListObjects"]),
+                 "Policy has invalid action", id="no-such-s3-action-in-a-list"),
 ])
 def test_malformed_bucket_policy(s3: Any, bucket: str, policy: str, message: str) -> None:
     with pytest.raises(ClientError) as exc:
