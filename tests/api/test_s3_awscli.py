@@ -176,6 +176,8 @@ def test_sync_up_back_and_rm_recursive(cli: Cli, tmp_path: Path) -> None:
     assert {str(p.relative_to(back)): p.read_bytes() for p in back.rglob("*") if p.is_file()} == (
         files
     )
+    # The files got the listed LastModified as their mtime: an exact comparison finds them equal.
+    assert cli.ok("s3", "sync", cli.url("sync/"), str(back), "--exact-timestamps") == ""
     out = cli.ok("s3", "rm", cli.url("sync/"), "--recursive")
     assert out.count("delete: ") == len(files)
     listed = cli.json("s3api", "list-objects-v2", "--bucket", cli.bucket, "--prefix", "sync/")

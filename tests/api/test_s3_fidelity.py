@@ -157,3 +157,23 @@ def test_copy_to_itself_changing_only_the_redirect_location(s3: Any, bucket: str
     assert (head["WebsiteRedirectLocation"], head["ContentType"], head["Metadata"]) == (
         "/elsewhere", "text/plain", {"kept": "yes"}
     )
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def test_times_are_whole_seconds(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="times/a", Body=b"a")
+    head = s3.head_object(Bucket=bucket, Key="times/a")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="times/")["Contents"][0]
+    assert listed["LastModified"] == head["LastModified"]
+    copied = s3.copy_object(Bucket=bucket, Key="times/b", CopySource=f"{bucket}/times/a")
+    assert copied["CopyObjectResult"]["LastModified"].microsecond == 0
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="times/c")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="times/c", UploadId=uid, PartNumber=1, Body=b"c")
+    part = s3.list_parts(Bucket=bucket, Key="times/c", UploadId=uid)["Parts"][0]
+    upload = s3.list_multipart_uploads(Bucket=bucket, Prefix="times/")["Uploads"][0]
+    assert (part["LastModified"].microsecond, upload["Initiated"].microsecond) == (0, 0)
+    s3.abort_multipart_upload(Bucket=bucket, Key="times/c", UploadId=uid)
+    created = next(b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket)
+    assert created["CreationDate"].microsecond == 0

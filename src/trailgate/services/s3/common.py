@@ -155,8 +155,10 @@ def acls_not_supported() -> ServiceError:
 
 
 def stamp(now: datetime) -> str:
-    """A timestamp as stored: ISO 8601 in UTC with milliseconds (S3 listings show them)."""
-    return now.astimezone(UTC).isoformat(timespec="milliseconds")
+    """A timestamp as stored: ISO 8601 in UTC, at whole seconds.  S3 keeps times (LastModified,
+    CreationDate, Initiated) to the second: listings show ``.000Z``, and tools rely on it (``aws s3
+    sync --exact-timestamps`` compares a file's whole-second mtime with the listed time)."""
+    return now.astimezone(UTC).replace(microsecond=0).isoformat(timespec="milliseconds")
 
 
 def when(text: str) -> datetime:
