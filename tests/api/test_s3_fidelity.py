@@ -177,3 +177,13 @@ def test_times_are_whole_seconds(s3: Any, bucket: str) -> None:
     s3.abort_multipart_upload(Bucket=bucket, Key="times/c", UploadId=uid)
     created = next(b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket)
     assert created["CreationDate"].microsecond == 0
+
+
+def test_an_account_initiator_is_shown_as_the_owner(s3: Any, bucket: str) -> None:
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="mp/by-root")["UploadId"]
+    parts = s3.list_parts(Bucket=bucket, Key="mp/by-root", UploadId=uid)
+    assert parts["Initiator"] == parts["Owner"]
+    assert set(parts["Owner"]) == {"ID", "DisplayName"} and len(parts["Owner"]["ID"]) == 64
+    uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix="mp/by-root")["Uploads"]
+    assert [(u["Initiator"], u["Owner"]) for u in uploads] == [(parts["Owner"], parts["Owner"])]
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp/by-root", UploadId=uid)

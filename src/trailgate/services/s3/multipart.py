@@ -79,7 +79,11 @@ def load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[st
 
 
 def _initiator(call: Call) -> dict[str, str]:
+    """Who started an upload: an account (its root) is shown as the Owner is (canonical user
+    id), an IAM identity by its ARN and name, as S3 documents the Initiator element."""
     principal = call.principal
+    if principal.kind == "root":
+        return owner_view(principal.account)
     name = principal.session_name or principal.arn.rsplit("/", 1)[-1]
     return {"ID": principal.arn, "DisplayName": name}
 
