@@ -488,6 +488,7 @@ def test_bucket_lifecycle(s3: Any) -> None:
     assert status(head) == 200
     assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "us-east-1"
     assert head["BucketRegion"] == "us-east-1"
+    assert head["AccessPointAlias"] is False  # x-amz-access-point-alias: false
     listed = s3.list_buckets()
     assert name in [b["Name"] for b in listed["Buckets"]]
     assert listed["Owner"]["ID"] and len(listed["Owner"]["ID"]) == 64

@@ -206,6 +206,7 @@ class BucketOps:
         region = bucket["Region"]
         return {
             "BucketRegion": region,
+            "AccessPointAlias": False,  # S3 says so for a bucket named by its own name
             "__headers": {"x-amz-bucket-region": region},
         }
 
