@@ -187,3 +187,34 @@ def test_an_account_initiator_is_shown_as_the_owner(s3: Any, bucket: str) -> Non
     uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix="mp/by-root")["Uploads"]
     assert [(u["Initiator"], u["Owner"]) for u in uploads] == [(parts["Owner"], parts["Owner"])]
     s3.abort_multipart_upload(Bucket=bucket, Key="mp/by-root", UploadId=uid)
+
+
+_TAGGING_HEADER = (
+    "InvalidArgument",
+    "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters "
+    "without tag name duplicates.", 400,
+)
+
+
+@pytest.mark.parametrize(("tagging", "expected"), [
+    ("a=1&a=2", _TAGGING_HEADER),
+    ("=", _TAGGING_HEADER),
+    ("a=1&=2", _TAGGING_HEADER),
+    ("&".join(f"k{i}=v" for i in range(11)),
+     ("BadRequest", "Object tags cannot be greater than 10", 400)),
+    ("k" * 129 + "=v", ("InvalidTag", "The TagKey you have provided is invalid", 400)),
+    ("k=" + "v" * 257, ("InvalidTag", "The TagValue you have provided is invalid", 400)),
+])
+@pytest.mark.parametrize("call", ["put_object", "create_multipart_upload"])
+def test_tagging_header_is_checked(
+    s3: Any, bucket: str, call: str, tagging: str, expected: tuple[str, str, int]
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        getattr(s3, call)(Bucket=bucket, Key="tags/bad", Tagging=tagging)
+    assert error_of(exc) == expected
+
+
+def test_tagging_header_round_trip(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="tags/ok", Body=b"x", Tagging="a=1&b=&c%20d=e%2Bf")
+    tags = s3.get_object_tagging(Bucket=bucket, Key="tags/ok")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a", "1"), ("b", ""), ("c d", "e+f")]

@@ -301,10 +301,20 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
 
 
 def parse_tagging(text: str | None) -> dict[str, str]:
-    """``x-amz-tagging`` (URL query syntax) -> tags."""
+    """``x-amz-tagging`` (URL query syntax) -> tags, checked as S3 checks the header: every pair
+    names a key, no key twice (InvalidArgument), then the limits of a TagSet."""
     if not text:
         return {}
-    return dict(parse_qsl(text, keep_blank_values=True))
+    pairs = parse_qsl(text, keep_blank_values=True)
+    keys = [key for key, _ in pairs]
+    if not all(keys) or len(set(keys)) != len(keys):
+        raise ServiceError(
+            "InvalidArgument",
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+            "parameters without tag name duplicates.",
+            400,
+        )
+    return tag_set({"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}, 10)
 
 
 # -- buckets -----------------------------------------------------------------------------------
