@@ -218,3 +218,25 @@ def test_tagging_header_round_trip(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="tags/ok", Body=b"x", Tagging="a=1&b=&c%20d=e%2Bf")
     tags = s3.get_object_tagging(Bucket=bucket, Key="tags/ok")["TagSet"]
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("a", "1"), ("b", ""), ("c d", "e+f")]
+
+
+# -- ACLs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grant", ['id="abc"', "id=82a31e6c", 'id="' + "g" * 64 + '"'])
+def test_grant_to_a_malformed_canonical_id(s3: Any, grant: str) -> None:
+    name = unique("tg-fid-acl")
+    s3.create_bucket(Bucket=name, ObjectOwnership="ObjectWriter")
+    try:
+        s3.put_object(Bucket=name, Key="k", Body=b"x")
+        with pytest.raises(ClientError) as exc:
+            s3.put_object_acl(Bucket=name, Key="k", GrantRead=grant)
+        assert error_of(exc) == ("InvalidArgument", "Invalid id", 400)
+        value = grant.split("=", 1)[1].strip('"')
+        assert exc.value.response["Error"]["ArgumentName"] == "CanonicalUser/ID"
+        assert exc.value.response["Error"]["ArgumentValue"] == value
+        owner = s3.get_object_acl(Bucket=name, Key="k")["Owner"]["ID"]
+        s3.put_object_acl(Bucket=name, Key="k", GrantRead=f'id="{owner}"')
+    finally:
+        s3.delete_object(Bucket=name, Key="k")
+        s3.delete_bucket(Bucket=name)

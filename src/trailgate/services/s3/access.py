@@ -99,6 +99,10 @@ def header_grants(params: dict[str, Any]) -> list[dict[str, Any]] | None:
     return grants if found else None
 
 
+#: A canonical user id is 64 hex digits; anything else names no one ("Invalid id").
+_CANONICAL_ID: Final = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def _checked(grant: dict[str, Any]) -> dict[str, Any]:
     grantee = grant.get("Grantee") or {}
     kind = grantee.get("Type")
@@ -114,7 +118,7 @@ def _checked(grant: dict[str, Any]) -> dict[str, Any]:
         if grantee.get("URI") not in GROUPS:
             raise invalid_argument("Invalid group uri", "uri", grantee.get("URI"))
         return {"Grantee": {"Type": "Group", "URI": grantee["URI"]}, "Permission": permission}
-    if kind == "CanonicalUser" and grantee.get("ID"):
+    if kind == "CanonicalUser" and _CANONICAL_ID.fullmatch(str(grantee.get("ID") or "")):
         out: dict[str, Any] = {"Type": "CanonicalUser", "ID": grantee["ID"]}
         if grantee.get("DisplayName"):
             out["DisplayName"] = grantee["DisplayName"]
