@@ -240,3 +240,16 @@ def test_grant_to_a_malformed_canonical_id(s3: Any, grant: str) -> None:
     finally:
         s3.delete_object(Bucket=name, Key="k")
         s3.delete_bucket(Bucket=name)
+
+
+# -- checksums -----------------------------------------------------------------------------------
+
+
+def test_copy_result_carries_the_source_checksum(s3: Any, bucket: str) -> None:
+    put = s3.put_object(Bucket=bucket, Key="sum/src", Body=b"checked", ChecksumAlgorithm="SHA256")
+    copied = s3.copy_object(Bucket=bucket, Key="sum/dst", CopySource=f"{bucket}/sum/src")
+    result = copied["CopyObjectResult"]
+    assert (result["ChecksumSHA256"], result["ChecksumType"]) == (put["ChecksumSHA256"],
+                                                                  "FULL_OBJECT")
+    head = s3.head_object(Bucket=bucket, Key="sum/dst", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == put["ChecksumSHA256"]

@@ -505,6 +505,8 @@ class ObjectOps:
         )
         doomed = store_object(tx, bucket["Name"], key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
+        if record["Checksums"]:  # the source's full-object checksum, carried to the copy
+            result.update(record["Checksums"], ChecksumType="FULL_OBJECT")
         out = {"CopyObjectResult": result, "ServerSideEncryption": SSE_S3}
         return after_commit(out, self.blobs, doomed)
 
