@@ -1010,8 +1010,9 @@ def test_copy_object(tmp_path: Path, reader: bool) -> None:
         s3.now = NOW + timedelta(hours=1)
         source = quote(f"src/{key}") + "?versionId=null"
         out = s3("CopyObject", Bucket="dst", Key="copy", CopySource=source)
-        assert out == {"CopyObjectResult": {"ETag": etag, "LastModified": NOW + timedelta(hours=1)},
-                       "ServerSideEncryption": "AES256"}
+        result = {"ETag": etag, "LastModified": NOW + timedelta(hours=1),
+                  "ChecksumCRC32": crc32_b64(data), "ChecksumType": "FULL_OBJECT"}
+        assert out == {"CopyObjectResult": result, "ServerSideEncryption": "AES256"}
         head = s3("HeadObject", Bucket="dst", Key="copy", ChecksumMode="ENABLED")
         assert (head["ContentType"], head["Metadata"], head["ChecksumCRC32"]) == (
             "text/x",
