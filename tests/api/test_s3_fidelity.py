@@ -253,3 +253,43 @@ def test_copy_result_carries_the_source_checksum(s3: Any, bucket: str) -> None:
                                                                   "FULL_OBJECT")
     head = s3.head_object(Bucket=bucket, Key="sum/dst", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == put["ChecksumSHA256"]
+
+
+# -- default encryption --------------------------------------------------------------------------
+
+_SSE_S3 = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+
+
+def test_default_encryption_put_get_delete(s3: Any, bucket: str) -> None:
+    def rules() -> list[dict[str, Any]]:
+        got = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        return list(got["Rules"])
+
+    assert rules() == [{**_SSE_S3, "BucketKeyEnabled": False}]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{**_SSE_S3, "BucketKeyEnabled": True}]})
+    assert rules() == [{**_SSE_S3, "BucketKeyEnabled": True}]
+    assert s3.delete_bucket_encryption(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert rules() == [{**_SSE_S3, "BucketKeyEnabled": False}]  # back to the SSE-S3 default
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ({"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}, (
+        "NotImplemented", "A header you provided implies functionality that is not implemented",
+        501)),
+    ({"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256",
+                                             "KMSMasterKeyID": "alias/x"}}, (
+        "InvalidArgument", "a KMSMasterKeyID is not applicable if the default sse algorithm is "
+        "not aws:kms or aws:kms:dsse", 400)),
+    ({"BucketKeyEnabled": True}, (
+        "MalformedXML", "The XML you provided was not well-formed or did not validate against "
+        "our published schema", 400)),
+])
+def test_default_encryption_refused(
+    s3: Any, bucket: str, rule: dict[str, Any], expected: tuple[str, str, int]
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_encryption(Bucket=bucket,
+                                 ServerSideEncryptionConfiguration={"Rules": [rule]})
+    assert error_of(exc) == expected
+

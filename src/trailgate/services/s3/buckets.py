@@ -25,7 +25,6 @@ from .common import (
     ENFORCED,
     NS,
     OWNERSHIPS,
-    SSE_S3,
     WRITER,
     access_denied,
     after_commit,
@@ -281,12 +280,6 @@ class BucketOps:
     def GetBucketVersioning(self, call: Call, tx: Tx) -> dict[str, Any]:
         load_bucket(tx, call.params)
         return {}  # never versioned: an empty <VersioningConfiguration/>, as S3 answers
-
-    def GetBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
-                "BucketKeyEnabled": False}
-        return {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}
 
     # -- tags ---------------------------------------------------------------------------------
 
