@@ -293,3 +293,16 @@ def test_default_encryption_refused(
                                  ServerSideEncryptionConfiguration={"Rules": [rule]})
     assert error_of(exc) == expected
 
+
+
+@pytest.mark.parametrize(("call", "kwargs"), [
+    ("put_bucket_encryption", {"ServerSideEncryptionConfiguration": {"Rules": [_SSE_S3]}}),
+    ("delete_bucket_encryption", {}),
+    ("put_bucket_versioning", {"VersioningConfiguration": {"Status": "Enabled"}}),
+    ("put_bucket_website", {"WebsiteConfiguration": {"IndexDocument": {"Suffix": "i.html"}}}),
+])
+def test_a_missing_bucket_is_named_first(s3: Any, call: str, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        getattr(s3, call)(Bucket="tg-fid-no-such-bucket", **kwargs)
+    assert error_of(exc) == ("NoSuchBucket", "The specified bucket does not exist", 404)
+    assert exc.value.response["Error"]["BucketName"] == "tg-fid-no-such-bucket"

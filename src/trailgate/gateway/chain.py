@@ -28,6 +28,8 @@ from ..services import catalog
 from ..services.base import Call
 from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
+from ..services.s3 import queries as s3q
+from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
@@ -224,6 +226,9 @@ class Gateway:
         provider = self.providers.get(ctx.service)
         method = getattr(provider, ctx.operation, None) if provider is not None else None
         if method is None and ctx.service == "s3":
+            name = str(ctx.params.get("Bucket") or "")
+            if name and self.store.read(lambda tx: s3q.bucket(tx, name)) is None:
+                raise no_such_bucket(name)  # S3 names a missing bucket before anything else
             raise ServiceError(
                 "NotImplemented",
                 "A header you provided implies functionality that is not implemented",
