@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -306,3 +309,31 @@ def test_a_missing_bucket_is_named_first(s3: Any, call: str, kwargs: dict[str, A
         getattr(s3, call)(Bucket="tg-fid-no-such-bucket", **kwargs)
     assert error_of(exc) == ("NoSuchBucket", "The specified bucket does not exist", 404)
     assert exc.value.response["Error"]["BucketName"] == "tg-fid-no-such-bucket"
+
+
+def test_anonymous_get_may_not_override_response_headers(s3: Any) -> None:
+    name = unique("tg-fid-pub")
+    s3.create_bucket(Bucket=name)
+    try:
+        s3.delete_public_access_block(Bucket=name)
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": f"arn:aws:s3:::{name}/*"}]}))
+        s3.put_object(Bucket=name, Key="pub.txt", Body=b"public")
+        url = f"{s3.meta.endpoint_url}/{name}/pub.txt"
+        with urllib.request.urlopen(url) as plain:
+            assert plain.read() == b"public"
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(url + "?response-content-type=text/plain")
+        body = exc.value.read().decode()
+        assert exc.value.code == 400
+        assert "<Code>InvalidRequest</Code><Message>Request specific response headers cannot be " \
+            "used for anonymous GET requests.</Message>" in body
+        signed = s3.generate_presigned_url("get_object", Params={
+            "Bucket": name, "Key": "pub.txt", "ResponseContentType": "text/plain"})
+        with urllib.request.urlopen(signed) as got:
+            assert got.headers["Content-Type"] == "text/plain"
+    finally:
+        empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)

@@ -355,6 +355,11 @@ class ObjectOps:
         return out
 
     def GetObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        overrides = any(call.params.get(name) is not None for name in RESPONSE_OVERRIDES)
+        if overrides and call.principal.kind == "anonymous":  # S3 wants them signed
+            raise invalid_request(
+                "Request specific response headers cannot be used for anonymous GET requests."
+            )
         return self._read_object(call, tx, body=True)
 
     def HeadObject(self, call: Call, tx: Tx) -> dict[str, Any]:
