@@ -337,3 +337,22 @@ def test_anonymous_get_may_not_override_response_headers(s3: Any) -> None:
     finally:
         empty_bucket(s3, name)
         s3.delete_bucket(Bucket=name)
+
+
+@pytest.mark.parametrize(("acl", "expected"), [
+    ("public-read", ("InvalidBucketAclWithBlockPublicAccessError",
+                     "Bucket cannot have public ACLs set with BlockPublicAccess enabled", 400)),
+    ("authenticated-read", ("InvalidBucketAclWithBlockPublicAccessError",
+                            "Bucket cannot have public ACLs set with BlockPublicAccess enabled",
+                            400)),
+])
+def test_create_bucket_with_a_public_acl(
+    s3: Any, acl: str, expected: tuple[str, str, int]
+) -> None:
+    name = unique("tg-fid-acl")
+    with pytest.raises(ClientError) as exc:
+        s3.create_bucket(Bucket=name, ACL=acl, ObjectOwnership="ObjectWriter")
+    assert error_of(exc) == expected
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.create_bucket(Bucket=name, ACL="private", ObjectOwnership="ObjectWriter")
+    s3.delete_bucket(Bucket=name)

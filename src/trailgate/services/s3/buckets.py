@@ -14,6 +14,7 @@ from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
 from .access import (
+    acl_is_public,
     canned_grants,
     check_acl_allowed,
     owner_only,
@@ -140,6 +141,27 @@ def _pab_view(config: dict[str, Any]) -> dict[str, bool]:
     return {field: bool(config.get(field, False)) for field in PAB_FIELDS}
 
 
+def _creation_grants(params: dict[str, Any], account: str, ownership: str) -> list[Any]:
+    """The ACL CreateBucket asks for: none with BucketOwnerEnforced (bar the owner's own),
+    nothing public (a new bucket blocks public access from the start)."""
+    grants = requested_grants(params, account, required=False)
+    if grants is None:
+        return canned_grants("private", account)
+    if ownership == ENFORCED and not owner_only(grants, account):
+        raise ServiceError(
+            "InvalidBucketAclWithObjectOwnership",
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            400,
+        )
+    if acl_is_public(grants):
+        raise ServiceError(
+            "InvalidBucketAclWithBlockPublicAccessError",
+            "Bucket cannot have public ACLs set with BlockPublicAccess enabled",
+            400,
+        )
+    return grants
+
+
 class BucketOps:
     region: str
     blobs: BlobStore
@@ -175,15 +197,7 @@ class BucketOps:
             raise invalid_argument(
                 "Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership
             )
-        grants = requested_grants(params, call.account, required=False)
-        if grants is None:
-            grants = canned_grants("private", call.account)
-        elif ownership == ENFORCED and not owner_only(grants, call.account):
-            raise ServiceError(
-                "InvalidBucketAclWithObjectOwnership",
-                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
-                400,
-            )
+        grants = _creation_grants(params, call.account, ownership)
         data: dict[str, Any] = {
             "Name": name,
             "Owner": call.account,
