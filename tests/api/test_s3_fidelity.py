@@ -356,3 +356,14 @@ def test_create_bucket_with_a_public_acl(
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     s3.create_bucket(Bucket=name, ACL="private", ObjectOwnership="ObjectWriter")
     s3.delete_bucket(Bucket=name)
+
+
+def test_head_bucket_names_the_region_even_when_it_refuses(s3: Any, bucket: str) -> None:
+    url = f"{s3.meta.endpoint_url}/{bucket}"
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"))
+    assert exc.value.code == 403
+    assert exc.value.headers["x-amz-bucket-region"] == "us-east-1"
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(urllib.request.Request(url + "-missing-zz", method="HEAD"))
+    assert exc.value.code == 404 and exc.value.headers["x-amz-bucket-region"] is None

@@ -178,6 +178,8 @@ def authorize_s3(
             return  # the provider answers NoSuchBucket
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
+            if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
+                ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
         if target == "object":
             resource = object_arn(name, ctx.params.get("Key", ""))
