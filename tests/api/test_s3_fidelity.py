@@ -367,3 +367,18 @@ def test_head_bucket_names_the_region_even_when_it_refuses(s3: Any, bucket: str)
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(urllib.request.Request(url + "-missing-zz", method="HEAD"))
     assert exc.value.code == 404 and exc.value.headers["x-amz-bucket-region"] is None
+
+
+# -- authentication --------------------------------------------------------------------------------
+
+
+def test_unknown_access_key_is_named(server: Server, bucket: str) -> None:
+    for key in ("AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE"):
+        stranger = server.client("s3", key=key, secret="not-a-secret")
+        with pytest.raises(ClientError) as exc:
+            stranger.list_objects_v2(Bucket=bucket)  # type: ignore[attr-defined]
+        assert error_of(exc) == (
+            "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
+            "records.", 403,
+        )
+        assert exc.value.response["Error"]["AWSAccessKeyId"] == key
