@@ -382,3 +382,19 @@ def test_unknown_access_key_is_named(server: Server, bucket: str) -> None:
             "records.", 403,
         )
         assert exc.value.response["Error"]["AWSAccessKeyId"] == key
+
+
+def test_a_write_if_none_match_takes_only_a_star(s3: Any, bucket: str) -> None:
+    put = s3.put_object(Bucket=bucket, Key="cond/k", Body=b"v1")
+    for value in (put["ETag"], '"0123"'):
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=bucket, Key="cond/k", Body=b"v2", IfNoneMatch=value)
+        assert error_of(exc) == (
+            "NotImplemented", "A header you provided implies functionality that is not "
+            "implemented", 501,
+        )
+        assert exc.value.response["Error"]["Header"] == "If-None-Match"
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="cond/k", Body=b"v2", IfNoneMatch="*")
+    assert error_of(exc)[0] == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key="cond/k")["Body"].read() == b"v1"
