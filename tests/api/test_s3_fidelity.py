@@ -398,3 +398,12 @@ def test_a_write_if_none_match_takes_only_a_star(s3: Any, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="cond/k", Body=b"v2", IfNoneMatch="*")
     assert error_of(exc)[0] == "PreconditionFailed"
     assert s3.get_object(Bucket=bucket, Key="cond/k")["Body"].read() == b"v1"
+
+
+# -- bucket tags -------------------------------------------------------------------------------
+
+
+def test_bucket_tag_keys_may_not_start_with_aws(s3: Any, bucket: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})
+    assert error_of(exc) == ("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400)

@@ -289,6 +289,9 @@ def tag_set(tagging: Any, limit: int) -> dict[str, str]:
         if not key or len(key) > 128:
             raise ServiceError("InvalidTag", "The TagKey you have provided is invalid", 400,
                                {"TagKey": key})
+        if limit == 50 and key.lower().startswith("aws:"):  # reserved for AWS's own tags
+            raise ServiceError("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400,
+                               {"TagKey": key})
         if len(value) > 256:
             raise ServiceError("InvalidTag", "The TagValue you have provided is invalid", 400,
                                {"TagKey": key, "TagValue": value})
