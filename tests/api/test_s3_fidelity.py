@@ -403,6 +403,22 @@ def test_a_write_if_none_match_takes_only_a_star(s3: Any, bucket: str) -> None:
 # -- bucket tags -------------------------------------------------------------------------------
 
 
+def test_create_bucket_with_tags(s3: Any) -> None:
+    name = unique("tg-fid-tags")
+    tags = [{"Key": "team", "Value": "audit"}, {"Key": "env", "Value": ""}]
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"Tags": tags})
+    try:
+        got = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        assert sorted((t["Key"], t["Value"]) for t in got) == [("env", ""), ("team", "audit")]
+    finally:
+        s3.delete_bucket(Bucket=name)
+    with pytest.raises(ClientError) as exc:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]})
+    assert error_of(exc) == ("InvalidTag", "Cannot provide multiple Tags with the same key", 400)
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 def test_bucket_tag_keys_may_not_start_with_aws(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})

@@ -198,6 +198,7 @@ class BucketOps:
                 "Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership
             )
         grants = _creation_grants(params, call.account, ownership)
+        tags = tag_set({"TagSet": config.get("Tags") or []}, 50)  # boto3's create-time Tags
         data: dict[str, Any] = {
             "Name": name,
             "Owner": call.account,
@@ -209,6 +210,7 @@ class BucketOps:
             "OwnershipControls": ownership,
             "ObjectOwnership": ownership,
             "Acl": grants,
+            "Tags": tags,
         }
         tx.insert(NS, BUCKET, name, name, data)
         tx.put(NS, owned_kind(call.account), name, name, {"Name": name})
