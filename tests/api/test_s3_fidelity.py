@@ -186,7 +186,7 @@ def test_an_account_initiator_is_shown_as_the_owner(s3: Any, bucket: str) -> Non
     uid = s3.create_multipart_upload(Bucket=bucket, Key="mp/by-root")["UploadId"]
     parts = s3.list_parts(Bucket=bucket, Key="mp/by-root", UploadId=uid)
     assert parts["Initiator"] == parts["Owner"]
-    assert set(parts["Owner"]) == {"ID", "DisplayName"} and len(parts["Owner"]["ID"]) == 64
+    assert set(parts["Owner"]) == {"ID"} and len(parts["Owner"]["ID"]) == 64
     uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix="mp/by-root")["Uploads"]
     assert [(u["Initiator"], u["Owner"]) for u in uploads] == [(parts["Owner"], parts["Owner"])]
     s3.abort_multipart_upload(Bucket=bucket, Key="mp/by-root", UploadId=uid)
@@ -423,3 +423,19 @@ def test_bucket_tag_keys_may_not_start_with_aws(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})
     assert error_of(exc) == ("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400)
+
+
+def test_no_display_names(s3: Any, bucket: str) -> None:
+    """S3 stopped returning Owner/Grantee DisplayName on November 21, 2025."""
+    s3.put_object(Bucket=bucket, Key="owner/k", Body=b"x")
+    owners = [
+        s3.list_buckets()["Owner"],
+        s3.get_bucket_acl(Bucket=bucket)["Owner"],
+        s3.get_object_acl(Bucket=bucket, Key="owner/k")["Owner"],
+        s3.list_objects_v2(Bucket=bucket, Prefix="owner/", FetchOwner=True)["Contents"][0]["Owner"],
+        s3.list_objects(Bucket=bucket, Prefix="owner/")["Contents"][0]["Owner"],
+        s3.list_object_versions(Bucket=bucket, Prefix="owner/")["Versions"][0]["Owner"],
+    ]
+    assert all(set(owner) == {"ID"} and len(owner["ID"]) == 64 for owner in owners)
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert [g["Grantee"] for g in grants] == [{"ID": owners[0]["ID"], "Type": "CanonicalUser"}]

@@ -1,7 +1,7 @@
 """ACLs (canned, grant headers, AccessControlPolicy) and "is this public?" for policies and ACLs.
 
-Grants are stored in the ``Grant`` output shape: ``{"Grantee": {"Type", "ID"|"URI",
-"DisplayName"?}, "Permission"}``.
+Grants are stored in the ``Grant`` output shape: ``{"Grantee": {"Type", "ID"|"URI"},
+"Permission"}`` (no DisplayName: S3 no longer returns one; older records may hold it).
 """
 
 from __future__ import annotations
@@ -50,9 +50,18 @@ GRANT_PARAMS: Final = {
 
 def owner_grant(account: str) -> dict[str, Any]:
     return {
-        "Grantee": {"Type": "CanonicalUser", "ID": canonical_id(account), "DisplayName": account},
+        "Grantee": {"Type": "CanonicalUser", "ID": canonical_id(account)},
         "Permission": "FULL_CONTROL",
     }
+
+
+def grants_view(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grants as S3 shows them now: without the DisplayName it stopped returning (November 21,
+    2025), which grants stored before then may still hold."""
+    return [
+        {**g, "Grantee": {k: v for k, v in g["Grantee"].items() if k != "DisplayName"}}
+        for g in grants
+    ]
 
 
 def group_grant(uri: str, permission: str) -> dict[str, Any]:
@@ -120,8 +129,6 @@ def _checked(grant: dict[str, Any]) -> dict[str, Any]:
         return {"Grantee": {"Type": "Group", "URI": grantee["URI"]}, "Permission": permission}
     if kind == "CanonicalUser" and _CANONICAL_ID.fullmatch(str(grantee.get("ID") or "")):
         out: dict[str, Any] = {"Type": "CanonicalUser", "ID": grantee["ID"]}
-        if grantee.get("DisplayName"):
-            out["DisplayName"] = grantee["DisplayName"]
         return {"Grantee": out, "Permission": permission}
     if kind == "AmazonCustomerByEmail":
         raise ServiceError(

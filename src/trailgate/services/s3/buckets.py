@@ -17,6 +17,7 @@ from .access import (
     acl_is_public,
     canned_grants,
     check_acl_allowed,
+    grants_view,
     owner_only,
     policy_is_public,
     requested_grants,
@@ -385,7 +386,7 @@ class BucketOps:
         grants = bucket.get("Acl") or canned_grants("private", owner)
         if bucket.get("ObjectOwnership") == ENFORCED:
             grants = canned_grants("private", owner)
-        return {"Owner": owner_view(owner), "Grants": grants}
+        return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutBucketAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)

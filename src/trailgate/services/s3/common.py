@@ -172,7 +172,8 @@ def canonical_id(account: str) -> str:
 
 def owner_view(account: str) -> dict[str, str]:
     """The ``Owner`` shape of an account."""
-    return {"ID": canonical_id(account), "DisplayName": account}
+    # No DisplayName: S3 stopped returning it on November 21, 2025 (Owner and Grantee).
+    return {"ID": canonical_id(account)}
 
 
 def quote_etag(md5_hex: str) -> str:

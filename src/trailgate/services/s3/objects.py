@@ -15,7 +15,7 @@ from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
-from .access import canned_grants, check_acl_allowed, requested_grants
+from .access import canned_grants, check_acl_allowed, grants_view, requested_grants
 from .bodies import (
     BlobBody,
     Prepared,
@@ -544,7 +544,7 @@ class ObjectOps:
         grants = record.get("Acl")
         if bucket.get("ObjectOwnership") == ENFORCED or not grants:
             grants = canned_grants("private", owner)
-        return {"Owner": owner_view(owner), "Grants": grants}
+        return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)
