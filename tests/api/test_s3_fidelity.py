@@ -439,3 +439,18 @@ def test_no_display_names(s3: Any, bucket: str) -> None:
     assert all(set(owner) == {"ID"} and len(owner["ID"]) == 64 for owner in owners)
     grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
     assert [g["Grantee"] for g in grants] == [{"ID": owners[0]["ID"], "Type": "CanonicalUser"}]
+
+
+@pytest.mark.parametrize("klass", ["GLACIER", "DEEP_ARCHIVE"])
+def test_an_archived_object_cannot_be_read(s3: Any, bucket: str, klass: str) -> None:
+    s3.put_object(Bucket=bucket, Key=f"cold/{klass}", Body=b"frozen", StorageClass=klass)
+    head = s3.head_object(Bucket=bucket, Key=f"cold/{klass}")
+    assert (head["StorageClass"], head["ContentLength"]) == (klass, 6)
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=f"cold/{klass}")
+    assert error_of(exc) == (
+        "InvalidObjectState", "The operation is not valid for the object's storage class", 403
+    )
+    assert exc.value.response["Error"]["StorageClass"] == klass
+    s3.put_object(Bucket=bucket, Key="cold/ir", Body=b"instant", StorageClass="GLACIER_IR")
+    assert s3.get_object(Bucket=bucket, Key="cold/ir")["Body"].read() == b"instant"

@@ -63,6 +63,8 @@ Reader = Callable[[Callable[[Tx], Any]], Any]
 """``Store.read``: runs a function on a consistent snapshot."""
 
 MAX_DELETE: Final = 1000
+#: Storage classes whose objects GetObject refuses until restored (RestoreObject is not served).
+ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 RESPONSE_OVERRIDES: Final = {
     "ResponseCacheControl": "CacheControl",
     "ResponseContentDisposition": "ContentDisposition",
@@ -325,6 +327,13 @@ class ObjectOps:
                 # S3 tells a missing key only to a caller that may list the bucket.
                 raise refused from None
             raise
+        if body and record.get("StorageClass") in ARCHIVED:
+            raise ServiceError(  # no restore here: an archived object's bytes stay out of reach
+                "InvalidObjectState",
+                "The operation is not valid for the object's storage class",
+                403,
+                {"StorageClass": str(record["StorageClass"])},
+            )
         check_read_conditions(params, record)
         size = int(record["Size"])
         wanted = (
