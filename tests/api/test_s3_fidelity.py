@@ -9,6 +9,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -454,3 +455,38 @@ def test_an_archived_object_cannot_be_read(s3: Any, bucket: str, klass: str) -> 
     assert exc.value.response["Error"]["StorageClass"] == klass
     s3.put_object(Bucket=bucket, Key="cold/ir", Body=b"instant", StorageClass="GLACIER_IR")
     assert s3.get_object(Bucket=bucket, Key="cold/ir")["Body"].read() == b"instant"
+
+
+def _crc32(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+def test_multipart_upload_checksums(s3: Any, bucket: str, tmp_path: Any) -> None:
+    data = os.urandom(11 * MiB)
+    source = tmp_path / "parts.bin"
+    source.write_bytes(data)
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    s3.upload_file(str(source), bucket, "sums/composite", Config=config)  # CRC32 parts
+    raw = b"".join(_crc32(data[i:i + 5 * MiB]) for i in range(0, len(data), 5 * MiB))
+    composite = base64.b64encode(_crc32(raw)).decode() + "-3"
+    head = s3.head_object(Bucket=bucket, Key="sums/composite", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32"], head["ChecksumType"]) == (composite, "COMPOSITE")
+    got = s3.get_object(Bucket=bucket, Key="sums/composite", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC32"] == composite
+    # Asked for a full-object checksum: the CRC32 of the whole object.
+    created = s3.create_multipart_upload(Bucket=bucket, Key="sums/full", ChecksumAlgorithm="CRC32",
+                                         ChecksumType="FULL_OBJECT")
+    assert (created["ChecksumAlgorithm"], created["ChecksumType"]) == ("CRC32", "FULL_OBJECT")
+    uid = created["UploadId"]
+    parts = []
+    for number, start in enumerate(range(0, len(data), 5 * MiB), start=1):
+        part = s3.upload_part(Bucket=bucket, Key="sums/full", UploadId=uid, PartNumber=number,
+                              Body=data[start:start + 5 * MiB], ChecksumAlgorithm="CRC32")
+        parts.append({"PartNumber": number, "ETag": part["ETag"],
+                      "ChecksumCRC32": part["ChecksumCRC32"]})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="sums/full", UploadId=uid,
+                                        MultipartUpload={"Parts": parts})
+    whole = base64.b64encode(_crc32(data)).decode()
+    assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = s3.head_object(Bucket=bucket, Key="sums/full", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32"], head["ChecksumType"]) == (whole, "FULL_OBJECT")

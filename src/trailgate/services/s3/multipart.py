@@ -9,6 +9,7 @@ commit.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import secrets
@@ -22,7 +23,15 @@ from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
-from .bodies import Prepared, check_write_conditions, early_error, run_prepared, write_body
+from .bodies import (
+    CHECKSUMS,
+    Prepared,
+    check_write_conditions,
+    early_error,
+    run_prepared,
+    write_body,
+    write_copy,
+)
 from .common import (
     MIN_PART_SIZE,
     NS,
@@ -158,6 +167,37 @@ def store_part(
     return record, doomed
 
 
+FULL_OBJECT: Final = "FULL_OBJECT"
+COMPOSITE: Final = "COMPOSITE"
+
+
+def checksum_type(params: dict[str, Any]) -> str | None:
+    """The checksum type of a new upload: as asked (x-amz-checksum-type), else S3's default for
+    its algorithm (CRC64NVME full-object, the others composite); None without an algorithm."""
+    algorithm = params.get("ChecksumAlgorithm")
+    if not algorithm:
+        return None
+    asked = params.get("ChecksumType")
+    if asked:
+        return str(asked)
+    return FULL_OBJECT if algorithm == "CRC64NVME" else COMPOSITE
+
+
+def composite_checksum(algorithm: Any, parts: list[dict[str, Any]]) -> dict[str, str]:
+    """S3's composite checksum of a multipart object: the checksum of the parts' binary
+    checksums, then ``-N``; empty unless every part carries one trailgate can compute."""
+    member = f"Checksum{algorithm}" if algorithm else ""
+    factory = CHECKSUMS.get(member)
+    values = [(p.get("Checksums") or {}).get(member) for p in parts]
+    if factory is None or not all(values):
+        return {}
+    digest = factory[1]()
+    for value in values:
+        digest.update(base64.b64decode(str(value)))
+    encoded = base64.b64encode(digest.digest()).decode()
+    return {member: f"{encoded}-{len(parts)}"}
+
+
 def _stored_parts(tx: Tx, bucket: str, upload_id: str) -> dict[int, dict[str, Any]]:
     rows = tx.list(NS, parts_kind(bucket), prefix=f"{upload_id}/")
     return {int(row["PartNumber"]): row for row in rows}
@@ -186,6 +226,7 @@ class MultipartOps:
             "Source": source,
             "StorageClass": str(params.get("StorageClass") or STANDARD),
             "ChecksumAlgorithm": params.get("ChecksumAlgorithm"),
+            "ChecksumType": checksum_type(params),
         }
         tx.insert(NS, uploads_kind(bucket["Name"]), upload_id, key, upload)
         out: dict[str, Any] = {
@@ -194,6 +235,7 @@ class MultipartOps:
         }
         if params.get("ChecksumAlgorithm"):
             out["ChecksumAlgorithm"] = params["ChecksumAlgorithm"]
+            out["ChecksumType"] = upload["ChecksumType"]
         return out
 
     def prepare_UploadPart(self, call: Call) -> Prepared:
@@ -231,21 +273,27 @@ class MultipartOps:
         try:
             upload_id = str(params.get("UploadId") or "")
 
-            def snapshot(tx: Tx) -> list[dict[str, Any]]:
-                bucket, _upload = load_upload(tx, params)
+            def snapshot(tx: Tx) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                bucket, upload = load_upload(tx, params)
                 stored = _stored_parts(tx, bucket["Name"], upload_id)
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
-                return check_parts(upload_id, requested, stored)
+                return upload, check_parts(upload_id, requested, stored)
 
-            parts: list[dict[str, Any]] = read(snapshot)
-            info = self.blobs.write_stream(self._concatenate(parts))
+            upload, parts = read(snapshot)
+            whole = upload.get("ChecksumType") == FULL_OBJECT
+            ready = write_copy(
+                self.blobs, self._concatenate(parts), upload.get("ChecksumAlgorithm") if whole
+                else None,
+            )
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
-        extra = {
+        if not whole:
+            ready.checksums = composite_checksum(upload.get("ChecksumAlgorithm"), parts)
+        ready.extra = {
             "parts": {int(p["PartNumber"]): p["BlobId"] for p in parts},
             "etag": multipart_etag([str(p["ETag"]).strip('"') for p in parts]),
         }
-        return Prepared(self.blobs, info=info, extra=extra)
+        return ready
 
     def _concatenate(self, parts: list[dict[str, Any]]) -> Iterator[bytes]:
         for part in parts:
@@ -283,10 +331,12 @@ class MultipartOps:
             size=info.size,
             etag=str(prepared.extra["etag"]),
             source=source,
-            checksums={},
+            checksums=prepared.checksums,
             part_sizes=[int(stored[number]["Size"]) for number in used],
         )
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
+        if prepared.checksums:
+            record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
         doomed = store_object(tx, bucket["Name"], key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))
@@ -298,7 +348,10 @@ class MultipartOps:
             "Key": key,
             "ETag": record["ETag"],
             "ServerSideEncryption": SSE_S3,
+            **prepared.checksums,
         }
+        if prepared.checksums:
+            out["ChecksumType"] = record["ChecksumType"]
         return after_commit(out, self.blobs, doomed)
 
     # -- abort and listings -------------------------------------------------------------------

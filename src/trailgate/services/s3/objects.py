@@ -350,7 +350,7 @@ class ObjectOps:
                 and record.get("Checksums")
             ):
                 out.update(record["Checksums"])
-                out["ChecksumType"] = "FULL_OBJECT"
+                out["ChecksumType"] = record.get("ChecksumType") or "FULL_OBJECT"
         else:
             start, end = wanted
             length = end - start + 1
