@@ -490,3 +490,46 @@ def test_multipart_upload_checksums(s3: Any, bucket: str, tmp_path: Any) -> None
     assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
     head = s3.head_object(Bucket=bucket, Key="sums/full", ChecksumMode="ENABLED")
     assert (head["ChecksumCRC32"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+
+
+# -- condition keys from request headers -----------------------------------------------------------
+
+
+def test_bucket_policy_conditions_on_request_headers(s3: Any) -> None:
+    name = unique("tg-fid-cond")
+    s3.create_bucket(Bucket=name)
+    deny = [
+        {"Sid": "RequireSSE", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{name}/sse/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}},
+        {"Sid": "RequireTeamTag", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{name}/tagged/*",
+         "Condition": {"StringNotEquals": {"s3:RequestObjectTag/Team": "audit"}}},
+        {"Sid": "NoColdCopies", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{name}/copies/*",
+         "Condition": {"StringEquals": {"s3:x-amz-storage-class": "GLACIER"},
+                       "StringLike": {"s3:x-amz-copy-source": f"{name}/src/*"}}},
+    ]
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17",
+                                                         "Statement": deny}))
+    try:
+        denied = [
+            lambda: s3.put_object(Bucket=name, Key="sse/a", Body=b"x"),
+            lambda: s3.put_object(Bucket=name, Key="tagged/a", Body=b"x", Tagging="team=other"),
+            lambda: s3.put_object(Bucket=name, Key="tagged/a", Body=b"x"),
+            lambda: s3.copy_object(Bucket=name, Key="copies/a", CopySource=f"{name}/src/k",
+                                   StorageClass="GLACIER"),
+        ]
+        s3.put_object(Bucket=name, Key="src/k", Body=b"x")
+        for call in denied:
+            with pytest.raises(ClientError) as exc:
+                call()
+            assert error_of(exc)[0::2] == ("AccessDenied", 403)
+        s3.put_object(Bucket=name, Key="sse/a", Body=b"x", ServerSideEncryption="AES256")
+        s3.put_object(Bucket=name, Key="tagged/a", Body=b"x", Tagging="Team=audit")
+        s3.copy_object(Bucket=name, Key="copies/a", CopySource=f"{name}/src/k",
+                       StorageClass="STANDARD_IA")
+    finally:
+        s3.delete_bucket_policy(Bucket=name)
+        empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)
