@@ -533,3 +533,32 @@ def test_bucket_policy_conditions_on_request_headers(s3: Any) -> None:
         s3.delete_bucket_policy(Bucket=name)
         empty_bucket(s3, name)
         s3.delete_bucket(Bucket=name)
+
+
+def test_identity_policy_on_existing_object_tags(server: Server, s3: Any, bucket: str) -> None:
+    iam: Any = server.client("iam")
+    user = unique("tg-fid-abac")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="public-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                       "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                       "Condition": {"StringEqualsIfExists": {
+                           "s3:ExistingObjectTag/classification": "public"}}}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    try:
+        s3.put_object(Bucket=bucket, Key="abac/open", Body=b"open", Tagging="classification=public")
+        s3.put_object(Bucket=bucket, Key="abac/closed", Body=b"closed",
+                      Tagging="classification=secret")
+        reader: Any = server.client("s3", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        assert reader.get_object(Bucket=bucket, Key="abac/open")["Body"].read() == b"open"
+        with pytest.raises(ClientError) as exc:
+            reader.get_object(Bucket=bucket, Key="abac/closed")
+        assert error_of(exc)[0::2] == ("AccessDenied", 403)
+        with pytest.raises(ClientError) as exc:
+            reader.get_object(Bucket=bucket, Key="abac/missing")
+        assert error_of(exc)[0::2] == ("NoSuchKey", 404)
+    finally:
+        iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName=user, PolicyName="public-only")
+        iam.delete_user(UserName=user)

@@ -155,6 +155,19 @@ def _request_tag_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) 
         keys[f"s3:requestobjecttag/{key.lower()}"] = (value,)
 
 
+#: Operations on an existing object, whose tags S3 exposes as s3:ExistingObjectTag/KEY.
+_EXISTING_TAG_OPERATIONS: Final = frozenset({
+    "GetObject", "HeadObject", "GetObjectAttributes", "GetObjectAcl", "PutObjectAcl",
+    "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging",
+})
+
+
+def _existing_tag_keys(read: Any, bucket: str, key: str, keys: dict[str, tuple[str, ...]]) -> None:
+    tags = read(lambda tx: s3q.object_tags(tx, bucket, key))
+    for tag, value in (tags or {}).items():
+        keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
+
+
 def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
     text = bucket.get("Policy")
     if not text:
@@ -227,6 +240,8 @@ def authorize_s3(
         resource = bucket_arn(name)
         if target == "object":
             resource = object_arn(name, ctx.params.get("Key", ""))
+            if operation in _EXISTING_TAG_OPERATIONS:
+                _existing_tag_keys(read, name, str(ctx.params.get("Key", "")), keys)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []
