@@ -562,3 +562,28 @@ def test_identity_policy_on_existing_object_tags(server: Server, s3: Any, bucket
         iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
         iam.delete_user_policy(UserName=user, PolicyName="public-only")
         iam.delete_user(UserName=user)
+
+
+def test_bucket_policy_principals_must_exist(server: Server, s3: Any, bucket: str) -> None:
+    iam: Any = server.client("iam")
+    user = unique("tg-fid-principal")
+    iam.create_user(UserName=user, Path="/team/")
+    account = iam.get_user(UserName=user)["User"]["Arn"].split(":")[4]
+
+    def policy(principal: str) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}]})
+
+    try:
+        for principal in (f"arn:aws:iam::{account}:user/nobody-{user}",
+                          f"arn:aws:iam::{account}:role/no-such-role-{user}"):
+            with pytest.raises(ClientError) as exc:
+                s3.put_bucket_policy(Bucket=bucket, Policy=policy(principal))
+            assert error_of(exc) == ("MalformedPolicy", "Invalid principal in policy", 400)
+        for principal in (f"arn:aws:iam::{account}:user/team/{user}", "222233334444",
+                          "arn:aws:iam::222233334444:root"):
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy(principal))
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
+        iam.delete_user(UserName=user)

@@ -11,6 +11,8 @@ from typing import Any, Final
 
 from ...policy.model import Policy, Statement
 from ...protocol.errors import ServiceError
+from ...store.interface import Tx
+from ..iam import queries as iamq
 from .common import (
     ENFORCED,
     access_denied,
@@ -274,3 +276,24 @@ def _narrow_cidr(value: str) -> bool:
     except ValueError:
         return False
     return length >= (8 if ":" not in value else 32)
+
+
+# -- principals of bucket policies ---------------------------------------------------------------
+
+_IAM_PRINCIPAL: Final = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:[^*?]*/)?([^/*?]+)")
+
+
+def check_principals_exist(tx: Tx, policy: Policy) -> None:
+    """S3 refuses a bucket policy naming an IAM user or role that does not exist ("Invalid
+    principal in policy"); accounts, services and wildcards are taken as written."""
+    for stmt in policy.statements:
+        for spec in (stmt.principal, stmt.not_principal):
+            for value in spec.aws if spec is not None else ():
+                match = _IAM_PRINCIPAL.fullmatch(value)
+                if match is None:
+                    continue
+                account, kind, name = match.groups()
+                lookup = iamq.get_user if kind == "user" else iamq.get_role
+                if lookup(tx, account, name) is None:
+                    raise ServiceError("MalformedPolicy", "Invalid principal in policy", 400)
+

@@ -17,6 +17,7 @@ from .access import (
     acl_is_public,
     canned_grants,
     check_acl_allowed,
+    check_principals_exist,
     grants_view,
     owner_only,
     policy_is_public,
@@ -338,6 +339,7 @@ class BucketOps:
             check_bucket_policy_actions(policy)
         except MalformedPolicyError as err:
             raise ServiceError("MalformedPolicy", err.message, 400) from None
+        check_principals_exist(tx, policy)
         block = bucket.get("PublicAccessBlock") or {}
         if block.get("BlockPublicPolicy") and policy_is_public(policy):
             p = call.principal
