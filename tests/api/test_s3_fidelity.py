@@ -587,3 +587,23 @@ def test_bucket_policy_principals_must_exist(server: Server, s3: Any, bucket: st
     finally:
         s3.delete_bucket_policy(Bucket=bucket)
         iam.delete_user(UserName=user)
+
+
+def test_composite_upload_needs_every_part_checksum(s3: Any, bucket: str) -> None:
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="sums/needs",
+                                     ChecksumAlgorithm="SHA256")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="sums/needs", UploadId=uid, PartNumber=1,
+                          Body=b"only part", ChecksumAlgorithm="SHA256")
+    with pytest.raises(ClientError) as exc:
+        s3.complete_multipart_upload(Bucket=bucket, Key="sums/needs", UploadId=uid,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                                 "ETag": part["ETag"]}]})
+    assert error_of(exc) == (
+        "InvalidRequest", "The upload was created using a sha256 checksum. The complete request "
+        "must include the checksum for each part. It was missing for part 1 in the request.", 400,
+    )
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="sums/needs", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"],
+                                    "ChecksumSHA256": part["ChecksumSHA256"]}]})
+    assert done["ChecksumType"] == "COMPOSITE" and done["ChecksumSHA256"].endswith("-1")

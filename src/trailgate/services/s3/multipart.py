@@ -183,6 +183,22 @@ def checksum_type(params: dict[str, Any]) -> str | None:
     return FULL_OBJECT if algorithm == "CRC64NVME" else COMPOSITE
 
 
+def _check_part_checksums(upload: dict[str, Any], requested: list[dict[str, Any]]) -> None:
+    """An upload with a composite checksum needs each part's checksum in the complete request."""
+    algorithm = upload.get("ChecksumAlgorithm")
+    if not algorithm or upload.get("ChecksumType") != COMPOSITE:
+        return
+    for part in requested:
+        if not part.get(f"Checksum{algorithm}"):
+            raise ServiceError(
+                "InvalidRequest",
+                f"The upload was created using a {str(algorithm).lower()} checksum. The complete "
+                "request must include the checksum for each part. It was missing for part "
+                f"{part.get('PartNumber')} in the request.",
+                400,
+            )
+
+
 def composite_checksum(algorithm: Any, parts: list[dict[str, Any]]) -> dict[str, str]:
     """S3's composite checksum of a multipart object: the checksum of the parts' binary
     checksums, then ``-N``; empty unless every part carries one trailgate can compute."""
@@ -277,7 +293,9 @@ class MultipartOps:
                 bucket, upload = load_upload(tx, params)
                 stored = _stored_parts(tx, bucket["Name"], upload_id)
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
-                return upload, check_parts(upload_id, requested, stored)
+                chosen = check_parts(upload_id, requested, stored)
+                _check_part_checksums(upload, requested)
+                return upload, chosen
 
             upload, parts = read(snapshot)
             whole = upload.get("ChecksumType") == FULL_OBJECT
