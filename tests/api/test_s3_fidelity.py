@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,8 +168,11 @@ def test_copy_to_itself_changing_only_the_redirect_location(s3: Any, bucket: str
 
 
 def test_times_are_whole_seconds(s3: Any, bucket: str) -> None:
+    before = datetime.now(UTC)
     s3.put_object(Bucket=bucket, Key="times/a", Body=b"a")
     head = s3.head_object(Bucket=bucket, Key="times/a")
+    # never earlier than the request: a file written before its upload is not newer
+    assert before <= head["LastModified"] <= before + timedelta(seconds=5)
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="times/")["Contents"][0]
     assert listed["LastModified"] == head["LastModified"]
     copied = s3.copy_object(Bucket=bucket, Key="times/b", CopySource=f"{bucket}/times/a")

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -157,8 +157,15 @@ def acls_not_supported() -> ServiceError:
 def stamp(now: datetime) -> str:
     """A timestamp as stored: ISO 8601 in UTC, at whole seconds.  S3 keeps times (LastModified,
     CreationDate, Initiated) to the second: listings show ``.000Z``, and tools rely on it (``aws s3
-    sync --exact-timestamps`` compares a file's whole-second mtime with the listed time)."""
-    return now.astimezone(UTC).replace(microsecond=0).isoformat(timespec="milliseconds")
+    sync --exact-timestamps`` compares a file's whole-second mtime with the listed time).
+
+    A fraction rounds up, never down: a time is then never earlier than the request, so a file
+    written just before its upload is not newer than the object (``aws s3 sync`` uploads a file
+    again when its mtime is later than the object's LastModified)."""
+    whole = now.astimezone(UTC)
+    if whole.microsecond:
+        whole = whole.replace(microsecond=0) + timedelta(seconds=1)
+    return whole.isoformat(timespec="milliseconds")
 
 
 def when(text: str) -> datetime:
