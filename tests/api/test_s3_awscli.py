@@ -116,6 +116,11 @@ def test_cp_up_and_down_multipart(cli: Cli, tmp_path: Path) -> None:
     assert out.startswith(f"download: {cli.url('big/trail.bin')} to ")
     assert out.endswith("back.bin\n")
     assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest()
+    # S3 to S3: the CLI copies an object above its threshold part by part (UploadPartCopy).
+    out = cli.ok("s3", "cp", cli.url("big/trail.bin"), cli.url("big/copy.bin"), "--no-progress")
+    assert out == f"copy: {cli.url('big/trail.bin')} to {cli.url('big/copy.bin')}\n"
+    head = cli.json("s3api", "head-object", "--bucket", cli.bucket, "--key", "big/copy.bin")
+    assert (head["ContentLength"], head["ETag"]) == (len(data), multipart_etag(data, 8 * MiB))
     small = tmp_path / "small.txt"
     small.write_text("one small line\n")
     cli.ok("s3", "cp", str(small), cli.url("small/one.txt"), "--content-type", "text/plain")
@@ -171,6 +176,8 @@ def test_sync_up_back_and_rm_recursive(cli: Cli, tmp_path: Path) -> None:
     assert {str(p.relative_to(back)): p.read_bytes() for p in back.rglob("*") if p.is_file()} == (
         files
     )
+    # The files got the listed LastModified as their mtime: an exact comparison finds them equal.
+    assert cli.ok("s3", "sync", cli.url("sync/"), str(back), "--exact-timestamps") == ""
     out = cli.ok("s3", "rm", cli.url("sync/"), "--recursive")
     assert out.count("delete: ") == len(files)
     listed = cli.json("s3api", "list-objects-v2", "--bucket", cli.bucket, "--prefix", "sync/")

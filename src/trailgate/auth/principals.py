@@ -70,7 +70,7 @@ def long_term(
 
     resolved: tuple[Principal, str] | None = read(lookup)
     if resolved is None:
-        raise AuthError("unknown_key")
+        raise AuthError("unknown_key", extra={"AWSAccessKeyId": key_id})  # S3 names it
     cache.put(key_id, resolved)
     return resolved
 
@@ -80,7 +80,7 @@ def temporary(
 ) -> tuple[Principal, str]:
     """Resolve an ASIA key from its sealed session token."""
     if not token:
-        raise AuthError("unknown_key")
+        raise AuthError("unknown_key", extra={"AWSAccessKeyId": key_id})
     try:
         claims = sealer.open(token)
     except Exception as exc:  # any tampering, truncation or foreign token

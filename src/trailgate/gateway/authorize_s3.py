@@ -4,8 +4,8 @@ the public access block, and the extra checks of CopyObject and DeleteObjects.""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote
 
 from ..policy import (
     BoundPolicy,
@@ -109,6 +109,63 @@ def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
     sha = ctx.request.headers.get("x-amz-content-sha256")
     if sha:
         keys["s3:x-amz-content-sha256"] = (sha,)
+    _header_keys(params, keys)
+    _request_tag_keys(params, keys)
+
+
+# request param -> the S3 condition key its header sets (S3's service authorization reference)
+_HEADER_KEYS: Final = (
+    ("ServerSideEncryption", "s3:x-amz-server-side-encryption"),
+    ("SSEKMSKeyId", "s3:x-amz-server-side-encryption-aws-kms-key-id"),
+    ("StorageClass", "s3:x-amz-storage-class"),
+    ("MetadataDirective", "s3:x-amz-metadata-directive"),
+    ("WebsiteRedirectLocation", "s3:x-amz-website-redirect-location"),
+    ("GrantRead", "s3:x-amz-grant-read"),
+    ("GrantWrite", "s3:x-amz-grant-write"),
+    ("GrantReadACP", "s3:x-amz-grant-read-acp"),
+    ("GrantWriteACP", "s3:x-amz-grant-write-acp"),
+    ("GrantFullControl", "s3:x-amz-grant-full-control"),
+)
+
+
+def _header_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> None:
+    for param, key in _HEADER_KEYS:
+        if params.get(param) is not None:
+            keys[key] = (str(params[param]),)
+    source = params.get("CopySource")
+    if isinstance(source, dict):
+        keys["s3:x-amz-copy-source"] = (f"{source.get('Bucket', '')}/{source.get('Key', '')}",)
+    elif source:
+        keys["s3:x-amz-copy-source"] = (unquote(str(source)).split("?", 1)[0].lstrip("/"),)
+
+
+def _request_tag_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> None:
+    """``s3:RequestObjectTag/KEY`` and ``s3:RequestObjectTagKeys`` from the tags a request sets
+    (the x-amz-tagging header of a write, or PutObjectTagging's TagSet)."""
+    tagging = params.get("Tagging")
+    if isinstance(tagging, dict):
+        pairs = [(str(t.get("Key") or ""), str(t.get("Value") or ""))
+                 for t in tagging.get("TagSet") or []]
+    elif isinstance(tagging, str):
+        pairs = parse_qsl(tagging, keep_blank_values=True)
+    else:
+        return
+    keys["s3:requestobjecttagkeys"] = tuple(k for k, _ in pairs)
+    for key, value in pairs:
+        keys[f"s3:requestobjecttag/{key.lower()}"] = (value,)
+
+
+#: Operations on an existing object, whose tags S3 exposes as s3:ExistingObjectTag/KEY.
+_EXISTING_TAG_OPERATIONS: Final = frozenset({
+    "GetObject", "HeadObject", "GetObjectAttributes", "GetObjectAcl", "PutObjectAcl",
+    "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging",
+})
+
+
+def _existing_tag_keys(read: Any, bucket: str, key: str, keys: dict[str, tuple[str, ...]]) -> None:
+    tags = read(lambda tx: s3q.object_tags(tx, bucket, key))
+    for tag, value in (tags or {}).items():
+        keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
 
 
 def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
@@ -178,9 +235,13 @@ def authorize_s3(
             return  # the provider answers NoSuchBucket
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
+            if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
+                ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
         if target == "object":
             resource = object_arn(name, ctx.params.get("Key", ""))
+            if operation in _EXISTING_TAG_OPERATIONS:
+                _existing_tag_keys(read, name, str(ctx.params.get("Key", "")), keys)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []

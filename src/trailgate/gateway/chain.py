@@ -28,6 +28,8 @@ from ..services import catalog
 from ..services.base import Call
 from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
+from ..services.s3 import queries as s3q
+from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
@@ -228,11 +230,7 @@ class Gateway:
         provider = self.providers.get(ctx.service)
         method = getattr(provider, ctx.operation, None) if provider is not None else None
         if method is None and ctx.service == "s3":
-            raise ServiceError(
-                "NotImplemented",
-                "A header you provided implies functionality that is not implemented",
-                501,
-            )
+            raise self._s3_not_implemented(ctx)
         if method is None:
             raise ServiceError(
                 "InvalidAction"
@@ -279,6 +277,18 @@ class Gateway:
         if ctx.service == "cloudtrail" and catalog.entry(ctx.service, ctx.operation).write:
             self.data_events.invalidate()  # a trail's selectors may have changed
         ctx.result = result
+
+    def _s3_not_implemented(self, ctx: RequestContext) -> ServiceError:
+        """An S3 operation trailgate lacks: NotImplemented, but NoSuchBucket first for a bucket
+        that does not exist (S3 names a missing bucket before anything else)."""
+        name = str(ctx.params.get("Bucket") or "")
+        if name and self.store.read(lambda tx: s3q.bucket(tx, name)) is None:
+            return no_such_bucket(name)
+        return ServiceError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+        )
 
     def _run_and_record(
         self,

@@ -536,6 +536,7 @@ def _public_checks(stmt: Statement) -> list[Finding]:
 # --------------------------------------------------------------------------------------------
 
 S3_ACTION_NOT_APPLICABLE = "Action does not apply to any resource(s) in statement"
+S3_INVALID_ACTION = "Policy has invalid action"
 
 
 def _s3_resource_types(resource: str) -> frozenset[str]:
@@ -553,15 +554,26 @@ def _s3_resource_types(resource: str) -> frozenset[str]:
     return frozenset({"bucket"})
 
 
+def _unknown_s3_action(action: str) -> bool:
+    """An ``s3:`` action name (no wildcard) that names no S3 action."""
+    if not action.lower().startswith("s3:") or "*" in action or "?" in action:
+        return False
+    return expand_action(action) == []
+
+
 def check_bucket_policy_actions(policy: Policy) -> None:
-    """S3 refuses a bucket policy statement in which a listed ``s3:`` action applies to none of
-    the statement's resources (``s3:ListBucket`` on ``arn:aws:s3:::b/*``, ``s3:GetObject`` on
-    ``arn:aws:s3:::b``).  A wildcard action needs one of the actions it covers to apply.
-    Statements with ``NotAction`` or ``NotResource`` are not checked.  # UNSURE: exact extent
+    """S3 refuses a bucket policy naming an ``s3:`` action that does not exist (``s3:HeadObject``,
+    ``s3:ListObjects``: "Policy has invalid action"), and a statement in which a listed ``s3:``
+    action applies to none of the statement's resources (``s3:ListBucket`` on
+    ``arn:aws:s3:::b/*``, ``s3:GetObject`` on ``arn:aws:s3:::b``).  A wildcard action needs one
+    of the actions it covers to apply.  Statements with ``NotAction`` or ``NotResource`` are not
+    checked for applicability.  # UNSURE: exact extent
 
     Raises :class:`MalformedPolicyError` with S3's message.
     """
     for stmt in policy.statements:
+        if any(_unknown_s3_action(a) for a in (stmt.action or ()) + (stmt.not_action or ())):
+            raise MalformedPolicyError(S3_INVALID_ACTION)
         if stmt.action is None or stmt.resource is None:
             continue
         types: frozenset[str] = frozenset().union(*(_s3_resource_types(r) for r in stmt.resource))
@@ -569,7 +581,7 @@ def check_bucket_policy_actions(policy: Policy) -> None:
             if not action.lower().startswith("s3:"):
                 continue
             infos = expand_action(action)
-            if not infos:  # unknown action names are lint's business, not S3's
+            if not infos:  # a wildcard that covers no catalogue action
                 continue
             if not any(types.intersection(info.resources) for info in infos):
                 raise MalformedPolicyError(S3_ACTION_NOT_APPLICABLE)

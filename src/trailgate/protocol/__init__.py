@@ -83,6 +83,8 @@ def parse_request(ctx: RequestContext) -> None:
         ctx.params = restxml.parse_s3(
             ctx.operation, ctx.request, ctx.params.get("Bucket"), ctx.params.get("Key")
         )
+        if ctx.operation == "CompleteMultipartUpload":  # its Location is the object's URL
+            ctx.params[restxml.LOCATION] = restxml.object_url(ctx.request)
 
 
 def render(ctx: RequestContext) -> None:

@@ -32,18 +32,20 @@ from . import specs
 from .s3wire import dispatch, serialize
 from .s3wire.dispatch import S3Locator, locate, s3_operation
 from .s3wire.errors import CONTENT_TYPE, XML_DECL, error_headers, host_id, serialize_error
-from .s3wire.parse import parse_s3
+from .s3wire.parse import LOCATION, object_url, parse_s3
 from .s3wire.plans import input_plan, output_plan
 from .s3wire.serialize import serialize_s3
 
 __all__ = [
     "CONTENT_TYPE",
+    "LOCATION",
     "XML_DECL",
     "S3Locator",
     "error_headers",
     "host_id",
     "input_plan",
     "locate",
+    "object_url",
     "output_plan",
     "parse_s3",
     "s3_operation",

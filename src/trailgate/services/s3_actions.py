@@ -34,6 +34,8 @@ S3_ACTIONS: dict[str, tuple[str, Target]] = {
     "PutBucketTagging": ("s3:PutBucketTagging", "bucket"),
     "DeleteBucketTagging": ("s3:PutBucketTagging", "bucket"),
     "GetBucketEncryption": ("s3:GetEncryptionConfiguration", "bucket"),
+    "PutBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
+    "DeleteBucketEncryption": ("s3:PutEncryptionConfiguration", "bucket"),
     "ListMultipartUploads": ("s3:ListBucketMultipartUploads", "bucket"),
     "GetBucketCors": ("s3:GetBucketCORS", "bucket"),
     "PutBucketCors": ("s3:PutBucketCORS", "bucket"),

@@ -529,6 +529,9 @@ def test_bucket_policy_actions_must_apply_to_a_resource() -> None:
         ("s3:Get*", "arn:aws:s3:::b"),
         (["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]),
         ("s3:GetObject", "arn:aws:s3:::b*"),
-        ("s3:GetObjectt", "arn:aws:s3:::b"),
     ]:
         check_bucket_policy_actions(bucket_policy(action, resource))
+    for action in ("s3:GetObjectt", "s3:HeadObject", ["s3:GetObject", "s3:ListObjects"]):
+        with pytest.raises(MalformedPolicyError) as info:
+            check_bucket_policy_actions(bucket_policy(action, "arn:aws:s3:::b/*"))
+        assert info.value.message == "Policy has invalid action"

@@ -66,6 +66,8 @@ _CHECKSUMS: Final = {
 _NOT_CHECKSUMS: Final = frozenset(
     {"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"}
 )
+#: Hidden param: the absolute URL of the object a CompleteMultipartUpload request names.
+LOCATION: Final = "__location"
 _COPY_SOURCE_HELP: Final = (
     "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
 )
@@ -95,6 +97,14 @@ def parse_s3(
         if name not in params:
             raise _missing(plan, name)
     return params
+
+
+def object_url(req: HttpRequest) -> str:
+    """The absolute URL the request addressed (S3's ``Location`` of a completed upload): its
+    scheme and Host, and the path as sent (``/bucket/key``, or ``/key`` virtual-host style)."""
+    scheme = "https" if req.secure else "http"
+    host = req.header("host") or "localhost"
+    return f"{scheme}://{host}{req.raw_path}"
 
 
 # --------------------------------------------------------------------------- query

@@ -1,7 +1,7 @@
 """ACLs (canned, grant headers, AccessControlPolicy) and "is this public?" for policies and ACLs.
 
-Grants are stored in the ``Grant`` output shape: ``{"Grantee": {"Type", "ID"|"URI",
-"DisplayName"?}, "Permission"}``.
+Grants are stored in the ``Grant`` output shape: ``{"Grantee": {"Type", "ID"|"URI"},
+"Permission"}`` (no DisplayName: S3 no longer returns one; older records may hold it).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Any, Final
 
 from ...policy.model import Policy, Statement
 from ...protocol.errors import ServiceError
+from ...store.interface import Tx
+from ..iam import queries as iamq
 from .common import (
     ENFORCED,
     access_denied,
@@ -50,9 +52,18 @@ GRANT_PARAMS: Final = {
 
 def owner_grant(account: str) -> dict[str, Any]:
     return {
-        "Grantee": {"Type": "CanonicalUser", "ID": canonical_id(account), "DisplayName": account},
+        "Grantee": {"Type": "CanonicalUser", "ID": canonical_id(account)},
         "Permission": "FULL_CONTROL",
     }
+
+
+def grants_view(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grants as S3 shows them now: without the DisplayName it stopped returning (November 21,
+    2025), which grants stored before then may still hold."""
+    return [
+        {**g, "Grantee": {k: v for k, v in g["Grantee"].items() if k != "DisplayName"}}
+        for g in grants
+    ]
 
 
 def group_grant(uri: str, permission: str) -> dict[str, Any]:
@@ -99,6 +110,10 @@ def header_grants(params: dict[str, Any]) -> list[dict[str, Any]] | None:
     return grants if found else None
 
 
+#: A canonical user id is 64 hex digits; anything else names no one ("Invalid id").
+_CANONICAL_ID: Final = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def _checked(grant: dict[str, Any]) -> dict[str, Any]:
     grantee = grant.get("Grantee") or {}
     kind = grantee.get("Type")
@@ -114,10 +129,8 @@ def _checked(grant: dict[str, Any]) -> dict[str, Any]:
         if grantee.get("URI") not in GROUPS:
             raise invalid_argument("Invalid group uri", "uri", grantee.get("URI"))
         return {"Grantee": {"Type": "Group", "URI": grantee["URI"]}, "Permission": permission}
-    if kind == "CanonicalUser" and grantee.get("ID"):
+    if kind == "CanonicalUser" and _CANONICAL_ID.fullmatch(str(grantee.get("ID") or "")):
         out: dict[str, Any] = {"Type": "CanonicalUser", "ID": grantee["ID"]}
-        if grantee.get("DisplayName"):
-            out["DisplayName"] = grantee["DisplayName"]
         return {"Grantee": out, "Permission": permission}
     if kind == "AmazonCustomerByEmail":
         raise ServiceError(
@@ -263,3 +276,24 @@ def _narrow_cidr(value: str) -> bool:
     except ValueError:
         return False
     return length >= (8 if ":" not in value else 32)
+
+
+# -- principals of bucket policies ---------------------------------------------------------------
+
+_IAM_PRINCIPAL: Final = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:[^*?]*/)?([^/*?]+)")
+
+
+def check_principals_exist(tx: Tx, policy: Policy) -> None:
+    """S3 refuses a bucket policy naming an IAM user or role that does not exist ("Invalid
+    principal in policy"); accounts, services and wildcards are taken as written."""
+    for stmt in policy.statements:
+        for spec in (stmt.principal, stmt.not_principal):
+            for value in spec.aws if spec is not None else ():
+                match = _IAM_PRINCIPAL.fullmatch(value)
+                if match is None:
+                    continue
+                account, kind, name = match.groups()
+                lookup = iamq.get_user if kind == "user" else iamq.get_role
+                if lookup(tx, account, name) is None:
+                    raise ServiceError("MalformedPolicy", "Invalid principal in policy", 400)
+

@@ -207,6 +207,17 @@ def write_body(
     return Prepared(blobs, info=info, checksums=wanted)
 
 
+def write_copy(blobs: BlobStore, chunks: Iterable[bytes], algorithm: str | None) -> Prepared:
+    """Write bytes S3 already holds (a copied range) to a new blob, with their checksum when
+    ``algorithm`` (e.g. ``CRC32``) is one trailgate computes."""
+    member = f"Checksum{algorithm}" if algorithm else ""
+    factory = CHECKSUMS.get(member)
+    digest = factory[1]() if factory is not None else None
+    info = blobs.write_stream(_hashed(chunks, [digest] if digest is not None else []))
+    checksums = {member: _b64(digest.digest())} if digest is not None else {}
+    return Prepared(blobs, info=info, checksums=checksums)
+
+
 def _too_large(size: int, limit: int) -> ServiceError:
     return ServiceError(
         "EntityTooLarge",
@@ -377,8 +388,16 @@ def check_copy_conditions(params: dict[str, Any], record: dict[str, Any]) -> Non
 
 
 def check_write_conditions(params: dict[str, Any], record: dict[str, Any] | None, key: str) -> None:
-    """Conditional writes: ``If-None-Match: *`` (the key must be free) and ``If-Match``."""
+    """Conditional writes: ``If-None-Match: *`` (the key must be free) and ``If-Match``.  S3
+    supports only ``*`` in a write's If-None-Match: an ETag there is NotImplemented."""
     if_none = params.get("IfNoneMatch")
+    if if_none is not None and str(if_none).strip() != "*":
+        raise ServiceError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+            {"Header": "If-None-Match"},
+        )
     if if_none is not None and record is not None and etag_matches(str(if_none), record["ETag"]):
         raise precondition_failed("If-None-Match")
     if_match = params.get("IfMatch")

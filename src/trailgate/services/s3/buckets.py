@@ -14,8 +14,11 @@ from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
 from .access import (
+    acl_is_public,
     canned_grants,
     check_acl_allowed,
+    check_principals_exist,
+    grants_view,
     owner_only,
     policy_is_public,
     requested_grants,
@@ -25,7 +28,6 @@ from .common import (
     ENFORCED,
     NS,
     OWNERSHIPS,
-    SSE_S3,
     WRITER,
     access_denied,
     after_commit,
@@ -141,6 +143,27 @@ def _pab_view(config: dict[str, Any]) -> dict[str, bool]:
     return {field: bool(config.get(field, False)) for field in PAB_FIELDS}
 
 
+def _creation_grants(params: dict[str, Any], account: str, ownership: str) -> list[Any]:
+    """The ACL CreateBucket asks for: none with BucketOwnerEnforced (bar the owner's own),
+    nothing public (a new bucket blocks public access from the start)."""
+    grants = requested_grants(params, account, required=False)
+    if grants is None:
+        return canned_grants("private", account)
+    if ownership == ENFORCED and not owner_only(grants, account):
+        raise ServiceError(
+            "InvalidBucketAclWithObjectOwnership",
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            400,
+        )
+    if acl_is_public(grants):
+        raise ServiceError(
+            "InvalidBucketAclWithBlockPublicAccessError",
+            "Bucket cannot have public ACLs set with BlockPublicAccess enabled",
+            400,
+        )
+    return grants
+
+
 class BucketOps:
     region: str
     blobs: BlobStore
@@ -176,15 +199,8 @@ class BucketOps:
             raise invalid_argument(
                 "Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership
             )
-        grants = requested_grants(params, call.account, required=False)
-        if grants is None:
-            grants = canned_grants("private", call.account)
-        elif ownership == ENFORCED and not owner_only(grants, call.account):
-            raise ServiceError(
-                "InvalidBucketAclWithObjectOwnership",
-                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
-                400,
-            )
+        grants = _creation_grants(params, call.account, ownership)
+        tags = tag_set({"TagSet": config.get("Tags") or []}, 50)  # boto3's create-time Tags
         data: dict[str, Any] = {
             "Name": name,
             "Owner": call.account,
@@ -196,6 +212,7 @@ class BucketOps:
             "OwnershipControls": ownership,
             "ObjectOwnership": ownership,
             "Acl": grants,
+            "Tags": tags,
         }
         tx.insert(NS, BUCKET, name, name, data)
         tx.put(NS, owned_kind(call.account), name, name, {"Name": name})
@@ -206,6 +223,7 @@ class BucketOps:
         region = bucket["Region"]
         return {
             "BucketRegion": region,
+            "AccessPointAlias": False,  # S3 says so for a bucket named by its own name
             "__headers": {"x-amz-bucket-region": region},
         }
 
@@ -281,12 +299,6 @@ class BucketOps:
         load_bucket(tx, call.params)
         return {}  # never versioned: an empty <VersioningConfiguration/>, as S3 answers
 
-    def GetBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
-                "BucketKeyEnabled": False}
-        return {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}
-
     # -- tags ---------------------------------------------------------------------------------
 
     def GetBucketTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -327,6 +339,7 @@ class BucketOps:
             check_bucket_policy_actions(policy)
         except MalformedPolicyError as err:
             raise ServiceError("MalformedPolicy", err.message, 400) from None
+        check_principals_exist(tx, policy)
         block = bucket.get("PublicAccessBlock") or {}
         if block.get("BlockPublicPolicy") and policy_is_public(policy):
             p = call.principal
@@ -375,7 +388,7 @@ class BucketOps:
         grants = bucket.get("Acl") or canned_grants("private", owner)
         if bucket.get("ObjectOwnership") == ENFORCED:
             grants = canned_grants("private", owner)
-        return {"Owner": owner_view(owner), "Grants": grants}
+        return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutBucketAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)

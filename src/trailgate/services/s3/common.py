@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -155,8 +155,17 @@ def acls_not_supported() -> ServiceError:
 
 
 def stamp(now: datetime) -> str:
-    """A timestamp as stored: ISO 8601 in UTC with milliseconds (S3 listings show them)."""
-    return now.astimezone(UTC).isoformat(timespec="milliseconds")
+    """A timestamp as stored: ISO 8601 in UTC, at whole seconds.  S3 keeps times (LastModified,
+    CreationDate, Initiated) to the second: listings show ``.000Z``, and tools rely on it (``aws s3
+    sync --exact-timestamps`` compares a file's whole-second mtime with the listed time).
+
+    A fraction rounds up, never down: a time is then never earlier than the request, so a file
+    written just before its upload is not newer than the object (``aws s3 sync`` uploads a file
+    again when its mtime is later than the object's LastModified)."""
+    whole = now.astimezone(UTC)
+    if whole.microsecond:
+        whole = whole.replace(microsecond=0) + timedelta(seconds=1)
+    return whole.isoformat(timespec="milliseconds")
 
 
 def when(text: str) -> datetime:
@@ -170,7 +179,8 @@ def canonical_id(account: str) -> str:
 
 def owner_view(account: str) -> dict[str, str]:
     """The ``Owner`` shape of an account."""
-    return {"ID": canonical_id(account), "DisplayName": account}
+    # No DisplayName: S3 stopped returning it on November 21, 2025 (Owner and Grantee).
+    return {"ID": canonical_id(account)}
 
 
 def quote_etag(md5_hex: str) -> str:
@@ -237,8 +247,20 @@ SYSTEM_HEADERS: Final = (
 )
 
 
+def check_redirect(params: dict[str, Any]) -> None:
+    """``x-amz-website-redirect-location`` must be a path or an http(s) URL, as S3 requires."""
+    location = params.get("WebsiteRedirectLocation")
+    if location and not str(location).startswith(("/", "http://", "https://")):
+        raise ServiceError(
+            "InvalidRedirectLocation",
+            "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+            400,
+        )
+
+
 def system_headers(params: dict[str, Any]) -> dict[str, str]:
     """The stored representation headers other than Content-Type (``Expires`` as ISO text)."""
+    check_redirect(params)
     out = {name: str(params[name]) for name in SYSTEM_HEADERS if params.get(name)}
     expires = params.get("Expires")
     if isinstance(expires, datetime):
@@ -275,6 +297,9 @@ def tag_set(tagging: Any, limit: int) -> dict[str, str]:
         if not key or len(key) > 128:
             raise ServiceError("InvalidTag", "The TagKey you have provided is invalid", 400,
                                {"TagKey": key})
+        if limit == 50 and key.lower().startswith("aws:"):  # reserved for AWS's own tags
+            raise ServiceError("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400,
+                               {"TagKey": key})
         if len(value) > 256:
             raise ServiceError("InvalidTag", "The TagValue you have provided is invalid", 400,
                                {"TagKey": key, "TagValue": value})
@@ -287,10 +312,20 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
 
 
 def parse_tagging(text: str | None) -> dict[str, str]:
-    """``x-amz-tagging`` (URL query syntax) -> tags."""
+    """``x-amz-tagging`` (URL query syntax) -> tags, checked as S3 checks the header: every pair
+    names a key, no key twice (InvalidArgument), then the limits of a TagSet."""
     if not text:
         return {}
-    return dict(parse_qsl(text, keep_blank_values=True))
+    pairs = parse_qsl(text, keep_blank_values=True)
+    keys = [key for key, _ in pairs]
+    if not all(keys) or len(set(keys)) != len(keys):
+        raise ServiceError(
+            "InvalidArgument",
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+            "parameters without tag name duplicates.",
+            400,
+        )
+    return tag_set({"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}, 10)
 
 
 # -- buckets -----------------------------------------------------------------------------------

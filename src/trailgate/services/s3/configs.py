@@ -1,7 +1,7 @@
 """Bucket configurations: CORS and lifecycle rules are kept (validated as S3 validates them,
 returned as stored; trailgate serves no browser CORS preflight and expires or transitions no
-object: the rules are configuration only), the others are read as S3 answers for a bucket
-that has none.
+object: the rules are configuration only), default encryption is SSE-S3 (settable with its
+BucketKeyEnabled, never SSE-KMS), the others are read as S3 answers for a bucket that has none.
 
 Tools that inspect a bucket (the AWS CLI, Terraform's provider, inventory scripts) read every
 sub-resource of it.  A bucket here never has a website, replication or Object Lock
@@ -18,7 +18,15 @@ from typing import Any, Final
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
-from .common import BUCKET, NS, invalid_argument, invalid_request, load_bucket, malformed_xml
+from .common import (
+    BUCKET,
+    NS,
+    SSE_S3,
+    invalid_argument,
+    invalid_request,
+    load_bucket,
+    malformed_xml,
+)
 
 # operation -> (error code, message) S3 answers when the bucket has no such configuration
 _MISSING: Final[dict[str, tuple[str, str]]] = {
@@ -137,7 +145,59 @@ def lifecycle_rules(config: Any) -> list[dict[str, Any]]:
     return [_plain(rule) for rule in rules]
 
 
+# -- default encryption ---------------------------------------------------------------------
+
+SSE_ALGORITHMS: Final = frozenset({SSE_S3, "aws:kms", "aws:kms:dsse"})
+
+
+def encryption_rule(config: Any) -> dict[str, Any]:
+    """The one rule of a ``ServerSideEncryptionConfiguration``: SSE-S3 is kept (with its
+    ``BucketKeyEnabled``); SSE-KMS / DSSE-KMS are ``NotImplemented``, as for objects."""
+    rules = (config or {}).get("Rules") if isinstance(config, dict) else None
+    if not rules or not isinstance(rules, list) or len(rules) != 1:
+        raise malformed_xml()
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    algorithm = default.get("SSEAlgorithm")
+    if algorithm not in SSE_ALGORITHMS:
+        raise malformed_xml()
+    if algorithm != SSE_S3:
+        raise ServiceError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+        )
+    if default.get("KMSMasterKeyID"):
+        raise invalid_argument(
+            "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or "
+            "aws:kms:dsse",
+            "ApplyServerSideEncryptionByDefault",
+            "",
+        )
+    return {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
+        "BucketKeyEnabled": bool(rules[0].get("BucketKeyEnabled", False)),
+    }
+
+
 class ConfigOps:
+    def PutBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        rule = encryption_rule(call.params.get("ServerSideEncryptionConfiguration"))
+        _save(tx, bucket, "Encryption", rule)
+        return {}
+
+    def GetBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
+        bucket = load_bucket(tx, call.params)
+        rule = bucket.get("Encryption") or {
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": SSE_S3},
+            "BucketKeyEnabled": False,
+        }
+        return {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}
+
+    def DeleteBucketEncryption(self, call: Call, tx: Tx) -> dict[str, Any]:
+        # Every bucket is encrypted: deleting the configuration restores SSE-S3, the default.
+        return _save(tx, load_bucket(tx, call.params), "Encryption", None)
+
     def PutBucketCors(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)
         return _save(tx, bucket, "Cors", cors_rules(call.params.get("CORSConfiguration")))

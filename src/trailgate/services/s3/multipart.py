@@ -9,6 +9,7 @@ commit.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import secrets
@@ -22,7 +23,15 @@ from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
-from .bodies import Prepared, check_write_conditions, early_error, run_prepared, write_body
+from .bodies import (
+    CHECKSUMS,
+    Prepared,
+    check_write_conditions,
+    early_error,
+    run_prepared,
+    write_body,
+    write_copy,
+)
 from .common import (
     MIN_PART_SIZE,
     NS,
@@ -69,7 +78,7 @@ def _invalid_part(upload_id: str, number: int, etag: str) -> ServiceError:
     )
 
 
-def _load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     bucket = load_bucket(tx, params)
     upload_id = str(params.get("UploadId") or "")
     upload = tx.get(NS, uploads_kind(bucket["Name"]), upload_id)
@@ -79,7 +88,11 @@ def _load_upload(tx: Tx, params: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 
 
 def _initiator(call: Call) -> dict[str, str]:
+    """Who started an upload: an account (its root) is shown as the Owner is (canonical user
+    id), an IAM identity by its ARN and name, as S3 documents the Initiator element."""
     principal = call.principal
+    if principal.kind == "root":
+        return owner_view(principal.account)
     name = principal.session_name or principal.arn.rsplit("/", 1)[-1]
     return {"ID": principal.arn, "DisplayName": name}
 
@@ -124,6 +137,83 @@ def check_parts(
     return chosen
 
 
+def store_part(
+    tx: Tx,
+    bucket: dict[str, Any],
+    upload: dict[str, Any],
+    number: int,
+    prepared: Prepared,
+    now: datetime,
+) -> tuple[dict[str, Any], list[str]]:
+    """Record the prepared blob as part ``number`` of ``upload``; returns the part record and
+    the blobs to delete after the commit (a part it replaces)."""
+    info = prepared.blob
+    kind, key = parts_kind(bucket["Name"]), part_key(upload["UploadId"], number)
+    old = tx.get(NS, kind, key)
+    record = {
+        "PartNumber": number,
+        "ETag": f'"{info.md5_hex}"',
+        "Size": info.size,
+        "LastModified": stamp(now),
+        "BlobId": info.id,
+        "Checksums": dict(prepared.checksums),
+    }
+    tx.put(NS, kind, key, key, record)
+    doomed: list[str] = []
+    if old is not None:
+        unreference_blob(tx, old["BlobId"])
+        doomed.append(old["BlobId"])
+    reference_blob(tx, info.id, kind, key)
+    return record, doomed
+
+
+FULL_OBJECT: Final = "FULL_OBJECT"
+COMPOSITE: Final = "COMPOSITE"
+
+
+def checksum_type(params: dict[str, Any]) -> str | None:
+    """The checksum type of a new upload: as asked (x-amz-checksum-type), else S3's default for
+    its algorithm (CRC64NVME full-object, the others composite); None without an algorithm."""
+    algorithm = params.get("ChecksumAlgorithm")
+    if not algorithm:
+        return None
+    asked = params.get("ChecksumType")
+    if asked:
+        return str(asked)
+    return FULL_OBJECT if algorithm == "CRC64NVME" else COMPOSITE
+
+
+def _check_part_checksums(upload: dict[str, Any], requested: list[dict[str, Any]]) -> None:
+    """An upload with a composite checksum needs each part's checksum in the complete request."""
+    algorithm = upload.get("ChecksumAlgorithm")
+    if not algorithm or upload.get("ChecksumType") != COMPOSITE:
+        return
+    for part in requested:
+        if not part.get(f"Checksum{algorithm}"):
+            raise ServiceError(
+                "InvalidRequest",
+                f"The upload was created using a {str(algorithm).lower()} checksum. The complete "
+                "request must include the checksum for each part. It was missing for part "
+                f"{part.get('PartNumber')} in the request.",
+                400,
+            )
+
+
+def composite_checksum(algorithm: Any, parts: list[dict[str, Any]]) -> dict[str, str]:
+    """S3's composite checksum of a multipart object: the checksum of the parts' binary
+    checksums, then ``-N``; empty unless every part carries one trailgate can compute."""
+    member = f"Checksum{algorithm}" if algorithm else ""
+    factory = CHECKSUMS.get(member)
+    values = [(p.get("Checksums") or {}).get(member) for p in parts]
+    if factory is None or not all(values):
+        return {}
+    digest = factory[1]()
+    for value in values:
+        digest.update(base64.b64decode(str(value)))
+    encoded = base64.b64encode(digest.digest()).decode()
+    return {member: f"{encoded}-{len(parts)}"}
+
+
 def _stored_parts(tx: Tx, bucket: str, upload_id: str) -> dict[int, dict[str, Any]]:
     rows = tx.list(NS, parts_kind(bucket), prefix=f"{upload_id}/")
     return {int(row["PartNumber"]): row for row in rows}
@@ -152,6 +242,7 @@ class MultipartOps:
             "Source": source,
             "StorageClass": str(params.get("StorageClass") or STANDARD),
             "ChecksumAlgorithm": params.get("ChecksumAlgorithm"),
+            "ChecksumType": checksum_type(params),
         }
         tx.insert(NS, uploads_kind(bucket["Name"]), upload_id, key, upload)
         out: dict[str, Any] = {
@@ -160,11 +251,12 @@ class MultipartOps:
         }
         if params.get("ChecksumAlgorithm"):
             out["ChecksumAlgorithm"] = params["ChecksumAlgorithm"]
+            out["ChecksumType"] = upload["ChecksumType"]
         return out
 
     def prepare_UploadPart(self, call: Call) -> Prepared:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
-            _load_upload(tx, call.params)
+            load_upload(tx, call.params)
             part_number(call.params.get("PartNumber"))
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
@@ -178,26 +270,10 @@ class MultipartOps:
 
     def _upload_part(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         number = part_number(params.get("PartNumber"))
         prepared.raise_error()
-        info = prepared.blob
-        kind, key = parts_kind(bucket["Name"]), part_key(upload["UploadId"], number)
-        old = tx.get(NS, kind, key)
-        record = {
-            "PartNumber": number,
-            "ETag": f'"{info.md5_hex}"',
-            "Size": info.size,
-            "LastModified": stamp(call.now),
-            "BlobId": info.id,
-            "Checksums": dict(prepared.checksums),
-        }
-        tx.put(NS, kind, key, key, record)
-        doomed: list[str] = []
-        if old is not None:
-            unreference_blob(tx, old["BlobId"])
-            doomed.append(old["BlobId"])
-        reference_blob(tx, info.id, kind, key)
+        record, doomed = store_part(tx, bucket, upload, number, prepared, call.now)
         out = {"ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums}
         return after_commit(out, self.blobs, doomed)
 
@@ -213,21 +289,29 @@ class MultipartOps:
         try:
             upload_id = str(params.get("UploadId") or "")
 
-            def snapshot(tx: Tx) -> list[dict[str, Any]]:
-                bucket, _upload = _load_upload(tx, params)
+            def snapshot(tx: Tx) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                bucket, upload = load_upload(tx, params)
                 stored = _stored_parts(tx, bucket["Name"], upload_id)
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
-                return check_parts(upload_id, requested, stored)
+                chosen = check_parts(upload_id, requested, stored)
+                _check_part_checksums(upload, requested)
+                return upload, chosen
 
-            parts: list[dict[str, Any]] = read(snapshot)
-            info = self.blobs.write_stream(self._concatenate(parts))
+            upload, parts = read(snapshot)
+            whole = upload.get("ChecksumType") == FULL_OBJECT
+            ready = write_copy(
+                self.blobs, self._concatenate(parts), upload.get("ChecksumAlgorithm") if whole
+                else None,
+            )
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
-        extra = {
+        if not whole:
+            ready.checksums = composite_checksum(upload.get("ChecksumAlgorithm"), parts)
+        ready.extra = {
             "parts": {int(p["PartNumber"]): p["BlobId"] for p in parts},
             "etag": multipart_etag([str(p["ETag"]).strip('"') for p in parts]),
         }
-        return Prepared(self.blobs, info=info, extra=extra)
+        return ready
 
     def _concatenate(self, parts: list[dict[str, Any]]) -> Iterator[bytes]:
         for part in parts:
@@ -246,7 +330,7 @@ class MultipartOps:
 
     def _complete(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         prepared.raise_error()
         info = prepared.blob
         upload_id, key = upload["UploadId"], upload["Key"]
@@ -265,28 +349,33 @@ class MultipartOps:
             size=info.size,
             etag=str(prepared.extra["etag"]),
             source=source,
-            checksums={},
+            checksums=prepared.checksums,
             part_sizes=[int(stored[number]["Size"]) for number in used],
         )
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
+        if prepared.checksums:
+            record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
         doomed = store_object(tx, bucket["Name"], key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))
             doomed.append(part["BlobId"])
         tx.delete(NS, uploads_kind(bucket["Name"]), upload_id)
         out = {
-            "Location": f"/{bucket['Name']}/{quote(key)}",
+            "Location": params.get("__location") or f"/{bucket['Name']}/{quote(key)}",
             "Bucket": bucket["Name"],
             "Key": key,
             "ETag": record["ETag"],
             "ServerSideEncryption": SSE_S3,
+            **prepared.checksums,
         }
+        if prepared.checksums:
+            out["ChecksumType"] = record["ChecksumType"]
         return after_commit(out, self.blobs, doomed)
 
     # -- abort and listings -------------------------------------------------------------------
 
     def AbortMultipartUpload(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket, upload = _load_upload(tx, call.params)
+        bucket, upload = load_upload(tx, call.params)
         upload_id = upload["UploadId"]
         doomed: list[str] = []
         for number, part in _stored_parts(tx, bucket["Name"], upload_id).items():
@@ -297,7 +386,7 @@ class MultipartOps:
 
     def ListParts(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
-        bucket, upload = _load_upload(tx, params)
+        bucket, upload = load_upload(tx, params)
         upload_id = upload["UploadId"]
         limit = min(int(params.get("MaxParts") or MAX_PARTS_LISTED), MAX_PARTS_LISTED)
         marker = int(params.get("PartNumberMarker") or 0)

@@ -15,7 +15,7 @@ from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
-from .access import canned_grants, check_acl_allowed, requested_grants
+from .access import canned_grants, check_acl_allowed, grants_view, requested_grants
 from .bodies import (
     BlobBody,
     Prepared,
@@ -36,6 +36,7 @@ from .common import (
     STANDARD,
     after_commit,
     check_key,
+    check_redirect,
     clean_metadata,
     headers_view,
     invalid_argument,
@@ -62,6 +63,8 @@ Reader = Callable[[Callable[[Tx], Any]], Any]
 """``Store.read``: runs a function on a consistent snapshot."""
 
 MAX_DELETE: Final = 1000
+#: Storage classes whose objects GetObject refuses until restored (RestoreObject is not served).
+ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 RESPONSE_OVERRIDES: Final = {
     "ResponseCacheControl": "CacheControl",
     "ResponseContentDisposition": "ContentDisposition",
@@ -324,6 +327,13 @@ class ObjectOps:
                 # S3 tells a missing key only to a caller that may list the bucket.
                 raise refused from None
             raise
+        if body and record.get("StorageClass") in ARCHIVED:
+            raise ServiceError(  # no restore here: an archived object's bytes stay out of reach
+                "InvalidObjectState",
+                "The operation is not valid for the object's storage class",
+                403,
+                {"StorageClass": str(record["StorageClass"])},
+            )
         check_read_conditions(params, record)
         size = int(record["Size"])
         wanted = (
@@ -340,7 +350,7 @@ class ObjectOps:
                 and record.get("Checksums")
             ):
                 out.update(record["Checksums"])
-                out["ChecksumType"] = "FULL_OBJECT"
+                out["ChecksumType"] = record.get("ChecksumType") or "FULL_OBJECT"
         else:
             start, end = wanted
             length = end - start + 1
@@ -354,6 +364,11 @@ class ObjectOps:
         return out
 
     def GetObject(self, call: Call, tx: Tx) -> dict[str, Any]:
+        overrides = any(call.params.get(name) is not None for name in RESPONSE_OVERRIDES)
+        if overrides and call.principal.kind == "anonymous":  # S3 wants them signed
+            raise invalid_request(
+                "Request specific response headers cannot be used for anonymous GET requests."
+            )
         return self._read_object(call, tx, body=True)
 
     def HeadObject(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -475,11 +490,14 @@ class ObjectOps:
         if directive == "REPLACE":
             source = request_source(params)
         else:
+            check_redirect(params)
             source = {
                 "ContentType": src.get("ContentType"),
                 "Metadata": src.get("Metadata"),
-                "Headers": src.get("Headers"),
+                "Headers": dict(src.get("Headers") or {}),
             }
+            if params.get("WebsiteRedirectLocation"):  # applies under COPY too
+                source["Headers"]["WebsiteRedirectLocation"] = params["WebsiteRedirectLocation"]
             source["Tags"] = (
                 parse_tagging(params.get("Tagging"))
                 if params.get("TaggingDirective") == "REPLACE"
@@ -501,6 +519,8 @@ class ObjectOps:
         )
         doomed = store_object(tx, bucket["Name"], key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
+        if record["Checksums"]:  # the source's full-object checksum, carried to the copy
+            result.update(record["Checksums"], ChecksumType="FULL_OBJECT")
         out = {"CopyObjectResult": result, "ServerSideEncryption": SSE_S3}
         return after_commit(out, self.blobs, doomed)
 
@@ -533,7 +553,7 @@ class ObjectOps:
         grants = record.get("Acl")
         if bucket.get("ObjectOwnership") == ENFORCED or not grants:
             grants = canned_grants("private", owner)
-        return {"Owner": owner_view(owner), "Grants": grants}
+        return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)

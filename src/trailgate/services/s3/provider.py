@@ -37,11 +37,14 @@ from .configs import ConfigOps
 from .listing import ListingOps
 from .multipart import MultipartOps
 from .objects import ObjectOps, Reader
+from .partcopy import PartCopyOps
 
 SWEEP_BATCH: Final = 1000
 
 
-class S3Provider(BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps):
+class S3Provider(
+    BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps, PartCopyOps
+):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""
 
