@@ -259,12 +259,29 @@ def authorize_s3(
     owner = bucket["Owner"] if bucket is not None else None
     if not decision.allowed:
         raise refusal(ctx, read, action, resource, decision, owner)
+    _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _after_allowed(
+    ctx: RequestContext,
+    read: Any,
+    policies: PolicySet,
+    keys: dict[str, tuple[str, ...]],
+    caller: Caller,
+    bucket: dict[str, Any] | None,
+    resource: str,
+) -> None:
+    """What an allowed request still needs: GetObjectAttributes also s3:GetObject; a read of
+    a key that may be missing, the ListBucket question (asked only then); a copy, the right
+    to read its source."""
+    operation = ctx.operation
+    owner = bucket["Owner"] if bucket is not None else None
     if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject too
         reading = _decide(caller, "s3:GetObject", resource, keys, policies, bucket)
         if not reading.allowed:
             raise refusal(ctx, read, "s3:GetObject", resource, reading, owner)
     if operation in _MISSING_KEY_READS:
-        listing = bucket_arn(name)
+        listing = bucket_arn(str(ctx.params.get("Bucket") or ""))
 
         def may_list() -> ServiceError | None:
             found = _decide(caller, "s3:ListBucket", listing, keys, policies, bucket)
