@@ -162,12 +162,6 @@ _EXISTING_TAG_OPERATIONS: Final = frozenset({
 })
 
 
-def _existing_tag_keys(read: Any, bucket: str, key: str, keys: dict[str, tuple[str, ...]]) -> None:
-    tags = read(lambda tx: s3q.object_tags(tx, bucket, key))
-    for tag, value in (tags or {}).items():
-        keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
-
-
 def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
     text = bucket.get("Policy")
     if not text:
@@ -226,7 +220,11 @@ def authorize_s3(
     if target == "none" or not name:
         resource = "*"
     else:
-        bucket = read(lambda tx: s3q.bucket(tx, name))
+        key = str(ctx.params.get("Key", ""))
+        tagged = target == "object" and operation in _EXISTING_TAG_OPERATIONS
+        # One read transaction for the bucket and, where policies may ask, the object's tags.
+        bucket, tags = read(lambda tx: (
+            s3q.bucket(tx, name), s3q.object_tags(tx, name, key) if tagged else None))
         if operation == "CreateBucket":
             # Creating is decided in the caller's own account; a name that is taken gets
             # BucketAlreadyExists / BucketAlreadyOwnedByYou from the provider.
@@ -239,9 +237,9 @@ def authorize_s3(
                 ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
         if target == "object":
-            resource = object_arn(name, ctx.params.get("Key", ""))
-            if operation in _EXISTING_TAG_OPERATIONS:
-                _existing_tag_keys(read, name, str(ctx.params.get("Key", "")), keys)
+            resource = object_arn(name, key)
+            for tag, value in (tags or {}).items():  # s3:ExistingObjectTag/<key>
+                keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []
