@@ -232,3 +232,11 @@ def test_organizational_units(srv: Server, org: Any) -> None:
         org.describe_organizational_unit(OrganizationalUnitId=logs["Id"])
     assert _error(exc) == ("OrganizationalUnitNotFoundException",
                            "We can't find an OU with the OrganizationalUnitId that you specified.")
+
+
+def test_other_policy_types_list_empty(org: Any, member: str) -> None:
+    """Only SCPs exist here: listing another type (valid for an ALL-features organization)
+    finds none."""
+    assert org.list_policies(Filter="TAG_POLICY")["Policies"] == []
+    assert org.list_policies_for_target(TargetId=member, Filter="BACKUP_POLICY")[
+        "Policies"] == []

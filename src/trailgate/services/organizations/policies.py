@@ -258,7 +258,8 @@ class PolicyOps:
 
     def ListPolicies(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
-        _check_type(call.params.get("Filter"))
+        if call.params.get("Filter") != SCP:
+            return {"Policies": []}  # only SCPs exist here
         policies = [FULL_ACCESS, *sorted(tx.list(ORG, "policy"), key=lambda p: p["Name"])]
         return {"Policies": [_summary(p) for p in policies]}
 
@@ -301,8 +302,9 @@ class PolicyOps:
 
     def ListPoliciesForTarget(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
-        _check_type(call.params.get("Filter"))
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
+        if call.params.get("Filter") != SCP:
+            return {"Policies": []}  # only SCPs exist here
         return {"Policies": [_summary(p) for p in attached_to(tx, target)]}
 
     def ListTargetsForPolicy(self, call: Call, tx: Any) -> dict[str, Any]:
