@@ -6,36 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
-from .test_iam_api import ACCT, error_of, new_user, uid
-
-
-@pytest.fixture(scope="module")
-def iam(server: Server) -> Any:
-    """The management account's root user."""
-    return server.client("iam")
-
-
-@pytest.fixture(scope="module")
-def unchecked_iam(server: Server) -> Any:
-    """Root IAM client without botocore's client-side checks (the server sees the value)."""
-    return boto3.client(
-        "iam", endpoint_url=server.endpoint, region_name=REGION,
-        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
-
-
-def _fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as exc:
-        call(**kwargs)
-    return error_of(exc)
-
+from .server import Server
+from .test_iam_api import ACCT, error_of, fails, new_user, uid
 
 # -- account password policy -------------------------------------------------------------------
 
@@ -48,7 +23,7 @@ def test_account_password_policy(iam: Any) -> None:
     iam.create_user(UserName=user)
     no_policy = ("NoSuchEntity", "The account policy with name PasswordPolicy cannot be found.",
                  404)
-    assert _fails(iam.delete_account_password_policy) == no_policy
+    assert fails(iam.delete_account_password_policy) == no_policy
     try:
         iam.update_account_password_policy()
         assert iam.get_account_password_policy()["PasswordPolicy"] == {
@@ -72,15 +47,15 @@ def test_account_password_policy(iam: Any) -> None:
         # "\u00b2" (superscript two) is no number: AWS counts 0-9 only
         for weak in ("Sh0rt!pass", "no-upper-case-1", "NO-LOWER-CASE-1", "No-Numbers-Here",
                      "NoSymbols12345", "Superscript-Two-\u00b2"):
-            assert _fails(iam.update_login_profile, UserName=user, Password=weak) == VIOLATION
+            assert fails(iam.update_login_profile, UserName=user, Password=weak) == VIOLATION
         iam.update_login_profile(UserName=user, Password="Long-Enough-Pass1")
     finally:
         iam.delete_account_password_policy()
-    assert _fails(iam.get_account_password_policy) == (
+    assert fails(iam.get_account_password_policy) == (
         "NoSuchEntity", f"The Password Policy with domain name {ACCT} cannot be found.", 404
     )
     # back to AWS's default policy
-    assert _fails(iam.update_login_profile, UserName=user, Password="abcdef") == VIOLATION
+    assert fails(iam.update_login_profile, UserName=user, Password="abcdef") == VIOLATION
     iam.delete_login_profile(UserName=user)
     iam.delete_user(UserName=user)
 
@@ -96,7 +71,7 @@ def test_account_password_policy(iam: Any) -> None:
 def test_account_password_policy_limits(
     unchecked_iam: Any, member: str, value: int, constraint: str
 ) -> None:
-    assert _fails(unchecked_iam.update_account_password_policy, **{member: value}) == (
+    assert fails(unchecked_iam.update_account_password_policy, **{member: value}) == (
         "ValidationError",
         f"1 validation error detected: Value '{value}' at '{constraint}",
         400,
@@ -110,7 +85,7 @@ def test_account_level_actions_are_authorized_on_star(server: Server, iam: Any) 
                          (caller.get_account_password_policy, "GetAccountPasswordPolicy"),
                          (caller.get_account_authorization_details,
                           "GetAccountAuthorizationDetails")):
-        assert _fails(call) == (
+        assert fails(call) == (
             "AccessDenied",
             f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:{action} "
             f"on resource: * because no identity-based policy allows the iam:{action} action",
@@ -148,7 +123,7 @@ def test_power_user_access_grants_all_but_iam(server: Server, iam: Any) -> None:
     caller_s3 = server.client("s3", keys.key, keys.secret)
     assert "Buckets" in caller_s3.list_buckets()
     assert "Roles" in caller_iam.list_roles()
-    assert _fails(caller_iam.list_users) == (
+    assert fails(caller_iam.list_users) == (
         "AccessDenied",
         f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:ListUsers on "
         f"resource: arn:aws:iam::{ACCT}:user/ because no identity-based policy allows the "
@@ -172,7 +147,7 @@ def test_listings_of_absent_credentials_and_providers(iam: Any) -> None:
         answer = call(UserName=user)
         answer.pop("ResponseMetadata")
         assert answer == ({member: [], "IsTruncated": False} if paged else {member: []})
-        assert _fails(call, UserName=uid("ghost"))[0::2] == ("NoSuchEntity", 404)
+        assert fails(call, UserName=uid("ghost"))[0::2] == ("NoSuchEntity", 404)
     assert iam.list_saml_providers()["SAMLProviderList"] == []
     certs = iam.list_server_certificates(PathPrefix="/")
     assert (certs["ServerCertificateMetadataList"], certs["IsTruncated"]) == ([], False)
@@ -188,7 +163,7 @@ def test_user_lists_own_absent_credentials(server: Server, iam: Any) -> None:
     caller = server.client("iam", keys.key, keys.secret)
     assert caller.list_signing_certificates()["Certificates"] == []
     assert caller.list_ssh_public_keys()["SSHPublicKeys"] == []
-    assert _fails(caller.list_service_specific_credentials) == (
+    assert fails(caller.list_service_specific_credentials) == (
         "AccessDenied",
         f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: "
         f"iam:ListServiceSpecificCredentials on resource: arn:aws:iam::{ACCT}:user/{user} "
@@ -265,7 +240,7 @@ def test_security_token_service_preferences(unchecked_iam: Any, iam: Any) -> Non
     finally:
         iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
     assert version() == 1
-    assert _fails(unchecked_iam.set_security_token_service_preferences,
+    assert fails(unchecked_iam.set_security_token_service_preferences,
                   GlobalEndpointTokenVersion="v3Token") == (
         "ValidationError",
         "1 validation error detected: Value 'v3Token' at 'globalEndpointTokenVersion' failed to "
@@ -369,7 +344,7 @@ def test_context_keys_for_custom_policy(iam: Any) -> None:
     assert both["ContextKeyNames"] == [
         "aws:username", "aws:CurrentTime", "s3:prefix", "aws:MultiFactorAuthPresent"
     ]
-    assert _fails(iam.get_context_keys_for_custom_policy, PolicyInputList=["{"])[0::2] == (
+    assert fails(iam.get_context_keys_for_custom_policy, PolicyInputList=["{"])[0::2] == (
         "InvalidInput", 400
     )
 
@@ -395,7 +370,7 @@ def test_context_keys_for_principal_policy(iam: Any) -> None:
     )["ContextKeyNames"]
     assert only_group == ["aws:username", "aws:CurrentTime", "aws:SecureTransport"]
     ghost = uid("ghost")
-    assert _fails(iam.get_context_keys_for_principal_policy,
+    assert fails(iam.get_context_keys_for_principal_policy,
                   PolicySourceArn=f"arn:aws:iam::{ACCT}:role/{ghost}") == (
         "NoSuchEntity", f"The role with name {ghost} cannot be found.", 404
     )

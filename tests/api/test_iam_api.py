@@ -17,14 +17,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .scenario_setup import Keys, World
-from .server import MANAGEMENT, REGION, ROOT_KEY, ROOT_SECRET, Server
+from .server import MANAGEMENT, REGION, Server
 
 ACCT = MANAGEMENT
 AWS_POLICY = "arn:aws:iam::aws:policy/"
@@ -44,6 +42,13 @@ def uid(prefix: str) -> str:
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
     err = exc.value.response
     return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    """(code, message, status) of the ClientError ``call(**kwargs)`` raises."""
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    return error_of(exc)
 
 
 def allow(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
@@ -122,21 +127,6 @@ def list_all(iam: Any, method: str, member: str, **kwargs: Any) -> list[Any]:
         items += page[member]
     return items
 
-
-@pytest.fixture(scope="module")
-def iam(server: Server) -> Any:
-    """The management account's root user (all-powerful in its own account)."""
-    return server.client("iam")
-
-
-@pytest.fixture(scope="module")
-def unchecked_iam(server: Server) -> Any:
-    """Root IAM client that skips botocore's client-side checks, so the server sees the value."""
-    return boto3.client(
-        "iam", endpoint_url=server.endpoint, region_name=REGION,
-        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
 
 
 # -- users -------------------------------------------------------------------------------------

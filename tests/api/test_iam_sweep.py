@@ -7,37 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
-from .test_iam_api import ACCT, error_of, new_user, uid
-
-
-@pytest.fixture(scope="module")
-def iam(server: Server) -> Any:
-    """The management account's root user."""
-    return server.client("iam")
-
-
-@pytest.fixture(scope="module")
-def unchecked_iam(server: Server) -> Any:
-    """Root IAM client without botocore's client-side checks (the server sees the value)."""
-    return boto3.client(
-        "iam", endpoint_url=server.endpoint, region_name=REGION,
-        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
-
-
-def _fails(call: Any, **kwargs: Any) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as exc:
-        call(**kwargs)
-    return error_of(exc)
-
+from .server import Server
+from .test_iam_api import ACCT, error_of, fails, new_user, uid
 
 # -- MFA device tags ---------------------------------------------------------------------------
 
@@ -114,7 +89,7 @@ def test_get_mfa_device(server: Server, iam: Any) -> None:
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
     serial = device["SerialNumber"]
     missing = ("NoSuchEntity", f"MFA Device with serial number {serial} does not exist.", 404)
-    assert _fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
+    assert fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
     totp = pyotp.TOTP(device["Base32StringSeed"].decode("ascii"))
     step = int(time.time()) // 30
     iam.enable_mfa_device(UserName=user, SerialNumber=serial,
@@ -133,9 +108,9 @@ def test_get_mfa_device(server: Server, iam: Any) -> None:
     assert caller.get_mfa_device(SerialNumber=serial)["UserName"] == user
     other = uid("getmfa")
     iam.create_user(UserName=other)
-    assert _fails(iam.get_mfa_device, UserName=other, SerialNumber=serial) == missing
+    assert fails(iam.get_mfa_device, UserName=other, SerialNumber=serial) == missing
     iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
-    assert _fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
+    assert fails(iam.get_mfa_device, UserName=user, SerialNumber=serial) == missing
     iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
@@ -156,12 +131,12 @@ def test_instance_profile_lifecycle(iam: Any) -> None:
     assert created["Arn"] == f"arn:aws:iam::{ACCT}:instance-profile/ec2/{name}"
     assert created["InstanceProfileId"].startswith("AIPA") and created["Roles"] == []
     assert created["Tags"] == [{"Key": "app", "Value": "web"}]
-    assert _fails(iam.create_instance_profile, InstanceProfileName=name.upper()) == (
+    assert fails(iam.create_instance_profile, InstanceProfileName=name.upper()) == (
         "EntityAlreadyExists", f"Instance Profile {name.upper()} already exists.", 409
     )
     assert iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"] == []
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
-    assert _fails(iam.add_role_to_instance_profile, InstanceProfileName=name,
+    assert fails(iam.add_role_to_instance_profile, InstanceProfileName=name,
                   RoleName=role) == (
         "LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1", 409
     )
@@ -179,15 +154,15 @@ def test_instance_profile_lifecycle(iam: Any) -> None:
     assert [p["InstanceProfileName"] for p in mine["InstanceProfileList"]] == [name]
     in_profile = ("DeleteConflict",
                   "Cannot delete entity, must remove roles from instance profile first.", 409)
-    assert _fails(iam.delete_role, RoleName=role) == in_profile
-    assert _fails(iam.delete_instance_profile, InstanceProfileName=name) == in_profile
+    assert fails(iam.delete_role, RoleName=role) == in_profile
+    assert fails(iam.delete_instance_profile, InstanceProfileName=name) == in_profile
     iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role)
     iam.delete_instance_profile(InstanceProfileName=name)
     iam.delete_role(RoleName=role)
     missing = ("NoSuchEntity", f"Instance Profile {name} cannot be found.", 404)
-    assert _fails(iam.get_instance_profile, InstanceProfileName=name) == missing
-    assert _fails(iam.delete_instance_profile, InstanceProfileName=name) == missing
-    assert _fails(iam.list_instance_profiles_for_role, RoleName=role) == (
+    assert fails(iam.get_instance_profile, InstanceProfileName=name) == missing
+    assert fails(iam.delete_instance_profile, InstanceProfileName=name) == missing
+    assert fails(iam.list_instance_profiles_for_role, RoleName=role) == (
         "NoSuchEntity", f"The role with name {role} cannot be found.", 404
     )
 
@@ -225,7 +200,7 @@ def test_instance_profile_authorized_on_its_arn(server: Server, iam: Any) -> Non
     user, keys = new_user(iam, "ip", inline=policy)
     caller = server.client("iam", keys.key, keys.secret)
     assert caller.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"] == arn
-    assert _fails(caller.delete_instance_profile, InstanceProfileName=name) == (
+    assert fails(caller.delete_instance_profile, InstanceProfileName=name) == (
         "AccessDenied",
         f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: "
         f"iam:DeleteInstanceProfile on resource: {arn} because no identity-based policy allows "
@@ -248,11 +223,11 @@ def test_update_group_renames_and_moves(server: Server, iam: Any) -> None:
     ))
     user, keys = new_user(iam, "grp")
     iam.add_user_to_group(GroupName=old, UserName=user)
-    assert _fails(iam.update_group, GroupName=old, NewGroupName=other.upper()) == (
+    assert fails(iam.update_group, GroupName=old, NewGroupName=other.upper()) == (
         "EntityAlreadyExists", f"Group with name {other.upper()} already exists.", 409
     )
     iam.update_group(GroupName=old, NewGroupName=new, NewPath="/moved/")
-    assert _fails(iam.get_group, GroupName=old) == (
+    assert fails(iam.get_group, GroupName=old) == (
         "NoSuchEntity", f"The group with name {old} cannot be found.", 404
     )
     got = iam.get_group(GroupName=new)
@@ -264,7 +239,7 @@ def test_update_group_renames_and_moves(server: Server, iam: Any) -> None:
     caller = server.client("iam", keys.key, keys.secret)
     groups = caller.list_groups_for_user(UserName=user)["Groups"]
     assert [(g["GroupName"], g["Path"]) for g in groups] == [(new, "/moved/")]
-    assert _fails(iam.update_group, GroupName=old, NewGroupName=uid("grp")) == (
+    assert fails(iam.update_group, GroupName=old, NewGroupName=uid("grp")) == (
         "NoSuchEntity", f"The group with name {old} cannot be found.", 404
     )
     iam.remove_user_from_group(GroupName=new, UserName=user)
@@ -319,7 +294,7 @@ def test_rename_needs_permission_on_both_names(server: Server, iam: Any) -> None
         target = (kwargs.get("NewUserName") or kwargs.get("NewGroupName")
                   or kwargs.get("UserName"))
         path = kwargs.get("NewPath", "/")
-        assert _fails(call, **kwargs) == (
+        assert fails(call, **kwargs) == (
             "AccessDenied",
             f"User: arn:aws:iam::{ACCT}:user/{caller_name} is not authorized to perform: "
             f"{action} on resource: arn:aws:iam::{ACCT}:{kind}{path}{target} because no "
@@ -349,7 +324,7 @@ def test_add_role_to_instance_profile_needs_pass_role(server: Server, iam: Any) 
     user, keys = new_user(iam, "ip", inline=allow_add)
     caller = server.client("iam", keys.key, keys.secret)
     role_arn = f"arn:aws:iam::{ACCT}:role/svc/{role}"
-    assert _fails(caller.add_role_to_instance_profile, InstanceProfileName=profile,
+    assert fails(caller.add_role_to_instance_profile, InstanceProfileName=profile,
                   RoleName=role) == (
         "AccessDenied",
         f"User: arn:aws:iam::{ACCT}:user/{user} is not authorized to perform: iam:PassRole "
@@ -383,7 +358,7 @@ def test_login_profile_signin_session_duration(iam: Any, unchecked_iam: Any) -> 
     assert got["MaxSigninSessionDuration"] == 86400
     iam.update_login_profile(UserName=user, ResetMaxSigninSessionDuration=True)
     assert "MaxSigninSessionDuration" not in iam.get_login_profile(UserName=user)["LoginProfile"]
-    assert _fails(unchecked_iam.update_login_profile, UserName=user,
+    assert fails(unchecked_iam.update_login_profile, UserName=user,
                   MaxSigninSessionDuration=60) == (
         "ValidationError",
         "1 validation error detected: Value '60' at 'maxSigninSessionDuration' failed to "
@@ -409,7 +384,7 @@ def test_oidc_provider_lifecycle(iam: Any) -> None:
     assert (made["OpenIDConnectProviderArn"], made["Tags"]) == (
         arn, [{"Key": "ci", "Value": "gha"}]
     )
-    assert _fails(iam.create_open_id_connect_provider, Url=f"https://{host}/",
+    assert fails(iam.create_open_id_connect_provider, Url=f"https://{host}/",
                   ClientIDList=["x"]) == (
         "EntityAlreadyExists", f"Provider with url https://{host}/ already exists.", 409
     )
@@ -437,8 +412,8 @@ def test_oidc_provider_lifecycle(iam: Any) -> None:
     iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["ci"])
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     missing = ("NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}", 404)
-    assert _fails(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
-    assert _fails(iam.delete_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
+    assert fails(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
+    assert fails(iam.delete_open_id_connect_provider, OpenIDConnectProviderArn=arn) == missing
 
 
 def test_oidc_provider_in_a_role_trust_policy(iam: Any) -> None:
@@ -465,7 +440,7 @@ def test_oidc_provider_in_a_role_trust_policy(iam: Any) -> None:
     f"arn:aws:iam::{ACCT}:oidc-provider/",
 ])
 def test_trust_policy_with_an_invalid_federated_principal(iam: Any, federated: str) -> None:
-    assert _fails(iam.create_role, RoleName=uid("fed"), AssumeRolePolicyDocument=(
+    assert fails(iam.create_role, RoleName=uid("fed"), AssumeRolePolicyDocument=(
         '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
         f'{{"Federated": "{federated}"}}, "Action": "sts:AssumeRoleWithWebIdentity"}}]}}'
     )) == (

@@ -240,3 +240,49 @@ def test_other_policy_types_list_empty(org: Any, member: str) -> None:
     assert org.list_policies(Filter="TAG_POLICY")["Policies"] == []
     assert org.list_policies_for_target(TargetId=member, Filter="BACKUP_POLICY")[
         "Policies"] == []
+
+
+def test_policy_and_tree_refusals(org: Any, member: str) -> None:
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    name = "refusals-policy"
+    policy = org.create_policy(Content=DENY_BUCKETS, Description="", Name=name,
+                               Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    cases = [
+        (lambda: org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY"),
+         "PolicyTypeAlreadyEnabledException", "The specified policy type is already enabled."),
+        (lambda: org.enable_policy_type(RootId="r-zzzz", PolicyType="SERVICE_CONTROL_POLICY"),
+         "RootNotFoundException", "We can't find a root with the RootId that you specified."),
+        (lambda: org.create_policy(Content=DENY_BUCKETS, Description="", Name=name,
+                                   Type="SERVICE_CONTROL_POLICY"),
+         "DuplicatePolicyException", "A policy with the same name already exists."),
+        (lambda: org.attach_policy(PolicyId=policy, TargetId="999999999999"),
+         "TargetNotFoundException", "We can't find a root, OU, account, or policy with the "
+         "TargetId that you specified."),
+        (lambda: org.detach_policy(PolicyId=policy, TargetId=member),
+         "PolicyNotAttachedException", "Unable to find the policy attachment."),
+        (lambda: org.delete_policy(PolicyId="p-FullAWSAccess"),
+         "AccessDeniedException", "You don't have permissions to access this resource."),
+        (lambda: org.move_account(AccountId=member, SourceParentId="ou-zzzz-12345678",
+                                  DestinationParentId=root),
+         "SourceParentNotFoundException",
+         "We can't find a root or OU with the SourceParentId that you specified."),
+    ]
+    for call, code, message in cases:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == (code, message), code
+    parent = root
+    made = []
+    for level in range(5):  # five levels of OUs: the sixth is refused
+        parent = org.create_organizational_unit(ParentId=parent, Name=f"level-{level}")[
+            "OrganizationalUnit"]["Id"]
+        made.append(parent)
+    with pytest.raises(ClientError) as exc:
+        org.create_organizational_unit(ParentId=parent, Name="too-deep")
+    assert _error(exc)[0] == "ConstraintViolationException"
+    assert exc.value.response.get("Reason") == "OU_DEPTH_LIMIT_EXCEEDED"
+    for ou in reversed(made):
+        org.delete_organizational_unit(OrganizationalUnitId=ou)
+    org.delete_policy(PolicyId=policy)

@@ -196,19 +196,24 @@ SESSION_TOKEN_WITHOUT_MFA = "The security token included in the request is inval
 _SESSION_TOKEN_STS = frozenset({"AssumeRole", "GetCallerIdentity", "GetSessionToken"})
 
 
+def _no_session_policy(ctx: RequestContext, p: Principal) -> ServiceError:
+    """The refusal of a call that a kind of temporary credentials may never make."""
+    action = f"{ctx.service}:{ctx.operation}"
+    return ServiceError(
+        "AccessDenied",
+        f"User: {p.arn} is not authorized to perform: {action} because no session policy "
+        "allows it",
+        403,
+    )
+
+
 def _session_token_limits(ctx: RequestContext, p: Principal) -> None:
     """GetSessionToken credentials: no IAM without MFA (``InvalidClientTokenId``, as AWS
     answers); in STS only AssumeRole and GetCallerIdentity (spec 4.4)."""
     if ctx.service == "iam" and not p.mfa_authenticated:
         raise ServiceError("InvalidClientTokenId", SESSION_TOKEN_WITHOUT_MFA, 403)
     if ctx.service == "sts" and ctx.operation not in _SESSION_TOKEN_STS:
-        action = f"{ctx.service}:{ctx.operation}"
-        raise ServiceError(
-            "AccessDenied",
-            f"User: {p.arn} is not authorized to perform: {action} because no session policy "
-            "allows it",
-            403,
-        )
+        raise _no_session_policy(ctx, p)
 
 
 def _federation_caller(p: Principal) -> None:
@@ -230,13 +235,7 @@ def _federated_limits(ctx: RequestContext, p: Principal) -> None:
     if ctx.service == "iam" or (
         ctx.service == "sts" and ctx.operation not in _FEDERATED_STS
     ):
-        action = f"{ctx.service}:{ctx.operation}"
-        raise ServiceError(
-            "AccessDenied",
-            f"User: {p.arn} is not authorized to perform: {action} because no session policy "
-            "allows it",
-            403,
-        )
+        raise _no_session_policy(ctx, p)
 
 
 # AWS's answer to AssumeRole called with root credentials, whatever the role.

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
-from ..organizations.provider import ORG
+from ..organizations.base import ORG
 
 NS: Final = "__cloudtrail__"
 TRAIL: Final = "cloudtrail.trail"

@@ -26,8 +26,8 @@ from ...policy import MalformedPolicyError, PolicyType, parse_policy
 from ...policy.validate import SCP_MALFORMED_MESSAGE
 from ...protocol.errors import ServiceError
 from ..base import Call
+from .base import ORG, OrgBase, attach, org_error, root_id_of
 
-ORG: Final = "__organizations__"
 SCP: Final = "SERVICE_CONTROL_POLICY"
 FULL_ACCESS_ID: Final = "p-FullAWSAccess"
 FULL_ACCESS: Final = {
@@ -44,14 +44,8 @@ MAX_CONTENT: Final = 5120
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
 
 
-def _error(code: str, message: str, reason: str | None = None) -> ServiceError:
-    if reason:
-        return ServiceError(code, message, 400, {"Reason": reason})
-    return ServiceError(code, message, 400)
-
-
 def _policy_not_found() -> ServiceError:
-    return _error("PolicyNotFoundException",
+    return org_error("PolicyNotFoundException",
                   "We can't find a policy with the PolicyId that you specified.")
 
 
@@ -65,17 +59,17 @@ def _view(policy: dict[str, Any]) -> dict[str, Any]:
 
 def _check_content(text: str) -> None:
     if len(text) > MAX_CONTENT:  # every character counts, whitespace too (unlike IAM's)
-        raise _error("ConstraintViolationException", "You have exceeded the maximum size "
+        raise org_error("ConstraintViolationException", "You have exceeded the maximum size "
                      "allowed for a policy of this type.", "POLICY_CONTENT_LIMIT_EXCEEDED")
     try:
         parse_policy(text, PolicyType.SCP)
     except MalformedPolicyError:
-        raise _error("MalformedPolicyDocumentException", SCP_MALFORMED_MESSAGE) from None
+        raise org_error("MalformedPolicyDocumentException", SCP_MALFORMED_MESSAGE) from None
 
 
 def _check_type(value: Any) -> None:
     if value != SCP:
-        raise _error("PolicyTypeNotAvailableForOrganizationException",
+        raise org_error("PolicyTypeNotAvailableForOrganizationException",
                      "You can't use the specified policy type with the feature set currently "
                      "enabled for this organization.")
 
@@ -107,7 +101,7 @@ def scp_levels(tx: Any, account: str) -> tuple[tuple[tuple[str, str], ...], ...]
         return ()
     if tx.get(ORG, "account", account) is None:
         return ()
-    root = "r-" + org["Id"][2:6]
+    root = root_id_of(org)
     chain = [account]  # the account, then each OU above it up to the root
     parent = tx.get(ORG, "account", account).get("ParentId")
     while parent and parent != root and len(chain) <= 6:
@@ -119,15 +113,8 @@ def scp_levels(tx: Any, account: str) -> tuple[tuple[tuple[str, str], ...], ...]
                  for target in reversed(chain))
 
 
-class PolicyOps:
-    """The SCP operations, mixed into the Organizations provider (which gives the helpers
-    ``_require_management`` and ``_root_id``)."""
-
-    def _require_management(self, call: Call, tx: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _root_id(self, tx: Any) -> str:
-        raise NotImplementedError
+class PolicyOps(OrgBase):
+    """The SCP operations, mixed into the Organizations provider."""
 
     def _root_out(self, org: dict[str, Any], tx: Any) -> dict[str, Any]:
         root_id = self._root_id(tx)
@@ -148,7 +135,7 @@ class PolicyOps:
                     "Arn": ou["Arn"]}
         account = tx.get(ORG, "account", target)
         if account is None:
-            raise _error("TargetNotFoundException",
+            raise org_error("TargetNotFoundException",
                          "We can't find a root, OU, account, or policy with the TargetId that "
                          "you specified.")
         return {"TargetId": target, "Type": "ACCOUNT", "Name": account["Name"],
@@ -167,14 +154,14 @@ class PolicyOps:
         self._require_root_id(call, tx)
         _check_type(call.params.get("PolicyType"))
         if scp_enabled(org):
-            raise _error("PolicyTypeAlreadyEnabledException",
+            raise org_error("PolicyTypeAlreadyEnabledException",
                          "The specified policy type is already enabled.")
         org["RootPolicyTypes"] = [{"Type": SCP, "Status": "ENABLED"}]
         tx.put(ORG, "organization", "org", org["Id"], org)
         targets = [self._root_id(tx), *(u["Id"] for u in tx.list(ORG, "ou")),
                    *(a["Id"] for a in tx.list(ORG, "account"))]
         for target in targets:
-            self._attach(tx, FULL_ACCESS_ID, target)
+            attach(tx, FULL_ACCESS_ID, target)
         tx.bump_generation()
         return {"Root": self._root_out(org, tx)}
 
@@ -183,7 +170,7 @@ class PolicyOps:
         self._require_root_id(call, tx)
         _check_type(call.params.get("PolicyType"))
         if not scp_enabled(org):
-            raise _error("PolicyTypeNotEnabledException",
+            raise org_error("PolicyTypeNotEnabledException",
                          "This operation can be performed only for enabled policy types.")
         org["RootPolicyTypes"] = []
         tx.put(ORG, "organization", "org", org["Id"], org)
@@ -194,7 +181,7 @@ class PolicyOps:
 
     def _require_root_id(self, call: Call, tx: Any) -> None:
         if call.params.get("RootId") != self._root_id(tx):
-            raise _error("RootNotFoundException",
+            raise org_error("RootNotFoundException",
                          "We can't find a root with the RootId that you specified.")
 
     # -- policies -------------------------------------------------------------------------
@@ -208,7 +195,7 @@ class PolicyOps:
         name = str(params.get("Name") or "")
         if name == FULL_ACCESS["Name"] or any(
                 p["Name"] == name for p in tx.list(ORG, "policy")):
-            raise _error("DuplicatePolicyException", "A policy with the same name already "
+            raise org_error("DuplicatePolicyException", "A policy with the same name already "
                          "exists.")
         policy_id = "p-" + "".join(secrets.choice(_ID_CHARS) for _ in range(8))
         policy = {
@@ -229,7 +216,7 @@ class PolicyOps:
         self._require_management(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         if policy["AwsManaged"]:
-            raise _error("AccessDeniedException",
+            raise org_error("AccessDeniedException",
                          "You don't have permissions to access this resource.")
         params = call.params
         if params.get("Content") is not None:
@@ -247,10 +234,10 @@ class PolicyOps:
         self._require_management(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         if policy["AwsManaged"]:
-            raise _error("AccessDeniedException",
+            raise org_error("AccessDeniedException",
                          "You don't have permissions to access this resource.")
         if any(a["PolicyId"] == policy["Id"] for a in tx.list(ORG, "attachment")):
-            raise _error("PolicyInUseException",
+            raise org_error("PolicyInUseException",
                          "The policy is attached to one or more entities. You must detach it "
                          "from all roots, OUs, and accounts before performing this operation.")
         tx.delete(ORG, "policy", policy["Id"])
@@ -265,21 +252,17 @@ class PolicyOps:
 
     # -- attachments ----------------------------------------------------------------------
 
-    def _attach(self, tx: Any, policy_id: str, target: str) -> None:
-        key = f"{policy_id}/{target}"
-        tx.put(ORG, "attachment", key, key, {"PolicyId": policy_id, "TargetId": target})
-
     def AttachPolicy(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
         if not scp_enabled(org):
-            raise _error("PolicyTypeNotEnabledException",
+            raise org_error("PolicyTypeNotEnabledException",
                          "This operation can be performed only for enabled policy types.")
         if tx.get(ORG, "attachment", f"{policy['Id']}/{target}") is not None:
-            raise _error("DuplicatePolicyAttachmentException",
+            raise org_error("DuplicatePolicyAttachmentException",
                          "The selected policy is already attached to the specified target.")
-        self._attach(tx, policy["Id"], target)
+        attach(tx, policy["Id"], target)
         tx.bump_generation()
         return {}
 
@@ -289,9 +272,9 @@ class PolicyOps:
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
         key = f"{policy['Id']}/{target}"
         if tx.get(ORG, "attachment", key) is None:
-            raise _error("PolicyNotAttachedException", "Unable to find the policy attachment.")
+            raise org_error("PolicyNotAttachedException", "Unable to find the policy attachment.")
         if len(attached_to(tx, target)) == 1:
-            raise _error("ConstraintViolationException",
+            raise org_error("ConstraintViolationException",
                          "You attempted to detach a policy from an entity that would leave the "
                          "entity with no attached policies of that type. An entity must have at "
                          "least one attached policy of each enabled type.",

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ...protocol.errors import ServiceError
 from ..base import Call
-from .policies import FULL_ACCESS_ID, ORG, PolicyOps, attached_to, scp_enabled
+from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
+from .policies import FULL_ACCESS_ID, PolicyOps, attached_to, scp_enabled
 from .units import UnitOps
 
 __all__ = ["ORG", "OrganizationsProvider"]
@@ -36,38 +35,10 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
-def _error(code: str, message: str) -> ServiceError:
-    return ServiceError(code, message, 400)
-
-
-class OrganizationsProvider(PolicyOps, UnitOps):
+class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _org(self, tx: Any) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = tx.get(ORG, "organization", "org")
-        return found
-
-    def _require_org(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._org(tx)
-        if org is None or tx.get(ORG, "account", call.account) is None:
-            raise _error(
-                "AWSOrganizationsNotInUseException",
-                "Your account is not a member of an organization.",
-            )
-        return org
-
-    def _require_management(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_org(call, tx)
-        if call.account != org["MasterAccountId"]:
-            raise _error(
-                "AccessDeniedException",
-                "You don't have permissions to access this resource.",
-            )
-        return org
 
     def _account_record(self, org: dict[str, Any], account: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -80,12 +51,12 @@ class OrganizationsProvider(PolicyOps, UnitOps):
 
     def CreateOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
         if self._org(tx) is not None:
-            raise _error(
+            raise org_error(
                 "AlreadyInOrganizationException",
                 "The AWS account is already a member of an organization.",
             )
         if call.account != self.mgmt:
-            raise _error(
+            raise org_error(
                 "AccessDeniedException",
                 "You don't have permissions to access this resource.",
             )
@@ -166,7 +137,7 @@ class OrganizationsProvider(PolicyOps, UnitOps):
         )
         tx.put(ORG, "account", account, account, record)
         if scp_enabled(org):  # a new account starts with FullAWSAccess, as the others did
-            self._attach(tx, FULL_ACCESS_ID, account)
+            attach(tx, FULL_ACCESS_ID, account)
         member = replace(call, account=account, params={
             "RoleName": role_name,
             "AssumeRolePolicyDocument": ADMIN_TRUST.format(mgmt=org["MasterAccountId"]),
@@ -183,7 +154,7 @@ class OrganizationsProvider(PolicyOps, UnitOps):
         self._require_management(call, tx)
         status = tx.get(ORG, "create-status", call.params["CreateAccountRequestId"])
         if status is None:
-            raise _error(
+            raise org_error(
                 "CreateAccountStatusNotFoundException",
                 "We can't find an create account request with the CreateAccountRequestId that "
                 "you specified.",
@@ -198,30 +169,26 @@ class OrganizationsProvider(PolicyOps, UnitOps):
         self._require_management(call, tx)
         found = tx.get(ORG, "account", call.params["AccountId"])
         if found is None:
-            raise _error("AccountNotFoundException",
+            raise org_error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
-        return {"Account": _account_out(found)}
+        return {"Account": account_out(found)}
 
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         return {"Roots": [self._root_out(org, tx)]}
 
-    def _root_id(self, tx: Any) -> str:
-        org = self._org(tx)
-        return "r-" + (org["Id"][2:6] if org else "0000")
-
     def RemoveAccountFromOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         account = call.params["AccountId"]
         if account == org["MasterAccountId"]:
-            raise _error(
+            raise org_error(
                 "MasterCannotLeaveOrganizationException",
                 "You can't remove a management account from an organization. If you want the "
                 "management account to become a member account in another organization, you "
                 "must first delete the current organization.",
             )
         if not tx.delete(ORG, "account", account):
-            raise _error("AccountNotFoundException",
+            raise org_error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
         for attached in attached_to(tx, account):  # SCPs no longer apply to it
             tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
@@ -254,39 +221,12 @@ class OrganizationsProvider(PolicyOps, UnitOps):
         self._require_management(call, tx)
         enabled = sorted(tx.list(ORG, "service-access"), key=lambda r: r["ServicePrincipal"])
         return self._page(call, enabled, "EnabledServicePrincipals",
-                          lambda r: {**r, "DateEnabled": _dt(r["DateEnabled"])})
-
-    def _page(
-        self, call: Call, items: list[dict[str, Any]], key: str,
-        view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        limit = int(call.params.get("MaxResults") or 20)
-        start = int(call.params.get("NextToken") or 0) if str(
-            call.params.get("NextToken") or "0").isdigit() else 0
-        page = items[start : start + limit]
-        shown = view or _account_out
-        out: dict[str, Any] = {key: [shown(a) for a in page]}
-        if start + limit < len(items):
-            out["NextToken"] = str(start + limit)
-        return out
+                          lambda r: {**r, "DateEnabled": epoch_dt(r["DateEnabled"])})
 
 
 def _status_out(status: dict[str, Any]) -> dict[str, Any]:
     out = dict(status)
     for field in ("RequestedTimestamp", "CompletedTimestamp"):
         if field in out:
-            out[field] = _dt(out[field])
+            out[field] = epoch_dt(out[field])
     return out
-
-
-def _account_out(record: dict[str, Any]) -> dict[str, Any]:
-    out = dict(record)
-    if "JoinedTimestamp" in out:
-        out["JoinedTimestamp"] = _dt(out["JoinedTimestamp"])
-    return out
-
-
-def _dt(epoch: float) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC)

@@ -18,20 +18,15 @@ from typing import Any, Final
 
 from ...protocol.errors import ServiceError
 from ..base import Call
-from .policies import FULL_ACCESS_ID, ORG, attached_to, scp_enabled
+from .base import ORG, OrgBase, attach, org_error
+from .policies import FULL_ACCESS_ID, attached_to, scp_enabled
 
 MAX_DEPTH: Final = 5
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
 
 
-def _error(code: str, message: str, reason: str | None = None) -> ServiceError:
-    if reason:
-        return ServiceError(code, message, 400, {"Reason": reason})
-    return ServiceError(code, message, 400)
-
-
 def _ou_not_found() -> ServiceError:
-    return _error("OrganizationalUnitNotFoundException",
+    return org_error("OrganizationalUnitNotFoundException",
                   "We can't find an OU with the OrganizationalUnitId that you specified.")
 
 
@@ -53,29 +48,15 @@ def _ou_out(ou: dict[str, Any]) -> dict[str, Any]:
     return {"Id": ou["Id"], "Arn": ou["Arn"], "Name": ou["Name"]}
 
 
-class UnitOps:
-    """The tree's operations, mixed into the Organizations provider (which gives
-    ``_require_management``, ``_root_id``, ``_page`` and ``_attach``)."""
-
-    def _require_management(self, call: Call, tx: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _root_id(self, tx: Any) -> str:
-        raise NotImplementedError
-
-    def _page(self, call: Call, items: list[dict[str, Any]], key: str,
-              view: Any = None) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _attach(self, tx: Any, policy_id: str, target: str) -> None:
-        raise NotImplementedError
+class UnitOps(OrgBase):
+    """The tree's operations, mixed into the Organizations provider."""
 
     def _parent(self, tx: Any, parent: Any, code: str = "ParentNotFoundException",
                 what: str = "ParentId") -> str:
         """A root or OU id that exists (else ``code``)."""
         wanted = str(parent or "")
         if wanted != self._root_id(tx) and tx.get(ORG, "ou", wanted) is None:
-            raise _error(code, f"We can't find a root or OU with the {what} that you "
+            raise org_error(code, f"We can't find a root or OU with the {what} that you "
                          "specified.")
         return wanted
 
@@ -99,10 +80,10 @@ class UnitOps:
         parent = self._parent(tx, call.params.get("ParentId"))
         name = str(call.params.get("Name") or "")
         if any(u["Name"] == name for u in self._children(tx, parent)[1]):
-            raise _error("DuplicateOrganizationalUnitException",
+            raise org_error("DuplicateOrganizationalUnitException",
                          "An OU with the same name already exists.")
         if depth(tx, parent) >= MAX_DEPTH:
-            raise _error("ConstraintViolationException", "You have exceeded the maximum depth "
+            raise org_error("ConstraintViolationException", "You have exceeded the maximum depth "
                          "of the organization tree.", "OU_DEPTH_LIMIT_EXCEEDED")
         ou_id = f"ou-{self._root_id(tx)[2:]}-" + "".join(
             secrets.choice(_ID_CHARS) for _ in range(8))
@@ -110,7 +91,7 @@ class UnitOps:
             f"arn:aws:organizations::{org['MasterAccountId']}:ou/{org['Id']}/{ou_id}")}
         tx.put(ORG, "ou", ou_id, ou_id, ou)
         if scp_enabled(org):
-            self._attach(tx, FULL_ACCESS_ID, ou_id)
+            attach(tx, FULL_ACCESS_ID, ou_id)
         tx.bump_generation()
         return {"OrganizationalUnit": _ou_out(ou)}
 
@@ -126,7 +107,7 @@ class UnitOps:
         if name is not None and name != ou["Name"]:
             siblings = self._children(tx, parent_of(tx, self._root_id(tx), ou))[1]
             if any(u["Name"] == name for u in siblings):
-                raise _error("DuplicateOrganizationalUnitException",
+                raise org_error("DuplicateOrganizationalUnitException",
                              "An OU with the same name already exists.")
             ou["Name"] = str(name)
             tx.put(ORG, "ou", ou["Id"], ou["Id"], ou)
@@ -137,7 +118,7 @@ class UnitOps:
         ou = self._ou(tx, call.params.get("OrganizationalUnitId"))
         accounts, units = self._children(tx, ou["Id"])
         if accounts or units:
-            raise _error("OrganizationalUnitNotEmptyException",
+            raise org_error("OrganizationalUnitNotEmptyException",
                          "The specified OU is not empty. Move all accounts to another root or "
                          "OU and delete all child OUs, and then try the operation again.")
         for attached in attached_to(tx, ou["Id"]):
@@ -151,7 +132,7 @@ class UnitOps:
         params = call.params
         account = tx.get(ORG, "account", str(params.get("AccountId") or ""))
         if account is None:
-            raise _error("AccountNotFoundException",
+            raise org_error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
         source = self._parent(tx, params.get("SourceParentId"), "SourceParentNotFoundException",
                               "SourceParentId")
@@ -159,10 +140,10 @@ class UnitOps:
                               "DestinationParentNotFoundException", "DestinationParentId")
         current = parent_of(tx, self._root_id(tx), account)
         if current == target:
-            raise _error("DuplicateAccountException",
+            raise org_error("DuplicateAccountException",
                          "That account is already present in the specified destination.")
         if current != source:
-            raise _error("SourceParentNotFoundException",
+            raise org_error("SourceParentNotFoundException",
                          "We can't find a source root or OU with the ParentId that you "
                          "specified.")
         account["ParentId"] = target
@@ -198,7 +179,7 @@ class UnitOps:
         child_id = str(call.params.get("ChildId") or "")
         child = tx.get(ORG, "account", child_id) or tx.get(ORG, "ou", child_id)
         if child is None:
-            raise _error("ChildNotFoundException", "We can't find an organizational unit (OU) "
+            raise org_error("ChildNotFoundException", "We can't find an organizational unit (OU) "
                          "or AWS account with the ChildId that you specified.")
         parent = parent_of(tx, self._root_id(tx), child)
         kind = "ROOT" if parent == self._root_id(tx) else "ORGANIZATIONAL_UNIT"
