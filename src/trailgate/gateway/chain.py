@@ -399,7 +399,7 @@ class Gateway:
                 line = read_line(ctx)
                 if line is not None:
                     self._note_key_use(ctx)
-                    self.journal.append([line])
+                    self.journal.append_one(line)
                     return
             read = self.store.read
             if not is_data_call(ctx.service, ctx.operation):

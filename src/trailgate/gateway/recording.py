@@ -91,13 +91,18 @@ _MARKS: Final = (b'"@@trailgate:eventTime@@"', b'"@@trailgate:requestID@@"',
                  b'"@@trailgate:eventID@@"')
 TEMPLATE_LIMIT: Final = 4096
 """Most templates kept (all callers); the table starts over when it is full."""
-_templates: dict[tuple[Any, ...], _Template | None] = {}
+_read_templates: dict[tuple[Any, ...], _Template | None] = {}
+_write_templates: dict[tuple[Any, ...], _Template | None] = {}
+_read_ops: dict[tuple[str, str], bool] = {}  # (service, operation): may use a read template
+_write_ops: dict[tuple[str, str], bool] = {}  # ... a write template
 _NEW: Final = object()  # not in the table yet
 
 
 class _Template(NamedTuple):
     account: str
-    pieces: tuple[bytes, bytes, bytes, bytes]  # JSON before, between and after the three values
+    # The JSON before, between and after the three values (quotes of eventTime and eventID
+    # included, requestID goes in JSON-encoded).
+    pieces: tuple[bytes, bytes, bytes, bytes]
     keys: IndexKeys  # its event-history index keys (the same for every call)
 
 
@@ -114,66 +119,79 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     """The journal line of a successful read (one management record, no responseElements)
     by a principal that has recorded before, from its template; None when the call is not
     such a read (the caller builds its records the normal way)."""
-    p = ctx.principal
-    if p is None or ctx.error is not None:
+    if ctx.error is not None or ctx.principal is None:
         return None
-    _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
-    if data or not read_only or (ctx.service == "sts" and ctx.operation in CREDENTIAL_CALLS):
-        return None
-    return _from_template(ctx, ctx.result)
+    eligible = _read_ops.get((ctx.service, ctx.operation))
+    if eligible is None:
+        eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
+    return _from_template(ctx, ctx.result, _read_templates) if eligible else None
 
 
 def write_line(ctx: RequestContext, result: dict[str, Any]) -> JournalLine | None:
     """:func:`read_line` for a successful management write whose result is empty (so its
     record has no responseElements, whatever the state it changed), e.g. TagUser; its
     record is appended in the write's own transaction."""
-    p = ctx.principal
-    if p is None or ctx.error is not None or result:
+    if ctx.error is not None or ctx.principal is None or result:
         return None
-    _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
-    if data or read_only:
-        return None
-    return _from_template(ctx, result)
+    eligible = _write_ops.get((ctx.service, ctx.operation))
+    if eligible is None:
+        eligible = _write_ops[(ctx.service, ctx.operation)] = _eligible(ctx, False)
+    return _from_template(ctx, result, _write_templates) if eligible else None
 
 
-def _from_template(ctx: RequestContext, result: dict[str, Any] | None) -> JournalLine | None:
+def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
+                   table: dict[tuple[Any, ...], _Template | None]) -> JournalLine | None:
     """The call's record joined from its template (made now if new).  The template's key
     holds every input of the record but eventTime, requestID and eventID (for S3 also the
-    signature, the authentication method and the bytes transferred)."""
+    signature, the authentication method and the bytes transferred).  This runs for most
+    calls, so it is written for few steps: one key, one lookup, one join."""
     p = ctx.principal
     assert p is not None
-    try:
-        params = orjson.dumps(ctx.params, option=orjson.OPT_SORT_KEYS) if ctx.params else b""
-    except TypeError:
-        return None
+    params = b""
+    if ctx.params:
+        try:
+            params = orjson.dumps(ctx.params, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return None
     request = ctx.request
     headers = request.headers
-    key = (identity_json(p), ctx.service, ctx.operation, ctx.region, request.client_ip,
-           headers.get("user-agent", ""), headers.get("host", ""), request.secure,
-           ctx.resource_account, params, ctx.signature_version, ctx.auth_type,
-           tuple(_transfer(ctx, result).values()))
+    service = ctx.service
+    key = (p.__dict__.get("_ct_identity_json") or identity_json(p), service, ctx.operation,
+           ctx.region, request.client_ip, headers.get("user-agent", ""),
+           headers.get("host", ""), request.secure, ctx.resource_account, params,
+           ctx.signature_version, ctx.auth_type,
+           tuple(_transfer(ctx, result).values()) if service == "s3" else ())
     # One dict operation to look up: the writer thread (write_line) and the event loop thread
-    # share the table, and either may clear it between a membership test and a read.
-    found = _templates.get(key, _NEW)
-    if isinstance(found, _Template) or found is None:
-        template = found
-    else:
+    # share the tables, and either may clear one between a membership test and a read.
+    template = table.get(key, _NEW)
+    if template is _NEW:
         template = _template(ctx, result)
-        if len(_templates) >= TEMPLATE_LIMIT:
-            _templates.clear()
-        _templates[key] = template
+        if len(table) >= TEMPLATE_LIMIT:
+            table.clear()
+        table[key] = template
     if template is None:
         return None
+    assert isinstance(template, _Template)
     event_time = event_time_now()
     event_id = new_event_id()
     head, after_time, after_request, tail = template.pieces
     return (template.account, event_time, event_id, b"".join((
-        head, b'"%s"' % event_time.encode(), after_time, orjson.dumps(ctx.request_id),
-        after_request, b'"%s"' % event_id.encode(), tail)), template.keys)
+        head, event_time.encode(), after_time, orjson.dumps(ctx.request_id), after_request,
+        event_id.encode(), tail)), template.keys)
+
+
+def _eligible(ctx: RequestContext, read: bool) -> bool:
+    """Whether the call may be recorded from a template: a management read (not one that
+    hands out credentials), or a management write."""
+    _, _, read_only, data = operation_facts(ctx.service, ctx.operation)
+    if data or read_only != read:
+        return False
+    return not (read and ctx.service == "sts" and ctx.operation in CREDENTIAL_CALLS)
 
 
 def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template | None:
-    """The call's record as JSON cut at the marks; None if it is not one plain record."""
+    """The call's record as JSON cut at the marks (inside the quotes of eventTime and
+    eventID); None if it is not one plain record."""
     records = build_records(call_info(ctx, result))
     if len(records) != 1:
         return None
@@ -189,8 +207,10 @@ def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template |
     if not at[0] < at[1] < at[2]:
         return None  # not in the order eventTime, requestID, eventID
     ends = [start + len(mark) for start, mark in zip(at, _MARKS, strict=True)]
-    return _Template(account, (raw[:at[0]], raw[ends[0]:at[1]], raw[ends[1]:at[2]],
-                               raw[ends[2]:]), index_keys(account, record))
+    # eventTime and eventID keep their quotes in the pieces; requestID is JSON-encoded.
+    return _Template(account, (raw[:at[0] + 1], raw[ends[0] - 1:at[1]],
+                               raw[ends[1]:at[2] + 1], raw[ends[2] - 1:]),
+                     index_keys(account, record))
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -261,6 +261,19 @@ class EventJournal:
             segment.put(data)
             self._rows.append(row)  # in memory exactly what is in the files
 
+    def append_one(self, row: EventRow) -> None:
+        """:meth:`append` of one row (the common case, in fewer steps)."""
+        segment = self._current
+        if segment is None or self._closed or not self._recovered:
+            self.append((row,))
+            return
+        data = _line(row)
+        if len(segment.map) - segment.size <= len(data):
+            self.append((row,))
+            return
+        segment.put(data)
+        self._rows.append(row)
+
     def _open_segment(self, needed: int) -> _Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
         self._next += 1

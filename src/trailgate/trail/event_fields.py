@@ -85,22 +85,25 @@ def is_data_call(service: str, operation: str) -> bool:
 # -- eventID ----------------------------------------------------------------------------------
 
 
-_ids = itertools.count(random.SystemRandom().getrandbits(20))
-_SALT: Final = random.SystemRandom().getrandbits(62)  # this process's
+_ids = itertools.count(random.SystemRandom().getrandbits(26))
+_SALT: Final = f"-{random.SystemRandom().getrandbits(48):012x}"  # this process's
+_ms_prefix: tuple[int, str] = (-1, "")
 
 
 def new_event_id() -> str:
-    """An eventID: a version-4 UUID, like AWS's, whose first 48 bits are the time in
-    milliseconds, then a counter and 62 bits of this process's random salt XORed with it, so
-    that IDs recorded close in time sort close together (the events table's eventID index grows
-    at its end instead of at a random page per event) and never repeat."""
-    n = next(_ids)
-    bits = _SALT ^ (n & 0x3FFFFFFFFFFFFFFF)
-    h = "%032x" % (
-        (time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF) << 80 | 0x4 << 76 | (n & 0xFFF) << 64
-        | 0x2 << 62 | bits
-    )
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """An eventID: a version-4 UUID, like AWS's, made of the time in milliseconds (48 bits), a
+    counter (26 bits) and this process's random salt (48 bits), so that IDs recorded close in
+    time sort close together (the events table's eventID index grows at its end instead of at
+    a random page per event) and never repeat: within the process the counter would have to
+    come round (67 million IDs) within one millisecond."""
+    global _ms_prefix
+    n = next(_ids) & 0x3FFFFFF
+    ms = time.time_ns() // 1_000_000
+    cached = _ms_prefix
+    if cached[0] != ms:
+        cached = _ms_prefix = (ms, f"{ms >> 16 & 0xFFFFFFFF:08x}-{ms & 0xFFFF:04x}-4")
+    # %-formatting: a fifth faster here than an f-string (this runs for every call).
+    return "%s%03x-%04x%s" % (cached[1], n >> 14, 0x8000 | n & 0x3FFF, _SALT)  # noqa: UP031
 
 
 # -- times ------------------------------------------------------------------------------------

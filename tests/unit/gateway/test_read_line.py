@@ -76,7 +76,7 @@ READS = [
 def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
                                        params: dict[str, Any], options: dict[str, Any]) -> None:
     principal = principals()[who]
-    recording._templates.clear()
+    recording._read_templates.clear()
     for n in range(3):  # the template is made, then used
         ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
         line = read_line(ctx)
@@ -116,7 +116,7 @@ def test_other_calls_go_the_normal_way(service: str, operation: str, params: dic
 def test_templates_are_per_identity_and_bounded() -> None:
     """Callers with the same userIdentity share templates (a role session's Principal is made
     anew for every request), others never do; the table is bounded."""
-    recording._templates.clear()
+    recording._read_templates.clear()
     alice, root, role = principals()["user"], principals()["root"], principals()["role"]
     a = read_line(context(alice, "iam", "GetUser", {"UserName": "bob"}))
     r = read_line(context(root, "iam", "GetUser", {"UserName": "bob"}))
@@ -131,12 +131,12 @@ def test_templates_are_per_identity_and_bounded() -> None:
         assert line is not None
         attributes = orjson.loads(line[3])["userIdentity"]["sessionContext"]["attributes"]
         assert attributes["mfaAuthenticated"] == mfa
-    assert len(recording._templates) == 4
+    assert len(recording._read_templates) == 4
     for n in range(recording.TEMPLATE_LIMIT + 5):
         line = read_line(context(alice, "iam", "GetUser", {"UserName": f"u{n}"}))
         assert line is not None
         assert orjson.loads(line[3])["requestParameters"] == {"userName": f"u{n}"}
-    assert len(recording._templates) <= recording.TEMPLATE_LIMIT
+    assert len(recording._read_templates) <= recording.TEMPLATE_LIMIT
 
 
 def test_s3_reads_are_keyed_by_their_transfer_sizes() -> None:
@@ -175,7 +175,7 @@ def test_the_line_of_a_write_with_an_empty_result_is_the_normal_record(
     who: str, service: str, operation: str, params: dict[str, Any], options: dict[str, Any]
 ) -> None:
     principal = principals()[who]
-    recording._templates.clear()
+    recording._read_templates.clear()
     for n in range(3):  # the template is made, then used
         ctx = context(principal, service, operation, params, request_id=f"rid-{n}", **options)
         ctx.result = None  # not set yet inside the write's transaction

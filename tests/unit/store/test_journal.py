@@ -318,3 +318,22 @@ def test_the_syncer_flushes_with_fdatasync_outside_the_lock(
         assert (segment.fd, False) in synced[count:]
     finally:
         journal.close()
+
+
+def test_append_one_writes_what_append_writes_across_full_segments(tmp_path: Path) -> None:
+    """The one-row fast path (every recorded read takes it) fills segments and goes on in the
+    next one exactly as ``append`` does, before the first segment exists and after close."""
+    journal = EventJournal(tmp_path, segment_bytes=8192)
+    try:
+        journal.append_one(row(0))  # no segment yet: made by the general path
+        for n in range(1, 120):  # several segments fill up
+            journal.append_one(row(n))
+        assert len(segments(tmp_path)) >= 3
+        batch = journal.take()
+        assert batch.rows == [row(n) for n in range(120)]
+        every = [r for path in segments(tmp_path) for r in parse_segment(path.read_bytes())[0]]
+        assert every == [row(n) for n in range(120)]
+    finally:
+        journal.close()
+    with pytest.raises(StoreClosed):
+        journal.append_one(row(999))
