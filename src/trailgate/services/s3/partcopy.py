@@ -19,18 +19,16 @@ from ...store.interface import Tx
 from ..base import Call
 from .bodies import BlobBody, Prepared, check_copy_conditions, open_blob, run_prepared, write_copy
 from .common import (
-    NS,
     SSE_S3,
     after_commit,
     invalid_argument,
     load_bucket,
-    no_such_key,
-    objects_kind,
     part_number,
     when,
 )
 from .multipart import load_upload, store_part
 from .objects import Reader, parse_copy_source
+from .versions import copy_source, source_version
 
 _COPY_RANGE: Final = re.compile(r"bytes=(\d+)-(\d+)")
 
@@ -70,6 +68,7 @@ class PartCopyOps:
         params = call.params
         try:
             src_bucket, src_key = parse_copy_source(params.get("CopySource"))
+            version = source_version(params.get("CopySource"))
             lookup = {
                 "Bucket": src_bucket,
                 "ExpectedBucketOwner": params.get("ExpectedSourceBucketOwner"),
@@ -79,9 +78,7 @@ class PartCopyOps:
                 _bucket, upload = load_upload(tx, params)
                 part_number(params.get("PartNumber"))
                 source = load_bucket(tx, lookup)
-                record = tx.get(NS, objects_kind(source["Name"]), src_key)
-                if record is None:
-                    raise no_such_key(src_key)
+                record = copy_source(tx, source, src_key, version)
                 return upload.get("ChecksumAlgorithm"), record, open_blob(
                     self.blobs, record["BlobId"]
                 )

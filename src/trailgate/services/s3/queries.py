@@ -36,6 +36,7 @@ from typing import Any
 
 from ...store.interface import Tx
 from .common import BUCKET, NS, canonical_id, objects_kind
+from .versions import find
 
 __all__ = ["bucket", "canonical_id", "object_tags"]
 
@@ -50,9 +51,16 @@ def bucket(tx: Tx, name: str) -> dict[str, Any] | None:
     return data
 
 
-def object_tags(tx: Tx, bucket: str, key: str) -> dict[str, str] | None:
-    """The object's tags (``s3:ExistingObjectTag/<key>``), or None when it does not exist."""
-    data = tx.get(NS, objects_kind(bucket), key)
+def object_tags(
+    tx: Tx, bucket: str, key: str, version: str | None = None
+) -> dict[str, str] | None:
+    """The tags of the object (or of its version ``version``: ``s3:ExistingObjectTag/<key>``),
+    or None when it does not exist."""
+    if version is None:
+        data = tx.get(NS, objects_kind(bucket), key)
+    else:
+        found = find(tx, {"Name": bucket, "Versioning": "Enabled"}, key, version)
+        data = None if found is None else found.record
     if data is None:
         return None
     return dict(data.get("Tags") or {})
