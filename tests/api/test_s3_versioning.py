@@ -5,20 +5,25 @@ authorization, and CloudTrail log delivery into a versioned bucket."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
+from trailgate import scenario as sc
+
+from .server import MANAGEMENT, REGION, ROOT_KEY, ROOT_SECRET, Server, start
 from .test_s3_api import error_of, quoted_md5, status, unique
 
 VERSION_ID = re.compile(r"[A-Za-z0-9._]{32}")
@@ -506,3 +511,87 @@ def test_awscli_versioning(server: Server, s3: Any, tmp_path: Path) -> None:
     finally:
         empty_versions(s3, name)
         s3.delete_bucket(Bucket=name)
+
+
+# -- CloudTrail log delivery into a versioned bucket -------------------------------------------
+
+
+LOG_BUCKET = "versioned-trail-logs"
+TRAIL = "versioned-logs"
+TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{MANAGEMENT}:trail/{TRAIL}"
+
+
+def _digests(s3: Any) -> list[str]:
+    prefix = f"AWSLogs/{MANAGEMENT}/CloudTrail-Digest/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=LOG_BUCKET, Prefix=prefix)
+    return [o["Key"] for p in pages for o in p.get("Contents", [])]
+
+
+def _deliver(server: Server, data_bucket: str, version: str) -> None:
+    """Log with validation (and the data bucket's data events) until two digests are written,
+    then stop and wait for the final digest."""
+    s3, ct, iam = (server.client(n) for n in ("s3", "cloudtrail", "iam"))
+    ct.create_trail(Name=TRAIL, S3BucketName=LOG_BUCKET, EnableLogFileValidation=True)
+    ct.put_event_selectors(TrailName=TRAIL, EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data_bucket}/"]}],
+    }])
+    ct.start_logging(Name=TRAIL)
+    deadline = time.monotonic() + 45
+    count = 0
+    while len(_digests(s3)) < 2 and time.monotonic() < deadline:
+        s3.get_object(Bucket=data_bucket, Key="k", VersionId=version)["Body"].read()
+        iam.create_user(UserName=f"versioned-logs-{count}")
+        count += 1
+        time.sleep(0.25)
+    ct.stop_logging(Name=TRAIL)
+    stopped = ct.get_trail_status(Name=TRAIL)["StopLoggingTime"]
+    while time.monotonic() < deadline + 15:
+        if ct.get_trail_status(Name=TRAIL).get("LatestDigestDeliveryTime", stopped) > stopped:
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_cloudtrail_delivers_into_a_versioned_bucket(tmp_path: Path) -> None:
+    """Log files and digests land in a versioned bucket as versions; ``aws cloudtrail
+    validate-logs`` finds them all valid; a data event naming a version logs its versionId."""
+    server = start(tmp_path / "data", extra_args=("--delivery-interval", "1",
+                                                  "--digest-interval", "5"))
+    try:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket=LOG_BUCKET)
+        s3.put_bucket_versioning(Bucket=LOG_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_policy(Bucket=LOG_BUCKET, Policy=json.dumps(
+            sc.cloudtrail_bucket_policy(LOG_BUCKET, {MANAGEMENT: TRAIL_ARN})))
+        data_bucket = unique("tg-ver-data")
+        s3.create_bucket(Bucket=data_bucket)
+        s3.put_bucket_versioning(Bucket=data_bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})
+        version = s3.put_object(Bucket=data_bucket, Key="k", Body=b"audited")["VersionId"]
+        began = datetime.now(UTC) - timedelta(minutes=2)
+        _deliver(server, data_bucket, version)
+        assert len(_digests(s3)) >= 3
+        files = [v for p in s3.get_paginator("list_object_versions").paginate(Bucket=LOG_BUCKET)
+                 for v in p.get("Versions", [])]
+        assert files and all(v["IsLatest"] and VERSION_ID.fullmatch(v["VersionId"])
+                             for v in files)
+        records = [r for v in files if "CloudTrail-Digest" not in v["Key"]
+                   for r in json.loads(gzip.decompress(s3.get_object(
+                       Bucket=LOG_BUCKET, Key=v["Key"])["Body"].read()))["Records"]]
+        reads = [r for r in records if r["eventName"] == "GetObject"]
+        assert reads and all(r["requestParameters"]["versionId"] == version for r in reads)
+        exe = shutil.which("aws", path=str(Path(sys.executable).parent))
+        if exe is None:
+            pytest.skip("the AWS CLI is not installed")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
+                   AWS_DEFAULT_REGION=REGION, AWS_ENDPOINT_URL=server.endpoint,
+                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        cli = subprocess.run([exe, "cloudtrail", "validate-logs", "--trail-arn", TRAIL_ARN,
+                              "--start-time", began.strftime("%Y-%m-%dT%H:%M:%SZ")],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "INVALID" not in cli.stdout and " digest files valid" in cli.stdout
+    finally:
+        server.stop()
