@@ -289,6 +289,14 @@ def test_multipart_upload_makes_a_version(s3: Any, vbucket: str) -> None:
     assert headers(done)["x-amz-version-id"] == done["VersionId"]
     assert listing(s3, vbucket) == [("v", "mp", done["VersionId"], True), ("v", "mp", v1, False)]
     assert s3.get_object(Bucket=vbucket, Key="mp", VersionId=v1)["Body"].read() == b"small"
+    upload = s3.create_multipart_upload(Bucket=vbucket, Key="mp2")["UploadId"]
+    copied = s3.upload_part_copy(Bucket=vbucket, Key="mp2", UploadId=upload, PartNumber=1,
+                                 CopySource={"Bucket": vbucket, "Key": "mp", "VersionId": v1})
+    assert copied["CopySourceVersionId"] == v1
+    s3.complete_multipart_upload(
+        Bucket=vbucket, Key="mp2", UploadId=upload, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=vbucket, Key="mp2")["Body"].read() == b"small"
 
 
 def test_tags_and_attributes_of_one_version(s3: Any, vbucket: str) -> None:

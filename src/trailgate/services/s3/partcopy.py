@@ -28,7 +28,7 @@ from .common import (
 )
 from .multipart import load_upload, store_part
 from .objects import Reader, parse_copy_source
-from .versions import copy_source, source_version
+from .versions import copy_source, shown_version, source_version
 
 _COPY_RANGE: Final = re.compile(r"bytes=(\d+)-(\d+)")
 
@@ -74,22 +74,24 @@ class PartCopyOps:
                 "ExpectedBucketOwner": params.get("ExpectedSourceBucketOwner"),
             }
 
-            def snapshot(tx: Tx) -> tuple[str | None, dict[str, Any], Any]:
+            def snapshot(tx: Tx) -> tuple[str | None, dict[str, Any], Any, dict[str, str]]:
                 _bucket, upload = load_upload(tx, params)
                 part_number(params.get("PartNumber"))
                 source = load_bucket(tx, lookup)
                 record = copy_source(tx, source, src_key, version)
                 return upload.get("ChecksumAlgorithm"), record, open_blob(
                     self.blobs, record["BlobId"]
-                )
+                ), shown_version(source, record)
 
-            algorithm, record, file = read(snapshot)
+            algorithm, record, file, shown = read(snapshot)
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         try:
             check_copy_conditions(params, record)
             start, length = copy_range(params.get("CopySourceRange"), int(record["Size"]))
-            return write_copy(self.blobs, BlobBody(file, start, length), algorithm)
+            ready = write_copy(self.blobs, BlobBody(file, start, length), algorithm)
+            ready.extra = {"shown": shown}
+            return ready
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         finally:
@@ -113,5 +115,8 @@ class PartCopyOps:
             "LastModified": when(record["LastModified"]),
             **prepared.checksums,
         }
-        out = {"CopyPartResult": result, "ServerSideEncryption": SSE_S3}
+        out: dict[str, Any] = {"CopyPartResult": result, "ServerSideEncryption": SSE_S3}
+        shown = prepared.extra.get("shown") or {}
+        if shown:  # a versioned source bucket: the version copied
+            out["CopySourceVersionId"] = shown["VersionId"]
         return after_commit(out, self.blobs, doomed)
