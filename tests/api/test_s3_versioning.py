@@ -535,9 +535,9 @@ def _digests(s3: Any) -> list[str]:
     return [o["Key"] for p in pages for o in p.get("Contents", [])]
 
 
-def _deliver(server: Server, data_bucket: str, version: str) -> None:
+def _deliver(server: Server, data_bucket: str, version: str) -> str:
     """Log with validation (and the data bucket's data events) until two digests are written,
-    then stop and wait for the final digest."""
+    then stop and wait for the final digest; returns the id of a version written meanwhile."""
     s3, ct, iam = (server.client(n) for n in ("s3", "cloudtrail", "iam"))
     ct.create_trail(Name=TRAIL, S3BucketName=LOG_BUCKET, EnableLogFileValidation=True)
     ct.put_event_selectors(TrailName=TRAIL, EventSelectors=[{
@@ -545,6 +545,7 @@ def _deliver(server: Server, data_bucket: str, version: str) -> None:
         "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data_bucket}/"]}],
     }])
     ct.start_logging(Name=TRAIL)
+    written = str(s3.put_object(Bucket=data_bucket, Key="new", Body=b"new")["VersionId"])
     deadline = time.monotonic() + 45
     count = 0
     while len(_digests(s3)) < 2 and time.monotonic() < deadline:
@@ -556,8 +557,9 @@ def _deliver(server: Server, data_bucket: str, version: str) -> None:
     stopped = ct.get_trail_status(Name=TRAIL)["StopLoggingTime"]
     while time.monotonic() < deadline + 15:
         if ct.get_trail_status(Name=TRAIL).get("LatestDigestDeliveryTime", stopped) > stopped:
-            return
+            break
         time.sleep(0.2)
+    return written
 
 
 @pytest.mark.slow
@@ -578,7 +580,7 @@ def test_cloudtrail_delivers_into_a_versioned_bucket(tmp_path: Path) -> None:
                                  VersioningConfiguration={"Status": "Enabled"})
         version = s3.put_object(Bucket=data_bucket, Key="k", Body=b"audited")["VersionId"]
         began = datetime.now(UTC) - timedelta(minutes=2)
-        _deliver(server, data_bucket, version)
+        written = _deliver(server, data_bucket, version)
         assert len(_digests(s3)) >= 3
         files = [v for p in s3.get_paginator("list_object_versions").paginate(Bucket=LOG_BUCKET)
                  for v in p.get("Versions", [])]
@@ -589,6 +591,9 @@ def test_cloudtrail_delivers_into_a_versioned_bucket(tmp_path: Path) -> None:
                        Bucket=LOG_BUCKET, Key=v["Key"])["Body"].read()))["Records"]]
         reads = [r for r in records if r["eventName"] == "GetObject"]
         assert reads and all(r["requestParameters"]["versionId"] == version for r in reads)
+        puts = [r for r in records if r["eventName"] == "PutObject"
+                and r["requestParameters"]["bucketName"] == data_bucket]
+        assert [r["responseElements"]["x-amz-version-id"] for r in puts] == [written]
         exe = shutil.which("aws", path=str(Path(sys.executable).parent))
         if exe is None:
             pytest.skip("the AWS CLI is not installed")
