@@ -1,8 +1,10 @@
-"""S3 objects: put, get, head, delete (one or many), copy, object ACLs.
+"""S3 objects: put, get, head, copy, object tags and ACLs (deletes: :mod:`.deletes`).
 
 Object bytes are written by ``prepare_PutObject`` / ``prepare_CopyObject`` outside the
 transaction (see :mod:`.bodies`); the transactional methods record metadata.  A replaced or
-deleted object's blob is deleted after the commit (``__after_commit``).
+deleted object's blob is deleted after the commit (``__after_commit``).  In a versioned bucket
+a write makes a new version and a read, tag or ACL request may name one (``versionId``); where
+versions are kept is :mod:`.versions`'s business.
 """
 
 from __future__ import annotations
