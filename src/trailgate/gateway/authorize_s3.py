@@ -24,7 +24,7 @@ from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .context import RequestContext
 
 ACCESS_DENIED = "Access Denied"
-DENIED_KEYS = "__denied_keys"  # DeleteObjects: keys the caller may not delete
+DENIED_KEYS = "__denied_keys"  # DeleteObjects: (key, version id) the caller may not delete
 MAY_LIST = "__may_list"
 """GetObject / HeadObject: a function answering None when the caller may ListBucket the
 bucket, else the AccessDenied to give (asked only when the key does not exist: S3 answers
@@ -103,6 +103,8 @@ def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
         keys["s3:max-keys"] = (str(params["MaxKeys"]),)
     if params.get("ACL") is not None:
         keys["s3:x-amz-acl"] = (str(params["ACL"]),)
+    if params.get("VersionId") is not None:
+        keys["s3:versionid"] = (str(params["VersionId"]),)
     if ctx.signature_version:
         keys["s3:signatureversion"] = (ctx.signature_version,)
         keys["s3:authtype"] = (ctx.auth_type,)
@@ -213,7 +215,8 @@ def authorize_s3(
     caller: Caller,
 ) -> None:
     operation = ctx.operation
-    action, target = s3_action(operation)
+    version = ctx.params.get("VersionId")
+    action, target = s3_action(operation, None if version is None else str(version))
     s3_keys(ctx, keys)
     name: str = ctx.params.get("Bucket") or ""
     bucket: dict[str, Any] | None = None
@@ -224,7 +227,8 @@ def authorize_s3(
         tagged = target == "object" and operation in _EXISTING_TAG_OPERATIONS
         # One read transaction for the bucket and, where policies may ask, the object's tags.
         bucket, tags = read(lambda tx: (
-            s3q.bucket(tx, name), s3q.object_tags(tx, name, key) if tagged else None))
+            s3q.bucket(tx, name),
+            s3q.object_tags(tx, name, key, version) if tagged else None))
         if operation == "CreateBucket":
             # Creating is decided in the caller's own account; a name that is taken gets
             # BucketAlreadyExists / BucketAlreadyOwnedByYou from the provider.
@@ -243,14 +247,14 @@ def authorize_s3(
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []
-        refused = {
-            str(o.get("Key", ""))
+        ctx.params[DENIED_KEYS] = {
+            (str(o.get("Key", "")), o.get("VersionId"))
             for o in objects
             if not _decide(
-                caller, action, object_arn(name, str(o.get("Key", ""))), keys, policies, bucket
+                caller, s3_action(operation, o.get("VersionId"))[0],
+                object_arn(name, str(o.get("Key", ""))), keys, policies, bucket,
             ).allowed
         }
-        ctx.params[DENIED_KEYS] = refused
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
     ctx.decision = decision
@@ -274,10 +278,11 @@ def _after_allowed(
     to read its source."""
     operation = ctx.operation
     owner = bucket["Owner"] if bucket is not None else None
-    if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject too
-        reading = _decide(caller, "s3:GetObject", resource, keys, policies, bucket)
+    if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject(Version) too
+        also = "s3:GetObject" if ctx.params.get("VersionId") is None else "s3:GetObjectVersion"
+        reading = _decide(caller, also, resource, keys, policies, bucket)
         if not reading.allowed:
-            raise refusal(ctx, read, "s3:GetObject", resource, reading, owner)
+            raise refusal(ctx, read, also, resource, reading, owner)
     if operation in _MISSING_KEY_READS:
         listing = bucket_arn(str(ctx.params.get("Bucket") or ""))
 
@@ -302,13 +307,17 @@ def _authorize_copy_source(
     source = ctx.params.get("CopySource")
     if isinstance(source, dict):
         src_bucket, src_key = source.get("Bucket", ""), source.get("Key", "")
+        named = source.get("VersionId") is not None
     else:
-        text = unquote(str(source or "")).split("?", 1)[0].lstrip("/")
+        path, _, query = str(source or "").partition("?")
+        text = unquote(path).lstrip("/")
         src_bucket, _, src_key = text.partition("/")
+        named = any(k == "versionId" for k, _ in parse_qsl(query, keep_blank_values=True))
+    reading = "s3:GetObjectVersion" if named else "s3:GetObject"  # a version: its own action
     bucket = read(lambda tx: s3q.bucket(tx, src_bucket))
     if bucket is None:
         return  # the provider answers NoSuchBucket
     source_arn = object_arn(src_bucket, src_key)
-    decision = _decide(caller, "s3:GetObject", source_arn, keys, policies, bucket)
+    decision = _decide(caller, reading, source_arn, keys, policies, bucket)
     if not decision.allowed:
-        raise refusal(ctx, read, "s3:GetObject", source_arn, decision, bucket["Owner"])
+        raise refusal(ctx, read, reading, source_arn, decision, bucket["Owner"])

@@ -157,6 +157,7 @@ def _render_error(ctx: RequestContext, service: str, err: ServiceError) -> None:
         resp.body = restxml.serialize_error(err, rid, head=bodiless)
         resp.body_iter = None
         resp.headers.update(restxml.error_headers(rid, head=bodiless))
+        resp.headers.update(err.headers)
 
 
 def _internal_failure(service: str) -> ServiceError:

@@ -12,13 +12,15 @@ class ServiceError(Exception):
 
     ``sender_fault`` gives the query protocol's ``<Type>Sender</Type>`` (4xx) or ``Receiver``
     (5xx).  ``extra`` holds additional elements some errors carry (S3's ``Key``, ``BucketName``,
-    ``StringToSign``...), rendered by protocols that support them.
+    ``StringToSign``...), rendered by protocols that support them; ``headers`` are response
+    headers some S3 errors carry (``x-amz-delete-marker`` on a delete marker's 404 / 405).
     """
 
     code: str
     message: str
     status: int = 400
     extra: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.code}: {self.message}")

@@ -70,14 +70,32 @@ S3_ACTIONS: dict[str, tuple[str, Target]] = {
     "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
 }
 
+# operation -> the IAM action it needs instead when the request names a version (versionId)
+VERSION_ACTIONS: dict[str, str] = {
+    "GetObject": "s3:GetObjectVersion",
+    "HeadObject": "s3:GetObjectVersion",
+    "GetObjectAttributes": "s3:GetObjectVersionAttributes",  # and s3:GetObjectVersion
+    "DeleteObject": "s3:DeleteObjectVersion",
+    "DeleteObjects": "s3:DeleteObjectVersion",  # for each entry with a VersionId
+    "GetObjectAcl": "s3:GetObjectVersionAcl",
+    "PutObjectAcl": "s3:PutObjectVersionAcl",
+    "GetObjectTagging": "s3:GetObjectVersionTagging",
+    "PutObjectTagging": "s3:PutObjectVersionTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+}
+
 WRITE_PREFIXES = ("Put", "Create", "Delete", "Copy", "Upload", "Complete", "Abort")
 
 
-def s3_action(operation: str) -> tuple[str, Target]:
+def s3_action(operation: str, version: str | None = None) -> tuple[str, Target]:
+    """The IAM action and target of an operation (of its form naming a version when
+    ``version`` is given)."""
     found = S3_ACTIONS.get(operation)
-    if found is not None:
-        return found
-    return f"s3:{operation}", "bucket"
+    if found is None:
+        return f"s3:{operation}", "bucket"
+    if version is not None and operation in VERSION_ACTIONS:
+        return VERSION_ACTIONS[operation], found[1]
+    return found
 
 
 def bucket_arn(bucket: str) -> str:

@@ -15,7 +15,8 @@ from typing import Any, Final
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
-from .common import NS, STANDARD, invalid_argument, load_bucket, no_such_key, objects_kind, when
+from .common import STANDARD, invalid_argument, load_bucket, when
+from .versions import requested_version, resolve, shown_version
 
 ATTRIBUTES: Final = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS: Final = 1000
@@ -72,16 +73,15 @@ class AttributesOps:
     def GetObjectAttributes(self, call: Call, tx: Tx) -> dict[str, Any]:
         params = call.params
         bucket = load_bucket(tx, params)
-        version = params.get("VersionId")
-        if version is not None and version != "null":
-            raise invalid_argument("Invalid version id specified", "versionId", version)
+        version = requested_version(params.get("VersionId"))
         wanted = _wanted(params)
         key = str(params.get("Key") or "")
-        record = tx.get(NS, objects_kind(bucket["Name"]), key)
-        if record is None:
+        try:
+            record = resolve(tx, bucket, key, version, "GET").record
+        except ServiceError as err:
             may_list = params.get("__may_list")
-            refused: ServiceError | None = may_list() if callable(may_list) else None
-            raise refused if refused is not None else no_such_key(key)
+            refused = may_list() if err.code == "NoSuchKey" and callable(may_list) else None
+            raise (refused or err) from None
         out: dict[str, Any] = {"LastModified": when(record["LastModified"])}
         if "ETag" in wanted:
             out["ETag"] = str(record["ETag"]).strip('"')
@@ -94,4 +94,4 @@ class AttributesOps:
             out["StorageClass"] = record.get("StorageClass") or STANDARD
         if "ObjectSize" in wanted:
             out["ObjectSize"] = int(record["Size"])
-        return out
+        return {**out, **shown_version(bucket, record)}

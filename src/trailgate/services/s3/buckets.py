@@ -46,6 +46,7 @@ from .common import (
     uploads_kind,
     when,
 )
+from .versions import has_versions
 
 MAX_POLICY_SIZE: Final = 20 * 1024
 US_EAST_1: Final = "us-east-1"
@@ -271,7 +272,7 @@ class BucketOps:
     def DeleteBucket(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)
         name = bucket["Name"]
-        if tx.scan(NS, objects_kind(name), limit=1):
+        if tx.scan(NS, objects_kind(name), limit=1) or has_versions(tx, name):
             raise ServiceError(
                 "BucketNotEmpty",
                 "The bucket you tried to delete is not empty",
@@ -294,10 +295,6 @@ class BucketOps:
         region = bucket["Region"]
         # us-east-1 is an empty <LocationConstraint/> element (botocore reads None).
         return {"LocationConstraint": None if region == US_EAST_1 else region}
-
-    def GetBucketVersioning(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        return {}  # never versioned: an empty <VersioningConfiguration/>, as S3 answers
 
     # -- tags ---------------------------------------------------------------------------------
 

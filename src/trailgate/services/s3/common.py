@@ -35,6 +35,11 @@ def objects_kind(bucket: str) -> str:
     return f"s3.object/{bucket}"
 
 
+def versions_kind(bucket: str) -> str:
+    """Noncurrent versions and delete markers of a bucket (see :mod:`.versions`)."""
+    return f"s3.version/{bucket}"
+
+
 def uploads_kind(bucket: str) -> str:
     return f"s3.upload/{bucket}"
 

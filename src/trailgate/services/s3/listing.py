@@ -1,6 +1,7 @@
-"""ListObjects (v1), ListObjectsV2 and ListObjectVersions over the store's ordered keys (spec
-6.4).  Buckets here are never versioned, so every object is its one, latest version, whose
-version id is ``null`` (as S3 lists the objects of an unversioned bucket).
+"""ListObjects (v1) and ListObjectsV2 over the store's ordered keys (spec 6.4).  They show each
+key's current object only, which is where every object of an unversioned bucket lives too:
+noncurrent versions and delete markers are kept apart (:mod:`.versions`) and listed by
+ListObjectVersions (:mod:`.versioning`).
 
 The listing is the ordered sequence of *items* of a bucket under ``prefix``: a key without the
 delimiter after the prefix is an item of its own; keys with it roll up into one common prefix
@@ -104,7 +105,7 @@ def list_page(
 # -- operations --------------------------------------------------------------------------------
 
 
-def _max_keys(params: dict[str, Any]) -> int:
+def max_keys_of(params: dict[str, Any]) -> int:
     value = params.get("MaxKeys")
     if value is None:
         return MAX_KEYS
@@ -177,7 +178,7 @@ class ListingOps:
         prefix = str(params.get("Prefix") or "")
         delimiter = str(params.get("Delimiter") or "")
         marker = str(params.get("Marker") or "")
-        max_keys = _max_keys(params)
+        max_keys = max_keys_of(params)
         encoding = encoding_type(params)
         page = list_page(
             tx,
@@ -201,7 +202,7 @@ class ListingOps:
         delimiter = str(params.get("Delimiter") or "")
         start_after = str(params.get("StartAfter") or "")
         token = params.get("ContinuationToken")
-        max_keys = _max_keys(params)
+        max_keys = max_keys_of(params)
         encoding = encoding_type(params)
         after: str | None = start_after or None
         if token is not None:
@@ -223,34 +224,4 @@ class ListingOps:
             out["StartAfter"] = start_after
         if page.truncated and page.last is not None:
             out["NextContinuationToken"] = encode_token(page.last)
-        return out
-
-    def ListObjectVersions(self, call: Call, tx: Tx) -> dict[str, Any]:
-        params = call.params
-        bucket = load_bucket(tx, params)
-        key_marker = str(params.get("KeyMarker") or "")
-        version_marker = params.get("VersionIdMarker")
-        if version_marker is not None and not key_marker:
-            raise invalid_argument("A version-id marker cannot be specified without a key marker.",
-                                   "version-id-marker", version_marker)
-        if version_marker not in (None, "", NULL_VERSION):
-            raise invalid_argument("Invalid version id specified", "version-id-marker",
-                                   version_marker)
-        prefix = str(params.get("Prefix") or "")
-        delimiter = str(params.get("Delimiter") or "")
-        max_keys = _max_keys(params)
-        # Each key has one version ("null"): after the marker key's, the next key's.
-        page = list_page(tx, objects_kind(bucket["Name"]), prefix=prefix, delimiter=delimiter,
-                         after=key_marker or None, max_keys=max_keys)
-        out = _body(page, bucket["Name"], prefix, delimiter, max_keys, True,
-                    encoding_type(params))
-        versions = out.pop("Contents", None)
-        if versions:
-            out["Versions"] = [{**v, "VersionId": NULL_VERSION, "IsLatest": True}
-                               for v in versions]
-        out.update(KeyMarker=key_marker, VersionIdMarker=str(version_marker or ""))
-        if page.truncated and page.last is not None:
-            out["NextKeyMarker"] = page.last
-            if not page.prefixes or page.last != page.prefixes[-1]:  # a key, not a prefix
-                out["NextVersionIdMarker"] = NULL_VERSION
         return out

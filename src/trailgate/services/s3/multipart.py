@@ -56,7 +56,8 @@ from .common import (
     when,
 )
 from .listing import encoding_type, rollup
-from .objects import Reader, new_record, object_acl, request_source, store_object
+from .objects import Reader, new_record, object_acl, request_source
+from .versions import write_version
 
 MAX_PARTS_LISTED: Final = 1000
 MAX_UPLOADS_LISTED: Final = 1000
@@ -355,7 +356,7 @@ class MultipartOps:
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
         if prepared.checksums:
             record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
-        doomed = store_object(tx, bucket["Name"], key, record)
+        doomed, version = write_version(tx, bucket, key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))
             doomed.append(part["BlobId"])
@@ -370,6 +371,8 @@ class MultipartOps:
         }
         if prepared.checksums:
             out["ChecksumType"] = record["ChecksumType"]
+        if version is not None:
+            out["VersionId"] = version
         return after_commit(out, self.blobs, doomed)
 
     # -- abort and listings -------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""S3 objects: put, get, head, delete (one or many), copy, object ACLs.
+"""S3 objects: put, get, head, copy, object tags and ACLs (deletes: :mod:`.deletes`).
 
 Object bytes are written by ``prepare_PutObject`` / ``prepare_CopyObject`` outside the
 transaction (see :mod:`.bodies`); the transactional methods record metadata.  A replaced or
-deleted object's blob is deleted after the commit (``__after_commit``).
+deleted object's blob is deleted after the commit (``__after_commit``).  In a versioned bucket
+a write makes a new version and a read, tag or ACL request may name one (``versionId``); where
+versions are kept is :mod:`.versions`'s business.
 """
 
 from __future__ import annotations
@@ -42,27 +44,31 @@ from .common import (
     invalid_argument,
     invalid_request,
     load_bucket,
-    malformed_xml,
-    no_such_key,
     object_owner,
     objects_kind,
     owner_view,
     parse_tagging,
     part_number,
     quote_etag,
-    reference_blob,
     stamp,
     system_headers,
     tag_list,
     tag_set,
-    unreference_blob,
     when,
+)
+from .versions import (
+    Found,
+    copy_source,
+    requested_version,
+    resolve,
+    shown_version,
+    source_version,
+    write_version,
 )
 
 Reader = Callable[[Callable[[Tx], Any]], Any]
 """``Store.read``: runs a function on a consistent snapshot."""
 
-MAX_DELETE: Final = 1000
 #: Storage classes whose objects GetObject refuses until restored (RestoreObject is not served).
 ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 RESPONSE_OVERRIDES: Final = {
@@ -73,29 +79,6 @@ RESPONSE_OVERRIDES: Final = {
     "ResponseContentType": "ContentType",
     "ResponseExpires": "Expires",
 }
-
-
-def store_object(tx: Tx, bucket: str, key: str, record: dict[str, Any]) -> list[str]:
-    """Create or replace an object record; returns the blob ids it no longer refers to."""
-    kind = objects_kind(bucket)
-    old = tx.get(NS, kind, key)
-    tx.put(NS, kind, key, key, record)
-    doomed: list[str] = []
-    if old is not None and old.get("BlobId") and old["BlobId"] != record["BlobId"]:
-        unreference_blob(tx, old["BlobId"])
-        doomed.append(old["BlobId"])
-    reference_blob(tx, record["BlobId"], kind, key)
-    return doomed
-
-
-def remove_object(tx: Tx, bucket: str, key: str) -> list[str]:
-    """Delete an object record (its blob reference goes with it); returns its blob id."""
-    kind = objects_kind(bucket)
-    old = tx.get(NS, kind, key)
-    if old is None:
-        return []
-    tx.delete(NS, kind, key)  # the ``ids`` entry of its blob is removed with it
-    return [old["BlobId"]] if old.get("BlobId") else []
 
 
 def object_acl(call: Call, bucket: dict[str, Any], owner: str) -> list[dict[str, Any]] | None:
@@ -241,12 +224,6 @@ def _part_range(record: dict[str, Any], number: int) -> tuple[int, int] | None:
     return start, start + length - 1
 
 
-def _check_version(params: dict[str, Any]) -> None:
-    version = params.get("VersionId")
-    if version is not None and version != "null":
-        raise invalid_argument("Invalid version id specified", "versionId", version)
-
-
 class ObjectOps:
     blobs: BlobStore
     read: Reader | None
@@ -290,24 +267,40 @@ class ObjectOps:
             source=source,
             checksums=prepared.checksums,
         )
-        doomed = store_object(tx, bucket["Name"], key, record)
+        doomed, version = write_version(tx, bucket, key, record)
         out: dict[str, Any] = {
             "ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums
         }
+        if version is not None:
+            out["VersionId"] = version
         if prepared.checksums:
             out["ChecksumType"] = "FULL_OBJECT"
         return after_commit(out, self.blobs, doomed)
 
     # -- get / head ---------------------------------------------------------------------------
 
-    def _load_object(self, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
+    def _load_object(
+        self, tx: Tx, params: dict[str, Any], method: str
+    ) -> tuple[dict[str, Any], Found]:
+        """The bucket and the object version a request names (``versionId`` or the latest)."""
         bucket = load_bucket(tx, params)
         key = str(params.get("Key") or "")
-        _check_version(params)
-        record = tx.get(NS, objects_kind(bucket["Name"]), key)
-        if record is None:
-            raise no_such_key(key)
-        return record
+        version = requested_version(params.get("VersionId"))
+        return bucket, resolve(tx, bucket, key, version, method)
+
+    def _readable(
+        self, tx: Tx, params: dict[str, Any], method: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        try:
+            bucket, found = self._load_object(tx, params, method)
+        except ServiceError as err:
+            may_list = params.get("__may_list")
+            refused = may_list() if err.code == "NoSuchKey" and callable(may_list) else None
+            if refused is not None:
+                # S3 tells a missing key only to a caller that may list the bucket.
+                raise refused from None
+            raise
+        return bucket, found.record
 
     def _read_object(self, call: Call, tx: Tx, *, body: bool) -> dict[str, Any]:
         params = call.params
@@ -318,15 +311,7 @@ class ObjectOps:
                 raise invalid_request(
                     "Cannot specify both Range header and partNumber query parameter"
                 )
-        try:
-            record = self._load_object(tx, params)
-        except ServiceError as err:
-            may_list = params.get("__may_list")
-            refused = may_list() if err.code == "NoSuchKey" and callable(may_list) else None
-            if refused is not None:
-                # S3 tells a missing key only to a caller that may list the bucket.
-                raise refused from None
-            raise
+        bucket, record = self._readable(tx, params, "GET" if body else "HEAD")
         if body and record.get("StorageClass") in ARCHIVED:
             raise ServiceError(  # no restore here: an archived object's bytes stay out of reach
                 "InvalidObjectState",
@@ -342,6 +327,7 @@ class ObjectOps:
             else _part_range(record, number)
         )
         out = _object_view(record, params)
+        out.update(shown_version(bucket, record))
         if wanted is None:
             start, length = 0, size
             if (
@@ -374,51 +360,6 @@ class ObjectOps:
     def HeadObject(self, call: Call, tx: Tx) -> dict[str, Any]:
         return self._read_object(call, tx, body=False)
 
-    # -- delete -------------------------------------------------------------------------------
-
-    def DeleteObject(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        doomed = remove_object(tx, bucket["Name"], str(call.params.get("Key") or ""))
-        return after_commit({"__status": 204}, self.blobs, doomed)
-
-    def DeleteObjects(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        request = call.params.get("Delete") or {}
-        objects = request.get("Objects") or []
-        if not objects or len(objects) > MAX_DELETE:
-            raise malformed_xml()
-        deleted: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
-        doomed: list[str] = []
-        refused = call.params.get("__denied_keys") or set()
-        for item in objects:
-            key = str(item.get("Key") or "")
-            version = item.get("VersionId")
-            if key in refused:  # the gateway's per-key authorization refused it
-                errors.append({"Key": key, "Code": "AccessDenied", "Message": "Access Denied"})
-                continue
-            if version is not None and version != "null":
-                errors.append(
-                    {
-                        "Key": key,
-                        "VersionId": version,
-                        "Code": "NoSuchVersion",
-                        "Message": "The specified version does not exist.",
-                    }
-                )
-                continue
-            doomed += remove_object(tx, bucket["Name"], key)
-            entry: dict[str, Any] = {"Key": key}
-            if version is not None:
-                entry["VersionId"] = version
-            deleted.append(entry)
-        out: dict[str, Any] = {}
-        if not request.get("Quiet") and deleted:
-            out["Deleted"] = deleted
-        if errors:
-            out["Errors"] = errors
-        return after_commit(out, self.blobs, doomed)
-
     # -- copy ---------------------------------------------------------------------------------
 
     def prepare_CopyObject(self, call: Call) -> Prepared | None:
@@ -430,8 +371,10 @@ class ObjectOps:
         params = call.params
         try:
             src_bucket, src_key = parse_copy_source(params.get("CopySource"))
+            version = source_version(params.get("CopySource"))
             if (
                 (src_bucket, src_key) == (params.get("Bucket"), params.get("Key"))
+                and version is None  # copying an older version over the key restores it
                 and params.get("MetadataDirective") != "REPLACE"
                 and not params.get("StorageClass")
                 and not params.get("WebsiteRedirectLocation")
@@ -446,7 +389,8 @@ class ObjectOps:
                 "Bucket": src_bucket,
                 "ExpectedBucketOwner": params.get("ExpectedSourceBucketOwner"),
             }
-            record, file = read(lambda tx: self._open_source(tx, lookup, src_key))
+            record, file, shown = read(
+                lambda tx: self._open_source(tx, lookup, src_key, version))
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         try:
@@ -457,14 +401,16 @@ class ObjectOps:
             return Prepared(self.blobs, error=err)
         finally:
             file.close()
-        return Prepared(self.blobs, info=info, extra={"source": record})
+        return Prepared(self.blobs, info=info, extra={"source": record, "shown": shown})
 
-    def _open_source(self, tx: Tx, lookup: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
+    def _open_source(
+        self, tx: Tx, lookup: dict[str, Any], key: str, version: str | None
+    ) -> tuple[dict[str, Any], Any, dict[str, str]]:
+        """The source object, its open blob and the ``CopySourceVersionId`` to report."""
         bucket = load_bucket(tx, lookup)
-        record = tx.get(NS, objects_kind(bucket["Name"]), key)
-        if record is None:
-            raise no_such_key(key)
-        return record, open_blob(self.blobs, record["BlobId"])
+        record = copy_source(tx, bucket, key, version)
+        shown = shown_version(bucket, record)  # only a versioned bucket's: as other answers
+        return record, open_blob(self.blobs, record["BlobId"]), shown
 
     def CopyObject(self, call: Call, tx: Tx) -> dict[str, Any]:
         return run_prepared(
@@ -517,38 +463,43 @@ class ObjectOps:
             source=source,
             checksums={} if src.get("PartsCount") else dict(src.get("Checksums") or {}),
         )
-        doomed = store_object(tx, bucket["Name"], key, record)
+        doomed, version = write_version(tx, bucket, key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
         if record["Checksums"]:  # the source's full-object checksum, carried to the copy
             result.update(record["Checksums"], ChecksumType="FULL_OBJECT")
         out = {"CopyObjectResult": result, "ServerSideEncryption": SSE_S3}
+        if version is not None:
+            out["VersionId"] = version
+        shown = prepared.extra.get("shown") or {}
+        if shown:
+            out["CopySourceVersionId"] = shown["VersionId"]
         return after_commit(out, self.blobs, doomed)
 
     # -- object tags --------------------------------------------------------------------------
 
     def GetObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
-        record = self._load_object(tx, call.params)
-        return {"TagSet": tag_list(dict(record.get("Tags") or {}))}
+        bucket, found = self._load_object(tx, call.params, "GET")
+        record = found.record
+        return {"TagSet": tag_list(dict(record.get("Tags") or {})),
+                **shown_version(bucket, record)}
 
     def PutObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        record = self._load_object(tx, call.params)
-        record["Tags"] = tag_set(call.params.get("Tagging"), 10)
-        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
-        return {}
+        bucket, found = self._load_object(tx, call.params, "PUT")
+        found.record["Tags"] = tag_set(call.params.get("Tagging"), 10)
+        found.save(tx)
+        return shown_version(bucket, found.record)
 
     def DeleteObjectTagging(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        record = self._load_object(tx, call.params)
-        record["Tags"] = {}
-        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
-        return {"__status": 204}
+        bucket, found = self._load_object(tx, call.params, "DELETE")
+        found.record["Tags"] = {}
+        found.save(tx)
+        return {"__status": 204, **shown_version(bucket, found.record)}
 
     # -- object ACLs --------------------------------------------------------------------------
 
     def GetObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        record = self._load_object(tx, call.params)
+        bucket, found = self._load_object(tx, call.params, "GET")
+        record = found.record
         owner = str(record.get("Owner") or bucket["Owner"])
         grants = record.get("Acl")
         if bucket.get("ObjectOwnership") == ENFORCED or not grants:
@@ -556,8 +507,8 @@ class ObjectOps:
         return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket = load_bucket(tx, call.params)
-        record = self._load_object(tx, call.params)
+        bucket, found = self._load_object(tx, call.params, "PUT")
+        record = found.record
         owner = str(record.get("Owner") or bucket["Owner"])
         grants = requested_grants(call.params, owner, bucket_owner=bucket["Owner"], required=True)
         if bucket.get("ObjectOwnership") == ENFORCED:
@@ -565,5 +516,5 @@ class ObjectOps:
             return {}
         check_acl_allowed(bucket, grants, owner)
         record["Acl"] = grants
-        tx.put(NS, objects_kind(bucket["Name"]), record["Key"], record["Key"], record)
+        found.save(tx)
         return {}

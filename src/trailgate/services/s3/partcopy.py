@@ -19,18 +19,16 @@ from ...store.interface import Tx
 from ..base import Call
 from .bodies import BlobBody, Prepared, check_copy_conditions, open_blob, run_prepared, write_copy
 from .common import (
-    NS,
     SSE_S3,
     after_commit,
     invalid_argument,
     load_bucket,
-    no_such_key,
-    objects_kind,
     part_number,
     when,
 )
 from .multipart import load_upload, store_part
 from .objects import Reader, parse_copy_source
+from .versions import copy_source, shown_version, source_version
 
 _COPY_RANGE: Final = re.compile(r"bytes=(\d+)-(\d+)")
 
@@ -70,29 +68,30 @@ class PartCopyOps:
         params = call.params
         try:
             src_bucket, src_key = parse_copy_source(params.get("CopySource"))
+            version = source_version(params.get("CopySource"))
             lookup = {
                 "Bucket": src_bucket,
                 "ExpectedBucketOwner": params.get("ExpectedSourceBucketOwner"),
             }
 
-            def snapshot(tx: Tx) -> tuple[str | None, dict[str, Any], Any]:
+            def snapshot(tx: Tx) -> tuple[str | None, dict[str, Any], Any, dict[str, str]]:
                 _bucket, upload = load_upload(tx, params)
                 part_number(params.get("PartNumber"))
                 source = load_bucket(tx, lookup)
-                record = tx.get(NS, objects_kind(source["Name"]), src_key)
-                if record is None:
-                    raise no_such_key(src_key)
+                record = copy_source(tx, source, src_key, version)
                 return upload.get("ChecksumAlgorithm"), record, open_blob(
                     self.blobs, record["BlobId"]
-                )
+                ), shown_version(source, record)
 
-            algorithm, record, file = read(snapshot)
+            algorithm, record, file, shown = read(snapshot)
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         try:
             check_copy_conditions(params, record)
             start, length = copy_range(params.get("CopySourceRange"), int(record["Size"]))
-            return write_copy(self.blobs, BlobBody(file, start, length), algorithm)
+            ready = write_copy(self.blobs, BlobBody(file, start, length), algorithm)
+            ready.extra = {"shown": shown}
+            return ready
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         finally:
@@ -116,5 +115,8 @@ class PartCopyOps:
             "LastModified": when(record["LastModified"]),
             **prepared.checksums,
         }
-        out = {"CopyPartResult": result, "ServerSideEncryption": SSE_S3}
+        out: dict[str, Any] = {"CopyPartResult": result, "ServerSideEncryption": SSE_S3}
+        shown = prepared.extra.get("shown") or {}
+        if shown:  # a versioned source bucket: the version copied
+            out["CopySourceVersionId"] = shown["VersionId"]
         return after_commit(out, self.blobs, doomed)

@@ -34,16 +34,19 @@ from .attributes import AttributesOps
 from .buckets import BucketOps
 from .common import blob_ref, drop_blobs
 from .configs import ConfigOps
+from .deletes import DeleteOps
 from .listing import ListingOps
 from .multipart import MultipartOps
 from .objects import ObjectOps, Reader
 from .partcopy import PartCopyOps
+from .versioning import VersioningOps
 
 SWEEP_BATCH: Final = 1000
 
 
 class S3Provider(
-    BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps, PartCopyOps
+    BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps, PartCopyOps,
+    DeleteOps, VersioningOps,
 ):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""

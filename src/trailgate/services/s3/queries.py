@@ -9,7 +9,8 @@ attributes use AWS's member names; timestamps are ISO 8601 strings in UTC with m
     PublicAccessBlock ({BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy,
     RestrictPublicBuckets: bool} | None; all true for new buckets), OwnershipControls (the rule's
     ObjectOwnership | None when deleted), ObjectOwnership (effective: the rule, or
-    "ObjectWriter" without controls), Acl ([Grant] in the output shape)
+    "ObjectWriter" without controls), Acl ([Grant] in the output shape), Versioning
+    ("Enabled" | "Suspended"; absent until versioning is first set)
 ``s3.owned/<account>``   key = bucket name: {Name} (the account's buckets, for ListBuckets)
 ``s3.object/<bucket>``   key = object key (ordered: UTF-8 byte order)
     Key, Size, ETag (quoted), LastModified, ContentType, Metadata {lower-cased name: value},
@@ -19,15 +20,19 @@ attributes use AWS's member names; timestamps are ISO 8601 strings in UTC with m
     upload; full-object), Acl ([Grant] | None: ACLs disabled or none given), PartsCount and
     PartSizes ([int], the assembled parts' sizes in order: GetObject/HeadObject ``partNumber``)
     (multipart objects; objects completed before PartSizes was kept have PartsCount only and
-    are served as one part)
+    are served as one part); in a versioned bucket also VersionId and Seq (see below)
+``s3.version/<bucket>``  key = ``<object key>\\x00<16 hex digits: Seq counted down>`` (a key's
+    versions newest first): the noncurrent versions (object records as above) and the delete
+    markers {Key, VersionId, Seq, DeleteMarker: true, LastModified, Owner}; the current object
+    stays in ``s3.object`` (layout and invariants: :mod:`.versions`)
 ``s3.upload/<bucket>``   key = UploadId (hex initiation time + random, so ids sort by age)
     UploadId, Key, Initiated, Initiator {ID, DisplayName}, Writer (account id), ACL (canned |
     None), Source {ContentType, Metadata, Headers, Tags, Acl}, StorageClass, ChecksumAlgorithm
 ``s3.part/<bucket>``     key = ``<UploadId>/<PartNumber:05d>``
     PartNumber, ETag (quoted MD5), Size, LastModified, BlobId, Checksums
 
-The ``ids`` index maps ``s3blob:<blob id>`` to the one record (object or part) referring to
-each blob: deleting the record removes the entry, and a blob without one is garbage.
+The ``ids`` index maps ``s3blob:<blob id>`` to the one record (object, version or part)
+referring to each blob: deleting the record removes the entry, and a blob without one is garbage.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 
 from ...store.interface import Tx
 from .common import BUCKET, NS, canonical_id, objects_kind
+from .versions import find
 
 __all__ = ["bucket", "canonical_id", "object_tags"]
 
@@ -50,9 +56,16 @@ def bucket(tx: Tx, name: str) -> dict[str, Any] | None:
     return data
 
 
-def object_tags(tx: Tx, bucket: str, key: str) -> dict[str, str] | None:
-    """The object's tags (``s3:ExistingObjectTag/<key>``), or None when it does not exist."""
-    data = tx.get(NS, objects_kind(bucket), key)
+def object_tags(
+    tx: Tx, bucket: str, key: str, version: str | None = None
+) -> dict[str, str] | None:
+    """The tags of the object (or of its version ``version``: ``s3:ExistingObjectTag/<key>``),
+    or None when it does not exist."""
+    if version is None:
+        data = tx.get(NS, objects_kind(bucket), key)
+    else:
+        found = find(tx, {"Name": bucket, "Versioning": "Enabled"}, key, version)
+        data = None if found is None else found.record
     if data is None:
         return None
     return dict(data.get("Tags") or {})
