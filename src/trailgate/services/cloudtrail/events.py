@@ -39,7 +39,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Final, NamedTuple, Protocol, cast, runtime_checkable
 
 import orjson
 
@@ -347,9 +347,17 @@ def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = Fal
 
 
 def _index(tx: Any) -> EventIndexTx:
+    kind = type(tx)
+    if kind in _INDEXING:  # isinstance of a runtime-checkable Protocol looks up every method
+        return cast(EventIndexTx, tx)
     if isinstance(tx, EventIndexTx):
+        _INDEXING.add(kind)
         return tx
     raise TypeError(f"{type(tx).__name__} does not support the event history index")
+
+
+_INDEXING: set[type] = set()
+"""Transaction classes found to implement :class:`EventIndexTx`."""
 
 
 # -- LookupEvents -------------------------------------------------------------------------------
