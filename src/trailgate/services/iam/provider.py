@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .absent import AbsentEntityOps
 from .account import AccountOps
+from .change_password import ChangePasswordOps
 from .context_keys import ContextKeyOps
 from .credential_report import CredentialReportOps
 from .entity_policies import EntityPolicyOps
@@ -39,6 +40,7 @@ class IamProvider(
     OidcProviderOps,
     AccountOps,
     PasswordPolicyOps,
+    ChangePasswordOps,
     SimulationOps,
     AbsentEntityOps,
     CredentialReportOps,
