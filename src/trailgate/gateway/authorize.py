@@ -151,9 +151,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         authorize_s3(ctx, read, policies, keys, caller)
         return
     request = Request(caller, action, resource, keys, None)
-    decision = evaluate(request, policies)
-    if _password_policy_grants(ctx, p, read, resource, decision):
-        decision = Decision("allowed")
+    decision = _password_policy_grants(ctx, p, read, resource, evaluate(request, policies))
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
@@ -176,10 +174,10 @@ _SELF_PASSWORD_ACTIONS = frozenset({"ChangePassword", "GetAccountPasswordPolicy"
 
 def _password_policy_grants(
     ctx: RequestContext, p: Principal, read: Any, resource: str, decision: Decision
-) -> bool:
-    """Whether AllowUsersToChangePassword stands in for the missing identity-policy Allow.
-    Only the identity side is replaced: explicit denies, SCPs, boundaries and session
-    policies still refuse."""
+) -> Decision:
+    """``decision``, or an Allow where AllowUsersToChangePassword stands in for the missing
+    identity-policy Allow.  Only the identity side is replaced: explicit denies, SCPs,
+    boundaries and session policies still refuse."""
     if (
         decision.reason != "no-identity-allow"
         or ctx.service != "iam"
@@ -187,9 +185,9 @@ def _password_policy_grants(
         or p.kind != "user"
         or resource not in ("*", p.arn)
     ):
-        return False
+        return decision
     allowed: bool = read(lambda tx: users_may_change_password(tx, p.account))
-    return allowed
+    return Decision("allowed") if allowed else decision
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:

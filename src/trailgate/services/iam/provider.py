@@ -24,6 +24,7 @@ from .oidc_providers import OidcProviderOps
 from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
+from .service_linked import ServiceLinkedRoleOps
 from .simulate import SimulationOps
 from .users import UserOps
 
@@ -33,6 +34,7 @@ class IamProvider(
     AccessKeyOps,
     GroupOps,
     RoleOps,
+    ServiceLinkedRoleOps,
     InstanceProfileOps,
     EntityPolicyOps,
     PolicyOps,

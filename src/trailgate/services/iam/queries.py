@@ -17,7 +17,9 @@ use AWS's member names; timestamps are ISO 8601 strings (``2026-01-01T00:00:00+0
     submitted), Description (str|None), MaxSessionDuration (int), PermissionsBoundary,
     Tags, RoleLastUsed ({LastUsedDate, Region} | None), InlinePolicies, AttachedPolicies,
     TrustPrincipalIds {principal ARN: unique id at save time} (users/roles named by the trust
-    policy; a principal whose current id differs was deleted and recreated: it must not match)
+    policy; a principal whose current id differs was deleted and recreated: it must not match),
+    ServiceLinked (the service principal, service-linked roles only; see ``service_linked.py``)
+``iam.slrdeletion`` key = DeletionTaskId: Status, RoleArn (DeleteServiceLinkedRole's tasks)
 ``iam.policy`` key = lower-cased PolicyName (customer managed policies only)
     PolicyName, PolicyId (ANPA…), Arn, Path, Description (str|None), CreateDate, UpdateDate,
     DefaultVersionId, NextVersion (int), Versions {"v1": {Document, CreateDate}},
