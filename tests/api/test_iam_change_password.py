@@ -145,6 +145,11 @@ def test_allow_users_to_change_password_needs_no_policy(
 ) -> None:
     _change(server, users["carol"], FIRST, SECOND)
     _change(server, users["carol"], SECOND, "Third-Passw0rd")
+    carol: Any = server.client("iam", users["carol"].key, users["carol"].secret)
+    policy = carol.get_account_password_policy()["PasswordPolicy"]  # granted with it
+    assert policy["AllowUsersToChangePassword"] is True
+    # other IAM actions stay refused
+    assert _refusal(carol.list_users)[0] == "AccessDenied"
 
 
 def test_password_reuse_prevention(

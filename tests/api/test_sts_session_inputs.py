@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .scenario_setup import World
-from .server import MANAGEMENT
+from .server import MANAGEMENT, Server
 
 TRUST = {
     "Version": "2012-10-17",
@@ -157,3 +160,28 @@ def test_tags_count_towards_the_packed_size(world: World, role_arn: str) -> None
         sts.assume_role, RoleArn=role_arn, RoleSessionName="inputs", Tags=tags
     )[0] == "PackedPolicyTooLarge"
     assert _assume(world, role_arn, Tags=tags[:2])["PackedPolicySize"] > 50
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("assume_role_with_web_identity",
+         {"RoleSessionName": "web", "WebIdentityToken": "x" * 10}),
+        ("assume_role_with_saml",
+         {"PrincipalArn": f"arn:aws:iam::{MANAGEMENT}:saml-provider/corp",
+          "SAMLAssertion": "PHNhbWxwOlJlc3BvbnNlLz4="}),
+    ],
+)
+def test_federated_assume_role_checks_the_policy_arn_count_first(
+    server: Server, operation: str, params: dict[str, str]
+) -> None:
+    sts: Any = boto3.client(
+        "sts", endpoint_url=server.endpoint, region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    code, message, status = _refused(
+        getattr(sts, operation), RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/SessionInputs",
+        PolicyArns=_arns(*[READ_ONLY] * 11), **params,
+    )
+    assert (code, status) == ("ValidationError", 400)
+    assert message.endswith("Member must have length less than or equal to 10")

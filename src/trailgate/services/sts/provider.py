@@ -22,7 +22,12 @@ from ...policy import MalformedPolicyError, PolicyType, load_policy
 from ...protocol.errors import ServiceError, validation_error
 from ..base import Call
 from ..iam import queries
-from .session_inputs import check_policy_arns, check_tag_keys, packed_percent
+from .session_inputs import (
+    check_policy_arn_count,
+    check_policy_arns,
+    check_tag_keys,
+    packed_percent,
+)
 
 MAX_CHAINED_SECONDS = 3600
 
@@ -69,6 +74,7 @@ class StsProvider:
     def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
         """No OpenID Connect provider exists in any account: a token naming its issuer gets
         AWS's answer for an issuer without a provider, any other token the invalid-token one."""
+        check_policy_arn_count(call.params.get("PolicyArns"))
         issuer = _jwt_issuer(str(call.params.get("WebIdentityToken", "")))
         if issuer is not None:
             raise ServiceError(
@@ -80,6 +86,7 @@ class StsProvider:
 
     def AssumeRoleWithSAML(self, call: Call, tx: Any) -> dict[str, Any]:
         """No SAML provider exists in any account, so no assertion can be validated."""
+        check_policy_arn_count(call.params.get("PolicyArns"))
         raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
 
     # -- credentials ----------------------------------------------------------------------

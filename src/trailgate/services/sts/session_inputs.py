@@ -49,13 +49,7 @@ def check_policy_arns(tx: Tx, entries: Iterable[dict[str, Any]] | None, account:
     names no such policy answers ``MalformedPolicyDocument`` (STS's only policy error code) in
     IAM's wording for a policy that cannot be used ("... does not exist or is not
     attachable.")."""
-    arns = [str(entry.get("arn", "")) for entry in entries or []]
-    if len(arns) > MAX_POLICY_ARNS:
-        shown = ", ".join(f"PolicyDescriptorType(arn={arn})" for arn in arns)
-        raise validation_error([
-            f"Value '[{shown}]' at 'policyArns' failed to satisfy constraint: Member must "
-            f"have length less than or equal to {MAX_POLICY_ARNS}"
-        ])
+    arns = check_policy_arn_count(entries)
     for arn in arns:
         if not _usable(tx, arn, account):
             raise ServiceError(
@@ -63,6 +57,19 @@ def check_policy_arns(tx: Tx, entries: Iterable[dict[str, Any]] | None, account:
                 f"Policy {arn} does not exist or is not attachable.",
                 400,
             )
+    return arns
+
+
+def check_policy_arn_count(entries: Iterable[dict[str, Any]] | None) -> list[str]:
+    """The PolicyArns passed, at most 10 (a request-validation rule, checked before anything
+    else, so also by the AssumeRoleWith* operations whose tokens are never valid here)."""
+    arns = [str(entry.get("arn", "")) for entry in entries or []]
+    if len(arns) > MAX_POLICY_ARNS:
+        shown = ", ".join(f"PolicyDescriptorType(arn={arn})" for arn in arns)
+        raise validation_error([
+            f"Value '[{shown}]' at 'policyArns' failed to satisfy constraint: Member must "
+            f"have length less than or equal to {MAX_POLICY_ARNS}"
+        ])
     return arns
 
 
