@@ -53,8 +53,8 @@ def test_created_role_has_aws_name_path_and_trust(iam: Any, created: dict[str, A
     assert created["MaxSessionDuration"] == 3600
     assert created["AssumeRolePolicyDocument"] == {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": [CLOUDTRAIL]},
-                       "Action": ["sts:AssumeRole"]}],
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": CLOUDTRAIL},
+                       "Action": "sts:AssumeRole"}],
     }
     assert iam.get_role(RoleName=CT_ROLE)["Role"]["Arn"] == CT_ARN
     listed = iam.list_roles(PathPrefix="/aws-service-role/")["Roles"]

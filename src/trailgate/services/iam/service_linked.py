@@ -74,8 +74,8 @@ def _trust(service: str) -> str:
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Service": [service]},
-            "Action": ["sts:AssumeRole"],
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
         }],
     })
 
