@@ -42,6 +42,10 @@ def build_context(ctx: RequestContext, caller: Caller) -> dict[str, tuple[str, .
         keys["aws:sourceidentity"] = (p.source_identity,)
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _assume_role_keys(ctx.params, keys)
+    if ctx.service == "iam" and ctx.operation == "CreateServiceLinkedRole":
+        service = ctx.params.get("AWSServiceName")
+        if isinstance(service, str):
+            keys["iam:awsservicename"] = (service,)
     return keys
 
 

@@ -24,6 +24,7 @@ from ..protocol.errors import ServiceError
 from ..services import catalog
 from ..services.iam import queries
 from ..services.iam.documents import displayed_trust
+from ..services.iam.password_policy import users_may_change_password
 from .context import Principal, RequestContext
 
 
@@ -150,7 +151,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         authorize_s3(ctx, read, policies, keys, caller)
         return
     request = Request(caller, action, resource, keys, None)
-    decision = evaluate(request, policies)
+    decision = _password_policy_grants(ctx, p, read, resource, evaluate(request, policies))
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
@@ -163,6 +164,30 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+# What the account password policy's AllowUsersToChangePassword grants every IAM user on
+# their own user (AWS: with it set, users need no policy to change their own password or to
+# read the policy it must meet).
+_SELF_PASSWORD_ACTIONS = frozenset({"ChangePassword", "GetAccountPasswordPolicy"})
+
+
+def _password_policy_grants(
+    ctx: RequestContext, p: Principal, read: Any, resource: str, decision: Decision
+) -> Decision:
+    """``decision``, or an Allow where AllowUsersToChangePassword stands in for the missing
+    identity-policy Allow.  Only the identity side is replaced: explicit denies, SCPs,
+    boundaries and session policies still refuse."""
+    if (
+        decision.reason != "no-identity-allow"
+        or ctx.service != "iam"
+        or ctx.operation not in _SELF_PASSWORD_ACTIONS
+        or p.kind != "user"
+        or resource not in ("*", p.arn)
+    ):
+        return decision
+    allowed: bool = read(lambda tx: users_may_change_password(tx, p.account))
+    return Decision("allowed") if allowed else decision
 
 
 def _compile_caller(inputs: PolicyInputs) -> PolicySet:

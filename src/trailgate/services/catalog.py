@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .iam.linked_services import linked_role_arn
+
 ResourceFn = Callable[[str, dict[str, Any], Any], str]
 """(caller account, params, lookup) -> resource ARN; ``lookup(kind, name) -> path`` reads paths."""
 
@@ -90,6 +92,8 @@ def _iam_resource(operation: str) -> ResourceFn:
         return collection
     if operation in _SELF_SERVICE_LISTS:
         return _iam_user_or_self
+    if operation == "CreateServiceLinkedRole":
+        return _service_linked_role
     if "Group" in operation and operation not in ("ListGroupsForUser",):
         return _iam_entity("group", "GroupName")
     if "Role" in operation:
@@ -120,6 +124,15 @@ _SELF_SERVICE_LISTS = frozenset({
     "ListServiceSpecificCredentials", "ListUserPolicies", "ListAttachedUserPolicies",
     "ListGroupsForUser", "ListUserTags",
 })
+
+
+def _service_linked_role(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+    """CreateServiceLinkedRole is authorized on the role it would create."""
+    suffix = params.get("CustomSuffix")
+    arn = linked_role_arn(
+        acct, str(params.get("AWSServiceName") or ""), suffix if isinstance(suffix, str) else None
+    )
+    return arn or "*"
 
 
 def _oidc_provider(acct: str, params: dict[str, Any], _lookup: Any) -> str:

@@ -168,7 +168,8 @@ def _detail_rows(tx: Tx, account: str, wanted: set[str]) -> list[tuple[str, str,
             (f"4{e.key}", "Policies", _policy_detail(e.data)) for e in tx.scan(account, POLICY)
         ]
     if "AWSManagedPolicy" in wanted:
-        for policy in AWS_MANAGED.values():
+        # in key order, as paging (markers compare keys) needs
+        for policy in sorted(AWS_MANAGED.values(), key=lambda p: p.name.lower()):
             data = aws_policy_data(policy, tx, account)
             if data["AttachmentCount"] or data["PermissionsBoundaryUsageCount"]:
                 rows.append((f"5{policy.name.lower()}", "Policies", _policy_detail(data)))

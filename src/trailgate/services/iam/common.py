@@ -321,12 +321,20 @@ def check_tags(tags: list[dict[str, Any]] | None, member: str = "tags") -> list[
             raise invalid_input(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive."
             )
+        if key.lower().startswith("aws:"):
+            raise invalid_input(RESERVED_TAG_PREFIX)
         seen.add(key.lower())
         out.append({"Key": key, "Value": value})
     checks.done()
     if len(out) > MAX_TAGS:
         raise limit_exceeded("The number of tags has reached the maximum limit.")  # UNSURE
     return out
+
+
+# AWS reserves the ``aws:`` prefix (any letter case) for its own tags.  UNSURE: IAM's exact
+# answer is not published; InvalidInput is IAM's code for a bad value, and the text is the
+# wording AWS services use for the reserved prefix.
+RESERVED_TAG_PREFIX = "Tag keys starting with 'aws:' are reserved for internal use."
 
 
 def merge_tags(current: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:

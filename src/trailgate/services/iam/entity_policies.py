@@ -34,6 +34,7 @@ from .documents import (
     parse_document,
     resolve_policy,
 )
+from .role_guard import guard_role
 
 
 def load(tx: Tx, account: str, kind: EntityKind, name: str) -> Entity:
@@ -248,6 +249,7 @@ class EntityPolicyOps:
         return delete_inline(call, tx, USERS)
 
     def PutRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return put_inline(call, tx, ROLES)
 
     def GetRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -257,6 +259,7 @@ class EntityPolicyOps:
         return list_inline(call, tx, ROLES)
 
     def DeleteRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return delete_inline(call, tx, ROLES)
 
     def PutGroupPolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -281,9 +284,11 @@ class EntityPolicyOps:
         return list_attached(call, tx, USERS)
 
     def AttachRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return attach(call, tx, ROLES)
 
     def DetachRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return detach(call, tx, ROLES)
 
     def ListAttachedRolePolicies(self, call: Call, tx: Tx) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from .common import (
 )
 from .documents import displayed_trust
 from .entity_policies import load, tag_page
+from .role_guard import guard_role
 
 ROLES_PER_PROFILE = 1
 ROLE_IN_PROFILE = "Cannot delete entity, must remove roles from instance profile first."
@@ -134,6 +135,7 @@ class InstanceProfileOps:
 
     def AddRoleToInstanceProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check(call.params)
+        guard_role(tx, call.account, call.params.get("RoleName"))
         entity = _profile(tx, call.account, call.params["InstanceProfileName"])
         role = load(tx, call.account, ROLES, call.params["RoleName"])
         roles = list(entity.data.get("Roles", []))
@@ -147,6 +149,7 @@ class InstanceProfileOps:
 
     def RemoveRoleFromInstanceProfile(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check(call.params)
+        guard_role(tx, call.account, call.params.get("RoleName"))
         entity = _profile(tx, call.account, call.params["InstanceProfileName"])
         role = load(tx, call.account, ROLES, call.params["RoleName"])
         roles = list(entity.data.get("Roles", []))

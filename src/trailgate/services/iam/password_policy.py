@@ -65,6 +65,19 @@ def check_password(tx: Tx, account: str, password: str, member: str = "password"
         raise _violation()
 
 
+def users_may_change_password(tx: Tx, account: str) -> bool:
+    """The account password policy's AllowUsersToChangePassword (False without a policy)."""
+    policy = tx.get(account, PASSWORD_POLICY, _KEY)
+    return bool(policy and policy.get("AllowUsersToChangePassword"))
+
+
+def reuse_prevention(tx: Tx, account: str) -> int:
+    """How many previous passwords a user may not reuse (PasswordReusePrevention; 0 = off)."""
+    policy = tx.get(account, PASSWORD_POLICY, _KEY)
+    value = policy.get("PasswordReusePrevention") if policy else None
+    return 0 if value is None else int(value)
+
+
 def _policy_view(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"MinimumPasswordLength": int(data["MinimumPasswordLength"])}
     out.update({flag: bool(data.get(flag)) for flag in _FLAGS})

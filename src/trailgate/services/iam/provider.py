@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .absent import AbsentEntityOps
 from .account import AccountOps
+from .change_password import ChangePasswordOps
 from .context_keys import ContextKeyOps
 from .credential_report import CredentialReportOps
 from .entity_policies import EntityPolicyOps
@@ -23,6 +24,7 @@ from .oidc_providers import OidcProviderOps
 from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
+from .service_linked import ServiceLinkedRoleOps
 from .simulate import SimulationOps
 from .users import UserOps
 
@@ -32,6 +34,7 @@ class IamProvider(
     AccessKeyOps,
     GroupOps,
     RoleOps,
+    ServiceLinkedRoleOps,
     InstanceProfileOps,
     EntityPolicyOps,
     PolicyOps,
@@ -39,6 +42,7 @@ class IamProvider(
     OidcProviderOps,
     AccountOps,
     PasswordPolicyOps,
+    ChangePasswordOps,
     SimulationOps,
     AbsentEntityOps,
     CredentialReportOps,

@@ -17,7 +17,9 @@ use AWS's member names; timestamps are ISO 8601 strings (``2026-01-01T00:00:00+0
     submitted), Description (str|None), MaxSessionDuration (int), PermissionsBoundary,
     Tags, RoleLastUsed ({LastUsedDate, Region} | None), InlinePolicies, AttachedPolicies,
     TrustPrincipalIds {principal ARN: unique id at save time} (users/roles named by the trust
-    policy; a principal whose current id differs was deleted and recreated: it must not match)
+    policy; a principal whose current id differs was deleted and recreated: it must not match),
+    ServiceLinked (the service principal, service-linked roles only; see ``service_linked.py``)
+``iam.slrdeletion`` key = DeletionTaskId: Status, RoleArn (DeleteServiceLinkedRole's tasks)
 ``iam.policy`` key = lower-cased PolicyName (customer managed policies only)
     PolicyName, PolicyId (ANPA…), Arn, Path, Description (str|None), CreateDate, UpdateDate,
     DefaultVersionId, NextVersion (int), Versions {"v1": {Document, CreateDate}},
@@ -31,7 +33,9 @@ use AWS's member names; timestamps are ISO 8601 strings (``2026-01-01T00:00:00+0
     AccessKeyId, UserName (None for root keys), Status (Active|Inactive), SecretBlob
     (``tokens.encrypt_secret(master_key, secret)``, default context), CreateDate,
     LastUsed ({LastUsedDate, ServiceName, Region} | None)
-``iam.login`` key = user key: UserName, CreateDate, PasswordResetRequired, PasswordHash (argon2)
+``iam.login`` key = user key: UserName, CreateDate, PasswordResetRequired, PasswordHash (argon2),
+    MaxSigninSessionDuration, PasswordLastChanged (str, once changed), PasswordHistory (the
+    previous hashes, newest first, at most 24: ChangePassword's PasswordReusePrevention)
 ``iam.mfa``   key = lower-cased SerialNumber (virtual devices)
     SerialNumber, Path, Name, Seed (base32), CreateDate, Tags, UserName (None unless enabled),
     EnableDate (str|None), LastStep (int|None: last accepted TOTP step)
@@ -283,8 +287,13 @@ def verify_password(tx: Tx, account: str, user_name: str, password: str) -> bool
     profile = login_profile(tx, account, user_name)
     if profile is None:
         return False
+    return password_matches(profile["PasswordHash"], password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one an argon2 hash was made from."""
     try:
-        return _HASHER.verify(profile["PasswordHash"], password)
+        return _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -37,6 +37,7 @@ from .entity_policies import (
     untag_entity,
 )
 from .instance_profiles import ROLE_IN_PROFILE, profiles_of_role
+from .role_guard import guard_role
 
 MIN_SESSION, MAX_SESSION = 3600, 43200
 
@@ -144,6 +145,8 @@ class RoleOps:
 
     def UpdateRole(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
+        if call.params.get("MaxSessionDuration") is not None:  # the description may change
+            guard_role(tx, call.account, call.params.get("RoleName"), duration=True)
         entity = load(tx, call.account, ROLES, call.params["RoleName"])
         if call.params.get("Description") is not None:
             entity.data["Description"] = call.params["Description"]
@@ -163,6 +166,7 @@ class RoleOps:
 
     def UpdateAssumeRolePolicy(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
+        guard_role(tx, call.account, call.params.get("RoleName"))
         entity = load(tx, call.account, ROLES, call.params["RoleName"])
         text = call.params["PolicyDocument"]
         entity.data["TrustPrincipalIds"] = check_trust_document(tx, text, "policyDocument")
@@ -173,6 +177,7 @@ class RoleOps:
 
     def DeleteRole(self, call: Call, tx: Tx) -> dict[str, Any]:
         _check_role_fields(call.params, creating=False)
+        guard_role(tx, call.account, call.params.get("RoleName"))
         entity = load(tx, call.account, ROLES, call.params["RoleName"])
         if entity.data.get("AttachedPolicies"):
             raise delete_conflict("Cannot delete entity, must detach all policies first.")
@@ -195,7 +200,9 @@ class RoleOps:
         return entity_tags(call, tx, ROLES)
 
     def PutRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return set_boundary(call, tx, ROLES, call.params["PermissionsBoundary"])
 
     def DeleteRolePermissionsBoundary(self, call: Call, tx: Tx) -> dict[str, Any]:
+        guard_role(tx, call.account, call.params.get("RoleName"))
         return set_boundary(call, tx, ROLES, None)

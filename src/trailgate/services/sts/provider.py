@@ -22,6 +22,12 @@ from ...policy import MalformedPolicyError, PolicyType, load_policy
 from ...protocol.errors import ServiceError, validation_error
 from ..base import Call
 from ..iam import queries
+from .session_inputs import (
+    check_policy_arn_count,
+    check_policy_arns,
+    check_tag_keys,
+    packed_percent,
+)
 
 MAX_CHAINED_SECONDS = 3600
 
@@ -68,6 +74,7 @@ class StsProvider:
     def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
         """No OpenID Connect provider exists in any account: a token naming its issuer gets
         AWS's answer for an issuer without a provider, any other token the invalid-token one."""
+        check_policy_arn_count(call.params.get("PolicyArns"))
         issuer = _jwt_issuer(str(call.params.get("WebIdentityToken", "")))
         if issuer is not None:
             raise ServiceError(
@@ -79,6 +86,7 @@ class StsProvider:
 
     def AssumeRoleWithSAML(self, call: Call, tx: Any) -> dict[str, Any]:
         """No SAML provider exists in any account, so no assertion can be validated."""
+        check_policy_arn_count(call.params.get("PolicyArns"))
         raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
 
     # -- credentials ----------------------------------------------------------------------
@@ -138,7 +146,8 @@ class StsProvider:
         name = params["Name"]
         arn = f"arn:aws:sts::{p.account}:federated-user/{name}"
         policies = [params["Policy"]] if params.get("Policy") else []
-        arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
+        arns = check_policy_arns(tx, params.get("PolicyArns"), p.account)
+        packed = packed_percent(policies, arns, tags)
         claims = {
             "kind": "federated_user",
             "arn": arn,
@@ -157,7 +166,7 @@ class StsProvider:
             "FederatedUser": {"FederatedUserId": claims["user_id"], "Arn": arn},
         }
         if policies or arns or tags:
-            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
+            out["PackedPolicySize"] = packed
         return out
 
     def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
@@ -175,17 +184,16 @@ class StsProvider:
         source_identity = _source_identity(params, role, p)
         check_session_policy(params.get("Policy"))
         tags, transitive = _session_tags(params, p)
+        account = role["Arn"].split(":")[4]
+        policies = [params["Policy"]] if params.get("Policy") else []
+        arns = check_policy_arns(tx, params.get("PolicyArns"), account)
+        packed = packed_percent(policies, arns, tags)
         mfa_time = _verify_mfa_params(call, tx, required=False)
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
             mfa_time = p.mfa_auth_time
         session_name = params["RoleSessionName"]
-        account = role["Arn"].split(":")[4]
         session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
-        policies: list[str] = []
-        if params.get("Policy"):
-            policies.append(params["Policy"])
-        arns = [entry["arn"] for entry in params.get("PolicyArns") or []]
         claims = {
             "kind": "assumed_role",
             "arn": session_arn,
@@ -213,7 +221,7 @@ class StsProvider:
             "AssumedRoleUser": {"AssumedRoleId": claims["user_id"], "Arn": session_arn},
         }
         if policies or arns or params.get("Tags"):
-            out["PackedPolicySize"] = _packed_size(policies, arns, params.get("Tags") or [])
+            out["PackedPolicySize"] = packed
         if claims["si"]:
             out["SourceIdentity"] = claims["si"]
         return out
@@ -283,8 +291,9 @@ def _session_tags(
     """The new session's tags and transitive tag keys: the Tags passed, plus (role chaining)
     the transitive tags of the calling session, which the new session inherits and which
     stay transitive.  AWS refuses (InvalidParameterValue) tag keys repeated in another case,
-    a transitive key that is not one of the Tags, and a tag that would override an inherited
-    transitive one."""
+    a transitive key that is not one of the Tags, a tag that would override an inherited
+    transitive one, and keys with the reserved ``aws:`` prefix."""
+    check_tag_keys(params)
     passed = tuple((str(t["Key"]), str(t.get("Value", ""))) for t in params.get("Tags") or [])
     passed_keys = {key.lower() for key, _ in passed}
     if len(passed_keys) < len(passed):
@@ -322,14 +331,6 @@ def check_role_arn(role_arn: str) -> None:
     parts = role_arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
         raise ServiceError("ValidationError", f"{role_arn} is invalid", 400)
-
-
-def _packed_size(policies: list[str], arns: list[str], tags: list[dict[str, Any]]) -> int:
-    """PackedPolicySize: the percentage of the packed limit the session policies and tags use
-    (AWS's packing is its own; this estimate grows with their size)."""
-    size = sum(len(x) for x in policies) + 80 * len(arns)
-    size += sum(len(str(t["Key"])) + len(str(t.get("Value", ""))) + 4 for t in tags)
-    return max(1, min(100, size * 100 // 2048))
 
 
 def _source_identity(params: dict[str, Any], role: dict[str, Any], p: Principal) -> Any:
