@@ -45,6 +45,7 @@ from .recording import (
     should_record,
     write_line,
 )
+from .s3_region import BucketRegions
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -89,6 +90,7 @@ class Gateway:
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.data_events = DataEventFilter()
         self.keys = principals.KeyCache()
+        self.bucket_regions = BucketRegions()  # S3: signed for the bucket's region?
         self._key_used: dict[str, float] = {}  # access key -> last use noted (clock.epoch())
         self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
         self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
@@ -203,6 +205,9 @@ class Gateway:
                 if ctx.parse_error is not None:
                     raise ctx.parse_error
                 return
+            if ctx.service == "s3":
+                bucket = str(ctx.params.get("Bucket") or "")
+                self.bucket_regions.check(ctx.operation, bucket, info, self.store.read)
             key_id = info.access_key_id
             if key_id.startswith("ASIA"):
                 principal, secret = principals.temporary(
