@@ -100,7 +100,7 @@ def test_header_signed_for_the_wrong_region(server: Server, bucket: str, method:
     assert values["Region"] == REGION
     assert values["RequestId"] == headers["x-amz-request-id"]
     assert values["HostId"] == headers["x-amz-id-2"]
-    # (request ids: see test_s3_request_ids.py)
+    assert REQUEST_ID.fullmatch(values["RequestId"])
     # nothing was done: the object is still there
     assert send(server, "GET", f"/{bucket}/a.txt", REGION)[0] == 200
 

@@ -45,6 +45,7 @@ from .recording import (
     should_record,
     write_line,
 )
+from .request_ids import new_s3_host_id, new_s3_request_id, new_uuid_request_id
 from .s3_region import BucketRegions
 
 log = logging.getLogger("trailgate.gateway")
@@ -152,6 +153,7 @@ class Gateway:
         ctx.region = region or self.region
         ctx.params = dict(params)
         ctx.principal = principal
+        assign_request_id(ctx)
         try:
             _check_params(service, operation, ctx.params)
             self.authorize(ctx)
@@ -176,13 +178,16 @@ class Gateway:
     # -- steps ----------------------------------------------------------------------------
 
     def identify(self, ctx: RequestContext) -> None:
-        if ctx.request.body_source is not None:
-            service = _spooled_non_s3_service(ctx.request)
-            if service is not None:
-                # Query and JSON bodies are small; only S3 uploads may be spooled to disk.
-                ctx.service = service
-                raise ServiceError("RequestEntityTooLarge", "Request body is too large.", 413)
-        identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
+        try:
+            if ctx.request.body_source is not None:
+                service = _spooled_non_s3_service(ctx.request)
+                if service is not None:
+                    # Query and JSON bodies are small; only S3 uploads may be spooled to disk.
+                    ctx.service = service
+                    raise ServiceError("RequestEntityTooLarge", "Request body is too large.", 413)
+            identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
+        finally:
+            assign_request_id(ctx)
 
     def parse(self, ctx: RequestContext) -> None:
         try:
@@ -428,6 +433,14 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
+
+
+def assign_request_id(ctx: RequestContext) -> None:
+    """The call's request id, shaped as its service shapes them (S3: with x-amz-id-2)."""
+    if ctx.service in PROTOCOL:
+        ctx.request_id = new_uuid_request_id()
+    else:  # S3, and requests rendered as S3's because no service was recognised
+        ctx.request_id, ctx.host_id = new_s3_request_id(), new_s3_host_id()
 
 
 def _check_params(service: str, operation: str, params: dict[str, Any]) -> None:
