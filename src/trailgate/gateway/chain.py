@@ -33,6 +33,7 @@ from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
+from . import post_upload
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -190,13 +191,34 @@ class Gateway:
             assign_request_id(ctx)
 
     def parse(self, ctx: RequestContext) -> None:
+        if post_upload.is_upload(ctx):
+            post_upload.parse(ctx)  # its credentials are in the form: no deferring errors
+            return
         try:
             parse_request(ctx)
         except ServiceError as err:
             ctx.parse_error = err
 
+    def _credentials(
+        self, key_id: str, token: str | None, now: datetime
+    ) -> tuple[Principal, str]:
+        """The principal and secret of an access key; raises sigv4.AuthError."""
+        if key_id.startswith("ASIA"):
+            return principals.temporary(key_id, token, self.sealer, now)
+        return principals.long_term(
+            key_id, self.store.read, self.master_key, self.keys, self.store.generation
+        )
+
     def authenticate(self, ctx: RequestContext) -> None:
         protocol: WireProtocol = PROTOCOL.get(ctx.service, "s3")
+        if ctx.form is not None:  # an S3 browser-based POST upload
+            try:
+                post_upload.authenticate(
+                    ctx, lambda key, token: self._credentials(key, token, ctx.received_at)
+                )
+            except sigv4.AuthError as err:
+                raise err.to_service_error("s3") from None
+            return
         try:
             info = sigv4.parse_auth(ctx.request)
             if info is None:
@@ -213,15 +235,9 @@ class Gateway:
             if ctx.service == "s3":
                 bucket = str(ctx.params.get("Bucket") or "")
                 self.bucket_regions.check(ctx.operation, bucket, info, self.store.read)
-            key_id = info.access_key_id
-            if key_id.startswith("ASIA"):
-                principal, secret = principals.temporary(
-                    key_id, info.session_token, self.sealer, ctx.received_at
-                )
-            else:
-                principal, secret = principals.long_term(
-                    key_id, self.store.read, self.master_key, self.keys, self.store.generation
-                )
+            principal, secret = self._credentials(
+                info.access_key_id, info.session_token, ctx.received_at
+            )
             sigv4.verify(ctx.request, info, secret, ctx.received_at)
         except sigv4.AuthError as err:
             raise err.to_service_error(protocol) from None
@@ -396,6 +412,8 @@ class Gateway:
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
+        if ctx.form is not None:
+            post_upload.respond(ctx)
 
     async def record(self, ctx: RequestContext, builder: RecordBuilder = records_for) -> None:
         """Reads, errors and denials: their records, committed before the response leaves."""

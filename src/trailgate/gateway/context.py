@@ -85,6 +85,7 @@ class RequestContext:
     # parse
     params: dict[str, Any] = field(default_factory=dict)
     parse_error: ServiceError | None = None  # raised after authentication
+    form: Any = None  # S3 browser-based POST upload: its PostForm (gateway/post_upload.py)
     # authenticate
     principal: Principal | None = None
     signature_version: str = ""  # "AWS4-HMAC-SHA256" | "AWS" | "" (anonymous)
