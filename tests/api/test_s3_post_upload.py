@@ -223,6 +223,19 @@ def test_the_upload_is_authorized_as_the_principals_put_object(
     assert status == 204, body
     owner = s3_client(server)
     assert owner.get_object(Bucket=bucket, Key="inbox/allowed.txt")["Body"].read() == b"yes"
+    # the same user's session credentials: the form carries x-amz-security-token
+    sts: Any = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    session = sts.get_session_token()["Credentials"]
+    for v4 in (True, False):
+        temp = s3_client(server, v4=v4, key=session["AccessKeyId"],
+                         secret=session["SecretAccessKey"], token=session["SessionToken"])
+        form = temp.generate_presigned_post(bucket, "inbox/${filename}", ExpiresIn=300)
+        assert form["fields"]["x-amz-security-token"] == session["SessionToken"]
+        status, _, body = post(form["url"], form["fields"], b"temp", f"temp-{v4}.txt")
+        assert status == 204, body
+        tampered = {**form["fields"], "x-amz-security-token": "garbage"}
+        status, _, body = post(form["url"], tampered, b"temp", "tampered.txt")
+        assert (status, error_of(body)["Code"]) == (400, "InvalidToken"), body
     iam.delete_user_policy(UserName=user, PolicyName="post")
     iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
     iam.delete_user(UserName=user)
