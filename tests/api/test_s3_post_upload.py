@@ -246,3 +246,14 @@ def test_anonymous_form_is_refused_without_a_bucket_grant(server: Server, bucket
     assert status == 403
     assert error_of(body) | {"RequestId": "", "HostId": ""} == {
         "Code": "AccessDenied", "Message": "Access Denied", "RequestId": "", "HostId": ""}
+
+
+def test_a_large_form_is_read_from_its_spooled_body(server: Server, bucket: str) -> None:
+    """Bodies above 1 MiB are spooled to disk by the server before the pipeline reads them."""
+    s3 = s3_client(server)
+    content = bytes(range(256)) * (9 * 1024) + b"end"  # 2.25 MiB, every byte value
+    presigned = s3.generate_presigned_post(bucket, "big.bin", ExpiresIn=300)
+    status, headers, body = post(presigned["url"], presigned["fields"], content)
+    assert status == 204, body
+    assert headers["etag"] == '"' + hashlib.md5(content).hexdigest() + '"'
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == content

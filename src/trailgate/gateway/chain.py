@@ -190,14 +190,19 @@ class Gateway:
         finally:
             assign_request_id(ctx)
 
-    def parse(self, ctx: RequestContext) -> None:
+    def parse(self, ctx: RequestContext) -> Awaitable[None] | None:
         if post_upload.is_upload(ctx):
-            post_upload.parse(ctx)  # its credentials are in the form: no deferring errors
-            return
+            # Its credentials are in the form: no deferring errors.  A large (spooled) form
+            # is read off the event loop.
+            if ctx.request.body_source is not None:
+                return asyncio.to_thread(post_upload.parse, ctx)
+            post_upload.parse(ctx)
+            return None
         try:
             parse_request(ctx)
         except ServiceError as err:
             ctx.parse_error = err
+        return None
 
     def _credentials(
         self, key_id: str, token: str | None, now: datetime
