@@ -33,6 +33,7 @@ from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
+from . import post_upload
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -45,6 +46,8 @@ from .recording import (
     should_record,
     write_line,
 )
+from .request_ids import new_s3_host_id, new_s3_request_id, new_uuid_request_id
+from .s3_region import BucketRegions
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -89,6 +92,7 @@ class Gateway:
         self.recording = True  # CloudTrail recording of every call (off only in benchmarks)
         self.data_events = DataEventFilter()
         self.keys = principals.KeyCache()
+        self.bucket_regions = BucketRegions()  # S3: signed for the bucket's region?
         self._key_used: dict[str, float] = {}  # access key -> last use noted (clock.epoch())
         self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
         self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
@@ -150,6 +154,7 @@ class Gateway:
         ctx.region = region or self.region
         ctx.params = dict(params)
         ctx.principal = principal
+        assign_request_id(ctx)
         try:
             _check_params(service, operation, ctx.params)
             self.authorize(ctx)
@@ -174,22 +179,51 @@ class Gateway:
     # -- steps ----------------------------------------------------------------------------
 
     def identify(self, ctx: RequestContext) -> None:
-        if ctx.request.body_source is not None:
-            service = _spooled_non_s3_service(ctx.request)
-            if service is not None:
-                # Query and JSON bodies are small; only S3 uploads may be spooled to disk.
-                ctx.service = service
-                raise ServiceError("RequestEntityTooLarge", "Request body is too large.", 413)
-        identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
+        try:
+            if ctx.request.body_source is not None:
+                service = _spooled_non_s3_service(ctx.request)
+                if service is not None:
+                    # Query and JSON bodies are small; only S3 uploads may be spooled to disk.
+                    ctx.service = service
+                    raise ServiceError("RequestEntityTooLarge", "Request body is too large.", 413)
+            identify_request(ctx, default_region=self.region, s3_base_host=S3_BASE_HOST)
+        finally:
+            assign_request_id(ctx)
 
-    def parse(self, ctx: RequestContext) -> None:
+    def parse(self, ctx: RequestContext) -> Awaitable[None] | None:
+        if post_upload.is_upload(ctx):
+            # Its credentials are in the form: no deferring errors.  A large (spooled) form
+            # is read off the event loop.
+            if ctx.request.body_source is not None:
+                return asyncio.to_thread(post_upload.parse, ctx)
+            post_upload.parse(ctx)
+            return None
         try:
             parse_request(ctx)
         except ServiceError as err:
             ctx.parse_error = err
+        return None
+
+    def _credentials(
+        self, key_id: str, token: str | None, now: datetime
+    ) -> tuple[Principal, str]:
+        """The principal and secret of an access key; raises sigv4.AuthError."""
+        if key_id.startswith("ASIA"):
+            return principals.temporary(key_id, token, self.sealer, now)
+        return principals.long_term(
+            key_id, self.store.read, self.master_key, self.keys, self.store.generation
+        )
 
     def authenticate(self, ctx: RequestContext) -> None:
         protocol: WireProtocol = PROTOCOL.get(ctx.service, "s3")
+        if ctx.form is not None:  # an S3 browser-based POST upload
+            try:
+                post_upload.authenticate(
+                    ctx, lambda key, token: self._credentials(key, token, ctx.received_at)
+                )
+            except sigv4.AuthError as err:
+                raise err.to_service_error("s3") from None
+            return
         try:
             info = sigv4.parse_auth(ctx.request)
             if info is None:
@@ -203,15 +237,12 @@ class Gateway:
                 if ctx.parse_error is not None:
                     raise ctx.parse_error
                 return
-            key_id = info.access_key_id
-            if key_id.startswith("ASIA"):
-                principal, secret = principals.temporary(
-                    key_id, info.session_token, self.sealer, ctx.received_at
-                )
-            else:
-                principal, secret = principals.long_term(
-                    key_id, self.store.read, self.master_key, self.keys, self.store.generation
-                )
+            if ctx.service == "s3":
+                bucket = str(ctx.params.get("Bucket") or "")
+                self.bucket_regions.check(ctx.operation, bucket, info, self.store.read)
+            principal, secret = self._credentials(
+                info.access_key_id, info.session_token, ctx.received_at
+            )
             sigv4.verify(ctx.request, info, secret, ctx.received_at)
         except sigv4.AuthError as err:
             raise err.to_service_error(protocol) from None
@@ -386,6 +417,8 @@ class Gateway:
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
+        if ctx.form is not None:
+            post_upload.respond(ctx)
 
     async def record(self, ctx: RequestContext, builder: RecordBuilder = records_for) -> None:
         """Reads, errors and denials: their records, committed before the response leaves."""
@@ -423,6 +456,14 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
+
+
+def assign_request_id(ctx: RequestContext) -> None:
+    """The call's request id, shaped as its service shapes them (S3: with x-amz-id-2)."""
+    if ctx.service in PROTOCOL:
+        ctx.request_id = new_uuid_request_id()
+    else:  # S3, and requests rendered as S3's because no service was recognised
+        ctx.request_id, ctx.host_id = new_s3_request_id(), new_s3_host_id()
 
 
 def _check_params(service: str, operation: str, params: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ between steps.  Fields are documented with the step that sets them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,7 +74,10 @@ class Principal:
 class RequestContext:
     request: HttpRequest
     received_at: datetime
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Set by the gateway as soon as the service is known (gateway/request_ids.py): a UUID, or
+    # for S3 16 upper-case hex digits, with ``host_id`` its ``x-amz-id-2``.
+    request_id: str = ""
+    host_id: str = ""  # S3 only
     # identify
     service: str = ""  # iam | sts | s3 | cloudtrail | organizations
     operation: str = ""  # botocore operation name, e.g. "CreateRole"
@@ -83,6 +85,7 @@ class RequestContext:
     # parse
     params: dict[str, Any] = field(default_factory=dict)
     parse_error: ServiceError | None = None  # raised after authentication
+    form: Any = None  # S3 browser-based POST upload: its PostForm (gateway/post_upload.py)
     # authenticate
     principal: Principal | None = None
     signature_version: str = ""  # "AWS4-HMAC-SHA256" | "AWS" | "" (anonymous)

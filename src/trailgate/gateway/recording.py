@@ -64,8 +64,15 @@ def call_info(ctx: RequestContext, result: dict[str, Any] | None) -> CallInfo:
         signature_version=ctx.signature_version,
         auth_type=ctx.auth_type,
         resource_account=ctx.resource_account,
-        extra=_transfer(ctx, result),
+        extra=_extra(ctx, result),
     )
+
+
+def _extra(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, Any]:
+    extra = _transfer(ctx, result)
+    if ctx.host_id:
+        extra["x-amz-id-2"] = ctx.host_id  # S3: additionalEventData, as the header said
+    return extra
 
 
 def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, Any]:
@@ -83,12 +90,16 @@ def _transfer(ctx: RequestContext, result: dict[str, Any] | None) -> dict[str, A
 # -- the journal line of a read, from a template ------------------------------------------------
 
 # A caller that makes the same read again and again gets the same record each time but for
-# eventTime, requestID and eventID.  Its record is built once, with marks in those three
-# places, and kept as JSON cut at the marks; later calls only join the pieces with their own
-# three values.  The templates are keyed by the caller's userIdentity (as JSON) and every
-# other input of the record, and kept in one bounded table.
-_MARKS: Final = (b'"@@trailgate:eventTime@@"', b'"@@trailgate:requestID@@"',
-                 b'"@@trailgate:eventID@@"')
+# eventTime, requestID and eventID (and for S3 additionalEventData's x-amz-id-2).  Its record
+# is built once, with marks in those places, and kept as JSON cut at the marks; later calls
+# only join the pieces with their own values.  The templates are keyed by the caller's
+# userIdentity (as JSON) and every other input of the record, and kept in one bounded table.
+_TIME: Final = b'"@@trailgate:eventTime@@"'
+_HOST: Final = b'"@@trailgate:x-amz-id-2@@"'
+_REQUEST: Final = b'"@@trailgate:requestID@@"'
+_EVENT: Final = b'"@@trailgate:eventID@@"'
+_MARKS: Final = (_TIME, _REQUEST, _EVENT)
+_S3_MARKS: Final = (_TIME, _HOST, _REQUEST, _EVENT)  # the order of the record's fields
 TEMPLATE_LIMIT: Final = 4096
 """Most templates kept (all callers); the table starts over when it is full."""
 _read_templates: dict[tuple[Any, ...], _Template | None] = {}
@@ -100,9 +111,9 @@ _NEW: Final = object()  # not in the table yet
 
 class _Template(NamedTuple):
     account: str
-    # The JSON before, between and after the three values (quotes of eventTime and eventID
-    # included, requestID goes in JSON-encoded).
-    pieces: tuple[bytes, bytes, bytes, bytes]
+    # The JSON before, between and after the values (quotes of eventTime, x-amz-id-2 and
+    # eventID included, requestID goes in JSON-encoded): 4 pieces, or 5 for S3.
+    pieces: tuple[bytes, ...]
     keys: IndexKeys  # its event-history index keys (the same for every call)
 
 
@@ -174,10 +185,17 @@ def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
     assert isinstance(template, _Template)
     event_time = event_time_now()
     event_id = new_event_id()
-    head, after_time, after_request, tail = template.pieces
-    return (template.account, event_time, event_id, b"".join((
-        head, event_time.encode(), after_time, orjson.dumps(ctx.request_id), after_request,
-        event_id.encode(), tail)), template.keys)
+    pieces = template.pieces
+    joined: tuple[bytes, ...]
+    if len(pieces) == 4:
+        head, after_time, after_request, tail = pieces
+        joined = (head, event_time.encode(), after_time, orjson.dumps(ctx.request_id),
+                  after_request, event_id.encode(), tail)
+    else:
+        head, after_time, after_host, after_request, tail = pieces
+        joined = (head, event_time.encode(), after_time, ctx.host_id.encode(), after_host,
+                  orjson.dumps(ctx.request_id), after_request, event_id.encode(), tail)
+    return (template.account, event_time, event_id, b"".join(joined), template.keys)
 
 
 def _eligible(ctx: RequestContext, read: bool) -> bool:
@@ -198,19 +216,26 @@ def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template |
     account, record = records[0]
     if is_data_event(record) or record.get("responseElements") is not None:
         return None
-    raw = orjson.dumps(dict(record, eventTime=_MARKS[0][1:-1].decode(),
-                            requestID=_MARKS[1][1:-1].decode(),
-                            eventID=_MARKS[2][1:-1].decode()))
-    if any(raw.count(mark) != 1 for mark in _MARKS):
+    marked = dict(record, eventTime=_TIME[1:-1].decode(), requestID=_REQUEST[1:-1].decode(),
+                  eventID=_EVENT[1:-1].decode())
+    marks: tuple[bytes, ...] = _MARKS
+    extra = record.get("additionalEventData")
+    if ctx.host_id and isinstance(extra, dict) and extra.get("x-amz-id-2") == ctx.host_id:
+        marked["additionalEventData"] = dict(extra, **{"x-amz-id-2": _HOST[1:-1].decode()})
+        marks = _S3_MARKS
+    raw = orjson.dumps(marked)
+    if any(raw.count(mark) != 1 for mark in marks):
         return None  # a value of the call holds a mark: no template
-    at = [raw.index(mark) for mark in _MARKS]
-    if not at[0] < at[1] < at[2]:
-        return None  # not in the order eventTime, requestID, eventID
-    ends = [start + len(mark) for start, mark in zip(at, _MARKS, strict=True)]
-    # eventTime and eventID keep their quotes in the pieces; requestID is JSON-encoded.
-    return _Template(account, (raw[:at[0] + 1], raw[ends[0] - 1:at[1]],
-                               raw[ends[1]:at[2] + 1], raw[ends[2] - 1:]),
-                     index_keys(account, record))
+    at = [raw.index(mark) for mark in marks]
+    if at != sorted(at):
+        return None  # not in the order of the marks
+    # The values' quotes stay in the pieces, but requestID's: it goes in JSON-encoded.
+    cuts = [(start, start + len(mark)) if mark == _REQUEST else (start + 1, start + len(mark) - 1)
+            for start, mark in zip(at, marks, strict=True)]
+    starts = [0] + [end for _, end in cuts]
+    ends = [begin for begin, _ in cuts] + [len(raw)]
+    pieces = tuple(raw[a:b] for a, b in zip(starts, ends, strict=True))
+    return _Template(account, pieces, index_keys(account, record))
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -127,7 +127,8 @@ def _render_result(ctx: RequestContext, service: str) -> None:
         if encoding and ctx.operation in _S3_ENCODED_LISTINGS and "EncodingType" not in result:
             result = {**result, "EncodingType": encoding}
         ctx.response = restxml.serialize_s3(
-            ctx.operation, result, rid, head=ctx.request.method == "HEAD"
+            ctx.operation, result, rid, head=ctx.request.method == "HEAD",
+            host=ctx.host_id or None,
         )
         return
     else:
@@ -154,9 +155,10 @@ def _render_error(ctx: RequestContext, service: str, err: ServiceError) -> None:
         resp.headers.update(json11.json_headers(service, rid))
     else:
         bodiless = ctx.request.method == "HEAD" or err.status == 304
-        resp.body = restxml.serialize_error(err, rid, head=bodiless)
+        host = ctx.host_id or None
+        resp.body = restxml.serialize_error(err, rid, head=bodiless, host=host)
         resp.body_iter = None
-        resp.headers.update(restxml.error_headers(rid, head=bodiless))
+        resp.headers.update(restxml.error_headers(rid, head=bodiless, host=host))
         resp.headers.update(err.headers)
 
 

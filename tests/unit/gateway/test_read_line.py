@@ -44,8 +44,9 @@ def context(principal: Principal, service: str, operation: str, params: dict[str
             request_id: str = "rid-1") -> RequestContext:
     request = HttpRequest("POST", "/", "", {"user-agent": user_agent, "host": "127.0.0.1:4566"},
                           b"", "10.0.0.7", secure=secure)
+    host_id = f"Host/{request_id}+id2=" if service == "s3" else ""  # S3's x-amz-id-2
     return RequestContext(request=request, received_at=T0, request_id=request_id,
-                          service=service, operation=operation, region=region, params=params,
+                          host_id=host_id, service=service, operation=operation, region=region, params=params,
                           principal=principal, signature_version="AWS4-HMAC-SHA256",
                           auth_type="REST-HEADER", resource_account=resource_account,
                           result={"Whatever": 1})
@@ -91,6 +92,11 @@ def test_the_line_is_the_normal_record(who: str, service: str, operation: str,
             event_time, event_id, f"rid-{n}")
         assert got == dict(want, eventTime=event_time, eventID=event_id)
         assert list(got) == list(want)  # the same member order, byte for byte otherwise
+        if service == "s3":  # each call's own x-amz-id-2, as its response header said
+            assert got["additionalEventData"]["x-amz-id-2"] == f"Host/rid-{n}+id2="
+            assert list(got["additionalEventData"]) == list(want["additionalEventData"])
+        else:
+            assert "additionalEventData" not in got
 
 
 @pytest.mark.parametrize(("service", "operation", "params", "change"), [

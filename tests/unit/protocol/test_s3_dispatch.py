@@ -343,6 +343,8 @@ def test_explicit_resolver_still_wins() -> None:
         ("GET", "/", "", {}, "ListBuckets"),
         ("GET", "/b/k", "AWSAccessKeyId=A&Signature=s&Expires=1", {}, "GetObject"),
         ("GET", "/b/k", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x", {}, "GetObject"),
+        # a browser-based upload: its key and body are in the form
+        ("POST", "/b", "", {"content-type": "multipart/form-data; boundary=x"}, "PutObject"),
     ],
 )
 def test_sub_resources(
@@ -364,7 +366,7 @@ def test_sub_resources(
         ("HEAD", "/b", "acl", "MethodNotAllowed", 405, "BUCKET"),
         ("PATCH", "/b/k", "", "NotImplemented", 501, None),
         ("OPTIONS", "/b/k", "", "NotImplemented", 501, None),
-        ("POST", "/b", "", "NotImplemented", 501, None),
+        ("POST", "/b", "", "NotImplemented", 501, None),  # not a multipart/form-data upload
         ("GET", "/b/%FF", "", "InvalidURI", 400, None),
         ("GET", "//k", "", "InvalidURI", 400, None),
     ],

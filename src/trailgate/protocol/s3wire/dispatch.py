@@ -16,7 +16,8 @@ percent-decoded exactly (UTF-8; ``+`` stays ``+``; ``//`` and a trailing ``/`` a
 
 Failures (:class:`RoutingError` with ``service="s3"``): ``MethodNotAllowed`` 405 for a method
 or sub-resource the resource does not support, ``NotImplemented`` 501 for HTTP methods S3 does
-not know and browser POST uploads, ``InvalidURI`` 400 for undecodable paths.
+not know and bucket POSTs that are not ``multipart/form-data`` uploads (those are PutObject,
+see ``gateway/post_upload.py``), ``InvalidURI`` 400 for undecodable paths.
 """
 
 from __future__ import annotations
@@ -240,7 +241,9 @@ def s3_operation(
                 return route.operation, bucket, key
             break
     if method == "POST" and level == BUCKET and not (query.keys() & tab.subresources):
-        # a browser-based POST upload (multipart/form-data): not supported
+        # a browser-based POST upload: a PutObject whose key and body are in the form
+        if req.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            return "PutObject", bucket, None
         raise _fail(errors.not_implemented())
     raise _fail(errors.method_not_allowed(method, _LEVEL_NAMES[level]))
 

@@ -113,11 +113,14 @@ def malformed_policy(message: str) -> ServiceError:
 
 
 def host_id(request_id: str) -> str:
-    """A stable opaque ``x-amz-id-2`` / ``HostId`` derived from the request id."""
+    """A stable opaque ``x-amz-id-2`` / ``HostId`` derived from the request id, for callers
+    that have none of their own (the gateway gives every S3 call one: ``host=``)."""
     return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode("ascii")
 
 
-def serialize_error(err: ServiceError, request_id: str, *, head: bool = False) -> bytes:
+def serialize_error(
+    err: ServiceError, request_id: str, *, head: bool = False, host: str | None = None
+) -> bytes:
     """``<Error><Code/><Message/>[extra elements]<RequestId/><HostId/></Error>``; empty for
     HEAD (S3 sends no body, botocore then reports the status as the code)."""
     if head:
@@ -128,12 +131,14 @@ def serialize_error(err: ServiceError, request_id: str, *, head: bool = False) -
         if is_name(name) and name not in ("Code", "Message", "RequestId", "HostId"):
             parts.append(f"<{name}>{escape(str(value))}</{name}>")
     parts += ["<RequestId>", escape(request_id), "</RequestId><HostId>"]
-    parts += [host_id(request_id), "</HostId></Error>"]
+    parts += [host or host_id(request_id), "</HostId></Error>"]
     return encode("".join(parts))
 
 
-def error_headers(request_id: str, *, head: bool = False) -> dict[str, str]:
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": host_id(request_id)}
+def error_headers(
+    request_id: str, *, head: bool = False, host: str | None = None
+) -> dict[str, str]:
+    headers = {"x-amz-request-id": request_id, "x-amz-id-2": host or host_id(request_id)}
     if not head:
         headers["content-type"] = CONTENT_TYPE
     return headers

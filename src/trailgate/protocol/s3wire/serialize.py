@@ -47,14 +47,20 @@ _lock = threading.RLock()
 
 
 def serialize_s3(
-    operation: str, result: Mapping[str, Any] | None, request_id: str, *, head: bool = False
+    operation: str,
+    result: Mapping[str, Any] | None,
+    request_id: str,
+    *,
+    head: bool = False,
+    host: str | None = None,
 ) -> HttpResponse:
-    """The HTTP response of ``operation`` for the provider's ``result``."""
+    """The HTTP response of ``operation`` for the provider's ``result`` (``host``: the call's
+    ``x-amz-id-2``; derived from the request id when not given)."""
     from ...gateway.context import HttpResponse
 
     plan = output_plan(operation)
     result = result or {}
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": host_id(request_id)}
+    headers = {"x-amz-request-id": request_id, "x-amz-id-2": host or host_id(request_id)}
     _write_headers(plan, result, headers)
     status = int(result.get("__status") or plan.status)
     extra = result.get("__headers")
