@@ -1,6 +1,7 @@
 """S3's part of the authorize step: the bucket policy as the resource policy, the bucket owner
 as the resource account (same-account union, cross-account intersection), S3's condition keys,
-the public access block, and the extra checks of CopyObject and DeleteObjects."""
+the public access block, and the extra checks of CopyObject and DeleteObjects (Object Lock's:
+:mod:`.authorize_lock`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..protocol.errors import ServiceError
 from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
+from .authorize_lock import creation_actions, install_lock_checks, lock_keys
 from .context import RequestContext
 
 ACCESS_DENIED = "Access Denied"
@@ -113,6 +115,7 @@ def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
         keys["s3:x-amz-content-sha256"] = (sha,)
     _header_keys(params, keys)
     _request_tag_keys(params, keys)
+    lock_keys(ctx, keys)
 
 
 # request param -> the S3 condition key its header sets (S3's service authorization reference)
@@ -244,6 +247,8 @@ def authorize_s3(
             resource = object_arn(name, key)
             for tag, value in (tags or {}).items():  # s3:ExistingObjectTag/<key>
                 keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
+    install_lock_checks(ctx, lambda act, arn: _decide(
+        caller, act, arn, keys, policies, bucket).allowed, name)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
         objects = (ctx.params.get("Delete") or {}).get("Objects") or []
@@ -278,6 +283,10 @@ def _after_allowed(
     to read its source."""
     operation = ctx.operation
     owner = bucket["Owner"] if bucket is not None else None
+    for also in creation_actions(ctx.params) if operation == "CreateBucket" else ():
+        creating = _decide(caller, also, resource, keys, policies, bucket)
+        if not creating.allowed:  # a bucket with Object Lock: also these two
+            raise refusal(ctx, read, also, resource, creating, owner)
     if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject(Version) too
         also = "s3:GetObject" if ctx.params.get("VersionId") is None else "s3:GetObjectVersion"
         reading = _decide(caller, also, resource, keys, policies, bucket)

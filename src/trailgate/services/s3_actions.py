@@ -46,6 +46,7 @@ S3_ACTIONS: dict[str, tuple[str, Target]] = {
     "GetBucketWebsite": ("s3:GetBucketWebsite", "bucket"),
     "GetBucketReplication": ("s3:GetReplicationConfiguration", "bucket"),
     "GetObjectLockConfiguration": ("s3:GetBucketObjectLockConfiguration", "bucket"),
+    "PutObjectLockConfiguration": ("s3:PutBucketObjectLockConfiguration", "bucket"),
     "GetBucketLogging": ("s3:GetBucketLogging", "bucket"),
     "GetBucketNotificationConfiguration": ("s3:GetBucketNotification", "bucket"),
     "GetBucketAccelerateConfiguration": ("s3:GetAccelerateConfiguration", "bucket"),
@@ -68,7 +69,16 @@ S3_ACTIONS: dict[str, tuple[str, Target]] = {
     "GetObjectTagging": ("s3:GetObjectTagging", "object"),
     "PutObjectTagging": ("s3:PutObjectTagging", "object"),
     "DeleteObjectTagging": ("s3:DeleteObjectTagging", "object"),
+    # Object Lock: one action whether or not a version is named (no *Version* variants)
+    "PutObjectRetention": ("s3:PutObjectRetention", "object"),
+    "GetObjectRetention": ("s3:GetObjectRetention", "object"),
+    "PutObjectLegalHold": ("s3:PutObjectLegalHold", "object"),
+    "GetObjectLegalHold": ("s3:GetObjectLegalHold", "object"),
 }
+
+#: The action a request with ``x-amz-bypass-governance-retention: true`` also needs, asked
+#: only when a GOVERNANCE retention stands in the way (DeleteObject(s), PutObjectRetention).
+BYPASS_ACTION = "s3:BypassGovernanceRetention"
 
 # operation -> the IAM action it needs instead when the request names a version (versionId)
 VERSION_ACTIONS: dict[str, str] = {

@@ -25,6 +25,8 @@ CloudTrail event.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -208,6 +210,9 @@ class _Batch:
             "Body": data,
             "ContentType": CONTENT_TYPE,
             "ACL": ACL,
+            # The bytes' MD5, verified on arrival: the integrity header S3 requires of every
+            # write into a bucket with a default retention (Object Lock), as a log bucket has.
+            "ContentMD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii"),
         }
         return Call(owner, principal, params, self.s3.region, str(uuid.uuid4()), self.now)
 

@@ -46,6 +46,7 @@ from .common import (
     uploads_kind,
     when,
 )
+from .object_lock import creation_lock
 from .versions import has_versions
 
 MAX_POLICY_SIZE: Final = 20 * 1024
@@ -214,6 +215,7 @@ class BucketOps:
             "ObjectOwnership": ownership,
             "Acl": grants,
             "Tags": tags,
+            **creation_lock(params),  # x-amz-bucket-object-lock-enabled: also versioning
         }
         tx.insert(NS, BUCKET, name, name, data)
         tx.put(NS, owned_kind(call.account), name, name, {"Name": name})

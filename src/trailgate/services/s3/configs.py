@@ -4,10 +4,11 @@ object: the rules are configuration only), default encryption is SSE-S3 (settabl
 BucketKeyEnabled, never SSE-KMS), the others are read as S3 answers for a bucket that has none.
 
 Tools that inspect a bucket (the AWS CLI, Terraform's provider, inventory scripts) read every
-sub-resource of it.  A bucket here never has a website, replication or Object Lock
-configuration, logging, event notifications, Transfer Acceleration or requester-pays, so each
-read answers what S3 answers for a bucket without it: the sub-resource's "not found" error, or
-its empty (default) document.  Setting any of them stays ``NotImplemented``.
+sub-resource of it.  A bucket here never has a website or replication configuration,
+logging, event notifications, Transfer Acceleration or requester-pays, so each read answers
+what S3 answers for a bucket without it: the sub-resource's "not found" error, or its empty
+(default) document.  Setting any of them stays ``NotImplemented``.  (Object Lock:
+:mod:`.lock_ops`.)
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ _MISSING: Final[dict[str, tuple[str, str]]] = {
         "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
     "GetBucketReplication": (
         "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
-    "GetObjectLockConfiguration": (
-        "ObjectLockConfigurationNotFoundError",
-        "Object Lock configuration does not exist for this bucket"),
 }
 
 
@@ -231,9 +229,6 @@ class ConfigOps:
 
     def GetBucketReplication(self, call: Call, tx: Tx) -> dict[str, Any]:
         return _missing(call, tx, "GetBucketReplication")
-
-    def GetObjectLockConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _missing(call, tx, "GetObjectLockConfiguration")
 
     def GetBucketLogging(self, call: Call, tx: Tx) -> dict[str, Any]:
         load_bucket(tx, call.params)

@@ -56,6 +56,7 @@ from .common import (
     when,
 )
 from .listing import encoding_type, rollup
+from .object_lock import lock_for_write
 from .objects import Reader, new_record, object_acl, request_source
 from .versions import write_version
 
@@ -244,6 +245,8 @@ class MultipartOps:
             "StorageClass": str(params.get("StorageClass") or STANDARD),
             "ChecksumAlgorithm": params.get("ChecksumAlgorithm"),
             "ChecksumType": checksum_type(params),
+            # Object Lock: as asked, else the bucket's default counted from the initiation
+            "Lock": lock_for_write(bucket, params, call.now, needs_integrity=False),
         }
         tx.insert(NS, uploads_kind(bucket["Name"]), upload_id, key, upload)
         out: dict[str, Any] = {
@@ -354,6 +357,7 @@ class MultipartOps:
             part_sizes=[int(stored[number]["Size"]) for number in used],
         )
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
+        record.update(upload.get("Lock") or {})
         if prepared.checksums:
             record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
         doomed, version = write_version(tx, bucket, key, record)

@@ -56,6 +56,7 @@ from .common import (
     tag_set,
     when,
 )
+from .object_lock import MAY_SEE, lock_for_write, lock_view
 from .versions import (
     Found,
     copy_source,
@@ -232,9 +233,10 @@ class ObjectOps:
 
     def prepare_PutObject(self, call: Call) -> Prepared:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
-            load_bucket(tx, call.params)
+            bucket = load_bucket(tx, call.params)
             check_key(str(call.params.get("Key") or ""))
             check_encryption(call.params)
+            lock_for_write(bucket, call.params, call.now, needs_integrity=True)
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
 
@@ -251,6 +253,7 @@ class ObjectOps:
         key = str(params.get("Key") or "")
         check_key(key)
         source = request_source(params)
+        lock = lock_for_write(bucket, params, call.now, needs_integrity=True)
         prepared.raise_error()
         info = prepared.blob
         existing = tx.get(NS, objects_kind(bucket["Name"]), key)
@@ -267,6 +270,7 @@ class ObjectOps:
             source=source,
             checksums=prepared.checksums,
         )
+        record.update(lock)
         doomed, version = write_version(tx, bucket, key, record)
         out: dict[str, Any] = {
             "ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums
@@ -328,6 +332,7 @@ class ObjectOps:
         )
         out = _object_view(record, params)
         out.update(shown_version(bucket, record))
+        out.update(lock_view(record, params.get(MAY_SEE)))
         if wanted is None:
             start, length = 0, size
             if (
@@ -463,6 +468,8 @@ class ObjectOps:
             source=source,
             checksums={} if src.get("PartsCount") else dict(src.get("Checksums") or {}),
         )
+        # A copy never keeps its source's lock: its own headers, else the bucket's default.
+        record.update(lock_for_write(bucket, params, call.now, needs_integrity=False))
         doomed, version = write_version(tx, bucket, key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
         if record["Checksums"]:  # the source's full-object checksum, carried to the copy

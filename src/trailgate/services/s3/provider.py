@@ -36,6 +36,7 @@ from .common import blob_ref, drop_blobs
 from .configs import ConfigOps
 from .deletes import DeleteOps
 from .listing import ListingOps
+from .lock_ops import ObjectLockOps
 from .multipart import MultipartOps
 from .objects import ObjectOps, Reader
 from .partcopy import PartCopyOps
@@ -46,7 +47,7 @@ SWEEP_BATCH: Final = 1000
 
 class S3Provider(
     BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps, PartCopyOps,
-    DeleteOps, VersioningOps,
+    DeleteOps, VersioningOps, ObjectLockOps,
 ):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""

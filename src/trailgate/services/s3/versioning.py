@@ -34,6 +34,7 @@ from .common import (
     when,
 )
 from .listing import NULL_VERSION, encoding_type, list_page, max_keys_of, past, rollup
+from .object_lock import check_versioning_change
 from .versions import (
     ENABLED,
     SUSPENDED,
@@ -180,6 +181,7 @@ class VersioningOps:
         if status not in (ENABLED, SUSPENDED) or mfa_delete not in MFA_STATES:
             raise malformed_xml()
         _check_mfa(call.params, mfa_delete)
+        check_versioning_change(bucket, status)
         bucket["Versioning"] = status
         tx.put(NS, BUCKET, bucket["Name"], bucket["Name"], bucket)
         return {}
