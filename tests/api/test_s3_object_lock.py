@@ -490,6 +490,25 @@ def test_object_lock_actions(
         "policy", 403)
 
 
+def test_a_write_asking_for_a_lock_needs_the_lock_actions(server: Server, s3: Any) -> None:
+    bucket = default_bucket(s3)
+    client, arn = _user(server, [{"Effect": "Allow", "Action": "s3:PutObject",
+                                  "Resource": f"arn:aws:s3:::{bucket}/*"}])
+    assert status(client.put_object(Bucket=bucket, Key="k", Body=b"x")) == 200  # the default
+    asks: list[tuple[dict[str, Any], str]] = [
+        ({"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": later(days=1)},
+         "s3:PutObjectRetention"),
+        ({"ObjectLockLegalHoldStatus": "OFF"}, "s3:PutObjectLegalHold"),
+    ]
+    for headers, action in asks:
+        with pytest.raises(ClientError) as exc:
+            client.put_object(Bucket=bucket, Key="k", Body=b"x", **headers)
+        assert error_of(exc) == (
+            "AccessDenied", f"User: {arn} is not authorized to perform: {action} on resource: "
+            f'"arn:aws:s3:::{bucket}/k" because no identity-based policy allows the {action} '
+            "action", 403)
+
+
 def test_lock_headers_shown_only_with_the_read_permissions(
     server: Server, s3: Any, locked_bucket: str
 ) -> None:

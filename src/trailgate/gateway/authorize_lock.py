@@ -84,10 +84,26 @@ def install_lock_checks(ctx: RequestContext, allowed: Allowed, bucket: str) -> N
         params[MAY_SEE] = lambda action: allowed(str(action), arn)
 
 
-def creation_actions(params: dict[str, Any]) -> tuple[str, ...]:
-    """What CreateBucket also needs: with ``x-amz-bucket-object-lock-enabled: true``,
-    ``s3:PutBucketObjectLockConfiguration`` and ``s3:PutBucketVersioning`` (CreateBucket's API
-    reference)."""
-    if params.get("ObjectLockEnabledForBucket") is not True:
+_WRITES: Final = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+
+
+def extra_lock_actions(operation: str, params: dict[str, Any]) -> tuple[str, ...]:
+    """The actions an allowed request also needs for the lock it asks for: CreateBucket with
+    ``x-amz-bucket-object-lock-enabled: true`` ``s3:PutBucketObjectLockConfiguration`` and
+    ``s3:PutBucketVersioning`` (CreateBucket's API reference); a write with retention headers
+    ``s3:PutObjectRetention``, with a legal-hold header ``s3:PutObjectLegalHold`` (S3's Object
+    Lock permission table: creating a version's retention / legal hold needs them; UNSURE:
+    a write that only inherits the bucket's default rule needs neither)."""
+    if operation == "CreateBucket":
+        if params.get("ObjectLockEnabledForBucket") is not True:
+            return ()
+        return ("s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning")
+    if operation not in _WRITES:
         return ()
-    return ("s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning")
+    needed: list[str] = []
+    if params.get("ObjectLockMode") is not None or params.get(
+            "ObjectLockRetainUntilDate") is not None:
+        needed.append("s3:PutObjectRetention")
+    if params.get("ObjectLockLegalHoldStatus") is not None:
+        needed.append("s3:PutObjectLegalHold")
+    return tuple(needed)

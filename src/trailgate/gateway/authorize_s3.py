@@ -22,7 +22,7 @@ from ..protocol.errors import ServiceError
 from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
-from .authorize_lock import creation_actions, install_lock_checks, lock_keys
+from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
 from .context import RequestContext
 
 ACCESS_DENIED = "Access Denied"
@@ -283,10 +283,10 @@ def _after_allowed(
     to read its source."""
     operation = ctx.operation
     owner = bucket["Owner"] if bucket is not None else None
-    for also in creation_actions(ctx.params) if operation == "CreateBucket" else ():
-        creating = _decide(caller, also, resource, keys, policies, bucket)
-        if not creating.allowed:  # a bucket with Object Lock: also these two
-            raise refusal(ctx, read, also, resource, creating, owner)
+    for also in extra_lock_actions(operation, ctx.params):  # Object Lock's own actions
+        locking = _decide(caller, also, resource, keys, policies, bucket)
+        if not locking.allowed:
+            raise refusal(ctx, read, also, resource, locking, owner)
     if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject(Version) too
         also = "s3:GetObject" if ctx.params.get("VersionId") is None else "s3:GetObjectVersion"
         reading = _decide(caller, also, resource, keys, policies, bucket)
