@@ -167,6 +167,7 @@ def test_put_object_lock_headers_are_kept_and_shown(s3: Any, locked_bucket: str)
     assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"],
             head["ObjectLockLegalHoldStatus"]) == ("GOVERNANCE", until, "ON")
     raw = head["ResponseMetadata"]["HTTPHeaders"]
+    assert raw["x-amz-object-lock-retain-until-date"] == until.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert raw["x-amz-object-lock-mode"] == "GOVERNANCE"
     assert raw["x-amz-object-lock-legal-hold"] == "ON"
     got = s3.get_object(Bucket=locked_bucket, Key="k", VersionId=version)
@@ -285,6 +286,14 @@ def test_locked_writes_need_content_md5_or_a_checksum(s3: Any, bare_s3: Any) -> 
     assert status(bare_s3.put_object(Bucket=bucket, Key="k", Body=b"x",
                                      ChecksumAlgorithm="SHA256")) == 200
     assert "ObjectLockMode" in s3.head_object(Bucket=bucket, Key="k")
+    # Each part of an upload that will be locked needs one too.
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    with pytest.raises(ClientError) as exc:
+        bare_s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"x")
+    assert error_of(exc) == ("InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is "
+                             "required for Put Part requests with Object Lock parameters", 400)
+    assert status(bare_s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1,
+                                      Body=b"x", ContentMD5=MD5_OF_X)) == 200
 
 
 # -- deleting a locked version -------------------------------------------------------------

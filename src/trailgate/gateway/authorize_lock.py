@@ -58,14 +58,15 @@ def lock_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
                         now, keys)
         if params.get("ObjectLockLegalHoldStatus") is not None:
             keys[HOLD] = (str(params["ObjectLockLegalHoldStatus"]),)
+    if operation in ("PutObject", "UploadPart"):
         trailer = ctx.request.headers.get("x-amz-trailer", "").lower()
         if "x-amz-checksum-" in trailer:
             params[TRAILER_CHECKSUM] = True
-    elif operation == "PutObjectRetention":
+    if operation == "PutObjectRetention":
         retention = params.get("Retention")
         if isinstance(retention, dict):
             _retention_keys(retention.get("Mode"), retention.get("RetainUntilDate"), now, keys)
-    elif operation == "PutObjectLegalHold":
+    if operation == "PutObjectLegalHold":
         hold = params.get("LegalHold")
         if isinstance(hold, dict) and hold.get("Status") is not None:
             keys[HOLD] = (str(hold["Status"]),)

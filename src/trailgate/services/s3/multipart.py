@@ -56,7 +56,7 @@ from .common import (
     when,
 )
 from .listing import encoding_type, rollup
-from .object_lock import lock_for_write
+from .object_lock import check_part_integrity, lock_for_write
 from .objects import Reader, new_record, object_acl, request_source
 from .versions import write_version
 
@@ -260,8 +260,9 @@ class MultipartOps:
 
     def prepare_UploadPart(self, call: Call) -> Prepared:
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
-            load_upload(tx, call.params)
+            _, upload = load_upload(tx, call.params)
             part_number(call.params.get("PartNumber"))
+            check_part_integrity(upload, call.params)
 
         return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
 
@@ -276,6 +277,7 @@ class MultipartOps:
         params = call.params
         bucket, upload = load_upload(tx, params)
         number = part_number(params.get("PartNumber"))
+        check_part_integrity(upload, params)
         prepared.raise_error()
         record, doomed = store_part(tx, bucket, upload, number, prepared, call.now)
         out = {"ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums}

@@ -23,7 +23,7 @@ New versions get the retention a write asks for (``x-amz-object-lock-mode`` and
 ``-retain-until-date``), else the bucket's default rule (the write time plus its Days, or its
 Years counted as 365 days), and the legal hold it asks for.  A PutObject that sets either —
 the default rule included — must carry Content-MD5 or an ``x-amz-checksum-*`` header or
-trailer.
+trailer, and so must each UploadPart of a multipart upload that will be locked.
 
 Sources: moto's tests recorded against AWS (``tests/test_s3/test_s3_lock.py``: the 409 for an
 unversioned bucket, the delete refusals and their message), adobe/S3Mock's tests verified
@@ -268,6 +268,14 @@ def lock_for_write(
         raise invalid_request("Content-MD5 OR x-amz-checksum- HTTP header is required for Put "
                               "Object requests with Object Lock parameters")
     return fields
+
+
+def check_part_integrity(upload: dict[str, Any], params: dict[str, Any]) -> None:
+    """UploadPart of an upload that will be locked (its own headers or the bucket's default)
+    needs the integrity header too (s3tools/s3cmd#1436 quotes S3's answer)."""
+    if upload.get("Lock") and not has_integrity_header(params):
+        raise invalid_request("Content-MD5 OR x-amz-checksum- HTTP header is required for Put "
+                              "Part requests with Object Lock parameters")
 
 
 # -- protection --------------------------------------------------------------------------------
