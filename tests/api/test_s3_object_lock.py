@@ -129,6 +129,12 @@ def test_object_lock_needs_versioning_enabled_on_an_existing_bucket(
     assert answer == {"ObjectLockEnabled": "Enabled"}
 
 
+def test_object_lock_configuration_without_a_body(s3: Any, locked_bucket: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_lock_configuration(Bucket=locked_bucket)
+    assert error_of(exc) == ("MissingRequestBodyError", "Request Body is empty", 400)
+
+
 @pytest.mark.parametrize(("config", "expected"), [
     ({}, MALFORMED),
     ({"ObjectLockEnabled": "Disabled"}, MALFORMED),

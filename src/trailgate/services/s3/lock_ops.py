@@ -71,6 +71,8 @@ def _new_retention(call: Call) -> dict[str, str] | None:
 class ObjectLockOps:
     def PutObjectLockConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)
+        if "ObjectLockConfiguration" not in call.params:  # no body (moto's test against AWS)
+            raise ServiceError("MissingRequestBodyError", "Request Body is empty", 400)
         lock = parse_configuration(call.params.get("ObjectLockConfiguration"))
         check_can_configure(bucket)
         bucket["ObjectLock"] = lock
