@@ -254,6 +254,15 @@ def test_invalid_lock_headers(
     assert error_of(exc) == expected
 
 
+def test_event_holds_are_not_served(s3: Any, locked_bucket: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=locked_bucket, Key="k", Body=b"x", ObjectLockEventHold="ON",
+                      ObjectLockEventHoldDurationDays=1)
+    assert error_of(exc) == ("NotImplemented", "A header you provided implies functionality "
+                             "that is not implemented", 501)
+    assert exc.value.response["Error"]["Header"] == "x-amz-object-lock-event-hold"
+
+
 def test_lock_requests_on_a_bucket_without_object_lock(s3: Any, plain_bucket: str) -> None:
     s3.put_object(Bucket=plain_bucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as exc:
