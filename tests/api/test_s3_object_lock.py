@@ -283,6 +283,8 @@ def test_lock_requests_on_a_bucket_without_object_lock(s3: Any, plain_bucket: st
         s3.delete_object(Bucket=plain_bucket, Key="k", BypassGovernanceRetention=True)
     assert error_of(exc) == ("InvalidArgument", "x-amz-bypass-governance-retention is only "
                              "applicable to Object Lock enabled buckets.", 400)
+    assert exc.value.response["Error"]["ArgumentName"] == "x-amz-bypass-governance-retention"
+    assert "ArgumentValue" not in exc.value.response["Error"]
 
 
 def test_locked_writes_need_content_md5_or_a_checksum(s3: Any, bare_s3: Any) -> None:
@@ -459,9 +461,12 @@ def test_retention_date_must_be_in_the_future(s3: Any, locked_bucket: str) -> No
     s3.put_object(Bucket=locked_bucket, Key="k", Body=b"x")
     with pytest.raises(ClientError) as exc:
         s3.put_object_retention(Bucket=locked_bucket, Key="k", Retention={
-            "Mode": "GOVERNANCE", "RetainUntilDate": later(days=-1)})
+            "Mode": "GOVERNANCE", "RetainUntilDate": datetime(2020, 1, 1, tzinfo=UTC)})
     assert error_of(exc) == ("InvalidArgument", "The retain until date must be in the future!",
                              400)
+    error = exc.value.response["Error"]
+    assert (error["ArgumentName"], error["ArgumentValue"]) == (
+        "RetainUntilDate", "Tue Dec 31 16:00:00 PST 2019")
     with pytest.raises(ClientError) as exc:
         s3.put_object_retention(Bucket=locked_bucket, Key="k", Retention={"Mode": "GOVERNANCE"})
     assert error_of(exc) == MALFORMED

@@ -16,7 +16,9 @@ rules are :mod:`.object_lock`'s.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
@@ -64,8 +66,19 @@ def _new_retention(call: Call) -> dict[str, str] | None:
     date = as_date(until)
     if date is None or date <= call.now:
         raise invalid_argument("The retain until date must be in the future!",
-                               "RetainUntilDate", until)
+                               "RetainUntilDate", _pacific(date) if date else until)
     return {"Mode": str(mode), "RetainUntilDate": date_text(date)}
+
+
+def _pacific(date: datetime) -> str:
+    """The date as S3 shows it in this error's ArgumentValue: in US Pacific time, Java's
+    ``Date.toString`` form (``Tue Dec 31 16:00:00 PST 2019``), whatever the bucket's region
+    (LocalStack's tests recorded against S3)."""
+    try:
+        local = date.astimezone(ZoneInfo("America/Los_Angeles"))
+    except ZoneInfoNotFoundError:  # no time zone database here: UTC, said so
+        local = date.astimezone(UTC)
+    return local.strftime("%a %b %d %H:%M:%S %Z %Y")
 
 
 class ObjectLockOps:
