@@ -727,18 +727,34 @@ def test_digest_errors(
     assert s3.blob_files() == before  # nothing left behind
 
 
-def test_good_checksums(s3: Harness, bucket: str) -> None:
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("ChecksumSHA1", base64.b64encode(hashlib.sha1(b"checksummed").digest()).decode()),
+        ("ChecksumSHA256", base64.b64encode(hashlib.sha256(b"checksummed").digest()).decode()),
+        ("ChecksumCRC32C", "ob5LFw=="),  # CRC32C of b"checksummed", big-endian, base64
+        ("ChecksumCRC64NVME", "sJleOY/uX20="),
+    ],
+)
+def test_good_checksums(s3: Harness, bucket: str, member: str, value: str) -> None:
     data = b"checksummed"
-    params: dict[str, Any] = {
-        "ContentMD5": b64md5(data),
-        "ChecksumSHA1": base64.b64encode(hashlib.sha1(data).digest()).decode(),
-        "ChecksumSHA256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
-        "ChecksumCRC32C": "AAAAAA==",  # not verifiable here: neither checked nor stored
-    }
+    params: dict[str, Any] = {"ContentMD5": b64md5(data), member: value}
     out = s3("PutObject", Bucket=bucket, Key="k", Body=data, **params)
-    assert out["ChecksumSHA256"] == params["ChecksumSHA256"]
-    assert "ChecksumCRC32C" not in out
-    assert set(s3.record(bucket, "k")["Checksums"]) == {"ChecksumSHA1", "ChecksumSHA256"}  # type: ignore[index]
+    assert (out[member], out["ChecksumType"]) == (value, "FULL_OBJECT")
+    assert s3.record(bucket, "k")["Checksums"] == {member: value}  # type: ignore[index]
+
+
+def test_several_checksums_are_refused(s3: Harness, bucket: str) -> None:
+    data = b"checksummed"
+    err = s3.error(
+        "PutObject", Bucket=bucket, Key="k", Body=data,
+        ChecksumSHA1=base64.b64encode(hashlib.sha1(data).digest()).decode(),
+        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    )
+    assert (err.code, err.status, err.message) == (
+        "InvalidRequest", 400,
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    )
 
 
 def test_limits(s3: Harness, bucket: str) -> None:
