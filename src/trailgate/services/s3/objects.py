@@ -29,6 +29,7 @@ from .bodies import (
     parse_range,
     run_prepared,
     write_body,
+    write_copy,
 )
 from .common import (
     DEFAULT_CONTENT_TYPE,
@@ -379,6 +380,9 @@ class ObjectOps:
                 and not params.get("StorageClass")
                 and not params.get("WebsiteRedirectLocation")
                 and not params.get("ServerSideEncryption")
+                # UNSURE: S3 documents copying an object to change its checksum algorithm;
+                # an in-place copy asking for one is taken as such a change.
+                and not params.get("ChecksumAlgorithm")
             ):
                 raise invalid_request(
                     "This copy request is illegal because it is trying to copy an object to "
@@ -396,12 +400,13 @@ class ObjectOps:
         try:
             check_copy_conditions(params, record)
             body = BlobBody(file, 0, int(record["Size"]))
-            info = self.blobs.write_stream(body)
+            ready = write_copy(self.blobs, body, _copy_algorithm(params, record))
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         finally:
             file.close()
-        return Prepared(self.blobs, info=info, extra={"source": record, "shown": shown})
+        ready.extra = {"source": record, "shown": shown}
+        return ready
 
     def _open_source(
         self, tx: Tx, lookup: dict[str, Any], key: str, version: str | None
@@ -461,7 +466,7 @@ class ObjectOps:
             size=info.size,
             etag=quote_etag(info.md5_hex),
             source=source,
-            checksums={} if src.get("PartsCount") else dict(src.get("Checksums") or {}),
+            checksums=prepared.checksums or _carried_checksums(src),
         )
         doomed, version = write_version(tx, bucket, key, record)
         result = {"ETag": record["ETag"], "LastModified": when(record["LastModified"])}
@@ -518,3 +523,25 @@ class ObjectOps:
         record["Acl"] = grants
         found.save(tx)
         return {}
+
+
+def _copy_algorithm(params: dict[str, Any], source: dict[str, Any]) -> str | None:
+    """The checksum a copy computes: the one ``x-amz-checksum-algorithm`` asks for, else the
+    source's algorithm when the source's value is a composite one (a multipart object's, which
+    does not describe the copy's bytes); None when the source's value can be carried."""
+    asked = params.get("ChecksumAlgorithm")
+    if asked:
+        return str(asked).upper()
+    stored = source.get("Checksums") or {}
+    if stored and source.get("PartsCount") and source.get("ChecksumType") != "FULL_OBJECT":
+        # UNSURE: S3 documents that a copy keeps the source's algorithm; recomputing it over
+        # the whole object for a composite source is the plausible reading.
+        return str(next(iter(stored))).removeprefix("Checksum")
+    return None
+
+
+def _carried_checksums(source: dict[str, Any]) -> dict[str, str]:
+    """The source's full-object checksum, which the copy (same bytes) keeps."""
+    if source.get("PartsCount") and source.get("ChecksumType") != "FULL_OBJECT":
+        return {}
+    return dict(source.get("Checksums") or {})
