@@ -143,6 +143,86 @@ def test_put_object_errors(
     assert error_of(missing)[2] == 404
 
 
+# -- aws-chunked uploads with a trailing checksum (what botocore sends over HTTPS) ------------
+
+
+@pytest.fixture(scope="module")
+def chunked(server: Server) -> Any:
+    """A client that believes it talks HTTPS, so it streams uploads aws-chunked with the
+    checksum in a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER); each request then goes to the
+    plain-HTTP server (the scheme is not signed).  ``edits`` may rewrite the sent body."""
+    cl = boto3.client(
+        "s3", endpoint_url=server.endpoint.replace("http://", "https://"), region_name=REGION,
+        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    cl.edits = []
+    cl.sent = []
+
+    def to_http(request: Any, **_: Any) -> None:
+        request.url = request.url.replace("https://", "http://", 1)
+        cl.sent.append(dict(request.headers))
+        if cl.edits and hasattr(request.body, "read"):
+            body = request.body.read()
+            for old, new in cl.edits:
+                body = body.replace(old, new)
+            request.body = body
+
+    cl.meta.events.register("before-send", to_http)
+    return cl
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME"])
+@pytest.mark.parametrize("size", [9, 3 * MiB + 5])  # in memory; spooled to disk (> 1 MiB)
+def test_trailing_checksum_uploads(chunked: Any, bucket: str, algorithm: str, size: int) -> None:
+    data = CHECK if size == 9 else os.urandom(size)
+    key = f"trailer/{algorithm}/{size}"
+    put = chunked.put_object(Bucket=bucket, Key=key, Body=data, ChecksumAlgorithm=algorithm)
+    sent = {k.lower(): v for k, v in chunked.sent[-1].items()}
+    assert sent["x-amz-content-sha256"] == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    assert sent["x-amz-trailer"] == f"x-amz-checksum-{algorithm.lower()}".encode()
+    got = chunked.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert got["Body"].read() == data  # the chunk framing is not part of the object
+    assert got[f"Checksum{algorithm}"] == put[f"Checksum{algorithm}"]
+    assert (got["ContentLength"], got.get("ContentEncoding")) == (size, None)
+    if algorithm in DIGESTS:
+        assert put[f"Checksum{algorithm}"] == b64(DIGESTS[algorithm](data))
+
+
+def test_trailing_checksum_multipart(chunked: Any, bucket: str) -> None:
+    data = os.urandom(PART + 3)
+    uid = chunked.create_multipart_upload(Bucket=bucket, Key="trailer/mpu",
+                                          ChecksumAlgorithm="CRC32C")["UploadId"]
+    parts = _parts(chunked, bucket, "trailer/mpu", uid, data, "CRC32C")
+    done = chunked.complete_multipart_upload(Bucket=bucket, Key="trailer/mpu", UploadId=uid,
+                                             MultipartUpload={"Parts": parts})
+    pieces = [data[:PART], data[PART:]]
+    assert done["ChecksumCRC32C"] == b64(crc32c(b"".join(crc32c(p) for p in pieces))) + "-2"
+    assert chunked.get_object(Bucket=bucket, Key="trailer/mpu")["Body"].read() == data
+
+
+@pytest.mark.parametrize(
+    ("replacement", "code", "message"),
+    [
+        (b"5waSgw==", "BadDigest",
+         "The CRC32C you specified did not match the calculated checksum."),
+        (b"4waSgx==", "InvalidRequest",
+         "Value for x-amz-checksum-crc32c trailing header is invalid."),
+    ],
+)
+def test_trailing_checksum_errors(
+    chunked: Any, bucket: str, replacement: bytes, code: str, message: str
+) -> None:
+    chunked.edits[:] = [(b"x-amz-checksum-crc32c:4waSgw==", b"x-amz-checksum-crc32c:" + replacement)]
+    try:
+        with pytest.raises(ClientError) as exc:
+            chunked.put_object(Bucket=bucket, Key="trailer/bad", Body=CHECK,
+                               ChecksumAlgorithm="CRC32C")
+    finally:
+        chunked.edits.clear()
+    assert error_of(exc) == (code, message, 400)
+
+
 # -- multipart uploads -------------------------------------------------------------------------
 
 

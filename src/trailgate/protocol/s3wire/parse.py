@@ -302,7 +302,7 @@ def _streaming_body(plan: InputPlan, req: HttpRequest, params: dict[str, Any]) -
         raise errors.missing_content_length()
     source = req.body_source
     md5 = headers.get("content-md5")
-    if md5 is not None:
+    if md5 is not None and decoded is None:  # aws-chunked: checked on the decoded bytes
         actual = source.md5_hex if source is not None else hashlib.md5(req.body).hexdigest()
         _check_md5(md5, bytes.fromhex(actual))
     params[plan.payload] = source if source is not None else req.body
