@@ -273,6 +273,42 @@ def test_create_multipart_upload_refuses_unsupported_combinations(
     assert error_of(exc) == ("InvalidRequest", message, 400)
 
 
+@pytest.fixture(scope="module")
+def unchecked(server: Server) -> Any:
+    """A client that skips botocore's parameter validation, so the server sees the value."""
+    return boto3.client(
+        "s3", endpoint_url=server.endpoint, region_name=REGION,
+        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
+    )
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "message"),
+    [
+        ("create_multipart_upload", {"ChecksumAlgorithm": "CRC32", "ChecksumType": "TEST"},
+         "Value for x-amz-checksum-type header is invalid."),
+        ("create_multipart_upload", {"ChecksumAlgorithm": "nope"},
+         "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+         "types: [CRC32, CRC32C, SHA1, SHA256]"),
+        ("create_multipart_upload", {"ChecksumAlgorithm": "CRC32,CRC32C"},
+         "Invalid types are specified in x-amz-checksum-algorithm header."),
+        ("get_object", {"ChecksumMode": "INVALID"},
+         "Value for x-amz-checksum-mode header is invalid."),
+        ("put_object", {"Body": CHECK, "ChecksumAlgorithm": "INVALIDALGO",
+                        "ChecksumCRC32C": "4waSgw=="},
+         "Value for x-amz-sdk-checksum-algorithm header is invalid."),
+    ],
+)
+def test_unknown_checksum_header_values(
+    unchecked: Any, bucket: str, operation: str, params: dict[str, Any], message: str
+) -> None:
+    unchecked.put_object(Bucket=bucket, Key="enum", Body=CHECK)
+    with pytest.raises(ClientError) as exc:
+        getattr(unchecked, operation)(Bucket=bucket, Key="enum", **params)
+    assert error_of(exc) == ("InvalidRequest", message, 400)
+
+
 def _parts(s3: Any, bucket: str, key: str, upload_id: str, data: bytes, algorithm: str,
            ) -> list[dict[str, Any]]:
     parts = []

@@ -57,6 +57,15 @@ _AUTH_PARAMS: Final = frozenset(
     {"AWSAccessKeyId", "Signature", "Expires", "x-id", "x-amz-security-token"}
 )
 _CHECKSUMS: Final = {checksums.header(name): name for name in checksums.ALGORITHMS}
+#: Checksum headers whose unknown values are S3's InvalidRequest (not InvalidArgument).
+_CHECKSUM_ENUMS: Final = frozenset(
+    {
+        "x-amz-checksum-algorithm",
+        "x-amz-checksum-type",
+        "x-amz-checksum-mode",
+        "x-amz-sdk-checksum-algorithm",
+    }
+)
 _NOT_CHECKSUMS: Final = frozenset(
     {"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"}
 )
@@ -254,6 +263,8 @@ def _check_string(f: Field, raw: str) -> None:
             raise errors.invalid_argument(
                 "Invalid Encoding Method specified in Request", f.wire, raw
             )
+        if f.wire in _CHECKSUM_ENUMS:
+            raise errors.invalid_request(_checksum_enum_message(f.wire, raw))
         raise errors.invalid_argument(f"Invalid value for {f.wire}: {raw}", f.wire, raw)
     if (f.min is not None and len(raw) < f.min) or (f.max is not None and len(raw) > f.max):
         raise errors.invalid_argument(f"Invalid length for {f.wire}", f.wire, raw)
@@ -261,6 +272,20 @@ def _check_string(f: Field, raw: str) -> None:
         if f.name in ("CopySource", "RenameSource"):
             raise errors.invalid_argument(_COPY_SOURCE_HELP, f.wire, raw)
         raise errors.invalid_argument(f"Invalid value for {f.wire}: {raw}", f.wire, raw)
+
+
+def _checksum_enum_message(wire: str, raw: str) -> str:
+    """S3's InvalidRequest message for an unknown value of a checksum header (as recorded
+    against AWS by OpenStack Swift's s3api tests)."""
+    if wire != "x-amz-checksum-algorithm":
+        return f"Value for {wire} header is invalid."
+    if "," in raw:
+        return "Invalid types are specified in x-amz-checksum-algorithm header."
+    # UNSURE: recorded with this list, which predates CRC64NVME; kept as recorded.
+    return (
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+        "types: [CRC32, CRC32C, SHA1, SHA256]"
+    )
 
 
 def _json_value(f: Field, raw: str) -> Any:
