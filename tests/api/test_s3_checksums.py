@@ -143,6 +143,28 @@ def test_put_object_errors(
     assert error_of(missing)[2] == 404
 
 
+def test_listings_show_the_checksum_algorithm_and_type(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="listed/crc64", Body=CHECK, ChecksumAlgorithm="CRC64NVME")
+    s3.put_object(Bucket=bucket, Key="listed/precomputed", Body=CHECK,
+                  ChecksumCRC32C=EXPECTED["CRC32C"])
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="listed/mpu",
+                                     ChecksumAlgorithm="CRC32C")["UploadId"]
+    parts = _parts(s3, bucket, "listed/mpu", uid, CHECK, "CRC32C")
+    s3.complete_multipart_upload(Bucket=bucket, Key="listed/mpu", UploadId=uid,
+                                 MultipartUpload={"Parts": parts})
+    expected = {
+        "listed/crc64": (["CRC64NVME"], "FULL_OBJECT"),
+        "listed/precomputed": (["CRC32C"], "FULL_OBJECT"),
+        "listed/mpu": (["CRC32C"], "COMPOSITE"),
+    }
+    for items in (
+        s3.list_objects(Bucket=bucket, Prefix="listed/")["Contents"],
+        s3.list_objects_v2(Bucket=bucket, Prefix="listed/")["Contents"],
+        s3.list_object_versions(Bucket=bucket, Prefix="listed/")["Versions"],
+    ):
+        assert {o["Key"]: (o["ChecksumAlgorithm"], o["ChecksumType"]) for o in items} == expected
+
+
 # -- aws-chunked uploads with a trailing checksum (what botocore sends over HTTPS) ------------
 
 
