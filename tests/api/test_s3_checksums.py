@@ -470,6 +470,33 @@ def test_complete_with_a_part_checksum_of_another_algorithm(s3: Any, bucket: str
     assert done["ChecksumCRC32C"] == b64(crc32c(crc32c(CHECK))) + "-1"
 
 
+def test_complete_with_a_whole_object_checksum(s3: Any, bucket: str) -> None:
+    data = os.urandom(PART + 11)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="whole", ChecksumAlgorithm="CRC64NVME")[
+        "UploadId"]
+    parts = _parts(s3, bucket, "whole", uid, data, "CRC64NVME")
+    complete = {"Bucket": bucket, "Key": "whole", "UploadId": uid,
+                "MultipartUpload": {"Parts": parts}}
+    cases = [
+        ({"ChecksumType": "COMPOSITE"}, "InvalidRequest",
+         "The upload was created using the FULL_OBJECT checksum mode. The complete request must "
+         "use the same checksum mode."),
+        ({"ChecksumCRC32C": EXPECTED["CRC32C"]}, "InvalidRequest",
+         "Checksum Type mismatch occurred, expected checksum Type: crc64nvme, actual checksum "
+         "Type: crc32c"),
+        ({"ChecksumCRC64NVME": EXPECTED["CRC64NVME"]}, "BadDigest",
+         "The crc64nvme you specified did not match the calculated checksum."),
+    ]
+    for params, code, message in cases:
+        with pytest.raises(ClientError) as exc:
+            s3.complete_multipart_upload(**complete, **params)
+        assert error_of(exc) == (code, message, 400), params
+    whole = b64(crc64nvme(data))
+    done = s3.complete_multipart_upload(**complete, ChecksumCRC64NVME=whole,
+                                        ChecksumType="FULL_OBJECT")
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+
+
 # -- copies ------------------------------------------------------------------------------------
 
 

@@ -59,10 +59,12 @@ from .upload_checksums import (
     COMPOSITE,
     FULL_OBJECT,
     check_complete_part,
+    check_complete_request,
     check_part_algorithm,
     check_part_checksums,
     checksum_type,
     composite_checksum,
+    object_checksum_mismatch,
 )
 from .versions import write_version
 
@@ -265,6 +267,7 @@ class MultipartOps:
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
                 chosen = check_parts(upload_id, requested, stored)
                 check_part_checksums(upload, requested)
+                check_complete_request(upload, params)
                 return upload, chosen
 
             upload, parts = read(snapshot)
@@ -277,6 +280,10 @@ class MultipartOps:
             return Prepared(self.blobs, error=err)
         if not whole:
             ready.checksums = composite_checksum(upload.get("ChecksumAlgorithm"), parts)
+        mismatch = object_checksum_mismatch(upload, params, ready.checksums)
+        if mismatch is not None:
+            self.blobs.delete(ready.blob.id)
+            return Prepared(self.blobs, error=mismatch)
         ready.extra = {
             "parts": {int(p["PartNumber"]): p["BlobId"] for p in parts},
             "etag": multipart_etag([str(p["ETag"]).strip('"') for p in parts]),
