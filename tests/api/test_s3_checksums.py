@@ -113,6 +113,30 @@ def test_put_object_with_a_precomputed_value(s3: Any, bucket: str, algorithm: st
     assert got["Body"].read() == data and got[f"Checksum{algorithm}"] == value
 
 
+def test_objects_uploaded_without_a_checksum_get_crc64nvme(lean: Any, bucket: str) -> None:
+    """S3 adds its default checksum, a full-object CRC64NVME, to what comes without one."""
+    put = lean.put_object(Bucket=bucket, Key="default/put", Body=CHECK)
+    assert (put["ChecksumCRC64NVME"], put["ChecksumType"]) == (EXPECTED["CRC64NVME"],
+                                                               "FULL_OBJECT")
+    head = lean.head_object(Bucket=bucket, Key="default/put", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == EXPECTED["CRC64NVME"]
+    data = os.urandom(PART + 1)
+    uid = lean.create_multipart_upload(Bucket=bucket, Key="default/mpu")["UploadId"]
+    parts = []
+    for number, piece in enumerate((data[:PART], data[PART:]), start=1):
+        part = lean.upload_part(Bucket=bucket, Key="default/mpu", UploadId=uid,
+                                PartNumber=number, Body=piece)
+        parts.append({"PartNumber": number, "ETag": part["ETag"]})
+    listed = lean.list_parts(Bucket=bucket, Key="default/mpu", UploadId=uid)
+    assert [p["ChecksumCRC64NVME"] for p in listed["Parts"]] == [
+        b64(crc64nvme(data[:PART])), b64(crc64nvme(data[PART:]))]
+    assert "ChecksumAlgorithm" not in listed
+    done = lean.complete_multipart_upload(Bucket=bucket, Key="default/mpu", UploadId=uid,
+                                          MultipartUpload={"Parts": parts})
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (b64(crc64nvme(data)),
+                                                                 "FULL_OBJECT")
+
+
 @pytest.mark.parametrize(
     ("params", "code", "message"),
     [

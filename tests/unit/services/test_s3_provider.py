@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailgate.gateway.context import Principal
+from trailgate.protocol import checksums
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.base import Call
 from trailgate.services.s3 import S3Provider, queries
@@ -56,6 +57,10 @@ def md5_hex(data: bytes) -> str:
 
 def b64md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def crc64nvme_b64(data: bytes) -> str:
+    return checksums.encode(checksums.compute("CRC64NVME", data))
 
 
 def crc32_b64(data: bytes) -> str:
@@ -619,7 +624,13 @@ def test_put_get_round_trip(s3: Harness, bucket: str) -> None:
         Metadata={"Team": "blue"},
         CacheControl="no-cache",
     )
-    assert out == {"ETag": f'"{md5_hex(data)}"', "ServerSideEncryption": "AES256"}
+    assert out == {
+        "ETag": f'"{md5_hex(data)}"',
+        "ServerSideEncryption": "AES256",
+        # no checksum sent: S3 adds its default, CRC64NVME
+        "ChecksumCRC64NVME": crc64nvme_b64(data),
+        "ChecksumType": "FULL_OBJECT",
+    }
     got = s3("GetObject", Bucket=bucket, Key="dir/file.txt")
     assert b"".join(got.pop("Body")) == data
     assert got == {
@@ -1474,6 +1485,9 @@ def test_multipart_upload(tmp_path: Path, reader: bool) -> None:
             "Key": "big/object",
             "ETag": f'"{digest}-3"',
             "ServerSideEncryption": "AES256",
+            # an upload created without a checksum algorithm: S3's default, full-object
+            "ChecksumCRC64NVME": crc64nvme_b64(b"".join(parts)),
+            "ChecksumType": "FULL_OBJECT",
         }
         data = b"".join(parts)
         assert s3.body("mpb", "big/object") == data

@@ -100,6 +100,11 @@ def early_error(
 
 _Digest = checksums.Digest
 
+#: The checksum S3 adds to an object (or part) uploaded without one (AWS S3 API reference,
+#: ChecksumCRC64NVME: "... or if it was uploaded without a checksum (and Amazon S3 added the
+#: default checksum, CRC64NVME, to the uploaded object)").
+DEFAULT_CHECKSUM: Final = "CRC64NVME"
+
 CHECKSUMS: Final[dict[str, tuple[str, Callable[[], _Digest]]]] = {
     # request member -> (name in messages, digest factory)
     checksums.member(name): (name, functools.partial(checksums.new_digest, name))

@@ -64,6 +64,7 @@ from .upload_checksums import (
     check_part_checksums,
     checksum_type,
     composite_checksum,
+    object_checksum_kind,
     object_checksum_mismatch,
 )
 from .versions import write_version
@@ -271,15 +272,13 @@ class MultipartOps:
                 return upload, chosen
 
             upload, parts = read(snapshot)
-            whole = upload.get("ChecksumType") == FULL_OBJECT
-            ready = write_copy(
-                self.blobs, self._concatenate(parts), upload.get("ChecksumAlgorithm") if whole
-                else None,
-            )
+            algorithm, kind = object_checksum_kind(upload)
+            whole = kind == FULL_OBJECT
+            ready = write_copy(self.blobs, self._concatenate(parts), algorithm if whole else None)
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         if not whole:
-            ready.checksums = composite_checksum(upload.get("ChecksumAlgorithm"), parts)
+            ready.checksums = composite_checksum(algorithm, parts)
         mismatch = object_checksum_mismatch(upload, params, ready.checksums)
         if mismatch is not None:
             self.blobs.delete(ready.blob.id)
@@ -331,7 +330,7 @@ class MultipartOps:
         )
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
         if prepared.checksums:
-            record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
+            record["ChecksumType"] = object_checksum_kind(upload)[1]
         doomed, version = write_version(tx, bucket, key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))

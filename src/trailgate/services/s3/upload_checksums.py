@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from ...protocol import checksums
 from ...protocol.errors import ServiceError
-from .bodies import sent_algorithm
+from .bodies import DEFAULT_CHECKSUM, sent_algorithm
 
 FULL_OBJECT: Final = "FULL_OBJECT"
 COMPOSITE: Final = "COMPOSITE"
@@ -54,10 +54,10 @@ def check_part_algorithm(upload: dict[str, Any], params: dict[str, Any]) -> str 
     """Refuse an UploadPart whose checksum is not of the upload's algorithm; returns the
     algorithm to compute for a part that carries none (FULL_OBJECT uploads), else None."""
     expected = upload.get("ChecksumAlgorithm")
-    if not expected:
-        return None
-    expected = str(expected).upper()
     sent = sent_algorithm(params)
+    if not expected:  # any checksum is accepted, else S3 adds its default
+        return DEFAULT_CHECKSUM if sent is None else None
+    expected = str(expected).upper()
     if sent is None and upload.get("ChecksumType") == FULL_OBJECT:
         return expected  # S3 computes the part's checksum itself
     if sent != expected:
@@ -89,6 +89,15 @@ def check_complete_part(
             )
         if value != stored[member]:
             raise invalid_part
+
+
+def object_checksum_kind(upload: dict[str, Any]) -> tuple[str, str]:
+    """The algorithm and type of a completed upload's object checksum: the upload's, else
+    S3's default (a full-object CRC64NVME, whatever checksums the parts carry)."""
+    algorithm = upload.get("ChecksumAlgorithm")
+    if not algorithm:
+        return DEFAULT_CHECKSUM, FULL_OBJECT
+    return str(algorithm).upper(), str(upload.get("ChecksumType") or COMPOSITE)
 
 
 def check_part_checksums(upload: dict[str, Any], requested: list[dict[str, Any]]) -> None:
