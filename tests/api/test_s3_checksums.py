@@ -154,13 +154,27 @@ def test_objects_uploaded_without_a_checksum_get_crc64nvme(lean: Any, bucket: st
          "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."),
         ({"ChecksumCRC32C": "4waSgw==", "ChecksumAlgorithm": "SHA1"}, "InvalidRequest",
          "Value for x-amz-sdk-checksum-algorithm header is invalid."),
+        ({"ChecksumAlgorithm": "CRC32C", "__strip": "x-amz-checksum-crc32c"}, "InvalidRequest",
+         "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+         "x-amz-trailer headers were found."),
     ],
 )
 def test_put_object_errors(
     s3: Any, bucket: str, params: dict[str, str], code: str, message: str
 ) -> None:
-    with pytest.raises(ClientError) as exc:
-        s3.put_object(Bucket=bucket, Key="refused", Body=CHECK, **params)
+    params = dict(params)
+    strip = params.pop("__strip", None)  # a header botocore adds, removed before signing
+
+    def without(request: Any, **_: Any) -> None:
+        del request.headers[strip]
+
+    if strip:
+        s3.meta.events.register("before-sign.s3.PutObject", without, unique_id="strip")
+    try:
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=bucket, Key="refused", Body=CHECK, **params)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.PutObject", unique_id="strip")
     assert error_of(exc) == (code, message, 400)
     with pytest.raises(ClientError) as missing:
         s3.head_object(Bucket=bucket, Key="refused")
@@ -336,7 +350,8 @@ def unchecked(server: Server) -> Any:
          "Value for x-amz-checksum-type header is invalid."),
         ("create_multipart_upload", {"ChecksumAlgorithm": "nope"},
          "Checksum algorithm provided is unsupported. Please try again with any of the valid "
-         "types: [CRC32, CRC32C, SHA1, SHA256]"),
+         "types: [CRC32, CRC32C, CRC64NVME, MD5, SHA1, SHA256, SHA512, XXHASH128, XXHASH3, "
+         "XXHASH64]"),
         ("create_multipart_upload", {"ChecksumAlgorithm": "CRC32,CRC32C"},
          "Invalid types are specified in x-amz-checksum-algorithm header."),
         ("get_object", {"ChecksumMode": "INVALID"},

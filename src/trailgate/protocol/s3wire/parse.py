@@ -281,10 +281,12 @@ def _checksum_enum_message(wire: str, raw: str) -> str:
         return f"Value for {wire} header is invalid."
     if "," in raw:
         return "Invalid types are specified in x-amz-checksum-algorithm header."
-    # UNSURE: recorded with this list, which predates CRC64NVME; kept as recorded.
+    # UNSURE: Swift's s3api tests recorded "[CRC32, CRC32C, SHA1, SHA256]" (before S3 had
+    # more algorithms); an emulator quotes this longer list, matching botocore's current model.
     return (
         "Checksum algorithm provided is unsupported. Please try again with any of the valid "
-        "types: [CRC32, CRC32C, SHA1, SHA256]"
+        "types: [CRC32, CRC32C, CRC64NVME, MD5, SHA1, SHA256, SHA512, XXHASH128, XXHASH3, "
+        "XXHASH64]"
     )
 
 
