@@ -53,6 +53,8 @@ from .sigv4_payload import (
     check_payload,
     decode_aws_chunked,
     decode_s3_payload,
+    decode_s3_stream,
+    is_streaming,
 )
 from .sigv4_v2 import V2_SUBRESOURCES as V2_SUBRESOURCES
 from .sigv4_v2 import verify_v2
@@ -148,6 +150,8 @@ __all__ = [
     "clear_signing_key_cache",
     "decode_aws_chunked",
     "decode_s3_payload",
+    "decode_s3_stream",
+    "is_streaming",
     "parse_auth",
     "signing_key",
     "verify",

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import BinaryIO, Final
 
 from ..gateway.context import HttpRequest
 from .sigv4_canonical import signing_key
+from .sigv4_chunked import decode_chunked_stream
 from .sigv4_errors import AuthError
 from .sigv4_parse import SignedRequestInfo
 
@@ -67,7 +70,7 @@ def check_payload(req: HttpRequest) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# aws-chunked payloads (spec 5.5)
+# aws-chunked payloads (spec 5.5; the decoder is :mod:`.sigv4_chunked`)
 
 
 def decode_aws_chunked(
@@ -79,95 +82,19 @@ def decode_aws_chunked(
     scope: str = "",
     amz_date: str = "",
 ) -> tuple[bytes, dict[str, str]]:
-    """Decode an aws-chunked body into (data, trailers); verify chunk and trailer signatures
-    when ``signed`` (the first "previous signature" is ``seed_signature``, the header one).
-
-    Raises :class:`AuthError` ``bad_chunk`` on framing errors and ``signature_mismatch`` on a
-    wrong chunk/trailer signature.  Trailer names are lower-cased; ``x-amz-trailer-signature``
-    is verified and removed.
-    """
+    """Decode an in-memory aws-chunked body into (data, trailers); see
+    :func:`.sigv4_chunked.decode_chunked_stream`."""
     chunks: list[bytes] = []
-    previous = seed_signature
-    pos, end_of_body = 0, len(body)
-    while True:
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            raise AuthError("bad_chunk", "Missing chunk header")
-        size, chunk_sig = _chunk_header(body[pos:eol], signed)
-        start, stop = eol + 2, eol + 2 + size
-        if stop > end_of_body:
-            raise AuthError("bad_chunk", "Chunk is truncated")
-        data = body[start:stop]
-        if signed:
-            sts = (
-                f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{EMPTY_SHA256}\n"
-                + hashlib.sha256(data).hexdigest()
-            )
-            _check_stream_signature(signing_key, sts, chunk_sig)
-            previous = chunk_sig
-        if size == 0:
-            pos = start
-            break
-        if body[stop : stop + 2] != b"\r\n":
-            raise AuthError("bad_chunk", "Chunk data is not followed by CRLF")
-        chunks.append(data)
-        pos = stop + 2
-    trailers = _parse_trailers(body, pos)
-    if signed and trailers:
-        trailer_sig = trailers.pop("x-amz-trailer-signature", "")
-        canonical = "".join(f"{name}:{trailers[name]}\n" for name in sorted(trailers))
-        sts = (
-            f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n"
-            + hashlib.sha256(canonical.encode()).hexdigest()
-        )
-        _check_stream_signature(signing_key, sts, trailer_sig)
+    trailers = decode_chunked_stream(
+        io.BytesIO(body), chunks.append, signed=signed, seed_signature=seed_signature,
+        signing_key=signing_key, scope=scope, amz_date=amz_date,
+    )
     return b"".join(chunks), trailers
 
 
-def _chunk_header(line: bytes, signed: bool) -> tuple[int, str]:
-    size_text, _, ext = line.partition(b";")
-    size_text = size_text.strip()
-    if not size_text or len(size_text) > 16 or size_text.strip(b"0123456789abcdefABCDEF"):
-        raise AuthError("bad_chunk", "Invalid chunk size")
-    signature = ""
-    if signed:
-        ext = ext.strip()
-        if not ext.startswith(b"chunk-signature="):
-            raise AuthError("bad_chunk", "Missing chunk signature")
-        signature = ext[16:].decode("ascii", "replace")
-    elif ext:
-        raise AuthError("bad_chunk", "Unexpected chunk extension in an unsigned payload")
-    return int(size_text, 16), signature
-
-
-def _parse_trailers(body: bytes, pos: int) -> dict[str, str]:
-    trailers: dict[str, str] = {}
-    while True:
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            raise AuthError("bad_chunk", "Trailer section is not terminated")
-        line, pos = body[pos:eol], eol + 2
-        if not line:
-            break
-        name, sep, value = line.partition(b":")
-        if not sep or not name.strip():
-            raise AuthError("bad_chunk", "Malformed trailer")
-        trailers[name.strip().lower().decode("ascii", "replace")] = value.strip().decode(
-            "ascii", "replace"
-        )
-    if pos != len(body):
-        raise AuthError("bad_chunk", "Data after the final chunk")
-    return trailers
-
-
-def _check_stream_signature(key: bytes, string_to_sign: str, provided: str) -> None:
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace")):
-        raise AuthError(
-            "signature_mismatch",
-            "chunk signature",
-            {"StringToSign": string_to_sign, "SignatureProvided": provided},
-        )
+def is_streaming(req: HttpRequest) -> bool:
+    """Whether the request's body is aws-chunked (its ``x-amz-content-sha256`` mode)."""
+    return req.headers.get("x-amz-content-sha256", "") in STREAMING_MODES
 
 
 def decode_s3_payload(
@@ -179,26 +106,42 @@ def decode_s3_payload(
     need the verified ``info`` and ``secret``); the length is checked against
     ``x-amz-decoded-content-length`` and the trailers against ``x-amz-trailer``.
     """
-    mode = req.headers.get("x-amz-content-sha256", "")
-    if mode not in STREAMING_MODES:
+    if not is_streaming(req):
         return req.body, {}
+    chunks: list[bytes] = []
+    trailers = decode_s3_stream(req, info, secret, io.BytesIO(req.body), chunks.append)
+    return b"".join(chunks), trailers
+
+
+def decode_s3_stream(
+    req: HttpRequest,
+    info: SignedRequestInfo | None,
+    secret: str | None,
+    source: BinaryIO,
+    write: Callable[[bytes], None],
+) -> dict[str, str]:
+    """:func:`decode_s3_payload` for a streaming body read from ``source`` (e.g. an upload
+    spooled to disk), the decoded bytes going to ``write``; returns the trailers."""
+    mode = req.headers.get("x-amz-content-sha256", "")
     if "ECDSA" in mode:
         raise AuthError("incomplete_signature", "SigV4a (ECDSA) streaming is not supported")
-    signed = mode.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-    if signed:
+    size = 0
+
+    def counted(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        write(data)
+
+    if mode.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"):
         if info is None or info.version != "v4" or info.presigned or secret is None:
             raise AuthError("incomplete_signature", f"{mode} requires header SigV4 auth")
         key = signing_key(secret, info.scope_date, info.region, info.service)
-        data, trailers = decode_aws_chunked(
-            req.body,
-            signed=True,
-            seed_signature=info.signature,
-            signing_key=key,
-            scope=info.scope,
-            amz_date=info.amz_date,
+        trailers = decode_chunked_stream(
+            source, counted, signed=True, seed_signature=info.signature, signing_key=key,
+            scope=info.scope, amz_date=info.amz_date,
         )
     else:
-        data, trailers = decode_aws_chunked(req.body, signed=False)
+        trailers = decode_chunked_stream(source, counted, signed=False)
     expected = [n.strip().lower() for n in req.headers.get("x-amz-trailer", "").split(",")]
     expected = [n for n in expected if n]
     if not mode.endswith("-TRAILER") and trailers:
@@ -206,6 +149,6 @@ def decode_s3_payload(
     if sorted(expected) != sorted(trailers):
         raise AuthError("bad_chunk", "Trailers do not match the x-amz-trailer header")
     declared = req.headers.get("x-amz-decoded-content-length")
-    if declared is not None and declared.strip() != str(len(data)):
+    if declared is not None and declared.strip() != str(size):
         raise AuthError("bad_chunk", "Decoded length does not match x-amz-decoded-content-length")
-    return data, trailers
+    return trailers

@@ -57,6 +57,12 @@ class SpooledBody:
                     return
                 yield chunk
 
+    def take_over(self, other: SpooledBody) -> None:
+        """Become ``other`` (finished): its file replaces this one's, with its size and hashes
+        (an aws-chunked upload replaced by its decoded bytes); ``other`` is then empty."""
+        os.replace(other.path, self.path)
+        self.size, self.md5_hex, self.sha256_hex = other.size, other.md5_hex, other.sha256_hex
+
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()

@@ -33,7 +33,7 @@ from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
 from ..store.journal import EventJournal, EventRow, JournalBatch
 from ..trail.records import is_data_call
-from . import post_upload
+from . import chunked, post_upload
 from .authorize import PolicyCache, authorize
 from .context import HttpRequest, HttpResponse, Principal, RequestContext
 from .recording import (
@@ -214,7 +214,7 @@ class Gateway:
             key_id, self.store.read, self.master_key, self.keys, self.store.generation
         )
 
-    def authenticate(self, ctx: RequestContext) -> None:
+    def authenticate(self, ctx: RequestContext) -> Awaitable[None] | None:
         protocol: WireProtocol = PROTOCOL.get(ctx.service, "s3")
         if ctx.form is not None:  # an S3 browser-based POST upload
             try:
@@ -223,20 +223,20 @@ class Gateway:
                 )
             except sigv4.AuthError as err:
                 raise err.to_service_error("s3") from None
-            return
+            return None
         try:
             info = sigv4.parse_auth(ctx.request)
             if info is None:
                 if ctx.service == "s3":
                     ctx.principal = Principal("anonymous", "anonymous", "", "anonymous")
-                    return
+                    return None if ctx.parse_error else chunked.decode(ctx, None, None)
                 if (ctx.service, ctx.operation) not in catalog.UNSIGNED:
                     raise sigv4.AuthError("missing_auth")
                 # AssumeRoleWithWebIdentity/SAML: the token or assertion is the credential
                 ctx.principal = Principal("anonymous", "anonymous", "", "anonymous")
                 if ctx.parse_error is not None:
                     raise ctx.parse_error
-                return
+                return None
             if ctx.service == "s3":
                 bucket = str(ctx.params.get("Bucket") or "")
                 self.bucket_regions.check(ctx.operation, bucket, info, self.store.read)
@@ -251,6 +251,7 @@ class Gateway:
         ctx.auth_type = info.auth_type
         if ctx.parse_error is not None:
             raise ctx.parse_error
+        return chunked.decode(ctx, info, secret) if ctx.service == "s3" else None
 
     def authorize(self, ctx: RequestContext) -> None:
         authorize(ctx, self.store.read, self.store.generation, self.policies)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import zlib
 from datetime import UTC, datetime
 
 import pytest
 from auth_capture import SECRET, capture, client, now, replace
 
+from trailgate.auth import sigv4_chunked
 from trailgate.auth.sigv4 import (
     AuthError,
     decode_aws_chunked,
     decode_s3_payload,
+    decode_s3_stream,
     parse_auth,
     signing_key,
     verify,
@@ -73,6 +76,28 @@ def test_aws_documentation_example_end_to_end() -> None:
     verify(req, info, DOC_SECRET, datetime(2013, 5, 24, 0, 1, tzinfo=UTC))
     data, trailers = decode_s3_payload(req, info, DOC_SECRET)
     assert data == b"a" * 66560 and trailers == {}
+
+
+@pytest.mark.parametrize("read_size", [1, 2, 3, 7, 4096])
+def test_stream_decoding_across_read_boundaries(
+    monkeypatch: pytest.MonkeyPatch, read_size: int
+) -> None:
+    """The decoder reads a spooled upload piece by piece: chunk headers, data, CRLFs and the
+    trailer section may be split anywhere between reads."""
+    monkeypatch.setattr(sigv4_chunked, "_READ", read_size)
+    req = _doc_request()
+    info = parse_auth(req)
+    assert info is not None
+    pieces: list[bytes] = []
+    trailers = decode_s3_stream(req, info, DOC_SECRET, io.BytesIO(req.body), pieces.append)
+    assert b"".join(pieces) == b"a" * 66560 and trailers == {}
+    unsigned = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32c:mnG7TA==\r\n\r\n"
+    out: list[bytes] = []
+    found = sigv4_chunked.decode_chunked_stream(io.BytesIO(unsigned), out.append, signed=False)
+    assert (b"".join(out), found) == (b"hello", {"x-amz-checksum-crc32c": "mnG7TA=="})
+    with pytest.raises(AuthError) as err:
+        sigv4_chunked.decode_chunked_stream(io.BytesIO(unsigned[:-1]), out.append, signed=False)
+    assert err.value.kind == "bad_chunk"
 
 
 def _decode(body: bytes) -> tuple[bytes, dict[str, str]]:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_s3_support import capture, handle, raw
 
-from trailgate.protocol import restxml
+from trailgate.protocol import checksums, restxml
 from trailgate.protocol.errors import ServiceError
 from trailgate.protocol.s3wire import errors
 
@@ -254,8 +254,12 @@ def test_checksum_required_operations() -> None:
     }
     sha = {"x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
     parse("PutBucketTagging", "PUT", "/b", "tagging", data, sha, digest=False)
-    crc32c = {"x-amz-checksum-crc32c": "AAAAAA=="}  # not verifiable here: accepted
-    parse("PutBucketTagging", "PUT", "/b", "tagging", data, crc32c, digest=False)
+    for name, size in (("crc32c", 4), ("crc64nvme", 8)):
+        good = {f"x-amz-checksum-{name}": checksums.encode(checksums.compute(name.upper(), data))}
+        parse("PutBucketTagging", "PUT", "/b", "tagging", data, good, digest=False)
+        bad = {f"x-amz-checksum-{name}": base64.b64encode(b"\0" * size).decode()}
+        with fails("BadDigest"):
+            parse("PutBucketTagging", "PUT", "/b", "tagging", data, bad, digest=False)
 
 
 @pytest.mark.parametrize(
@@ -267,6 +271,10 @@ def test_checksum_required_operations() -> None:
         ({"x-amz-checksum-crc32": crc32_of(b"other")}, "BadDigest"),
         ({"x-amz-checksum-crc32": "%%%"}, "InvalidRequest"),
         ({"x-amz-checksum-sha1": base64.b64encode(b"x" * 20).decode()}, "BadDigest"),
+        ({"x-amz-checksum-crc32c": "4waSgw=="}, "BadDigest"),  # CRC32C of b"123456789"
+        ({"x-amz-checksum-crc32c": "4waSgx=="}, "InvalidRequest"),  # non-canonical base64
+        ({"x-amz-checksum-crc64nvme": "rosUhgp5mIg="}, "BadDigest"),
+        ({"x-amz-checksum-crc64nvme": "4waSgw=="}, "InvalidRequest"),  # 4 bytes, not 8
     ],
 )
 def test_digest_mismatches(headers: dict[str, str], code: str) -> None:

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailgate.gateway.context import Principal
+from trailgate.protocol import checksums
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.base import Call
 from trailgate.services.s3 import S3Provider, queries
@@ -56,6 +57,10 @@ def md5_hex(data: bytes) -> str:
 
 def b64md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def crc64nvme_b64(data: bytes) -> str:
+    return checksums.encode(checksums.compute("CRC64NVME", data))
 
 
 def crc32_b64(data: bytes) -> str:
@@ -619,7 +624,13 @@ def test_put_get_round_trip(s3: Harness, bucket: str) -> None:
         Metadata={"Team": "blue"},
         CacheControl="no-cache",
     )
-    assert out == {"ETag": f'"{md5_hex(data)}"', "ServerSideEncryption": "AES256"}
+    assert out == {
+        "ETag": f'"{md5_hex(data)}"',
+        "ServerSideEncryption": "AES256",
+        # no checksum sent: S3 adds its default, CRC64NVME
+        "ChecksumCRC64NVME": crc64nvme_b64(data),
+        "ChecksumType": "FULL_OBJECT",
+    }
     got = s3("GetObject", Bucket=bucket, Key="dir/file.txt")
     assert b"".join(got.pop("Body")) == data
     assert got == {
@@ -727,18 +738,34 @@ def test_digest_errors(
     assert s3.blob_files() == before  # nothing left behind
 
 
-def test_good_checksums(s3: Harness, bucket: str) -> None:
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("ChecksumSHA1", base64.b64encode(hashlib.sha1(b"checksummed").digest()).decode()),
+        ("ChecksumSHA256", base64.b64encode(hashlib.sha256(b"checksummed").digest()).decode()),
+        ("ChecksumCRC32C", "ob5LFw=="),  # CRC32C of b"checksummed", big-endian, base64
+        ("ChecksumCRC64NVME", "sJleOY/uX20="),
+    ],
+)
+def test_good_checksums(s3: Harness, bucket: str, member: str, value: str) -> None:
     data = b"checksummed"
-    params: dict[str, Any] = {
-        "ContentMD5": b64md5(data),
-        "ChecksumSHA1": base64.b64encode(hashlib.sha1(data).digest()).decode(),
-        "ChecksumSHA256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
-        "ChecksumCRC32C": "AAAAAA==",  # not verifiable here: neither checked nor stored
-    }
+    params: dict[str, Any] = {"ContentMD5": b64md5(data), member: value}
     out = s3("PutObject", Bucket=bucket, Key="k", Body=data, **params)
-    assert out["ChecksumSHA256"] == params["ChecksumSHA256"]
-    assert "ChecksumCRC32C" not in out
-    assert set(s3.record(bucket, "k")["Checksums"]) == {"ChecksumSHA1", "ChecksumSHA256"}  # type: ignore[index]
+    assert (out[member], out["ChecksumType"]) == (value, "FULL_OBJECT")
+    assert s3.record(bucket, "k")["Checksums"] == {member: value}  # type: ignore[index]
+
+
+def test_several_checksums_are_refused(s3: Harness, bucket: str) -> None:
+    data = b"checksummed"
+    err = s3.error(
+        "PutObject", Bucket=bucket, Key="k", Body=data,
+        ChecksumSHA1=base64.b64encode(hashlib.sha1(data).digest()).decode(),
+        ChecksumSHA256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    )
+    assert (err.code, err.status, err.message) == (
+        "InvalidRequest", 400,
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    )
 
 
 def test_limits(s3: Harness, bucket: str) -> None:
@@ -1458,6 +1485,9 @@ def test_multipart_upload(tmp_path: Path, reader: bool) -> None:
             "Key": "big/object",
             "ETag": f'"{digest}-3"',
             "ServerSideEncryption": "AES256",
+            # an upload created without a checksum algorithm: S3's default, full-object
+            "ChecksumCRC64NVME": crc64nvme_b64(b"".join(parts)),
+            "ChecksumType": "FULL_OBJECT",
         }
         data = b"".join(parts)
         assert s3.body("mpb", "big/object") == data

@@ -13,8 +13,8 @@
 
 Wire details applied here: for aws-chunked uploads ``ContentLength`` is the decoded length
 (``x-amz-decoded-content-length``) and ``aws-chunked`` is dropped from ``ContentEncoding``;
-``Content-MD5`` is verified for every payload, ``x-amz-checksum-crc32|sha1|sha256`` for
-payloads read here; operations whose model requires a checksum need one of them.
+``Content-MD5`` is verified for every payload, ``x-amz-checksum-*`` (CRC32, CRC32C, CRC64NVME,
+SHA1, SHA256) for payloads read here; operations whose model requires a checksum need one.
 
 Failures are S3's own errors (:mod:`.errors`): ``InvalidArgument`` with ``ArgumentName`` /
 ``ArgumentValue`` for unconvertible or out-of-model values, ``InvalidStorageClass``,
@@ -26,15 +26,13 @@ Failures are S3's own errors (:mod:`.errors`): ``InvalidArgument`` with ``Argume
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
-import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote_plus
 
-from .. import patterns, values
+from .. import checksums, patterns, values
 from ..errors import ServiceError
 from . import errors
 from .plans import Field, InputPlan, input_plan
@@ -68,11 +66,16 @@ _LENIENT_DATES: Final = frozenset(
 _AUTH_PARAMS: Final = frozenset(
     {"AWSAccessKeyId", "Signature", "Expires", "x-id", "x-amz-security-token"}
 )
-_CHECKSUMS: Final = {
-    "x-amz-checksum-crc32": "CRC32",
-    "x-amz-checksum-sha1": "SHA1",
-    "x-amz-checksum-sha256": "SHA256",
-}
+_CHECKSUMS: Final = {checksums.header(name): name for name in checksums.ALGORITHMS}
+#: Checksum headers whose unknown values are S3's InvalidRequest (not InvalidArgument).
+_CHECKSUM_ENUMS: Final = frozenset(
+    {
+        "x-amz-checksum-algorithm",
+        "x-amz-checksum-type",
+        "x-amz-checksum-mode",
+        "x-amz-sdk-checksum-algorithm",
+    }
+)
 _NOT_CHECKSUMS: Final = frozenset(
     {"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"}
 )
@@ -273,6 +276,8 @@ def _check_string(f: Field, raw: str) -> None:
             raise errors.invalid_argument(
                 "Invalid Encoding Method specified in Request", f.wire, raw
             )
+        if f.wire in _CHECKSUM_ENUMS:
+            raise errors.invalid_request(_checksum_enum_message(f.wire, raw))
         raise errors.invalid_argument(f"Invalid value for {f.wire}: {raw}", f.wire, raw)
     if (f.min is not None and len(raw) < f.min) or (f.max is not None and len(raw) > f.max):
         raise errors.invalid_argument(f"Invalid length for {f.wire}", f.wire, raw)
@@ -280,6 +285,22 @@ def _check_string(f: Field, raw: str) -> None:
         if f.name in ("CopySource", "RenameSource"):
             raise errors.invalid_argument(_COPY_SOURCE_HELP, f.wire, raw)
         raise errors.invalid_argument(f"Invalid value for {f.wire}: {raw}", f.wire, raw)
+
+
+def _checksum_enum_message(wire: str, raw: str) -> str:
+    """S3's InvalidRequest message for an unknown value of a checksum header (as recorded
+    against AWS by OpenStack Swift's s3api tests)."""
+    if wire != "x-amz-checksum-algorithm":
+        return f"Value for {wire} header is invalid."
+    if "," in raw:
+        return "Invalid types are specified in x-amz-checksum-algorithm header."
+    # UNSURE: Swift's s3api tests recorded "[CRC32, CRC32C, SHA1, SHA256]" (before S3 had
+    # more algorithms); an emulator quotes this longer list, matching botocore's current model.
+    return (
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+        "types: [CRC32, CRC32C, CRC64NVME, MD5, SHA1, SHA256, SHA512, XXHASH128, XXHASH3, "
+        "XXHASH64]"
+    )
 
 
 def _json_value(f: Field, raw: str) -> Any:
@@ -321,7 +342,7 @@ def _streaming_body(plan: InputPlan, req: HttpRequest, params: dict[str, Any]) -
         raise errors.missing_content_length()
     source = req.body_source
     md5 = headers.get("content-md5")
-    if md5 is not None:
+    if md5 is not None and decoded is None:  # aws-chunked: checked on the decoded bytes
         actual = source.md5_hex if source is not None else hashlib.md5(req.body).hexdigest()
         _check_md5(md5, bytes.fromhex(actual))
     params[plan.payload] = source if source is not None else req.body
@@ -379,29 +400,20 @@ def _check_digests(plan: InputPlan, headers: Mapping[str, str], data: bytes) -> 
     for name in headers:
         if not name.startswith("x-amz-checksum-") or name in _NOT_CHECKSUMS:
             continue
+        if name in plan.headers:  # CompleteMultipartUpload: the object's, not the body's
+            continue
         found = True
         algorithm = _CHECKSUMS.get(name)
         if algorithm is None:
-            continue  # CRC32C, CRC64NVME...: not computable with the standard library
+            continue  # newer algorithms (SHA512, XXHASH...): neither checked nor refused
         claimed = headers[name].strip()
-        try:
-            raw = base64.b64decode(claimed.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        actual = _digest(algorithm, data)
-        if len(raw) != len(actual):
+        raw = checksums.decode(algorithm, claimed)
+        if raw is None:
             raise errors.invalid_request(f"Value for {name} header is invalid.")
+        actual = checksums.compute(algorithm, data)
         if raw != actual:
-            raise errors.bad_digest(algorithm, claimed, base64.b64encode(actual).decode())
+            raise errors.bad_digest(algorithm, claimed, checksums.encode(actual))
     if plan.checksum_required and not found and "x-amz-trailer" not in headers:
         raise errors.invalid_request(
             "Missing required header for this request: Content-MD5 OR x-amz-checksum-*"
         )
-
-
-def _digest(algorithm: str, data: bytes) -> bytes:
-    if algorithm == "CRC32":
-        return zlib.crc32(data).to_bytes(4, "big")
-    if algorithm == "SHA1":
-        return hashlib.sha1(data).digest()
-    return hashlib.sha256(data).digest()

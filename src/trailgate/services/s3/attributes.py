@@ -2,10 +2,10 @@
 tell, in one answer), only the attributes asked for in ``x-amz-object-attributes``.
 
 As S3 answers it: the ETag without its quotes; ``Checksum`` only for an object stored with a
-full-object checksum (multipart objects keep none here); ``ObjectParts`` only for a multipart
-object, its parts (number and size) paged by ``x-amz-max-parts`` / ``x-amz-part-number-marker``;
-the storage class; the size.  A missing key is NoSuchKey only to a caller that may list the
-bucket (the gateway's ``__may_list``), as for GetObject.
+full-object checksum (a multipart object's only when its type is FULL_OBJECT); ``ObjectParts``
+only for a multipart object, its parts (number and size) paged by ``x-amz-max-parts`` /
+``x-amz-part-number-marker``; the storage class; the size.  A missing key is NoSuchKey only to
+a caller that may list the bucket (the gateway's ``__may_list``), as for GetObject.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class AttributesOps:
         if "ETag" in wanted:
             out["ETag"] = str(record["ETag"]).strip('"')
         checksums = record.get("Checksums") or {}
-        if "Checksum" in wanted and checksums and not record.get("PartsCount"):
+        whole = not record.get("PartsCount") or record.get("ChecksumType") == "FULL_OBJECT"
+        if "Checksum" in wanted and checksums and whole:
             out["Checksum"] = {**checksums, "ChecksumType": "FULL_OBJECT"}
         if "ObjectParts" in wanted and record.get("PartsCount"):
             out["ObjectParts"] = _parts(record, params)

@@ -386,3 +386,14 @@ def reference_blob(tx: Tx, blob_id: str, kind: str, key: str) -> None:
 def unreference_blob(tx: Tx, blob_id: str | None) -> None:
     if blob_id:
         tx.index_delete(blob_ref(blob_id))
+
+
+def listed_checksum(record: dict[str, Any]) -> dict[str, Any]:
+    """ListObjects(V2) and ListObjectVersions: the ``ChecksumAlgorithm`` (a list of one) and
+    ``ChecksumType`` of an object stored with a checksum, as S3 lists them."""
+    stored = record.get("Checksums") or {}
+    if not stored:
+        return {}
+    name = str(next(iter(stored))).removeprefix("Checksum")
+    kind = record.get("ChecksumType") or "FULL_OBJECT"
+    return {"ChecksumAlgorithm": [name], "ChecksumType": kind}

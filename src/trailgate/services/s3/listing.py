@@ -29,6 +29,7 @@ from .common import (
     decode_token,
     encode_token,
     invalid_argument,
+    listed_checksum,
     load_bucket,
     objects_kind,
     owner_view,
@@ -139,6 +140,7 @@ def _content(row: Entity, owner: bool) -> dict[str, Any]:
         "ETag": data["ETag"],
         "Size": data["Size"],
         "StorageClass": data.get("StorageClass") or STANDARD,
+        **listed_checksum(data),
     }
     if owner:
         item["Owner"] = owner_view(data["Owner"])

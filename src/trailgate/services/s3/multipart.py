@@ -9,7 +9,6 @@ commit.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import secrets
@@ -24,7 +23,6 @@ from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
 from .bodies import (
-    CHECKSUMS,
     Prepared,
     check_write_conditions,
     early_error,
@@ -58,6 +56,18 @@ from .common import (
 from .listing import encoding_type, rollup
 from .object_lock import check_part_integrity, lock_for_write
 from .objects import Reader, new_record, object_acl, request_source
+from .upload_checksums import (
+    COMPOSITE,
+    FULL_OBJECT,
+    check_complete_part,
+    check_complete_request,
+    check_part_algorithm,
+    check_part_checksums,
+    checksum_type,
+    composite_checksum,
+    object_checksum_kind,
+    object_checksum_mismatch,
+)
 from .versions import write_version
 
 MAX_PARTS_LISTED: Final = 1000
@@ -119,9 +129,7 @@ def check_parts(
         found = stored.get(number)
         if found is None or etag.strip('"') != str(found["ETag"]).strip('"'):
             raise _invalid_part(upload_id, number, etag)
-        for member, value in (found.get("Checksums") or {}).items():
-            if part.get(member) and part[member] != value:
-                raise _invalid_part(upload_id, number, etag)
+        check_complete_part(part, found, _invalid_part(upload_id, number, etag))
         chosen.append(found)
     for found in chosen[:-1]:
         if int(found["Size"]) < MIN_PART_SIZE:
@@ -169,53 +177,6 @@ def store_part(
     return record, doomed
 
 
-FULL_OBJECT: Final = "FULL_OBJECT"
-COMPOSITE: Final = "COMPOSITE"
-
-
-def checksum_type(params: dict[str, Any]) -> str | None:
-    """The checksum type of a new upload: as asked (x-amz-checksum-type), else S3's default for
-    its algorithm (CRC64NVME full-object, the others composite); None without an algorithm."""
-    algorithm = params.get("ChecksumAlgorithm")
-    if not algorithm:
-        return None
-    asked = params.get("ChecksumType")
-    if asked:
-        return str(asked)
-    return FULL_OBJECT if algorithm == "CRC64NVME" else COMPOSITE
-
-
-def _check_part_checksums(upload: dict[str, Any], requested: list[dict[str, Any]]) -> None:
-    """An upload with a composite checksum needs each part's checksum in the complete request."""
-    algorithm = upload.get("ChecksumAlgorithm")
-    if not algorithm or upload.get("ChecksumType") != COMPOSITE:
-        return
-    for part in requested:
-        if not part.get(f"Checksum{algorithm}"):
-            raise ServiceError(
-                "InvalidRequest",
-                f"The upload was created using a {str(algorithm).lower()} checksum. The complete "
-                "request must include the checksum for each part. It was missing for part "
-                f"{part.get('PartNumber')} in the request.",
-                400,
-            )
-
-
-def composite_checksum(algorithm: Any, parts: list[dict[str, Any]]) -> dict[str, str]:
-    """S3's composite checksum of a multipart object: the checksum of the parts' binary
-    checksums, then ``-N``; empty unless every part carries one trailgate can compute."""
-    member = f"Checksum{algorithm}" if algorithm else ""
-    factory = CHECKSUMS.get(member)
-    values = [(p.get("Checksums") or {}).get(member) for p in parts]
-    if factory is None or not all(values):
-        return {}
-    digest = factory[1]()
-    for value in values:
-        digest.update(base64.b64decode(str(value)))
-    encoded = base64.b64encode(digest.digest()).decode()
-    return {member: f"{encoded}-{len(parts)}"}
-
-
 def _stored_parts(tx: Tx, bucket: str, upload_id: str) -> dict[int, dict[str, Any]]:
     rows = tx.list(NS, parts_kind(bucket), prefix=f"{upload_id}/")
     return {int(row["PartNumber"]): row for row in rows}
@@ -259,18 +220,28 @@ class MultipartOps:
         return out
 
     def prepare_UploadPart(self, call: Call) -> Prepared:
+        compute: list[str | None] = [None]
+
         def check(tx: Tx) -> None:  # refuse early rather than write bytes nobody keeps
-            _, upload = load_upload(tx, call.params)
+            _bucket, upload = load_upload(tx, call.params)
             part_number(call.params.get("PartNumber"))
             check_part_integrity(upload, call.params)
+            compute[0] = check_part_algorithm(upload, call.params)
 
-        return early_error(self.blobs, self.read, check) or write_body(self.blobs, call.params)
+        early = early_error(self.blobs, self.read, check)
+        return early or write_body(self.blobs, call.params, compute=compute[0])
 
     def UploadPart(self, call: Call, tx: Tx) -> dict[str, Any]:
+        def inline() -> Prepared:  # no snapshot reader: the transaction's own view
+            try:
+                _bucket, upload = load_upload(tx, call.params)
+                compute = check_part_algorithm(upload, call.params)
+            except ServiceError as err:
+                return Prepared(self.blobs, error=err)
+            return write_body(self.blobs, call.params, compute=compute)
+
         return run_prepared(
-            call.prepared,
-            lambda: write_body(self.blobs, call.params),
-            lambda prepared: self._upload_part(call, tx, prepared),
+            call.prepared, inline, lambda prepared: self._upload_part(call, tx, prepared)
         )
 
     def _upload_part(self, call: Call, tx: Tx, prepared: Prepared) -> dict[str, Any]:
@@ -278,6 +249,7 @@ class MultipartOps:
         bucket, upload = load_upload(tx, params)
         number = part_number(params.get("PartNumber"))
         check_part_integrity(upload, params)
+        check_part_algorithm(upload, params)
         prepared.raise_error()
         record, doomed = store_part(tx, bucket, upload, number, prepared, call.now)
         out = {"ETag": record["ETag"], "ServerSideEncryption": SSE_S3, **prepared.checksums}
@@ -300,19 +272,22 @@ class MultipartOps:
                 stored = _stored_parts(tx, bucket["Name"], upload_id)
                 requested = (params.get("MultipartUpload") or {}).get("Parts") or []
                 chosen = check_parts(upload_id, requested, stored)
-                _check_part_checksums(upload, requested)
+                check_part_checksums(upload, requested)
+                check_complete_request(upload, params)
                 return upload, chosen
 
             upload, parts = read(snapshot)
-            whole = upload.get("ChecksumType") == FULL_OBJECT
-            ready = write_copy(
-                self.blobs, self._concatenate(parts), upload.get("ChecksumAlgorithm") if whole
-                else None,
-            )
+            algorithm, kind = object_checksum_kind(upload)
+            whole = kind == FULL_OBJECT
+            ready = write_copy(self.blobs, self._concatenate(parts), algorithm if whole else None)
         except ServiceError as err:
             return Prepared(self.blobs, error=err)
         if not whole:
-            ready.checksums = composite_checksum(upload.get("ChecksumAlgorithm"), parts)
+            ready.checksums = composite_checksum(algorithm, parts)
+        mismatch = object_checksum_mismatch(upload, params, ready.checksums)
+        if mismatch is not None:
+            self.blobs.delete(ready.blob.id)
+            return Prepared(self.blobs, error=mismatch)
         ready.extra = {
             "parts": {int(p["PartNumber"]): p["BlobId"] for p in parts},
             "etag": multipart_etag([str(p["ETag"]).strip('"') for p in parts]),
@@ -361,7 +336,7 @@ class MultipartOps:
         record["StorageClass"] = upload.get("StorageClass") or STANDARD
         record.update(upload.get("Lock") or {})
         if prepared.checksums:
-            record["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
+            record["ChecksumType"] = object_checksum_kind(upload)[1]
         doomed, version = write_version(tx, bucket, key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))
@@ -431,6 +406,7 @@ class MultipartOps:
             out["NextPartNumberMarker"] = parts[-1]["PartNumber"]
         if upload.get("ChecksumAlgorithm"):
             out["ChecksumAlgorithm"] = upload["ChecksumAlgorithm"]
+            out["ChecksumType"] = upload.get("ChecksumType") or COMPOSITE
         return out
 
     def ListMultipartUploads(self, call: Call, tx: Tx) -> dict[str, Any]:
@@ -487,6 +463,17 @@ def _upload_view(bucket: dict[str, Any], upload: dict[str, Any]) -> dict[str, An
         "StorageClass": upload["StorageClass"],
         "Owner": owner_view(object_owner(bucket, upload["Writer"], upload.get("ACL"))),
         "Initiator": upload["Initiator"],
+        **_checksum_view(upload),
+    }
+
+
+def _checksum_view(upload: dict[str, Any]) -> dict[str, str]:
+    """ListMultipartUploads: an upload's checksum algorithm and type, when it has one."""
+    if not upload.get("ChecksumAlgorithm"):
+        return {}
+    return {
+        "ChecksumAlgorithm": str(upload["ChecksumAlgorithm"]),
+        "ChecksumType": str(upload.get("ChecksumType") or COMPOSITE),
     }
 
 

@@ -17,7 +17,15 @@ from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 from ..base import Call
-from .bodies import BlobBody, Prepared, check_copy_conditions, open_blob, run_prepared, write_copy
+from .bodies import (
+    DEFAULT_CHECKSUM,
+    BlobBody,
+    Prepared,
+    check_copy_conditions,
+    open_blob,
+    run_prepared,
+    write_copy,
+)
 from .common import (
     SSE_S3,
     after_commit,
@@ -79,7 +87,8 @@ class PartCopyOps:
                 part_number(params.get("PartNumber"))
                 source = load_bucket(tx, lookup)
                 record = copy_source(tx, source, src_key, version)
-                return upload.get("ChecksumAlgorithm"), record, open_blob(
+                algorithm = upload.get("ChecksumAlgorithm") or DEFAULT_CHECKSUM
+                return algorithm, record, open_blob(
                     self.blobs, record["BlobId"]
                 ), shown_version(source, record)
 

@@ -26,6 +26,7 @@ from .common import (
     NS,
     STANDARD,
     invalid_argument,
+    listed_checksum,
     load_bucket,
     malformed_xml,
     objects_kind,
@@ -94,7 +95,8 @@ def _entry(record: dict[str, Any], latest: bool) -> dict[str, Any]:
     }
     if not is_marker(record):
         entry.update(ETag=record["ETag"], Size=record["Size"],
-                     StorageClass=record.get("StorageClass") or STANDARD)
+                     StorageClass=record.get("StorageClass") or STANDARD,
+                     **listed_checksum(record))
     return entry
 
 
