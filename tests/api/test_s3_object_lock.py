@@ -11,10 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +27,7 @@ from trailgate import scenario as sc
 
 from .server import MANAGEMENT, REGION, ROOT_KEY, ROOT_SECRET, Server, start
 from .test_s3_api import error_of, status, unique
-from .test_s3_versioning import _deliver, _digests
+from .test_s3_versioning import _deliver, _digests, assert_cli_validates, run_aws
 
 LOCKED = ("AccessDenied", "Access Denied because object protected by object lock.", 403)
 MALFORMED = ("MalformedXML", "The XML you provided was not well-formed or did not validate "
@@ -479,15 +476,7 @@ def test_retention_date_must_be_in_the_future(s3: Any, locked_bucket: str) -> No
 
 
 def _aws(server: Server, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-               AWS_DEFAULT_REGION=REGION, AWS_ENDPOINT_URL=server.endpoint,
-               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    exe = shutil.which("aws", path=str(Path(sys.executable).parent))
-    if exe is None:
-        pytest.skip("the AWS CLI is not installed")
-    return subprocess.run([exe, "s3api", *args], env=env, capture_output=True, text=True,
-                          check=check, timeout=120)
+    return run_aws(server, "s3api", *args, check=check)
 
 
 def test_awscli_object_lock(server: Server, tmp_path: Path) -> None:
@@ -547,17 +536,6 @@ def test_cloudtrail_delivers_into_a_lock_enabled_bucket(tmp_path: Path) -> None:
         with pytest.raises(ClientError) as exc:
             s3.delete_object(Bucket=LOG_BUCKET, Key=digests[0], VersionId=digest_version)
         assert error_of(exc) == LOCKED
-        exe = shutil.which("aws", path=str(Path(sys.executable).parent))
-        if exe is None:
-            pytest.skip("the AWS CLI is not installed")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID=ROOT_KEY, AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-                   AWS_DEFAULT_REGION=REGION, AWS_ENDPOINT_URL=server.endpoint,
-                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-        cli = subprocess.run([exe, "cloudtrail", "validate-logs", "--trail-arn", TRAIL_ARN,
-                              "--start-time", began.strftime("%Y-%m-%dT%H:%M:%SZ")],
-                             env=env, capture_output=True, text=True, timeout=120)
-        assert cli.returncode == 0, cli.stdout + cli.stderr
-        assert "INVALID" not in cli.stdout and " digest files valid" in cli.stdout
+        assert_cli_validates(server, began)
     finally:
         server.stop()
