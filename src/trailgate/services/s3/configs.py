@@ -1,14 +1,10 @@
 """Bucket configurations: CORS and lifecycle rules are kept (validated as S3 validates them,
 returned as stored; trailgate serves no browser CORS preflight and expires or transitions no
 object: the rules are configuration only), default encryption is SSE-S3 (settable with its
-BucketKeyEnabled, never SSE-KMS), the others are read as S3 answers for a bucket that has none.
-
-Tools that inspect a bucket (the AWS CLI, Terraform's provider, inventory scripts) read every
-sub-resource of it.  A bucket here never has a website or replication configuration,
-logging, event notifications, Transfer Acceleration or requester-pays, so each read answers
-what S3 answers for a bucket without it: the sub-resource's "not found" error, or its empty
-(default) document.  Setting any of them stays ``NotImplemented``.  (Object Lock:
-:mod:`.lock_ops`.)
+BucketKeyEnabled, never SSE-KMS), and a bucket never has a replication configuration (the read
+answers S3's "not found"; setting one stays ``NotImplemented``).  Website, logging,
+notifications, Transfer Acceleration and requester-pays: :mod:`.bucket_settings`; Object
+Lock: :mod:`.lock_ops`.
 """
 
 from __future__ import annotations
@@ -34,8 +30,6 @@ _MISSING: Final[dict[str, tuple[str, str]]] = {
     "GetBucketCors": ("NoSuchCORSConfiguration", "The CORS configuration does not exist"),
     "GetBucketLifecycleConfiguration": (
         "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
-    "GetBucketWebsite": (
-        "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
     "GetBucketReplication": (
         "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
 }
@@ -224,24 +218,5 @@ class ConfigOps:
     def DeleteBucketLifecycle(self, call: Call, tx: Tx) -> dict[str, Any]:
         return _save(tx, load_bucket(tx, call.params), "Lifecycle", None)
 
-    def GetBucketWebsite(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _missing(call, tx, "GetBucketWebsite")
-
     def GetBucketReplication(self, call: Call, tx: Tx) -> dict[str, Any]:
         return _missing(call, tx, "GetBucketReplication")
-
-    def GetBucketLogging(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        return {}  # an empty <BucketLoggingStatus/>: server access logging is off
-
-    def GetBucketNotificationConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        return {}  # an empty <NotificationConfiguration/>
-
-    def GetBucketAccelerateConfiguration(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        return {}  # never enabled: an empty <AccelerateConfiguration/>
-
-    def GetBucketRequestPayment(self, call: Call, tx: Tx) -> dict[str, Any]:
-        load_bucket(tx, call.params)
-        return {"Payer": "BucketOwner"}

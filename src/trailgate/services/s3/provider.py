@@ -31,6 +31,7 @@ from typing import Final
 from ...store.blobs import TEMP_DIR, BlobStore
 from ...store.interface import Tx
 from .attributes import AttributesOps
+from .bucket_settings import BucketSettingsOps
 from .buckets import BucketOps
 from .common import blob_ref, drop_blobs
 from .configs import ConfigOps
@@ -46,8 +47,8 @@ SWEEP_BATCH: Final = 1000
 
 
 class S3Provider(
-    BucketOps, ConfigOps, ListingOps, ObjectOps, AttributesOps, MultipartOps, PartCopyOps,
-    DeleteOps, VersioningOps, ObjectLockOps,
+    BucketOps, ConfigOps, BucketSettingsOps, ListingOps, ObjectOps, AttributesOps,
+    MultipartOps, PartCopyOps, DeleteOps, VersioningOps, ObjectLockOps,
 ):
     """S3 in region ``region`` over ``blobs`` (which must hold S3's blobs only: the sweep
     deletes every old blob no S3 record refers to)."""
