@@ -48,6 +48,7 @@ from .recording import (
 )
 from .request_ids import new_s3_host_id, new_s3_request_id, new_uuid_request_id
 from .s3_region import BucketRegions
+from .service_use import ServiceUse, write_uses
 
 log = logging.getLogger("trailgate.gateway")
 
@@ -72,7 +73,9 @@ class CallError(ServiceError):
 
 
 # IAM operations whose answer shows access-key use (noted in memory, written in batches).
-_KEY_USE_READERS = frozenset({"GetAccessKeyLastUsed", "GenerateCredentialReport"})
+_KEY_USE_READERS = frozenset({
+    "GetAccessKeyLastUsed", "GenerateCredentialReport", "GenerateServiceLastAccessedDetails",
+})
 
 
 class Gateway:
@@ -96,6 +99,7 @@ class Gateway:
         self._key_used: dict[str, float] = {}  # access key -> last use noted (clock.epoch())
         self._key_pending: dict[str, tuple[datetime, str, str]] = {}  # not written yet
         self._key_lock = threading.Lock()  # noted in the writer thread and the event loop
+        self.service_use = ServiceUse()  # IAM's service last accessed data
         self.policies = PolicyCache()
         # Records of calls that change nothing go through the journal (None: straight into
         # the store, one write each; see trailgate.store.journal).
@@ -356,6 +360,7 @@ class Gateway:
         """GetAccessKeyLastUsed: a long-term key's last use (at most once a minute per key;
         AWS's own figure is not real-time either), written by :meth:`flush_key_use` in one
         transaction for every key used since the last flush, not in the call's own."""
+        self.service_use.note(ctx)
         p = ctx.principal
         if p is None or not self._key_use_due(ctx):
             return
@@ -371,18 +376,21 @@ class Gateway:
         and before answering GetAccessKeyLastUsed)."""
         with self._key_lock:
             pending, self._key_pending = self._key_pending, {}
-        if not pending:
+        uses = self.service_use.take()
+        if not pending and not uses:
             return
 
         def write(tx: Any) -> None:
             for key_id, (when, service, region) in pending.items():
                 record_access_key_used(tx, key_id, when, service, region)
+            write_uses(tx, uses)
 
         try:
             await self.store.write(write)
         except BaseException:
             with self._key_lock:  # try again at the next flush (newer uses win)
                 self._key_pending = {**pending, **self._key_pending}
+            self.service_use.restore(uses)
             raise
 
     async def ingest_events(self, *, last: bool = False) -> int:

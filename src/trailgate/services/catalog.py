@@ -79,6 +79,8 @@ def _iam_resource(operation: str) -> ResourceFn:
         return _param("OpenIDConnectProviderArn")
     if operation in _PROFILE_OPERATIONS:
         return _iam_entity("instance-profile", "InstanceProfileName")
+    if operation in ("GenerateServiceLastAccessedDetails", "ListPoliciesGrantingServiceAccess"):
+        return _param("Arn")
     if operation in ("SimulatePrincipalPolicy", "GetContextKeysForPrincipalPolicy"):
         return _param("PolicySourceArn")
     if operation in _LIST_COLLECTIONS:
@@ -113,6 +115,7 @@ _ACCOUNT_LEVEL = frozenset({
     "GetAccountSummary", "GetAccountAuthorizationDetails", "CreateAccountAlias",
     "DeleteAccountAlias", "GenerateCredentialReport", "GetCredentialReport",
     "SetSecurityTokenServicePreferences", "GetContextKeysForCustomPolicy",
+    "GetServiceLastAccessedDetails", "GetServiceLastAccessedDetailsWithEntities",
 })
 _PROFILE_OPERATIONS = frozenset({
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",

@@ -19,6 +19,7 @@ from .entity_policies import EntityPolicyOps
 from .groups import GroupOps
 from .instance_profiles import InstanceProfileOps
 from .keys import AccessKeyOps
+from .last_accessed import LastAccessedOps
 from .mfa_devices import MfaOps
 from .oidc_providers import OidcProviderOps
 from .password_policy import PasswordPolicyOps
@@ -47,6 +48,7 @@ class IamProvider(
     AbsentEntityOps,
     CredentialReportOps,
     ContextKeyOps,
+    LastAccessedOps,
 ):
     """IAM.  ``secret_key`` (32 bytes, the data dir's master key) encrypts secret access keys
     at rest (``trailgate.auth.tokens.encrypt_secret``, default context)."""
