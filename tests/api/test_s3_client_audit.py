@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from .scenario_setup import World
 from .server import Server
-from .test_s3_api import empty_bucket, unique
+from .test_s3_api import empty_bucket, error_of, unique
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +48,28 @@ def test_copy_keeps_tags_unless_the_tagging_directive_replaces_them(s3: Any, buc
     s3.copy_object(Bucket=bucket, Key="tags/cleared", CopySource=source,
                    TaggingDirective="REPLACE")
     assert tags_of(s3, bucket, "tags/cleared") == {}
+
+
+def test_recreating_a_bucket_in_us_east_1(s3: Any, world: World) -> None:
+    name = unique("tg-again")
+    s3.create_bucket(Bucket=name)
+    try:
+        # One's own bucket again: us-east-1's legacy 200 OK (other regions: 409).
+        again = s3.create_bucket(Bucket=name)
+        assert (again["ResponseMetadata"]["HTTPStatusCode"], again["Location"]) == (
+            200, f"/{name}"
+        )
+        account = world.accounts["E"]
+        keys = world.assume(
+            world.admin, f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole")
+        with pytest.raises(ClientError) as exc:
+            world.client("s3", keys).create_bucket(Bucket=name)
+        assert error_of(exc) == (
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all "
+            "users of the system. Please select a different name and try again.",
+            409,
+        )
+        assert exc.value.response["Error"]["BucketName"] == name
+    finally:
+        s3.delete_bucket(Bucket=name)
