@@ -73,3 +73,35 @@ def test_recreating_a_bucket_in_us_east_1(s3: Any, world: World) -> None:
         assert exc.value.response["Error"]["BucketName"] == name
     finally:
         s3.delete_bucket(Bucket=name)
+
+
+def test_conditional_delete_object(s3: Any, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="cdel/a", Body=b"keep?")["ETag"]
+    with pytest.raises(ClientError) as exc:
+        s3.delete_object(Bucket=bucket, Key="cdel/a", IfMatch='"0123456789abcdef0123456789abcdef"')
+    assert error_of(exc) == (
+        "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412
+    )
+    assert exc.value.response["Error"]["Condition"] == "If-Match"
+    assert s3.get_object(Bucket=bucket, Key="cdel/a")["Body"].read() == b"keep?"
+    deleted = s3.delete_object(Bucket=bucket, Key="cdel/a", IfMatch=etag)
+    assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as exc:
+        s3.delete_object(Bucket=bucket, Key="cdel/a", IfMatch="*")
+    assert error_of(exc) == ("NoSuchKey", "The specified key does not exist.", 404)
+    s3.put_object(Bucket=bucket, Key="cdel/b", Body=b"b")
+    assert s3.delete_object(Bucket=bucket, Key="cdel/b", IfMatch="*")[
+        "ResponseMetadata"]["HTTPStatusCode"] == 204
+
+
+def test_conditional_delete_objects(s3: Any, bucket: str) -> None:
+    for key in ("cdels/a", "cdels/b"):
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "cdels/a", "ETag": '"0123456789abcdef0123456789abcdef"'},
+        {"Key": "cdels/b", "ETag": "*"},
+        {"Key": "cdels/plain"},
+    ]})
+    assert [d["Key"] for d in out["Deleted"]] == ["cdels/b", "cdels/plain"]
+    assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("cdels/a", "PreconditionFailed")]
+    assert s3.get_object(Bucket=bucket, Key="cdels/a")["Body"].read() == b"cdels/a"
