@@ -105,3 +105,14 @@ def test_conditional_delete_objects(s3: Any, bucket: str) -> None:
     assert [d["Key"] for d in out["Deleted"]] == ["cdels/b", "cdels/plain"]
     assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("cdels/a", "PreconditionFailed")]
     assert s3.get_object(Bucket=bucket, Key="cdels/a")["Body"].read() == b"cdels/a"
+
+
+def test_not_modified_names_the_object(s3: Any, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="nm/a", Body=b"same")["ETag"]
+    head = s3.head_object(Bucket=bucket, Key="nm/a")["ResponseMetadata"]["HTTPHeaders"]
+    for call in (s3.get_object, s3.head_object):
+        with pytest.raises(ClientError) as exc:
+            call(Bucket=bucket, Key="nm/a", IfNoneMatch=etag)
+        assert error_of(exc)[::2] == ("304", 304)
+        headers = exc.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert (headers["etag"], headers["last-modified"]) == (etag, head["last-modified"])
