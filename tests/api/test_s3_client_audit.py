@@ -116,3 +116,16 @@ def test_not_modified_names_the_object(s3: Any, bucket: str) -> None:
         assert error_of(exc)[::2] == ("304", 304)
         headers = exc.value.response["ResponseMetadata"]["HTTPHeaders"]
         assert (headers["etag"], headers["last-modified"]) == (etag, head["last-modified"])
+
+
+def test_customer_key_on_a_read_of_an_sse_s3_object(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="ssec/a", Body=b"a")
+    key = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="ssec/a", **key)
+    assert error_of(exc) == (
+        "InvalidRequest", "The encryption parameters are not applicable to this object.", 400
+    )
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="ssec/a", **key)
+    assert error_of(exc) == ("400", "Bad Request", 400)

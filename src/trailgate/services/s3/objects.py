@@ -320,6 +320,9 @@ class ObjectOps:
                     "Cannot specify both Range header and partNumber query parameter"
                 )
         bucket, record = self._readable(tx, params, "GET" if body else "HEAD")
+        if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
+            # No object here is under a customer's key (SSE-C writes are refused).
+            raise invalid_request("The encryption parameters are not applicable to this object.")
         if body and record.get("StorageClass") in ARCHIVED:
             raise ServiceError(  # no restore here: an archived object's bytes stay out of reach
                 "InvalidObjectState",
