@@ -129,3 +129,21 @@ def test_customer_key_on_a_read_of_an_sse_s3_object(s3: Any, bucket: str) -> Non
     with pytest.raises(ClientError) as exc:
         s3.head_object(Bucket=bucket, Key="ssec/a", **key)
     assert error_of(exc) == ("400", "Bad Request", 400)
+
+
+def test_an_archived_object_cannot_be_copied(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="cold/src", Body=b"frozen", StorageClass="DEEP_ARCHIVE")
+    expected = (
+        "InvalidObjectState", "Operation is not valid for the source object's storage class", 403
+    )
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="cold/dst", CopySource=f"{bucket}/cold/src")
+    assert error_of(exc) == expected
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="cold/mp")["UploadId"]
+    try:
+        with pytest.raises(ClientError) as exc:
+            s3.upload_part_copy(Bucket=bucket, Key="cold/mp", UploadId=uid, PartNumber=1,
+                                CopySource=f"{bucket}/cold/src")
+        assert error_of(exc) == expected
+    finally:
+        s3.abort_multipart_upload(Bucket=bucket, Key="cold/mp", UploadId=uid)

@@ -33,6 +33,7 @@ from .bodies import (
     write_copy,
 )
 from .common import (
+    ARCHIVED,
     DEFAULT_CONTENT_TYPE,
     ENFORCED,
     NS,
@@ -72,8 +73,6 @@ from .versions import (
 Reader = Callable[[Callable[[Tx], Any]], Any]
 """``Store.read``: runs a function on a consistent snapshot."""
 
-#: Storage classes whose objects GetObject refuses until restored (RestoreObject is not served).
-ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 RESPONSE_OVERRIDES: Final = {
     "ResponseCacheControl": "CacheControl",
     "ResponseContentDisposition": "ContentDisposition",
