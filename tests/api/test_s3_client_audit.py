@@ -4,6 +4,7 @@ reads."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,3 +148,43 @@ def test_an_archived_object_cannot_be_copied(s3: Any, bucket: str) -> None:
         assert error_of(exc) == expected
     finally:
         s3.abort_multipart_upload(Bucket=bucket, Key="cold/mp", UploadId=uid)
+
+
+def _deny_unless(action: str, resource: str, key: str, **extra: dict[str, str]) -> dict[str, Any]:
+    return {"Effect": "Deny", "Principal": "*", "Action": action, "Resource": resource,
+            "Condition": {"Null": {key: "true"}, **extra}}
+
+
+def test_bucket_policy_enforcing_conditional_writes_and_deletes(s3: Any) -> None:
+    name = unique("tg-cond")
+    s3.create_bucket(Bucket=name)
+    try:
+        objects = f"arn:aws:s3:::{name}/*"
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            # Multipart steps take no conditional header: s3:ObjectCreationOperation exempts them.
+            _deny_unless("s3:PutObject", objects, "s3:if-none-match",
+                         Bool={"s3:ObjectCreationOperation": "true"}),
+            _deny_unless("s3:DeleteObject", objects, "s3:if-match"),
+        ]}))
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=name, Key="k", Body=b"x")
+        assert error_of(exc)[::2] == ("AccessDenied", 403)
+        etag = s3.put_object(Bucket=name, Key="k", Body=b"x", IfNoneMatch="*")["ETag"]
+        uid = s3.create_multipart_upload(Bucket=name, Key="mp")["UploadId"]
+        part = s3.upload_part(Bucket=name, Key="mp", UploadId=uid, PartNumber=1, Body=b"p")
+        parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        with pytest.raises(ClientError) as exc:
+            s3.complete_multipart_upload(Bucket=name, Key="mp", UploadId=uid,
+                                         MultipartUpload=parts)
+        assert error_of(exc)[::2] == ("AccessDenied", 403)
+        s3.complete_multipart_upload(Bucket=name, Key="mp", UploadId=uid, MultipartUpload=parts,
+                                     IfNoneMatch="*")
+        with pytest.raises(ClientError) as exc:
+            s3.delete_object(Bucket=name, Key="k")
+        assert error_of(exc)[::2] == ("AccessDenied", 403)
+        s3.delete_object(Bucket=name, Key="k", IfMatch=etag)
+        s3.delete_object(Bucket=name, Key="mp", IfMatch="*")
+    finally:
+        s3.delete_bucket_policy(Bucket=name)
+        empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)

@@ -114,6 +114,7 @@ def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
     if sha:
         keys["s3:x-amz-content-sha256"] = (sha,)
     _header_keys(params, keys)
+    _conditional_keys(ctx.operation, params, keys)
     _request_tag_keys(params, keys)
     lock_keys(ctx, keys)
 
@@ -142,6 +143,32 @@ def _header_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> No
         keys["s3:x-amz-copy-source"] = (f"{source.get('Bucket', '')}/{source.get('Key', '')}",)
     elif source:
         keys["s3:x-amz-copy-source"] = (unquote(str(source)).split("?", 1)[0].lstrip("/"),)
+
+
+#: Operations whose If-Match / If-None-Match headers S3 exposes as s3:if-match /
+#: s3:if-none-match (conditional writes and deletes).
+_CONDITIONAL_HEADER_KEYS: Final = {
+    "PutObject": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "CompleteMultipartUpload": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "CopyObject": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "DeleteObject": (("IfMatch", "s3:if-match"),),
+}
+#: s3:ObjectCreationOperation: true for the calls that create an object, false for the
+#: multipart steps that take no conditional headers (what bucket policies exempt with it).
+_OBJECT_CREATION: Final = {
+    "PutObject": "true", "CompleteMultipartUpload": "true", "CopyObject": "true",
+    "CreateMultipartUpload": "false", "UploadPart": "false", "UploadPartCopy": "false",
+}
+
+
+def _conditional_keys(
+    operation: str, params: dict[str, Any], keys: dict[str, tuple[str, ...]]
+) -> None:
+    for param, key in _CONDITIONAL_HEADER_KEYS.get(operation, ()):
+        if params.get(param) is not None:
+            keys[key] = (str(params[param]),)
+    if operation in _OBJECT_CREATION:
+        keys["s3:objectcreationoperation"] = (_OBJECT_CREATION[operation],)
 
 
 def _request_tag_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> None:
