@@ -188,3 +188,27 @@ def test_bucket_policy_enforcing_conditional_writes_and_deletes(s3: Any) -> None
         s3.delete_bucket_policy(Bucket=name)
         empty_bucket(s3, name)
         s3.delete_bucket(Bucket=name)
+
+
+def test_a_delete_conditional_on_an_etag_needs_get_object(
+    s3: Any, bucket: str, iam: Any, server: Server
+) -> None:
+    user = unique("tg-deleter")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="delete-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:DeleteObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/gate/*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    try:
+        deleter: Any = server.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
+        etag = s3.put_object(Bucket=bucket, Key="gate/a", Body=b"a")["ETag"]
+        with pytest.raises(ClientError) as exc:
+            deleter.delete_object(Bucket=bucket, Key="gate/a", IfMatch=etag)
+        assert error_of(exc)[::2] == ("AccessDenied", 403)
+        assert "s3:GetObject" in error_of(exc)[1]
+        deleter.delete_object(Bucket=bucket, Key="gate/a", IfMatch="*")  # existence only
+    finally:
+        iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName=user, PolicyName="delete-only")
+        iam.delete_user(UserName=user)

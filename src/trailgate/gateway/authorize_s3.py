@@ -305,7 +305,7 @@ def _after_allowed(
     bucket: dict[str, Any] | None,
     resource: str,
 ) -> None:
-    """What an allowed request still needs: GetObjectAttributes also s3:GetObject; a read of
+    """What an allowed request still needs: the read of :func:`_also_read`; a read of
     a key that may be missing, the ListBucket question (asked only then); a copy, the right
     to read its source."""
     operation = ctx.operation
@@ -314,11 +314,11 @@ def _after_allowed(
         locking = _decide(caller, also, resource, keys, policies, bucket)
         if not locking.allowed:
             raise refusal(ctx, read, also, resource, locking, owner)
-    if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject(Version) too
-        also = "s3:GetObject" if ctx.params.get("VersionId") is None else "s3:GetObjectVersion"
-        reading = _decide(caller, also, resource, keys, policies, bucket)
+    needed = _also_read(operation, ctx.params)
+    if needed is not None:
+        reading = _decide(caller, needed, resource, keys, policies, bucket)
         if not reading.allowed:
-            raise refusal(ctx, read, also, resource, reading, owner)
+            raise refusal(ctx, read, needed, resource, reading, owner)
     if operation in _MISSING_KEY_READS:
         listing = bucket_arn(str(ctx.params.get("Bucket") or ""))
 
@@ -331,6 +331,18 @@ def _after_allowed(
         ctx.params[MAY_LIST] = may_list
     if operation in ("CopyObject", "UploadPartCopy"):
         _authorize_copy_source(ctx, read, policies, keys, caller)
+
+
+def _also_read(operation: str, params: dict[str, Any]) -> str | None:
+    """The read S3 asks for besides a call's own action: GetObjectAttributes needs
+    s3:GetObject(Version); a delete conditional on an ETag (If-Match other than ``*``) needs
+    s3:GetObject."""
+    if operation == "GetObjectAttributes":
+        return "s3:GetObject" if params.get("VersionId") is None else "s3:GetObjectVersion"
+    if_match = params.get("IfMatch")
+    if operation == "DeleteObject" and if_match is not None and str(if_match).strip() != "*":
+        return "s3:GetObject"
+    return None
 
 
 def _authorize_copy_source(
