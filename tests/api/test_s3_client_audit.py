@@ -182,8 +182,11 @@ def test_bucket_policy_enforcing_conditional_writes_and_deletes(s3: Any) -> None
         with pytest.raises(ClientError) as exc:
             s3.delete_object(Bucket=name, Key="k")
         assert error_of(exc)[::2] == ("AccessDenied", 403)
+        out = s3.delete_objects(Bucket=name, Delete={"Objects": [
+            {"Key": "k"}, {"Key": "mp", "ETag": "*"}]})
+        assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("k", "AccessDenied")]
+        assert [d["Key"] for d in out["Deleted"]] == ["mp"]
         s3.delete_object(Bucket=name, Key="k", IfMatch=etag)
-        s3.delete_object(Bucket=name, Key="mp", IfMatch="*")
     finally:
         s3.delete_bucket_policy(Bucket=name)
         empty_bucket(s3, name)
@@ -207,6 +210,11 @@ def test_a_delete_conditional_on_an_etag_needs_get_object(
             deleter.delete_object(Bucket=bucket, Key="gate/a", IfMatch=etag)
         assert error_of(exc)[::2] == ("AccessDenied", 403)
         assert "s3:GetObject" in error_of(exc)[1]
+        s3.put_object(Bucket=bucket, Key="gate/b", Body=b"b")
+        out = deleter.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": "gate/a", "ETag": etag}, {"Key": "gate/b", "ETag": "*"}]})
+        assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("gate/a", "AccessDenied")]
+        assert [d["Key"] for d in out["Deleted"]] == ["gate/b"]
         deleter.delete_object(Bucket=bucket, Key="gate/a", IfMatch="*")  # existence only
     finally:
         iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])

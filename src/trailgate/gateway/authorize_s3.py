@@ -5,6 +5,7 @@ the public access block, and the extra checks of CopyObject and DeleteObjects (O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
@@ -282,10 +283,8 @@ def authorize_s3(
         ctx.params[DENIED_KEYS] = {
             (str(o.get("Key", "")), o.get("VersionId"))
             for o in objects
-            if not _decide(
-                caller, s3_action(operation, o.get("VersionId"))[0],
-                object_arn(name, str(o.get("Key", ""))), keys, policies, bucket,
-            ).allowed
+            if not _entry_allowed(o, lambda act, arn, entry_keys: _decide(
+                caller, act, arn, entry_keys, policies, bucket).allowed, name, keys)
         }
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
@@ -294,6 +293,23 @@ def authorize_s3(
     if not decision.allowed:
         raise refusal(ctx, read, action, resource, decision, owner)
     _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _entry_allowed(
+    entry: dict[str, Any],
+    allows: Callable[[str, str, dict[str, tuple[str, ...]]], bool],
+    bucket: str,
+    keys: dict[str, tuple[str, ...]],
+) -> bool:
+    """One DeleteObjects entry, decided as its DeleteObject would be: its own action, its ETag
+    as ``s3:if-match``, and s3:GetObject too when that ETag is not ``*``."""
+    arn = object_arn(bucket, str(entry.get("Key", "")))
+    etag = entry.get("ETag")
+    entry_keys = keys if etag is None else {**keys, "s3:if-match": (str(etag),)}
+    actions = [s3_action("DeleteObjects", entry.get("VersionId"))[0]]
+    if etag is not None and str(etag).strip() != "*":
+        actions.append("s3:GetObject")
+    return all(allows(action, arn, entry_keys) for action in actions)
 
 
 def _after_allowed(
