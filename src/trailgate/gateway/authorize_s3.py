@@ -5,6 +5,7 @@ the public access block, and the extra checks of CopyObject and DeleteObjects (O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
@@ -114,6 +115,7 @@ def s3_keys(ctx: RequestContext, keys: dict[str, tuple[str, ...]]) -> None:
     if sha:
         keys["s3:x-amz-content-sha256"] = (sha,)
     _header_keys(params, keys)
+    _conditional_keys(ctx.operation, params, keys)
     _request_tag_keys(params, keys)
     lock_keys(ctx, keys)
 
@@ -142,6 +144,32 @@ def _header_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> No
         keys["s3:x-amz-copy-source"] = (f"{source.get('Bucket', '')}/{source.get('Key', '')}",)
     elif source:
         keys["s3:x-amz-copy-source"] = (unquote(str(source)).split("?", 1)[0].lstrip("/"),)
+
+
+#: Operations whose If-Match / If-None-Match headers S3 exposes as s3:if-match /
+#: s3:if-none-match (conditional writes and deletes).
+_CONDITIONAL_HEADER_KEYS: Final = {
+    "PutObject": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "CompleteMultipartUpload": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "CopyObject": (("IfMatch", "s3:if-match"), ("IfNoneMatch", "s3:if-none-match")),
+    "DeleteObject": (("IfMatch", "s3:if-match"),),
+}
+#: s3:ObjectCreationOperation: true for the calls that create an object, false for the
+#: multipart steps that take no conditional headers (what bucket policies exempt with it).
+_OBJECT_CREATION: Final = {
+    "PutObject": "true", "CompleteMultipartUpload": "true", "CopyObject": "true",
+    "CreateMultipartUpload": "false", "UploadPart": "false", "UploadPartCopy": "false",
+}
+
+
+def _conditional_keys(
+    operation: str, params: dict[str, Any], keys: dict[str, tuple[str, ...]]
+) -> None:
+    for param, key in _CONDITIONAL_HEADER_KEYS.get(operation, ()):
+        if params.get(param) is not None:
+            keys[key] = (str(params[param]),)
+    if operation in _OBJECT_CREATION:
+        keys["s3:objectcreationoperation"] = (_OBJECT_CREATION[operation],)
 
 
 def _request_tag_keys(params: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> None:
@@ -255,10 +283,8 @@ def authorize_s3(
         ctx.params[DENIED_KEYS] = {
             (str(o.get("Key", "")), o.get("VersionId"))
             for o in objects
-            if not _decide(
-                caller, s3_action(operation, o.get("VersionId"))[0],
-                object_arn(name, str(o.get("Key", ""))), keys, policies, bucket,
-            ).allowed
+            if not _entry_allowed(o, lambda act, arn, entry_keys: _decide(
+                caller, act, arn, entry_keys, policies, bucket).allowed, name, keys)
         }
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
@@ -267,6 +293,23 @@ def authorize_s3(
     if not decision.allowed:
         raise refusal(ctx, read, action, resource, decision, owner)
     _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _entry_allowed(
+    entry: dict[str, Any],
+    allows: Callable[[str, str, dict[str, tuple[str, ...]]], bool],
+    bucket: str,
+    keys: dict[str, tuple[str, ...]],
+) -> bool:
+    """One DeleteObjects entry, decided as its DeleteObject would be: its own action, its ETag
+    as ``s3:if-match``, and s3:GetObject too when that ETag is not ``*``."""
+    arn = object_arn(bucket, str(entry.get("Key", "")))
+    etag = entry.get("ETag")
+    entry_keys = keys if etag is None else {**keys, "s3:if-match": (str(etag),)}
+    actions = [s3_action("DeleteObjects", entry.get("VersionId"))[0]]
+    if etag is not None and str(etag).strip() != "*":
+        actions.append("s3:GetObject")
+    return all(allows(action, arn, entry_keys) for action in actions)
 
 
 def _after_allowed(
@@ -278,7 +321,7 @@ def _after_allowed(
     bucket: dict[str, Any] | None,
     resource: str,
 ) -> None:
-    """What an allowed request still needs: GetObjectAttributes also s3:GetObject; a read of
+    """What an allowed request still needs: the read of :func:`_also_read`; a read of
     a key that may be missing, the ListBucket question (asked only then); a copy, the right
     to read its source."""
     operation = ctx.operation
@@ -287,11 +330,11 @@ def _after_allowed(
         locking = _decide(caller, also, resource, keys, policies, bucket)
         if not locking.allowed:
             raise refusal(ctx, read, also, resource, locking, owner)
-    if operation == "GetObjectAttributes":  # S3 asks for s3:GetObject(Version) too
-        also = "s3:GetObject" if ctx.params.get("VersionId") is None else "s3:GetObjectVersion"
-        reading = _decide(caller, also, resource, keys, policies, bucket)
+    needed = _also_read(operation, ctx.params)
+    if needed is not None:
+        reading = _decide(caller, needed, resource, keys, policies, bucket)
         if not reading.allowed:
-            raise refusal(ctx, read, also, resource, reading, owner)
+            raise refusal(ctx, read, needed, resource, reading, owner)
     if operation in _MISSING_KEY_READS:
         listing = bucket_arn(str(ctx.params.get("Bucket") or ""))
 
@@ -304,6 +347,18 @@ def _after_allowed(
         ctx.params[MAY_LIST] = may_list
     if operation in ("CopyObject", "UploadPartCopy"):
         _authorize_copy_source(ctx, read, policies, keys, caller)
+
+
+def _also_read(operation: str, params: dict[str, Any]) -> str | None:
+    """The read S3 asks for besides a call's own action: GetObjectAttributes needs
+    s3:GetObject(Version); a delete conditional on an ETag (If-Match other than ``*``) needs
+    s3:GetObject."""
+    if operation == "GetObjectAttributes":
+        return "s3:GetObject" if params.get("VersionId") is None else "s3:GetObjectVersion"
+    if_match = params.get("IfMatch")
+    if operation == "DeleteObject" and if_match is not None and str(if_match).strip() != "*":
+        return "s3:GetObject"
+    return None
 
 
 def _authorize_copy_source(

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any, BinaryIO, Final
 
 from ...protocol import checksums
@@ -385,12 +386,15 @@ def check_read_conditions(params: dict[str, Any], record: dict[str, Any]) -> Non
             raise precondition_failed("If-Unmodified-Since")
     if_none = params.get("IfNoneMatch")
     if if_none is not None:
-        if etag_matches(str(if_none), etag):
-            raise not_modified()
+        unchanged = etag_matches(str(if_none), etag)
     else:
         since = params.get("IfModifiedSince")
-        if isinstance(since, datetime) and modified <= _seconds(since):
-            raise not_modified()
+        unchanged = isinstance(since, datetime) and modified <= _seconds(since)
+    if unchanged:
+        # A 304 still names the representation it stands for (RFC 7232 4.1), as S3's do.
+        err = not_modified()
+        err.headers = {"etag": etag, "last-modified": format_datetime(modified, usegmt=True)}
+        raise err
 
 
 def check_copy_conditions(params: dict[str, Any], record: dict[str, Any]) -> None:

@@ -181,21 +181,7 @@ class BucketOps:
         check_location(self.region, config.get("LocationConstraint") or None)
         existing = tx.get(NS, BUCKET, name)
         if existing is not None:
-            if existing["Owner"] == call.account:
-                raise ServiceError(
-                    "BucketAlreadyOwnedByYou",
-                    "Your previous request to create the named bucket succeeded and you already "
-                    "own it.",
-                    409,
-                    {"BucketName": name},
-                )
-            raise ServiceError(
-                "BucketAlreadyExists",
-                "The requested bucket name is not available. The bucket namespace is shared by "
-                "all users of the system. Please select a different name and try again.",
-                409,
-                {"BucketName": name},
-            )
+            return self._recreate(call, tx, existing)
         ownership = str(params.get("ObjectOwnership") or ENFORCED)
         if ownership not in OWNERSHIPS:
             raise invalid_argument(
@@ -220,6 +206,33 @@ class BucketOps:
         tx.insert(NS, BUCKET, name, name, data)
         tx.put(NS, owned_kind(call.account), name, name, {"Name": name})
         return {"Location": f"/{name}"}
+
+    def _recreate(self, call: Call, tx: Tx, existing: dict[str, Any]) -> dict[str, Any]:
+        """CreateBucket of a name that is taken."""
+        name = str(existing["Name"])
+        params = call.params
+        if existing["Owner"] == call.account and self.region == US_EAST_1:
+            # us-east-1 keeps its legacy answer to re-creating one's own bucket: 200 OK,
+            # with the bucket's ACL reset to what the request asks for.
+            existing["Acl"] = _creation_grants(
+                params, call.account, str(existing.get("ObjectOwnership") or ENFORCED))
+            tx.put(NS, BUCKET, name, name, existing)
+            return {"Location": f"/{name}"}
+        if existing["Owner"] == call.account:
+            raise ServiceError(
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already "
+                "own it.",
+                409,
+                {"BucketName": name},
+            )
+        raise ServiceError(
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by "
+            "all users of the system. Please select a different name and try again.",
+            409,
+            {"BucketName": name},
+        )
 
     def HeadBucket(self, call: Call, tx: Tx) -> dict[str, Any]:
         bucket = load_bucket(tx, call.params)

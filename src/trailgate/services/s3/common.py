@@ -21,6 +21,9 @@ from ...store.interface import Tx
 # -- record kinds ------------------------------------------------------------------------------
 
 NS: Final = "__s3__"
+#: Storage classes whose objects cannot be read or copied until restored (RestoreObject is
+#: not served).
+ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 """The store account of every S3 record: bucket names are global across accounts."""
 
 BUCKET: Final = "s3.bucket"

@@ -33,6 +33,7 @@ from .bodies import (
     write_copy,
 )
 from .common import (
+    ARCHIVED,
     DEFAULT_CONTENT_TYPE,
     ENFORCED,
     NS,
@@ -72,8 +73,6 @@ from .versions import (
 Reader = Callable[[Callable[[Tx], Any]], Any]
 """``Store.read``: runs a function on a consistent snapshot."""
 
-#: Storage classes whose objects GetObject refuses until restored (RestoreObject is not served).
-ARCHIVED: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 RESPONSE_OVERRIDES: Final = {
     "ResponseCacheControl": "CacheControl",
     "ResponseContentDisposition": "ContentDisposition",
@@ -320,6 +319,9 @@ class ObjectOps:
                     "Cannot specify both Range header and partNumber query parameter"
                 )
         bucket, record = self._readable(tx, params, "GET" if body else "HEAD")
+        if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
+            # No object here is under a customer's key (SSE-C writes are refused).
+            raise invalid_request("The encryption parameters are not applicable to this object.")
         if body and record.get("StorageClass") in ARCHIVED:
             raise ServiceError(  # no restore here: an archived object's bytes stay out of reach
                 "InvalidObjectState",
@@ -457,11 +459,13 @@ class ObjectOps:
             }
             if params.get("WebsiteRedirectLocation"):  # applies under COPY too
                 source["Headers"]["WebsiteRedirectLocation"] = params["WebsiteRedirectLocation"]
-            source["Tags"] = (
-                parse_tagging(params.get("Tagging"))
-                if params.get("TaggingDirective") == "REPLACE"
-                else src.get("Tags")
-            )
+        # The tagging directive is independent of the metadata one: tags are copied unless
+        # x-amz-tagging-directive is REPLACE, whatever the metadata directive says.
+        source["Tags"] = (
+            parse_tagging(params.get("Tagging"))
+            if params.get("TaggingDirective") == "REPLACE"
+            else src.get("Tags")
+        )
         existing = tx.get(NS, objects_kind(bucket["Name"]), key)
         check_write_conditions(params, existing, key)
         owner = object_owner(bucket, call.account, params.get("ACL"))

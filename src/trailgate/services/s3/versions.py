@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl
 from ...protocol.errors import ServiceError
 from ...store.interface import Entity, Tx
 from .common import (
+    ARCHIVED,
     NS,
     invalid_argument,
     no_such_key,
@@ -199,23 +200,28 @@ def copy_source(
     tx: Tx, bucket: dict[str, Any], key: str, version: str | None
 ) -> dict[str, Any]:
     """The object a copy reads: the latest (NoSuchKey when there is none or it is a delete
-    marker) or the version named (NoSuchVersion; a delete marker is an InvalidRequest)."""
+    marker) or the version named (NoSuchVersion; a delete marker is an InvalidRequest).  An
+    archived object cannot be copied (403 InvalidObjectState)."""
     if version is None:
         record = latest(tx, bucket, key)
         if record is None or is_marker(record):
             raise no_such_key(key)
-        return record
-    found = find(tx, bucket, key, version)
-    if found is None:
-        raise no_such_version(key, version)
-    if is_marker(found.record):
-        raise ServiceError(
-            "InvalidRequest",
-            "The source of a copy request may not specifically refer to a delete marker by "
-            "version id.",
-            400,
-        )
-    return found.record
+    else:
+        found = find(tx, bucket, key, version)
+        if found is None:
+            raise no_such_version(key, version)
+        if is_marker(found.record):
+            raise ServiceError(
+                "InvalidRequest",
+                "The source of a copy request may not specifically refer to a delete marker by "
+                "version id.",
+                400,
+            )
+        record = found.record
+    if record.get("StorageClass") in ARCHIVED:
+        raise ServiceError("InvalidObjectState",
+                           "Operation is not valid for the source object's storage class", 403)
+    return record
 
 
 def source_version(value: Any) -> str | None:
