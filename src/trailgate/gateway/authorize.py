@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.org_keys import OrgPlace, org_path, principal_org_keys, resource_org_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
@@ -67,12 +68,14 @@ class PolicyCache:
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.places: dict[str, OrgPlace] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
             self.trusts.clear()
             self.tags.clear()
+            self.places.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -93,6 +96,15 @@ class PolicyCache:
                 self.tags.clear()
             self.tags[key] = found
         return found
+
+    def org_place(self, account: str, read: Any) -> OrgPlace:
+        """Where ``account`` sits in the organization (call after :meth:`get`, which checks
+        the generation; every change to the organization's tree bumps it)."""
+        if account not in self.places:
+            if len(self.places) > 50_000:
+                self.places.clear()
+            self.places[account] = read(lambda tx: org_path(tx, account))
+        return self.places[account]
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -138,9 +150,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
-    if p.kind in ("user", "assumed_role", "federated_user"):
-        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
-        keys.update(principal_tag_keys(tags))
+    _principal_keys(ctx.service, p, read, cache, keys)
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -148,7 +158,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     if ctx.service == "s3":
         from .authorize_s3 import authorize_s3
 
-        authorize_s3(ctx, read, policies, keys, caller)
+        authorize_s3(ctx, read, policies, keys, caller,
+                     lambda account: cache.org_place(account, read))
         return
     request = Request(caller, action, resource, keys, None)
     decision = _password_policy_grants(ctx, p, read, resource, evaluate(request, policies))
@@ -164,6 +175,27 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+def _principal_keys(
+    service: str, p: Principal, read: Any, cache: PolicyCache, keys: dict[str, tuple[str, ...]]
+) -> None:
+    """The keys read from the store: the principal's tags, its account's place in the
+    organization and, for a service whose resources are the caller's own, the resource's."""
+    if p.kind in ("user", "assumed_role", "federated_user"):
+        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
+        keys.update(principal_tag_keys(tags))
+    if p.kind in _ACCOUNT_PRINCIPALS:
+        place = cache.org_place(p.account, read)
+        principal_org_keys(place, keys)
+        if service in _OWN_ACCOUNT_RESOURCES:
+            resource_org_keys(p.account, place, keys)
+
+
+# Services whose resources always belong to the caller's account (aws:ResourceAccount and
+# aws:ResourceOrgID/Paths name it).
+_OWN_ACCOUNT_RESOURCES = frozenset({"iam", "cloudtrail"})
+_ACCOUNT_PRINCIPALS = frozenset({"root", "user", "assumed_role", "federated_user"})
 
 
 # What the account password policy's AllowUsersToChangePassword grants every IAM user on
@@ -329,6 +361,7 @@ def _authorize_assume_role(
     ctx.target = role
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
+    resource_org_keys(resource_account, cache.org_place(resource_account, read), keys)
     actions = ["sts:AssumeRole"]
     if ctx.params.get("Tags") or ctx.params.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")

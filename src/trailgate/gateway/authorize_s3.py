@@ -5,9 +5,11 @@ the public access block, and the extra checks of CopyObject and DeleteObjects (O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from ..auth.org_keys import OrgPlace, resource_org_keys
 from ..policy import (
     BoundPolicy,
     Caller,
@@ -21,6 +23,7 @@ from ..policy import (
 from ..protocol.errors import ServiceError
 from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
+from ..services.s3.access import policy_is_public
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
 from .context import RequestContext
@@ -176,15 +179,14 @@ def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
 
 
 def _public_grant_used(decision: Decision, bound: BoundPolicy | None) -> bool:
-    if bound is None:
+    """The bucket policy is public (AWS's notion: a statement open to everyone without a
+    restricting condition such as ``aws:PrincipalOrgID``) and one of its statements grants
+    this request: RestrictPublicBuckets then blocks any other account's access through it, a
+    non-public statement of that policy included."""
+    if bound is None or not policy_is_public(bound.compiled.policy):
         return False
-    statements = bound.compiled.policy.statements
-    for m in decision.statements:
-        if m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id:
-            principal = statements[m.index].principal
-            if principal is not None and (principal.wildcard or "*" in principal.aws):
-                return True
-    return False
+    return any(m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id
+               for m in decision.statements)
 
 
 def _decide(
@@ -216,6 +218,7 @@ def authorize_s3(
     policies: PolicySet,
     keys: dict[str, tuple[str, ...]],
     caller: Caller,
+    org_place: Callable[[str], OrgPlace],
 ) -> None:
     operation = ctx.operation
     version = ctx.params.get("VersionId")
@@ -240,6 +243,7 @@ def authorize_s3(
             return  # the provider answers NoSuchBucket
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
+            resource_org_keys(bucket["Owner"], org_place(bucket["Owner"]), keys)
             if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
                 ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
