@@ -27,6 +27,7 @@ from ...policy.validate import SCP_MALFORMED_MESSAGE
 from ...protocol.errors import ServiceError
 from ..base import Call
 from .base import ORG, OrgBase, attach, org_error, root_id_of
+from .tags import check_tags, set_tags
 
 SCP: Final = "SERVICE_CONTROL_POLICY"
 FULL_ACCESS_ID: Final = "p-FullAWSAccess"
@@ -192,6 +193,7 @@ class PolicyOps(OrgBase):
         _check_type(params.get("Type"))
         content = str(params.get("Content") or "")
         _check_content(content)
+        tags = check_tags(params.get("Tags"))
         name = str(params.get("Name") or "")
         if name == FULL_ACCESS["Name"] or any(
                 p["Name"] == name for p in tx.list(ORG, "policy")):
@@ -206,6 +208,7 @@ class PolicyOps(OrgBase):
             "AwsManaged": False, "Content": content,
         }
         tx.put(ORG, "policy", policy_id, policy_id, policy)
+        set_tags(tx, policy_id, tags)
         return {"Policy": _view(policy)}
 
     def DescribePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
@@ -241,6 +244,7 @@ class PolicyOps(OrgBase):
                          "The policy is attached to one or more entities. You must detach it "
                          "from all roots, OUs, and accounts before performing this operation.")
         tx.delete(ORG, "policy", policy["Id"])
+        set_tags(tx, policy["Id"], [])
         return {}
 
     def ListPolicies(self, call: Call, tx: Any) -> dict[str, Any]:

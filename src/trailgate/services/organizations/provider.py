@@ -18,6 +18,7 @@ from typing import Any
 from ..base import Call
 from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
 from .policies import FULL_ACCESS_ID, PolicyOps, attached_to, scp_enabled
+from .tags import TagOps, check_tags, set_tags
 from .units import UnitOps
 
 __all__ = ["ORG", "OrganizationsProvider"]
@@ -35,7 +36,7 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
-class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
+class OrganizationsProvider(PolicyOps, UnitOps, TagOps, OrgBase):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -99,6 +100,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         email = params["Email"]
         name = params["AccountName"]
         role_name = params.get("RoleName") or "OrganizationAccountAccessRole"
+        tags = check_tags(params.get("Tags"))
         request_id = "car-" + _token(12)
         status: dict[str, Any] = {
             "Id": request_id,
@@ -112,6 +114,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         else:
             account = self._new_account_id(tx)
             self._create_member(call, tx, org, account, email, name, role_name)
+            set_tags(tx, account, tags)
             status.update(
                 State="SUCCEEDED", AccountId=account, CompletedTimestamp=call.now.timestamp()
             )
@@ -192,6 +195,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
                          "You specified an account that doesn't exist.")
         for attached in attached_to(tx, account):  # SCPs no longer apply to it
             tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
+        set_tags(tx, account, [])
         tx.bump_generation()
         return {}
 

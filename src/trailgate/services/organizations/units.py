@@ -20,6 +20,7 @@ from ...protocol.errors import ServiceError
 from ..base import Call
 from .base import ORG, OrgBase, attach, org_error
 from .policies import FULL_ACCESS_ID, attached_to, scp_enabled
+from .tags import check_tags, set_tags
 
 MAX_DEPTH: Final = 5
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
@@ -79,6 +80,7 @@ class UnitOps(OrgBase):
         org = self._require_management(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         name = str(call.params.get("Name") or "")
+        tags = check_tags(call.params.get("Tags"))
         if any(u["Name"] == name for u in self._children(tx, parent)[1]):
             raise org_error("DuplicateOrganizationalUnitException",
                          "An OU with the same name already exists.")
@@ -90,6 +92,7 @@ class UnitOps(OrgBase):
         ou = {"Id": ou_id, "Name": name, "ParentId": parent, "Arn": (
             f"arn:aws:organizations::{org['MasterAccountId']}:ou/{org['Id']}/{ou_id}")}
         tx.put(ORG, "ou", ou_id, ou_id, ou)
+        set_tags(tx, ou_id, tags)
         if scp_enabled(org):
             attach(tx, FULL_ACCESS_ID, ou_id)
         tx.bump_generation()
@@ -124,6 +127,7 @@ class UnitOps(OrgBase):
         for attached in attached_to(tx, ou["Id"]):
             tx.delete(ORG, "attachment", f"{attached['Id']}/{ou['Id']}")
         tx.delete(ORG, "ou", ou["Id"])
+        set_tags(tx, ou["Id"], [])
         tx.bump_generation()
         return {}
 
