@@ -338,6 +338,7 @@ def test_describe_account(org: Any, member: tuple[str, str]) -> None:
     assert (account["Status"], account["JoinedMethod"]) == ("ACTIVE", "CREATED")
     management = org.describe_account(AccountId=MANAGEMENT)["Account"]
     assert management["Email"] == organization["MasterAccountEmail"]
+    assert management["JoinedMethod"] == "INVITED"  # as AWS lists the management account
     absent = "9" * 12 if member[0] != "9" * 12 else "8" * 12
     with pytest.raises(ClientError) as exc:
         org.describe_account(AccountId=absent)

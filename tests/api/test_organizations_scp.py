@@ -286,3 +286,45 @@ def test_policy_and_tree_refusals(org: Any, member: str) -> None:
     for ou in reversed(made):
         org.delete_organizational_unit(OrganizationalUnitId=ou)
     org.delete_policy(PolicyId=policy)
+
+
+def test_attachment_limit_renames_and_paging(org: Any, member: str) -> None:
+    """Five SCPs at most on one target (FullAWSAccess counts), no rename onto a taken name,
+    and MaxResults/NextToken on the policy listings."""
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    made = [org.create_policy(Content=DENY_BUCKETS, Description="", Name=f"limit-{i}",
+                              Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+            for i in range(5)]
+    for policy in made[:4]:
+        org.attach_policy(PolicyId=policy, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        org.attach_policy(PolicyId=made[4], TargetId=member)
+    assert _error(exc)[0] == "ConstraintViolationException"
+    assert exc.value.response.get("Reason") == "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
+
+    with pytest.raises(ClientError) as exc:
+        org.update_policy(PolicyId=made[0], Name="limit-1")
+    assert _error(exc) == ("DuplicatePolicyException",
+                           "A policy with the same name already exists.")
+    assert org.update_policy(PolicyId=made[0], Name="limit-0")["Policy"]["PolicySummary"][
+        "Name"] == "limit-0"  # its own name: no change
+
+    first = org.list_policies_for_target(TargetId=member, Filter="SERVICE_CONTROL_POLICY",
+                                         MaxResults=2)
+    assert len(first["Policies"]) == 2 and first["NextToken"]
+    on_member = [p["Id"] for page in org.get_paginator("list_policies_for_target").paginate(
+        TargetId=member, Filter="SERVICE_CONTROL_POLICY", PaginationConfig={"PageSize": 2})
+        for p in page["Policies"]]
+    assert sorted(on_member) == sorted(["p-FullAWSAccess", *made[:4]])
+    listed = [p["Name"] for page in org.get_paginator("list_policies").paginate(
+        Filter="SERVICE_CONTROL_POLICY", PaginationConfig={"PageSize": 1}) for p in page[
+        "Policies"]]
+    assert len(listed) == len(set(listed)) and {"FullAWSAccess", "limit-4"} <= set(listed)
+    one = org.list_targets_for_policy(PolicyId="p-FullAWSAccess", MaxResults=1)
+    assert len(one["Targets"]) == 1 and one["NextToken"]
+    for policy in made[:4]:
+        org.detach_policy(PolicyId=policy, TargetId=member)
+    for policy in made:
+        org.delete_policy(PolicyId=policy)

@@ -42,6 +42,7 @@ FULL_ACCESS: Final = {
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, indent=2),
 }
 MAX_CONTENT: Final = 5120
+MAX_ATTACHED: Final = 5  # SCPs on one root, OU or account
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
 
 
@@ -73,6 +74,12 @@ def _check_type(value: Any) -> None:
         raise org_error("PolicyTypeNotAvailableForOrganizationException",
                      "You can't use the specified policy type with the feature set currently "
                      "enabled for this organization.")
+
+
+def _check_name_free(tx: Any, name: str) -> None:
+    if name == FULL_ACCESS["Name"] or any(p["Name"] == name for p in tx.list(ORG, "policy")):
+        raise org_error("DuplicatePolicyException", "A policy with the same name already "
+                        "exists.")
 
 
 def scp_enabled(org: dict[str, Any]) -> bool:
@@ -195,10 +202,7 @@ class PolicyOps(OrgBase):
         _check_content(content)
         tags = check_tags(params.get("Tags"))
         name = str(params.get("Name") or "")
-        if name == FULL_ACCESS["Name"] or any(
-                p["Name"] == name for p in tx.list(ORG, "policy")):
-            raise org_error("DuplicatePolicyException", "A policy with the same name already "
-                         "exists.")
+        _check_name_free(tx, name)
         policy_id = "p-" + "".join(secrets.choice(_ID_CHARS) for _ in range(8))
         policy = {
             "Id": policy_id,
@@ -225,7 +229,8 @@ class PolicyOps(OrgBase):
         if params.get("Content") is not None:
             _check_content(str(params["Content"]))
             policy["Content"] = str(params["Content"])
-        if params.get("Name") is not None:
+        if params.get("Name") is not None and params["Name"] != policy["Name"]:
+            _check_name_free(tx, str(params["Name"]))
             policy["Name"] = str(params["Name"])
         if params.get("Description") is not None:
             policy["Description"] = str(params["Description"])
@@ -252,7 +257,7 @@ class PolicyOps(OrgBase):
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
         policies = [FULL_ACCESS, *sorted(tx.list(ORG, "policy"), key=lambda p: p["Name"])]
-        return {"Policies": [_summary(p) for p in policies]}
+        return self._page(call, policies, "Policies", _summary)
 
     # -- attachments ----------------------------------------------------------------------
 
@@ -266,6 +271,11 @@ class PolicyOps(OrgBase):
         if tx.get(ORG, "attachment", f"{policy['Id']}/{target}") is not None:
             raise org_error("DuplicatePolicyAttachmentException",
                          "The selected policy is already attached to the specified target.")
+        if len(attached_to(tx, target)) >= MAX_ATTACHED:
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("ConstraintViolationException", "You attempted to attach more "
+                            "policies of this type to the target than it can have.",
+                            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
         attach(tx, policy["Id"], target)
         tx.bump_generation()
         return {}
@@ -292,11 +302,12 @@ class PolicyOps(OrgBase):
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
-        return {"Policies": [_summary(p) for p in attached_to(tx, target)]}
+        return self._page(call, attached_to(tx, target), "Policies", _summary)
 
     def ListTargetsForPolicy(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         targets = sorted(a["TargetId"] for a in tx.list(ORG, "attachment")
                          if a["PolicyId"] == policy["Id"])
-        return {"Targets": [self._target(tx, org, t) for t in targets]}
+        return self._page(call, [self._target(tx, org, t) for t in targets], "Targets",
+                          lambda target: target)

@@ -84,7 +84,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, OrgBase):
             Name="management",
             Status="ACTIVE",
             State="ACTIVE",
-            JoinedMethod="CREATED",
+            JoinedMethod="INVITED",  # as AWS lists the management account (it was not created)
             JoinedTimestamp=call.now.timestamp(),
         )
         tx.put(ORG, "account", call.account, call.account, record)
