@@ -17,7 +17,8 @@ from typing import Any
 
 from ..base import Call
 from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
-from .policies import FULL_ACCESS_ID, PolicyOps, attached_to, scp_enabled
+from .lifecycle import LifecycleOps
+from .policies import FULL_ACCESS_ID, PolicyOps, scp_enabled
 from .tags import TagOps, check_tags, set_tags
 from .units import UnitOps
 
@@ -36,7 +37,7 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
-class OrganizationsProvider(PolicyOps, UnitOps, TagOps, OrgBase):
+class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -179,25 +180,6 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, OrgBase):
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         return {"Roots": [self._root_out(org, tx)]}
-
-    def RemoveAccountFromOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
-        account = call.params["AccountId"]
-        if account == org["MasterAccountId"]:
-            raise org_error(
-                "MasterCannotLeaveOrganizationException",
-                "You can't remove a management account from an organization. If you want the "
-                "management account to become a member account in another organization, you "
-                "must first delete the current organization.",
-            )
-        if not tx.delete(ORG, "account", account):
-            raise org_error("AccountNotFoundException",
-                         "You specified an account that doesn't exist.")
-        for attached in attached_to(tx, account):  # SCPs no longer apply to it
-            tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
-        set_tags(tx, account, [])
-        tx.bump_generation()
-        return {}
 
     def ListCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
