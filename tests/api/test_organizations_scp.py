@@ -328,3 +328,39 @@ def test_attachment_limit_renames_and_paging(org: Any, member: str) -> None:
         org.detach_policy(PolicyId=policy, TargetId=member)
     for policy in made:
         org.delete_policy(PolicyId=policy)
+
+
+def test_scp_denials_say_so(srv: Server, org: Any, member: str) -> None:
+    """IAM and CloudTrail name the SCP in their AccessDenied: an explicit deny in one, or no
+    SCP allowing the action once FullAWSAccess is gone."""
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    session = _admin_of(srv, member)
+    who = f"arn:aws:sts::{member}:assumed-role/{ACCESS_ROLE}/scp"
+    deny = org.create_policy(Name="deny-list-users", Description="", Content=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]}),
+        Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    only = org.create_policy(Name="only-gets", Description="", Content=ONLY_IAM_READS,
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    iam = _client(srv, "iam", session)
+    org.attach_policy(PolicyId=deny, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        iam.list_users()
+    assert _error(exc) == ("AccessDenied", f"User: {who} is not authorized to perform: "
+                           f"iam:ListUsers on resource: arn:aws:iam::{member}:user/ with an "
+                           "explicit deny in a service control policy")
+    org.attach_policy(PolicyId=only, TargetId=member)
+    org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    org.detach_policy(PolicyId=deny, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        _client(srv, "cloudtrail", session).describe_trails()
+    assert _error(exc) == ("AccessDeniedException", f"User: {who} is not authorized to "
+                           "perform: cloudtrail:DescribeTrails because no service control "
+                           "policy allows the cloudtrail:DescribeTrails action")
+    org.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    org.detach_policy(PolicyId=only, TargetId=member)
+    iam.list_users()
+    org.delete_policy(PolicyId=deny)
+    org.delete_policy(PolicyId=only)

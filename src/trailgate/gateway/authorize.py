@@ -42,12 +42,15 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     if ctx.service != "sts":
         if decision.reason == "explicit-deny":
             kinds = {m.policy_type for m in decision.statements}
-            where = (
-                "a resource-based policy"
-                if kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}
-                else "an identity-based policy"
-            )
+            if PolicyType.SCP in kinds:  # AWS names the SCP first
+                where = "a service control policy"
+            elif kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}:
+                where = "a resource-based policy"
+            else:
+                where = "an identity-based policy"
             message += f" with an explicit deny in {where}"
+        elif decision.reason == "scp":
+            message += f" because no service control policy allows the {action} action"
         elif decision.reason == "no-identity-allow":
             message += f" because no identity-based policy allows the {action} action"
         elif decision.reason == "boundary":
