@@ -364,3 +364,37 @@ def test_scp_denials_say_so(srv: Server, org: Any, member: str) -> None:
     iam.list_users()
     org.delete_policy(PolicyId=deny)
     org.delete_policy(PolicyId=only)
+
+
+def test_resource_level_permissions(srv: Server, org: Any, member: str) -> None:
+    """Organizations authorizes calls on the ARN of the account, OU, root or policy they name
+    (AttachPolicy: on the policy and on the target)."""
+    organization = org.describe_organization()["Organization"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    base = f"arn:aws:organizations::{MANAGEMENT}"
+    policy = org.create_policy(Name="scoped", Description="", Content=DENY_BUCKETS,
+                               Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    iam = srv.client("iam")
+    iam.create_user(UserName="scoped")
+    iam.put_user_policy(UserName="scoped", PolicyName="scoped", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "organizations:DescribeAccount",
+             "Resource": f"{base}:account/{organization['Id']}/{member}"},
+            {"Effect": "Allow", "Action": ["organizations:AttachPolicy",
+                                           "organizations:DetachPolicy"],
+             "Resource": [policy["Arn"], f"{base}:account/o-*/{member}"]}]}))
+    key = iam.create_access_key(UserName="scoped")["AccessKey"]
+    scoped = srv.client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    assert scoped.describe_account(AccountId=member)["Account"]["Id"] == member
+    denied = ("AccessDeniedException", "You don't have permissions to access this resource.")
+    for call in (lambda: scoped.describe_account(AccountId=MANAGEMENT),
+                 lambda: scoped.attach_policy(PolicyId=policy["Id"], TargetId=root),
+                 lambda: scoped.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == denied
+    scoped.attach_policy(PolicyId=policy["Id"], TargetId=member)
+    scoped.detach_policy(PolicyId=policy["Id"], TargetId=member)
+    org.delete_policy(PolicyId=policy["Id"])

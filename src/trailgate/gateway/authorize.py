@@ -26,6 +26,7 @@ from ..services import catalog
 from ..services.iam import queries
 from ..services.iam.documents import displayed_trust
 from ..services.iam.password_policy import users_may_change_password
+from ..services.organizations.arns import org_resources
 from .context import Principal, RequestContext
 
 
@@ -142,11 +143,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         found: str | None = read(lambda tx: queries.entity_path(tx, p.account, kind, name))
         return found
 
-    # A read transaction only for the resources that need an entity's path.
-    if ctx.service == "cloudtrail":
-        resource = catalog.cloudtrail_resource(ctx.operation, ctx.params, p.account, ctx.region)
-    else:
-        resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
+    resources = _resources(ctx, entry, p.account, path, read)
+    resource = resources[0]
     ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns, p.issuer_arn)
     policies = cache.get(generation, ps_key)
     if policies is None:
@@ -169,7 +167,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
-    extra: list[tuple[str, str]] = []
+    extra = [(action, other) for other in resources[1:]]  # all must allow (Organizations)
     if ctx.operation == "GetFederationToken" and ctx.params.get("Tags"):
         extra.append(("sts:TagSession", resource))
     if ctx.service == "iam":
@@ -178,6 +176,22 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+def _resources(
+    ctx: RequestContext, entry: catalog.Entry, account: str, path: Any, read: Any
+) -> tuple[str, ...]:
+    """The ARN the request is authorized on, then any other it must be allowed on too.  A
+    read transaction only for the resources that need one (an entity's path, the
+    organization's id)."""
+    if ctx.service == "cloudtrail":
+        return (catalog.cloudtrail_resource(ctx.operation, ctx.params, account, ctx.region),)
+    if ctx.service == "s3":
+        return ("*",)  # decided by authorize_s3
+    if ctx.service == "organizations":
+        found: tuple[str, ...] = read(lambda tx: org_resources(tx, ctx.operation, ctx.params))
+        return found or ("*",)
+    return (entry.resource(account, ctx.params, path),)
 
 
 def _principal_keys(
