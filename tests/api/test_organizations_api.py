@@ -23,7 +23,6 @@ from .server import MANAGEMENT
 ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
 REQUEST_ID = re.compile(r"car-[a-z0-9]{8,32}")
-ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ACCESS_ROLE = "OrganizationAccountAccessRole"
 NO_PERMISSION = ("AccessDeniedException", "You don't have permissions to access this resource.", 400)
 
@@ -184,8 +183,12 @@ def test_access_role_of_a_created_account(world: World, member: tuple[str, str])
     statement = statements[0]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}
-    attached = iam.list_attached_role_policies(RoleName=ACCESS_ROLE)["AttachedPolicies"]
-    assert attached == [{"PolicyName": "AdministratorAccess", "PolicyArn": ADMIN}]
+    # AWS gives it an inline policy named AdministratorAccess, not the managed policy
+    assert iam.list_attached_role_policies(RoleName=ACCESS_ROLE)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=ACCESS_ROLE)["PolicyNames"] == ["AdministratorAccess"]
+    inline = iam.get_role_policy(RoleName=ACCESS_ROLE, PolicyName="AdministratorAccess")
+    assert inline["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]
     # the session really is an administrator of the member account
     name = uid("made-by-admin")
     iam.create_user(UserName=name)

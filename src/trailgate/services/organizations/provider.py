@@ -33,6 +33,11 @@ ADMIN_TRUST = (
 )
 
 
+ADMIN_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+)
+
+
 def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
@@ -148,9 +153,10 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
             "Description": "Grants the organization's management account administrator access.",
         })
         self.iam.CreateRole(member, tx)
-        self.iam.AttachRolePolicy(replace(member, params={
-            "RoleName": role_name,
-            "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        # AWS gives the role an inline policy named AdministratorAccess (not the managed one)
+        self.iam.PutRolePolicy(replace(member, params={
+            "RoleName": role_name, "PolicyName": "AdministratorAccess",
+            "PolicyDocument": ADMIN_POLICY,
         }), tx)
         tx.bump_generation()
 
