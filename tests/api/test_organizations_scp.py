@@ -398,3 +398,30 @@ def test_resource_level_permissions(srv: Server, org: Any, member: str) -> None:
     scoped.attach_policy(PolicyId=policy["Id"], TargetId=member)
     scoped.detach_policy(PolicyId=policy["Id"], TargetId=member)
     org.delete_policy(PolicyId=policy["Id"])
+
+
+def test_organizations_condition_keys(srv: Server, org: Any) -> None:
+    """organizations:PolicyType and aws:RequestTag/aws:TagKeys reach identity policies."""
+    iam = srv.client("iam")
+    iam.create_user(UserName="tagged-creator")
+    iam.put_user_policy(UserName="tagged-creator", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "organizations:CreatePolicy", "Resource": "*",
+             "Condition": {"StringEquals": {"organizations:PolicyType": "SERVICE_CONTROL_POLICY",
+                                            "aws:RequestTag/team": "logs"},
+                           "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}},
+            {"Effect": "Allow", "Action": "organizations:DeletePolicy", "Resource": "*",
+             "Condition": {"StringEquals": {
+                 "organizations:PolicyType": "SERVICE_CONTROL_POLICY"}}}]}))
+    key = iam.create_access_key(UserName="tagged-creator")["AccessKey"]
+    user = srv.client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    for tags in ([], [{"Key": "team", "Value": "other"}],
+                 [{"Key": "team", "Value": "logs"}, {"Key": "extra", "Value": "x"}]):
+        with pytest.raises(ClientError) as exc:
+            user.create_policy(Name="keys", Description="", Content=DENY_BUCKETS,
+                               Type="SERVICE_CONTROL_POLICY", Tags=tags)
+        assert _error(exc)[0] == "AccessDeniedException", tags
+    made = user.create_policy(Name="keys", Description="", Content=DENY_BUCKETS,
+                              Type="SERVICE_CONTROL_POLICY",
+                              Tags=[{"Key": "team", "Value": "logs"}])["Policy"]
+    user.delete_policy(PolicyId=made["PolicySummary"]["Id"])
