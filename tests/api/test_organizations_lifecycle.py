@@ -97,3 +97,16 @@ def test_leave_and_delete(srv: Server) -> None:
         "OrganizationalUnits"] == []
     assert [p["Name"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")[
         "Policies"]] == ["FullAWSAccess"]
+
+    org.delete_organization()
+    billing = org.create_organization(FeatureSet="CONSOLIDATED_BILLING")["Organization"]
+    assert (billing["FeatureSet"], billing["AvailablePolicyTypes"]) == ("CONSOLIDATED_BILLING", [])
+    billing_root = org.list_roots()["Roots"][0]["Id"]
+    for refused in (
+        lambda: org.enable_policy_type(RootId=billing_root, PolicyType="SERVICE_CONTROL_POLICY"),
+        lambda: org.create_policy(Name="x", Description="", Content=NO_LEAVING,
+                                  Type="SERVICE_CONTROL_POLICY"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            refused()
+        assert _error(exc) == ("PolicyTypeNotAvailableForOrganizationException", 400)

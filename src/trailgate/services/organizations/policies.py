@@ -69,8 +69,10 @@ def _check_content(text: str) -> None:
         raise org_error("MalformedPolicyDocumentException", SCP_MALFORMED_MESSAGE) from None
 
 
-def _check_type(value: Any) -> None:
-    if value != SCP:
+def _check_type(org: dict[str, Any], value: Any) -> None:
+    """Only SCPs exist here, and only in an organization with all features enabled (one with
+    consolidated billing only has no policy types)."""
+    if value != SCP or org.get("FeatureSet") != "ALL":
         raise org_error("PolicyTypeNotAvailableForOrganizationException",
                      "You can't use the specified policy type with the feature set currently "
                      "enabled for this organization.")
@@ -160,7 +162,7 @@ class PolicyOps(OrgBase):
     def EnablePolicyType(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         self._require_root_id(call, tx)
-        _check_type(call.params.get("PolicyType"))
+        _check_type(org, call.params.get("PolicyType"))
         if scp_enabled(org):
             raise org_error("PolicyTypeAlreadyEnabledException",
                          "The specified policy type is already enabled.")
@@ -176,7 +178,7 @@ class PolicyOps(OrgBase):
     def DisablePolicyType(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         self._require_root_id(call, tx)
-        _check_type(call.params.get("PolicyType"))
+        _check_type(org, call.params.get("PolicyType"))
         if not scp_enabled(org):
             raise org_error("PolicyTypeNotEnabledException",
                          "This operation can be performed only for enabled policy types.")
@@ -197,7 +199,7 @@ class PolicyOps(OrgBase):
     def CreatePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         params = call.params
-        _check_type(params.get("Type"))
+        _check_type(org, params.get("Type"))
         content = str(params.get("Content") or "")
         _check_content(content)
         tags = check_tags(params.get("Tags"))
