@@ -202,3 +202,29 @@ def test_data_perimeter_scp(world: Org) -> None:
     finally:
         client.detach_policy(PolicyId=policy_id, TargetId=world.ou)
         client.disable_policy_type(RootId=world.root, PolicyType="SERVICE_CONTROL_POLICY")
+
+
+def test_copy_source_is_judged_with_its_own_account(world: Org) -> None:
+    """CopyObject reads its source with the source bucket's owner as aws:ResourceAccount."""
+    member_s3 = world.client_of("s3", world.inside)
+    member_s3.create_bucket(Bucket="orgkeys-src")
+    member_s3.put_object(Bucket="orgkeys-src", Key="k", Body=b"src")
+    member_s3.put_bucket_policy(Bucket="orgkeys-src", Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::orgkeys-src/*"}]}))
+    world.srv.client("s3").create_bucket(Bucket="orgkeys-dst")
+    iam = world.srv.client("iam")
+    iam.create_user(UserName="copier")
+    iam.put_user_policy(UserName="copier", PolicyName="copy", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceAccount": MANAGEMENT}}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceAccount": world.inside}}}]}))
+    key = iam.create_access_key(UserName="copier")["AccessKey"]
+    copier = world.srv.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
+    copier.copy_object(Bucket="orgkeys-dst", Key="copy",
+                       CopySource={"Bucket": "orgkeys-src", "Key": "k"})
+    assert world.srv.client("s3").get_object(Bucket="orgkeys-dst", Key="copy")[
+        "Body"].read() == b"src"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from ..auth.org_keys import OrgPlace, resource_org_keys
+from ..auth.org_keys import OrgPlace, org_path, resource_org_keys
 from ..policy import (
     BoundPolicy,
     Caller,
@@ -331,6 +331,9 @@ def _authorize_copy_source(
     if bucket is None:
         return  # the provider answers NoSuchBucket
     source_arn = object_arn(src_bucket, src_key)
-    decision = _decide(caller, reading, source_arn, keys, policies, bucket)
+    owner: str = bucket["Owner"]
+    source_keys = dict(keys)  # the source bucket's owner is the resource account here
+    resource_org_keys(owner, read(lambda tx: org_path(tx, owner)), source_keys)
+    decision = _decide(caller, reading, source_arn, source_keys, policies, bucket)
     if not decision.allowed:
         raise refusal(ctx, read, reading, source_arn, decision, bucket["Owner"])
