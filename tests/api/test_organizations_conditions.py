@@ -228,3 +228,15 @@ def test_copy_source_is_judged_with_its_own_account(world: Org) -> None:
                        CopySource={"Bucket": "orgkeys-src", "Key": "k"})
     assert world.srv.client("s3").get_object(Bucket="orgkeys-dst", Key="copy")[
         "Body"].read() == b"src"
+
+
+def test_entity_paths_in_descriptions(world: Org) -> None:
+    """DescribeAccount's Paths and DescribeOrganizationalUnit's Path: the ids from the
+    organization down to the entity itself, each followed by a slash."""
+    client, org_id, root = world.client, world.org_id, world.root
+    assert client.describe_account(AccountId=world.inside)["Account"]["Paths"] == [
+        f"{org_id}/{root}/{world.ou}/{world.inside}/"]
+    assert client.describe_account(AccountId=world.beside)["Account"]["Paths"] == [
+        f"{org_id}/{root}/{world.beside}/"]
+    assert client.describe_organizational_unit(OrganizationalUnitId=world.ou)[
+        "OrganizationalUnit"]["Path"] == f"{org_id}/{root}/{world.ou}/"

@@ -18,6 +18,7 @@ from typing import Any
 from ..base import Call
 from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
 from .lifecycle import LifecycleOps
+from .paths import entity_path
 from .policies import FULL_ACCESS_ID, PolicyOps, scp_enabled
 from .tags import TagOps, check_tags, set_tags
 from .units import UnitOps
@@ -181,7 +182,9 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
         if found is None:
             raise org_error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
-        return {"Account": account_out(found)}
+        # UNSURE: whether ListAccounts also gives Paths (DescribeAccount documents them)
+        return {"Account": {**account_out(found),
+                            "Paths": [entity_path(tx, found["Id"], "account")]}}
 
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)

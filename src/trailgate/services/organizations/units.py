@@ -19,6 +19,7 @@ from typing import Any, Final
 from ...protocol.errors import ServiceError
 from ..base import Call
 from .base import ORG, OrgBase, attach, org_error
+from .paths import entity_path
 from .policies import FULL_ACCESS_ID, attached_to, scp_enabled
 from .tags import check_tags, set_tags
 
@@ -100,8 +101,9 @@ class UnitOps(OrgBase):
 
     def DescribeOrganizationalUnit(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
-        return {"OrganizationalUnit": _ou_out(self._ou(tx, call.params.get(
-            "OrganizationalUnitId")))}
+        ou = self._ou(tx, call.params.get("OrganizationalUnitId"))
+        # UNSURE: whether the other calls returning an OU also give its Path
+        return {"OrganizationalUnit": {**_ou_out(ou), "Path": entity_path(tx, ou["Id"], "ou")}}
 
     def UpdateOrganizationalUnit(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
