@@ -38,6 +38,9 @@ _PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "ListTagsForResource": ("ResourceId",),
     "EnablePolicyType": ("RootId",),
     "DisablePolicyType": ("RootId",),
+    "RegisterDelegatedAdministrator": ("AccountId",),
+    "DeregisterDelegatedAdministrator": ("AccountId",),
+    "ListDelegatedServicesForAccount": ("AccountId",),
 }
 
 

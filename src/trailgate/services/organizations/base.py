@@ -68,6 +68,16 @@ class OrgBase:
                             "You don't have permissions to access this resource.")
         return org
 
+    def _require_reader(self, call: Call, tx: Any) -> dict[str, Any]:
+        """The organization, for a caller that may read it: the management account, or a
+        member account that is a delegated administrator for some service."""
+        org = self._require_org(call, tx)
+        if call.account != org["MasterAccountId"] and not any(
+                d["AccountId"] == call.account for d in tx.list(ORG, "delegated")):
+            raise org_error("AccessDeniedException",
+                            "You don't have permissions to access this resource.")
+        return org
+
     def _page(
         self, call: Call, items: list[dict[str, Any]], key: str,
         view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,

@@ -15,12 +15,13 @@ from typing import Any, Final
 
 from ..base import Call
 from .base import ORG, OrgBase, org_error
+from .delegated import drop_delegations
 from .policies import attached_to
 from .tags import set_tags
 
 # Every kind of record the organization keeps (see each module's docstring).
 _KINDS: Final = ("account", "ou", "policy", "attachment", "tags", "create-status",
-                 "service-access")
+                 "service-access", "delegated")
 
 _MANAGEMENT_STAYS: Final = (
     "You can't remove a management account from an organization. If you want the management "
@@ -38,12 +39,15 @@ def _leave(tx: Any, org: dict[str, Any], account: str) -> None:
     for attached in attached_to(tx, account):  # SCPs no longer apply to it
         tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
     set_tags(tx, account, [])
+    drop_delegations(tx, account)
     tx.bump_generation()
 
 
 def _key_of(kind: str, record: dict[str, Any]) -> str:
     if kind == "attachment":
         return f"{record['PolicyId']}/{record['TargetId']}"
+    if kind == "delegated":
+        return f"{record['AccountId']}/{record['ServicePrincipal']}"
     field = {"tags": "ResourceId", "service-access": "ServicePrincipal"}.get(kind, "Id")
     return str(record[field])
 

@@ -218,7 +218,7 @@ class PolicyOps(OrgBase):
         return {"Policy": _view(policy)}
 
     def DescribePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         return {"Policy": _view(self._policy(tx, call.params.get("PolicyId")))}
 
     def UpdatePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
@@ -255,7 +255,7 @@ class PolicyOps(OrgBase):
         return {}
 
     def ListPolicies(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
         policies = [FULL_ACCESS, *sorted(tx.list(ORG, "policy"), key=lambda p: p["Name"])]
@@ -300,14 +300,14 @@ class PolicyOps(OrgBase):
         return {}
 
     def ListPoliciesForTarget(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
         return self._page(call, attached_to(tx, target), "Policies", _summary)
 
     def ListTargetsForPolicy(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         targets = sorted(a["TargetId"] for a in tx.list(ORG, "attachment")
                          if a["PolicyId"] == policy["Id"])

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..base import Call
 from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
+from .delegated import DelegatedOps
 from .lifecycle import LifecycleOps
 from .paths import entity_path
 from .policies import FULL_ACCESS_ID, PolicyOps, scp_enabled
@@ -43,7 +44,7 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
-class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
+class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedOps, OrgBase):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -162,7 +163,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
         tx.bump_generation()
 
     def DescribeCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         status = tx.get(ORG, "create-status", call.params["CreateAccountRequestId"])
         if status is None:
             raise org_error(
@@ -173,11 +174,11 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
         return {"CreateAccountStatus": _status_out(status)}
 
     def ListAccounts(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         return self._page(call, tx.list(ORG, "account"), "Accounts")
 
     def DescribeAccount(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         found = tx.get(ORG, "account", call.params["AccountId"])
         if found is None:
             raise org_error("AccountNotFoundException",
@@ -187,11 +188,11 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
                             "Paths": [entity_path(tx, found["Id"], "account")]}}
 
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         return {"Roots": [self._root_out(org, tx)]}
 
     def ListCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         states = set(call.params.get("States") or ())
         found = [s for s in tx.list(ORG, "create-status") if not states or s["State"] in states]
         found.sort(key=lambda s: (s["RequestedTimestamp"], s["Id"]))
@@ -213,7 +214,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, OrgBase):
         return {}
 
     def ListAWSServiceAccessForOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         enabled = sorted(tx.list(ORG, "service-access"), key=lambda r: r["ServicePrincipal"])
         return self._page(call, enabled, "EnabledServicePrincipals",
                           lambda r: {**r, "DateEnabled": epoch_dt(r["DateEnabled"])})

@@ -96,6 +96,6 @@ class TagOps(OrgBase):
         return {}
 
     def ListTagsForResource(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         resource = self._taggable(tx, call.params.get("ResourceId"))
         return {"Tags": tags_of(tx, resource)}

@@ -100,7 +100,7 @@ class UnitOps(OrgBase):
         return {"OrganizationalUnit": _ou_out(ou)}
 
     def DescribeOrganizationalUnit(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         ou = self._ou(tx, call.params.get("OrganizationalUnitId"))
         # UNSURE: whether the other calls returning an OU also give its Path
         return {"OrganizationalUnit": {**_ou_out(ou), "Path": entity_path(tx, ou["Id"], "ou")}}
@@ -160,18 +160,18 @@ class UnitOps(OrgBase):
     # -- reading the tree -----------------------------------------------------------------
 
     def ListOrganizationalUnitsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         units = sorted(self._children(tx, parent)[1], key=lambda u: u["Name"])
         return self._page(call, units, "OrganizationalUnits", _ou_out)
 
     def ListAccountsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         return self._page(call, self._children(tx, parent)[0], "Accounts")
 
     def ListChildren(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         accounts, units = self._children(tx, parent)
         if call.params.get("ChildType") == "ORGANIZATIONAL_UNIT":
@@ -181,7 +181,7 @@ class UnitOps(OrgBase):
         return self._page(call, children, "Children", lambda child: child)
 
     def ListParents(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         child_id = str(call.params.get("ChildId") or "")
         child = tx.get(ORG, "account", child_id) or tx.get(ORG, "ou", child_id)
         if child is None:
