@@ -270,6 +270,13 @@ def test_list_accounts_paging(org: Any, member: tuple[str, str]) -> None:
     assert isinstance(mine["JoinedTimestamp"], datetime)
 
 
+def test_a_next_token_not_handed_out_is_refused(org: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        org.list_accounts(NextToken="not-a-token")
+    assert error_of(exc)[0::2] == ("InvalidInputException", 400)
+    assert exc.value.response.get("Reason") == "INVALID_NEXT_TOKEN"
+
+
 def test_roots_and_accounts_for_parent(org: Any, member: tuple[str, str]) -> None:
     organization = org.describe_organization()["Organization"]
     roots = org.list_roots()["Roots"]

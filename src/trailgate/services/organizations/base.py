@@ -83,8 +83,12 @@ class OrgBase:
         view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         limit = int(call.params.get("MaxResults") or 20)
-        start = int(call.params.get("NextToken") or 0) if str(
-            call.params.get("NextToken") or "0").isdigit() else 0
+        token = str(call.params.get("NextToken") or "0")
+        if not token.isdigit():  # only tokens this server handed out
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("InvalidInputException", "The NextToken value is not valid.",
+                            "INVALID_NEXT_TOKEN")
+        start = int(token)
         page = items[start : start + limit]
         shown = view or account_out
         out: dict[str, Any] = {key: [shown(a) for a in page]}
