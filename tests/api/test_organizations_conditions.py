@@ -240,3 +240,16 @@ def test_entity_paths_in_descriptions(world: Org) -> None:
         f"{org_id}/{root}/{world.beside}/"]
     assert client.describe_organizational_unit(OrganizationalUnitId=world.ou)[
         "OrganizationalUnit"]["Path"] == f"{org_id}/{root}/{world.ou}/"
+
+
+def test_create_bucket_is_a_resource_of_the_callers_account(world: Org) -> None:
+    iam = world.srv.client("iam")
+    iam.create_user(UserName="bucket-maker")
+    iam.put_user_policy(UserName="bucket-maker", PolicyName="make", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:CreateBucket", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}",
+                                           "aws:ResourceAccount": MANAGEMENT}}}]}))
+    key = iam.create_access_key(UserName="bucket-maker")["AccessKey"]
+    maker = world.srv.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
+    maker.create_bucket(Bucket="orgkeys-made")

@@ -241,9 +241,11 @@ def authorize_s3(
             bucket = None
         elif bucket is None:
             return  # the provider answers NoSuchBucket
+        owner = caller.account if bucket is None else bucket["Owner"]  # a new one: the caller's
+        if owner:
+            resource_org_keys(owner, org_place(owner), keys)
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
-            resource_org_keys(bucket["Owner"], org_place(bucket["Owner"]), keys)
             if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
                 ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
@@ -255,22 +257,30 @@ def authorize_s3(
         caller, act, arn, keys, policies, bucket).allowed, name)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
-        objects = (ctx.params.get("Delete") or {}).get("Objects") or []
-        ctx.params[DENIED_KEYS] = {
-            (str(o.get("Key", "")), o.get("VersionId"))
-            for o in objects
-            if not _decide(
-                caller, s3_action(operation, o.get("VersionId"))[0],
-                object_arn(name, str(o.get("Key", ""))), keys, policies, bucket,
-            ).allowed
-        }
+        ctx.params[DENIED_KEYS] = _refused_keys(ctx, caller, keys, policies, bucket, name)
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
     ctx.decision = decision
-    owner = bucket["Owner"] if bucket is not None else None
     if not decision.allowed:
-        raise refusal(ctx, read, action, resource, decision, owner)
+        raise refusal(ctx, read, action, resource, decision,
+                      bucket["Owner"] if bucket is not None else None)
     _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _refused_keys(
+    ctx: RequestContext, caller: Caller, keys: dict[str, tuple[str, ...]],
+    policies: PolicySet, bucket: dict[str, Any] | None, name: str,
+) -> set[tuple[str, Any]]:
+    """DeleteObjects: the (key, version id) pairs the caller may not delete."""
+    objects = (ctx.params.get("Delete") or {}).get("Objects") or []
+    return {
+        (str(o.get("Key", "")), o.get("VersionId"))
+        for o in objects
+        if not _decide(
+            caller, s3_action(ctx.operation, o.get("VersionId"))[0],
+            object_arn(name, str(o.get("Key", ""))), keys, policies, bucket,
+        ).allowed
+    }
 
 
 def _after_allowed(
