@@ -98,5 +98,11 @@ def test_delegated_administrator(srv: Server) -> None:
     assert _error(exc) == ("AccessDeniedException", 400)
 
     org.register_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)
-    org.remove_account_from_organization(AccountId=account)  # leaving ends the delegation
-    assert org.list_delegated_administrators()["DelegatedAdministrators"] == []
+    for leave in (lambda: org.remove_account_from_organization(AccountId=account),
+                  member.leave_organization):  # a delegated administrator stays
+        with pytest.raises(ClientError) as exc:
+            leave()
+        assert _error(exc) == ("ConstraintViolationException", 400)
+        assert exc.value.response["Reason"] == "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG"
+    org.deregister_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)
+    org.remove_account_from_organization(AccountId=account)

@@ -5,8 +5,9 @@ ListDelegatedServicesForAccount).
 
 As AWS Organizations has them: only a member account can be registered (never the management
 account), once per service; a delegated administrator may call the organization's read
-operations (:meth:`.base.OrgBase._require_reader`); an account that leaves the organization
-stops being one.  What the service itself lets its delegated administrator do is not modelled.
+operations (:meth:`.base.OrgBase._require_reader`); it must be deregistered before it can
+leave the organization.  What the service itself lets its delegated administrator do is not
+modelled.
 
 Records (namespace ``__organizations__``): ``delegated`` key = ``<account>/<service
 principal>`` {AccountId, ServicePrincipal, DelegationEnabledDate}.
@@ -28,12 +29,6 @@ def _not_registered() -> Exception:
 def delegations(tx: Any, account: str | None = None) -> list[dict[str, Any]]:
     found = [d for d in tx.list(ORG, "delegated") if account in (None, d["AccountId"])]
     return sorted(found, key=lambda d: (d["AccountId"], d["ServicePrincipal"]))
-
-
-def drop_delegations(tx: Any, account: str) -> None:
-    """An account that leaves the organization is no longer anyone's administrator."""
-    for d in delegations(tx, account):
-        tx.delete(ORG, "delegated", f"{account}/{d['ServicePrincipal']}")
 
 
 class DelegatedOps(OrgBase):

@@ -3,7 +3,8 @@ management account), LeaveOrganization (by the member itself) and DeleteOrganiza
 
 As AWS Organizations has them: the management account can neither be removed nor leave
 (MasterCannotLeaveOrganizationException); an account that leaves keeps its IAM entities but
-no SCP limits it any more; the organization can be deleted only once the management account
+no SCP limits it any more; a delegated administrator must be deregistered first; the
+organization can be deleted only once the management account
 is its last account, and its OUs, policies and tags go with it.  Unlike AWS, an account may
 leave as soon as it was created (AWS makes a new account wait seven days and asks for its
 own payment details first).
@@ -15,7 +16,7 @@ from typing import Any, Final
 
 from ..base import Call
 from .base import ORG, OrgBase, org_error
-from .delegated import drop_delegations
+from .delegated import delegations
 from .policies import attached_to
 from .tags import set_tags
 
@@ -33,13 +34,18 @@ _MANAGEMENT_STAYS: Final = (
 def _leave(tx: Any, org: dict[str, Any], account: str) -> None:
     if account == org["MasterAccountId"]:
         raise org_error("MasterCannotLeaveOrganizationException", _MANAGEMENT_STAYS)
-    if not tx.delete(ORG, "account", account):
+    if tx.get(ORG, "account", account) is None:
         raise org_error("AccountNotFoundException", "You specified an account that doesn't "
                         "exist.")
+    if delegations(tx, account):
+        # UNSURE: the message wording (the code and reason are AWS's)
+        raise org_error("ConstraintViolationException", "The account is a delegated "
+                        "administrator: deregister it before it leaves the organization.",
+                        "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG")
+    tx.delete(ORG, "account", account)
     for attached in attached_to(tx, account):  # SCPs no longer apply to it
         tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
     set_tags(tx, account, [])
-    drop_delegations(tx, account)
     tx.bump_generation()
 
 
