@@ -4,8 +4,8 @@ management account), LeaveOrganization (by the member itself) and DeleteOrganiza
 As AWS Organizations has them: the management account can neither be removed nor leave
 (MasterCannotLeaveOrganizationException); an account that leaves keeps its IAM entities but
 no SCP limits it any more; a delegated administrator must be deregistered first; the
-organization can be deleted only once the management account
-is its last account, and its OUs, policies and tags go with it.  Unlike AWS, an account may
+organization can be deleted only once the management account is its last account, and its
+OUs, policies and tags go with it.  Unlike AWS, an account may
 leave as soon as it was created (AWS makes a new account wait seven days and asks for its
 own payment details first).
 """
