@@ -253,3 +253,22 @@ def test_create_bucket_is_a_resource_of_the_callers_account(world: Org) -> None:
     key = iam.create_access_key(UserName="bucket-maker")["AccessKey"]
     maker = world.srv.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
     maker.create_bucket(Bucket="orgkeys-made")
+
+
+def test_requested_region_of_global_services(world: Org) -> None:
+    """IAM and Organizations are served from us-east-1: aws:RequestedRegion says so whatever
+    region the client signs with (so a region-restricting SCP must exempt them, as on AWS)."""
+    iam = world.srv.client("iam")
+    iam.create_user(UserName="regional")
+    iam.put_user_policy(UserName="regional", PolicyName="r", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["iam:GetUser", "organizations:DescribeOrganization"],
+             "Resource": "*", "Condition": {"StringEquals": {
+                 "aws:RequestedRegion": "us-east-1"}}},
+            {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}))
+    key = iam.create_access_key(UserName="regional")["AccessKey"]
+    creds = (key["AccessKeyId"], key["SecretAccessKey"])
+    world.srv.client("iam", *creds, region="eu-west-1").get_user()
+    world.srv.client("organizations", *creds, region="eu-west-1").describe_organization()
+    world.srv.client("s3", *creds, region="eu-west-1").list_buckets()

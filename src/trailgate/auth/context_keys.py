@@ -30,7 +30,9 @@ def build_context(ctx: RequestContext, caller: Caller) -> dict[str, tuple[str, .
     keys["aws:epochtime"] = (str(int(now.timestamp())),)
     keys["aws:securetransport"] = ("true" if ctx.request.secure else "false",)
     keys["aws:sourceip"] = (ctx.request.client_ip,)
-    keys["aws:requestedregion"] = (ctx.region,)
+    # IAM and Organizations have one endpoint, in us-east-1, whatever region signed the call
+    global_service = ctx.service in ("iam", "organizations")
+    keys["aws:requestedregion"] = ("us-east-1" if global_service else ctx.region,)
     keys["aws:viaawsservice"] = ("false",)
     if p is not None and p.session_issued is not None:
         keys["aws:tokenissuetime"] = (p.session_issued.strftime("%Y-%m-%dT%H:%M:%SZ"),)
