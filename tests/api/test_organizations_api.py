@@ -127,6 +127,7 @@ def test_create_account_status(org: Any) -> None:
     email = f"{name}@example.com"
     status = org.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
     assert REQUEST_ID.fullmatch(status["Id"])
+    assert re.fullmatch(r"car-[0-9a-f]{32}", status["Id"])  # AWS's ids: 32 hex digits
     assert status["AccountName"] == name
     assert status["State"] == "IN_PROGRESS"  # asynchronous in AWS: the outcome comes later
     assert set(status) == {"Id", "AccountName", "State", "RequestedTimestamp"}
@@ -164,6 +165,7 @@ def test_create_account_with_an_email_in_use(org: Any, member: tuple[str, str]) 
     done = final_status(org, status["Id"])
     assert (done["State"], done["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")
     assert "AccountId" not in done
+    assert isinstance(done["CompletedTimestamp"], datetime)  # as AWS reports a failure
 
 
 def test_unknown_create_account_request(org: Any) -> None:

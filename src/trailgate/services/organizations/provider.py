@@ -109,11 +109,12 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
         name = params["AccountName"]
         role_name = params.get("RoleName") or "OrganizationAccountAccessRole"
         tags = check_tags(params.get("Tags"))
-        request_id = "car-" + _token(12)
+        request_id = "car-" + secrets.token_hex(16)  # as AWS's: 32 hexadecimal digits
         status: dict[str, Any] = {
             "Id": request_id,
             "AccountName": name,
             "RequestedTimestamp": call.now.timestamp(),
+            "CompletedTimestamp": call.now.timestamp(),  # a failed request completes too
         }
         if not EMAIL.fullmatch(email) or email.count("@") != 1:
             status.update(State="FAILED", FailureReason="INVALID_EMAIL")
@@ -123,9 +124,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
             account = self._new_account_id(tx)
             self._create_member(call, tx, org, account, email, name, role_name)
             set_tags(tx, account, tags)
-            status.update(
-                State="SUCCEEDED", AccountId=account, CompletedTimestamp=call.now.timestamp()
-            )
+            status.update(State="SUCCEEDED", AccountId=account)
         tx.put(ORG, "create-status", request_id, request_id, status)
         # AWS creates the account in the background: its answer is always the request still
         # IN_PROGRESS (no account id, no outcome); DescribeCreateAccountStatus has the outcome.
