@@ -23,7 +23,6 @@ from .server import MANAGEMENT
 ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
 REQUEST_ID = re.compile(r"car-[a-z0-9]{8,32}")
-ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ACCESS_ROLE = "OrganizationAccountAccessRole"
 NO_PERMISSION = ("AccessDeniedException", "You don't have permissions to access this resource.", 400)
 
@@ -128,6 +127,7 @@ def test_create_account_status(org: Any) -> None:
     email = f"{name}@example.com"
     status = org.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
     assert REQUEST_ID.fullmatch(status["Id"])
+    assert re.fullmatch(r"car-[0-9a-f]{32}", status["Id"])  # AWS's ids: 32 hex digits
     assert status["AccountName"] == name
     assert status["State"] == "IN_PROGRESS"  # asynchronous in AWS: the outcome comes later
     assert set(status) == {"Id", "AccountName", "State", "RequestedTimestamp"}
@@ -165,6 +165,7 @@ def test_create_account_with_an_email_in_use(org: Any, member: tuple[str, str]) 
     done = final_status(org, status["Id"])
     assert (done["State"], done["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")
     assert "AccountId" not in done
+    assert isinstance(done["CompletedTimestamp"], datetime)  # as AWS reports a failure
 
 
 def test_unknown_create_account_request(org: Any) -> None:
@@ -184,8 +185,12 @@ def test_access_role_of_a_created_account(world: World, member: tuple[str, str])
     statement = statements[0]
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}
-    attached = iam.list_attached_role_policies(RoleName=ACCESS_ROLE)["AttachedPolicies"]
-    assert attached == [{"PolicyName": "AdministratorAccess", "PolicyArn": ADMIN}]
+    # AWS gives it an inline policy named AdministratorAccess, not the managed policy
+    assert iam.list_attached_role_policies(RoleName=ACCESS_ROLE)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=ACCESS_ROLE)["PolicyNames"] == ["AdministratorAccess"]
+    inline = iam.get_role_policy(RoleName=ACCESS_ROLE, PolicyName="AdministratorAccess")
+    assert inline["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]
     # the session really is an administrator of the member account
     name = uid("made-by-admin")
     iam.create_user(UserName=name)
@@ -267,6 +272,13 @@ def test_list_accounts_paging(org: Any, member: tuple[str, str]) -> None:
     assert isinstance(mine["JoinedTimestamp"], datetime)
 
 
+def test_a_next_token_not_handed_out_is_refused(org: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        org.list_accounts(NextToken="not-a-token")
+    assert error_of(exc)[0::2] == ("InvalidInputException", 400)
+    assert exc.value.response.get("Reason") == "INVALID_NEXT_TOKEN"
+
+
 def test_roots_and_accounts_for_parent(org: Any, member: tuple[str, str]) -> None:
     organization = org.describe_organization()["Organization"]
     roots = org.list_roots()["Roots"]
@@ -338,6 +350,7 @@ def test_describe_account(org: Any, member: tuple[str, str]) -> None:
     assert (account["Status"], account["JoinedMethod"]) == ("ACTIVE", "CREATED")
     management = org.describe_account(AccountId=MANAGEMENT)["Account"]
     assert management["Email"] == organization["MasterAccountEmail"]
+    assert management["JoinedMethod"] == "INVITED"  # as AWS lists the management account
     absent = "9" * 12 if member[0] != "9" * 12 else "8" * 12
     with pytest.raises(ClientError) as exc:
         org.describe_account(AccountId=absent)

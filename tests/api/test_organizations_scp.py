@@ -286,3 +286,142 @@ def test_policy_and_tree_refusals(org: Any, member: str) -> None:
     for ou in reversed(made):
         org.delete_organizational_unit(OrganizationalUnitId=ou)
     org.delete_policy(PolicyId=policy)
+
+
+def test_attachment_limit_renames_and_paging(org: Any, member: str) -> None:
+    """Five SCPs at most on one target (FullAWSAccess counts), no rename onto a taken name,
+    and MaxResults/NextToken on the policy listings."""
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    made = [org.create_policy(Content=DENY_BUCKETS, Description="", Name=f"limit-{i}",
+                              Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+            for i in range(5)]
+    for policy in made[:4]:
+        org.attach_policy(PolicyId=policy, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        org.attach_policy(PolicyId=made[4], TargetId=member)
+    assert _error(exc)[0] == "ConstraintViolationException"
+    assert exc.value.response.get("Reason") == "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
+
+    with pytest.raises(ClientError) as exc:
+        org.update_policy(PolicyId=made[0], Name="limit-1")
+    assert _error(exc) == ("DuplicatePolicyException",
+                           "A policy with the same name already exists.")
+    assert org.update_policy(PolicyId=made[0], Name="limit-0")["Policy"]["PolicySummary"][
+        "Name"] == "limit-0"  # its own name: no change
+
+    first = org.list_policies_for_target(TargetId=member, Filter="SERVICE_CONTROL_POLICY",
+                                         MaxResults=2)
+    assert len(first["Policies"]) == 2 and first["NextToken"]
+    on_member = [p["Id"] for page in org.get_paginator("list_policies_for_target").paginate(
+        TargetId=member, Filter="SERVICE_CONTROL_POLICY", PaginationConfig={"PageSize": 2})
+        for p in page["Policies"]]
+    assert sorted(on_member) == sorted(["p-FullAWSAccess", *made[:4]])
+    listed = [p["Name"] for page in org.get_paginator("list_policies").paginate(
+        Filter="SERVICE_CONTROL_POLICY", PaginationConfig={"PageSize": 1}) for p in page[
+        "Policies"]]
+    assert len(listed) == len(set(listed)) and {"FullAWSAccess", "limit-4"} <= set(listed)
+    one = org.list_targets_for_policy(PolicyId="p-FullAWSAccess", MaxResults=1)
+    assert len(one["Targets"]) == 1 and one["NextToken"]
+    for policy in made[:4]:
+        org.detach_policy(PolicyId=policy, TargetId=member)
+    for policy in made:
+        org.delete_policy(PolicyId=policy)
+
+
+def test_scp_denials_say_so(srv: Server, org: Any, member: str) -> None:
+    """IAM and CloudTrail name the SCP in their AccessDenied: an explicit deny in one, or no
+    SCP allowing the action once FullAWSAccess is gone."""
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    session = _admin_of(srv, member)
+    who = f"arn:aws:sts::{member}:assumed-role/{ACCESS_ROLE}/scp"
+    deny = org.create_policy(Name="deny-list-users", Description="", Content=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]}),
+        Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    only = org.create_policy(Name="only-gets", Description="", Content=ONLY_IAM_READS,
+                             Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+    iam = _client(srv, "iam", session)
+    org.attach_policy(PolicyId=deny, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        iam.list_users()
+    assert _error(exc) == ("AccessDenied", f"User: {who} is not authorized to perform: "
+                           f"iam:ListUsers on resource: arn:aws:iam::{member}:user/ with an "
+                           "explicit deny in a service control policy")
+    org.attach_policy(PolicyId=only, TargetId=member)
+    org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    org.detach_policy(PolicyId=deny, TargetId=member)
+    with pytest.raises(ClientError) as exc:
+        _client(srv, "cloudtrail", session).describe_trails()
+    assert _error(exc) == ("AccessDeniedException", f"User: {who} is not authorized to "
+                           "perform: cloudtrail:DescribeTrails because no service control "
+                           "policy allows the cloudtrail:DescribeTrails action")
+    org.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
+    org.detach_policy(PolicyId=only, TargetId=member)
+    iam.list_users()
+    org.delete_policy(PolicyId=deny)
+    org.delete_policy(PolicyId=only)
+
+
+def test_resource_level_permissions(srv: Server, org: Any, member: str) -> None:
+    """Organizations authorizes calls on the ARN of the account, OU, root or policy they name
+    (AttachPolicy: on the policy and on the target)."""
+    organization = org.describe_organization()["Organization"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    if not org.list_roots()["Roots"][0]["PolicyTypes"]:
+        org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    base = f"arn:aws:organizations::{MANAGEMENT}"
+    policy = org.create_policy(Name="scoped", Description="", Content=DENY_BUCKETS,
+                               Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    iam = srv.client("iam")
+    iam.create_user(UserName="scoped")
+    iam.put_user_policy(UserName="scoped", PolicyName="scoped", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "organizations:DescribeAccount",
+             "Resource": f"{base}:account/{organization['Id']}/{member}"},
+            {"Effect": "Allow", "Action": ["organizations:AttachPolicy",
+                                           "organizations:DetachPolicy"],
+             "Resource": [policy["Arn"], f"{base}:account/o-*/{member}"]}]}))
+    key = iam.create_access_key(UserName="scoped")["AccessKey"]
+    scoped = srv.client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    assert scoped.describe_account(AccountId=member)["Account"]["Id"] == member
+    denied = ("AccessDeniedException", "You don't have permissions to access this resource.")
+    for call in (lambda: scoped.describe_account(AccountId=MANAGEMENT),
+                 lambda: scoped.attach_policy(PolicyId=policy["Id"], TargetId=root),
+                 lambda: scoped.attach_policy(PolicyId="p-FullAWSAccess", TargetId=member)):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == denied
+    scoped.attach_policy(PolicyId=policy["Id"], TargetId=member)
+    scoped.detach_policy(PolicyId=policy["Id"], TargetId=member)
+    org.delete_policy(PolicyId=policy["Id"])
+
+
+def test_organizations_condition_keys(srv: Server, org: Any) -> None:
+    """organizations:PolicyType and aws:RequestTag/aws:TagKeys reach identity policies."""
+    iam = srv.client("iam")
+    iam.create_user(UserName="tagged-creator")
+    iam.put_user_policy(UserName="tagged-creator", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "organizations:CreatePolicy", "Resource": "*",
+             "Condition": {"StringEquals": {"organizations:PolicyType": "SERVICE_CONTROL_POLICY",
+                                            "aws:RequestTag/team": "logs"},
+                           "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}},
+            {"Effect": "Allow", "Action": "organizations:DeletePolicy", "Resource": "*",
+             "Condition": {"StringEquals": {
+                 "organizations:PolicyType": "SERVICE_CONTROL_POLICY"}}}]}))
+    key = iam.create_access_key(UserName="tagged-creator")["AccessKey"]
+    user = srv.client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    for tags in ([], [{"Key": "team", "Value": "other"}],
+                 [{"Key": "team", "Value": "logs"}, {"Key": "extra", "Value": "x"}]):
+        with pytest.raises(ClientError) as exc:
+            user.create_policy(Name="keys", Description="", Content=DENY_BUCKETS,
+                               Type="SERVICE_CONTROL_POLICY", Tags=tags)
+        assert _error(exc)[0] == "AccessDeniedException", tags
+    made = user.create_policy(Name="keys", Description="", Content=DENY_BUCKETS,
+                              Type="SERVICE_CONTROL_POLICY",
+                              Tags=[{"Key": "team", "Value": "logs"}])["Policy"]
+    user.delete_policy(PolicyId=made["PolicySummary"]["Id"])

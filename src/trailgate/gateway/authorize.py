@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.org_keys import OrgPlace, org_path, principal_org_keys, resource_org_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
@@ -25,6 +26,7 @@ from ..services import catalog
 from ..services.iam import queries
 from ..services.iam.documents import displayed_trust
 from ..services.iam.password_policy import users_may_change_password
+from ..services.organizations.arns import org_resources
 from .context import Principal, RequestContext
 
 
@@ -41,12 +43,15 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     if ctx.service != "sts":
         if decision.reason == "explicit-deny":
             kinds = {m.policy_type for m in decision.statements}
-            where = (
-                "a resource-based policy"
-                if kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}
-                else "an identity-based policy"
-            )
+            if PolicyType.SCP in kinds:  # AWS names the SCP first
+                where = "a service control policy"
+            elif kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}:
+                where = "a resource-based policy"
+            else:
+                where = "an identity-based policy"
             message += f" with an explicit deny in {where}"
+        elif decision.reason == "scp":
+            message += f" because no service control policy allows the {action} action"
         elif decision.reason == "no-identity-allow":
             message += f" because no identity-based policy allows the {action} action"
         elif decision.reason == "boundary":
@@ -67,12 +72,14 @@ class PolicyCache:
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.places: dict[str, OrgPlace] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
             self.trusts.clear()
             self.tags.clear()
+            self.places.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -93,6 +100,15 @@ class PolicyCache:
                 self.tags.clear()
             self.tags[key] = found
         return found
+
+    def org_place(self, account: str, read: Any) -> OrgPlace:
+        """Where ``account`` sits in the organization (call after :meth:`get`, which checks
+        the generation; every change to the organization's tree bumps it)."""
+        if account not in self.places:
+            if len(self.places) > 50_000:
+                self.places.clear()
+            self.places[account] = read(lambda tx: org_path(tx, account))
+        return self.places[account]
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -127,20 +143,15 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         found: str | None = read(lambda tx: queries.entity_path(tx, p.account, kind, name))
         return found
 
-    # A read transaction only for the resources that need an entity's path.
-    if ctx.service == "cloudtrail":
-        resource = catalog.cloudtrail_resource(ctx.operation, ctx.params, p.account, ctx.region)
-    else:
-        resource = "*" if ctx.service == "s3" else entry.resource(p.account, ctx.params, path)
+    resources = _resources(ctx, entry, p.account, path, read)
+    resource = resources[0]
     ps_key = (p.kind, p.arn, p.session_policies, p.session_policy_arns, p.issuer_arn)
     policies = cache.get(generation, ps_key)
     if policies is None:
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
-    if p.kind in ("user", "assumed_role", "federated_user"):
-        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
-        keys.update(principal_tag_keys(tags))
+    _principal_keys(ctx.service, p, read, cache, keys)
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -148,14 +159,15 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
     if ctx.service == "s3":
         from .authorize_s3 import authorize_s3
 
-        authorize_s3(ctx, read, policies, keys, caller)
+        authorize_s3(ctx, read, policies, keys, caller,
+                     lambda account: cache.org_place(account, read))
         return
     request = Request(caller, action, resource, keys, None)
     decision = _password_policy_grants(ctx, p, read, resource, evaluate(request, policies))
     ctx.decision = decision
     if not decision.allowed:
         raise _denied(ctx, action, resource, decision)
-    extra: list[tuple[str, str]] = []
+    extra = [(action, other) for other in resources[1:]]  # all must allow (Organizations)
     if ctx.operation == "GetFederationToken" and ctx.params.get("Tags"):
         extra.append(("sts:TagSession", resource))
     if ctx.service == "iam":
@@ -164,6 +176,43 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+def _resources(
+    ctx: RequestContext, entry: catalog.Entry, account: str, path: Any, read: Any
+) -> tuple[str, ...]:
+    """The ARN the request is authorized on, then any other it must be allowed on too.  A
+    read transaction only for the resources that need one (an entity's path, the
+    organization's id)."""
+    if ctx.service == "cloudtrail":
+        return (catalog.cloudtrail_resource(ctx.operation, ctx.params, account, ctx.region),)
+    if ctx.service == "s3":
+        return ("*",)  # decided by authorize_s3
+    if ctx.service == "organizations":
+        found: tuple[str, ...] = read(lambda tx: org_resources(tx, ctx.operation, ctx.params))
+        return found or ("*",)
+    return (entry.resource(account, ctx.params, path),)
+
+
+def _principal_keys(
+    service: str, p: Principal, read: Any, cache: PolicyCache, keys: dict[str, tuple[str, ...]]
+) -> None:
+    """The keys read from the store: the principal's tags, its account's place in the
+    organization and, for a service whose resources are the caller's own, the resource's."""
+    if p.kind in ("user", "assumed_role", "federated_user"):
+        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
+        keys.update(principal_tag_keys(tags))
+    if p.kind in _ACCOUNT_PRINCIPALS:
+        place = cache.org_place(p.account, read)
+        principal_org_keys(place, keys)
+        if service in _OWN_ACCOUNT_RESOURCES:
+            resource_org_keys(p.account, place, keys)
+
+
+# Services whose resources always belong to the caller's account (aws:ResourceAccount and
+# aws:ResourceOrgID/Paths name it).
+_OWN_ACCOUNT_RESOURCES = frozenset({"iam", "cloudtrail"})
+_ACCOUNT_PRINCIPALS = frozenset({"root", "user", "assumed_role", "federated_user"})
 
 
 # What the account password policy's AllowUsersToChangePassword grants every IAM user on
@@ -329,6 +378,7 @@ def _authorize_assume_role(
     ctx.target = role
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
+    resource_org_keys(resource_account, cache.org_place(resource_account, read), keys)
     actions = ["sts:AssumeRole"]
     if ctx.params.get("Tags") or ctx.params.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from ..auth.org_keys import OrgPlace, org_path, resource_org_keys
 from ..policy import (
     BoundPolicy,
     Caller,
@@ -22,6 +23,7 @@ from ..policy import (
 from ..protocol.errors import ServiceError
 from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
+from ..services.s3.access import policy_is_public
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
 from .context import RequestContext
@@ -204,15 +206,14 @@ def _bucket_policy(bucket: dict[str, Any]) -> BoundPolicy | None:
 
 
 def _public_grant_used(decision: Decision, bound: BoundPolicy | None) -> bool:
-    if bound is None:
+    """The bucket policy is public (AWS's notion: a statement open to everyone without a
+    restricting condition such as ``aws:PrincipalOrgID``) and one of its statements grants
+    this request: RestrictPublicBuckets then blocks any other account's access through it, a
+    non-public statement of that policy included."""
+    if bound is None or not policy_is_public(bound.compiled.policy):
         return False
-    statements = bound.compiled.policy.statements
-    for m in decision.statements:
-        if m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id:
-            principal = statements[m.index].principal
-            if principal is not None and (principal.wildcard or "*" in principal.aws):
-                return True
-    return False
+    return any(m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id
+               for m in decision.statements)
 
 
 def _decide(
@@ -244,6 +245,7 @@ def authorize_s3(
     policies: PolicySet,
     keys: dict[str, tuple[str, ...]],
     caller: Caller,
+    org_place: Callable[[str], OrgPlace],
 ) -> None:
     operation = ctx.operation
     version = ctx.params.get("VersionId")
@@ -266,6 +268,9 @@ def authorize_s3(
             bucket = None
         elif bucket is None:
             return  # the provider answers NoSuchBucket
+        owner = caller.account if bucket is None else bucket["Owner"]  # a new one: the caller's
+        if owner:
+            resource_org_keys(owner, org_place(owner), keys)
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
             if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
@@ -279,20 +284,31 @@ def authorize_s3(
         caller, act, arn, keys, policies, bucket).allowed, name)
     if operation == "DeleteObjects":
         # Decided per key: S3 answers 200 and reports AccessDenied for each refused key.
-        objects = (ctx.params.get("Delete") or {}).get("Objects") or []
-        ctx.params[DENIED_KEYS] = {
-            (str(o.get("Key", "")), o.get("VersionId"))
-            for o in objects
-            if not _entry_allowed(o, lambda act, arn, entry_keys: _decide(
-                caller, act, arn, entry_keys, policies, bucket).allowed, name, keys)
-        }
+        ctx.params[DENIED_KEYS] = _refused_keys(ctx, caller, keys, policies, bucket, name)
         return
     decision = _decide(caller, action, resource, keys, policies, bucket)
     ctx.decision = decision
-    owner = bucket["Owner"] if bucket is not None else None
     if not decision.allowed:
-        raise refusal(ctx, read, action, resource, decision, owner)
+        raise refusal(ctx, read, action, resource, decision,
+                      bucket["Owner"] if bucket is not None else None)
     _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _refused_keys(
+    ctx: RequestContext, caller: Caller, keys: dict[str, tuple[str, ...]],
+    policies: PolicySet, bucket: dict[str, Any] | None, name: str,
+) -> set[tuple[str, Any]]:
+    """DeleteObjects: the (key, version id) pairs the caller may not delete."""
+    objects = (ctx.params.get("Delete") or {}).get("Objects") or []
+
+    def allows(action: str, arn: str, entry_keys: dict[str, tuple[str, ...]]) -> bool:
+        return _decide(caller, action, arn, entry_keys, policies, bucket).allowed
+
+    return {
+        (str(o.get("Key", "")), o.get("VersionId"))
+        for o in objects
+        if not _entry_allowed(o, allows, name, keys)
+    }
 
 
 def _entry_allowed(
@@ -382,6 +398,9 @@ def _authorize_copy_source(
     if bucket is None:
         return  # the provider answers NoSuchBucket
     source_arn = object_arn(src_bucket, src_key)
-    decision = _decide(caller, reading, source_arn, keys, policies, bucket)
+    owner: str = bucket["Owner"]
+    source_keys = dict(keys)  # the source bucket's owner is the resource account here
+    resource_org_keys(owner, read(lambda tx: org_path(tx, owner)), source_keys)
+    decision = _decide(caller, reading, source_arn, source_keys, policies, bucket)
     if not decision.allowed:
         raise refusal(ctx, read, reading, source_arn, decision, bucket["Owner"])

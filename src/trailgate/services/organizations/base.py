@@ -68,13 +68,27 @@ class OrgBase:
                             "You don't have permissions to access this resource.")
         return org
 
+    def _require_reader(self, call: Call, tx: Any) -> dict[str, Any]:
+        """The organization, for a caller that may read it: the management account, or a
+        member account that is a delegated administrator for some service."""
+        org = self._require_org(call, tx)
+        if call.account != org["MasterAccountId"] and not any(
+                d["AccountId"] == call.account for d in tx.list(ORG, "delegated")):
+            raise org_error("AccessDeniedException",
+                            "You don't have permissions to access this resource.")
+        return org
+
     def _page(
         self, call: Call, items: list[dict[str, Any]], key: str,
         view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         limit = int(call.params.get("MaxResults") or 20)
-        start = int(call.params.get("NextToken") or 0) if str(
-            call.params.get("NextToken") or "0").isdigit() else 0
+        token = str(call.params.get("NextToken") or "0")
+        if not token.isdigit():  # only tokens this server handed out
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("InvalidInputException", "The NextToken value is not valid.",
+                            "INVALID_NEXT_TOKEN")
+        start = int(token)
         page = items[start : start + limit]
         shown = view or account_out
         out: dict[str, Any] = {key: [shown(a) for a in page]}

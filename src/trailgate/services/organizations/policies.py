@@ -27,6 +27,7 @@ from ...policy.validate import SCP_MALFORMED_MESSAGE
 from ...protocol.errors import ServiceError
 from ..base import Call
 from .base import ORG, OrgBase, attach, org_error, root_id_of
+from .tags import check_tags, set_tags
 
 SCP: Final = "SERVICE_CONTROL_POLICY"
 FULL_ACCESS_ID: Final = "p-FullAWSAccess"
@@ -41,6 +42,7 @@ FULL_ACCESS: Final = {
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, indent=2),
 }
 MAX_CONTENT: Final = 5120
+MAX_ATTACHED: Final = 5  # SCPs on one root, OU or account
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
 
 
@@ -67,11 +69,19 @@ def _check_content(text: str) -> None:
         raise org_error("MalformedPolicyDocumentException", SCP_MALFORMED_MESSAGE) from None
 
 
-def _check_type(value: Any) -> None:
-    if value != SCP:
+def _check_type(org: dict[str, Any], value: Any) -> None:
+    """Only SCPs exist here, and only in an organization with all features enabled (one with
+    consolidated billing only has no policy types)."""
+    if value != SCP or org.get("FeatureSet") != "ALL":
         raise org_error("PolicyTypeNotAvailableForOrganizationException",
                      "You can't use the specified policy type with the feature set currently "
                      "enabled for this organization.")
+
+
+def _check_name_free(tx: Any, name: str) -> None:
+    if name == FULL_ACCESS["Name"] or any(p["Name"] == name for p in tx.list(ORG, "policy")):
+        raise org_error("DuplicatePolicyException", "A policy with the same name already "
+                        "exists.")
 
 
 def scp_enabled(org: dict[str, Any]) -> bool:
@@ -152,7 +162,7 @@ class PolicyOps(OrgBase):
     def EnablePolicyType(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         self._require_root_id(call, tx)
-        _check_type(call.params.get("PolicyType"))
+        _check_type(org, call.params.get("PolicyType"))
         if scp_enabled(org):
             raise org_error("PolicyTypeAlreadyEnabledException",
                          "The specified policy type is already enabled.")
@@ -168,7 +178,7 @@ class PolicyOps(OrgBase):
     def DisablePolicyType(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         self._require_root_id(call, tx)
-        _check_type(call.params.get("PolicyType"))
+        _check_type(org, call.params.get("PolicyType"))
         if not scp_enabled(org):
             raise org_error("PolicyTypeNotEnabledException",
                          "This operation can be performed only for enabled policy types.")
@@ -189,14 +199,12 @@ class PolicyOps(OrgBase):
     def CreatePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         params = call.params
-        _check_type(params.get("Type"))
+        _check_type(org, params.get("Type"))
         content = str(params.get("Content") or "")
         _check_content(content)
+        tags = check_tags(params.get("Tags"))
         name = str(params.get("Name") or "")
-        if name == FULL_ACCESS["Name"] or any(
-                p["Name"] == name for p in tx.list(ORG, "policy")):
-            raise org_error("DuplicatePolicyException", "A policy with the same name already "
-                         "exists.")
+        _check_name_free(tx, name)
         policy_id = "p-" + "".join(secrets.choice(_ID_CHARS) for _ in range(8))
         policy = {
             "Id": policy_id,
@@ -206,10 +214,11 @@ class PolicyOps(OrgBase):
             "AwsManaged": False, "Content": content,
         }
         tx.put(ORG, "policy", policy_id, policy_id, policy)
+        set_tags(tx, policy_id, tags)
         return {"Policy": _view(policy)}
 
     def DescribePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         return {"Policy": _view(self._policy(tx, call.params.get("PolicyId")))}
 
     def UpdatePolicy(self, call: Call, tx: Any) -> dict[str, Any]:
@@ -222,7 +231,8 @@ class PolicyOps(OrgBase):
         if params.get("Content") is not None:
             _check_content(str(params["Content"]))
             policy["Content"] = str(params["Content"])
-        if params.get("Name") is not None:
+        if params.get("Name") is not None and params["Name"] != policy["Name"]:
+            _check_name_free(tx, str(params["Name"]))
             policy["Name"] = str(params["Name"])
         if params.get("Description") is not None:
             policy["Description"] = str(params["Description"])
@@ -241,14 +251,15 @@ class PolicyOps(OrgBase):
                          "The policy is attached to one or more entities. You must detach it "
                          "from all roots, OUs, and accounts before performing this operation.")
         tx.delete(ORG, "policy", policy["Id"])
+        set_tags(tx, policy["Id"], [])
         return {}
 
     def ListPolicies(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
         policies = [FULL_ACCESS, *sorted(tx.list(ORG, "policy"), key=lambda p: p["Name"])]
-        return {"Policies": [_summary(p) for p in policies]}
+        return self._page(call, policies, "Policies", _summary)
 
     # -- attachments ----------------------------------------------------------------------
 
@@ -262,6 +273,11 @@ class PolicyOps(OrgBase):
         if tx.get(ORG, "attachment", f"{policy['Id']}/{target}") is not None:
             raise org_error("DuplicatePolicyAttachmentException",
                          "The selected policy is already attached to the specified target.")
+        if len(attached_to(tx, target)) >= MAX_ATTACHED:
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("ConstraintViolationException", "You attempted to attach more "
+                            "policies of this type to the target than it can have.",
+                            "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
         attach(tx, policy["Id"], target)
         tx.bump_generation()
         return {}
@@ -284,15 +300,16 @@ class PolicyOps(OrgBase):
         return {}
 
     def ListPoliciesForTarget(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         target = self._target(tx, org, str(call.params.get("TargetId") or ""))["TargetId"]
         if call.params.get("Filter") != SCP:
             return {"Policies": []}  # only SCPs exist here
-        return {"Policies": [_summary(p) for p in attached_to(tx, target)]}
+        return self._page(call, attached_to(tx, target), "Policies", _summary)
 
     def ListTargetsForPolicy(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         policy = self._policy(tx, call.params.get("PolicyId"))
         targets = sorted(a["TargetId"] for a in tx.list(ORG, "attachment")
                          if a["PolicyId"] == policy["Id"])
-        return {"Targets": [self._target(tx, org, t) for t in targets]}
+        return self._page(call, [self._target(tx, org, t) for t in targets], "Targets",
+                          lambda target: target)

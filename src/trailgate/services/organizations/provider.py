@@ -17,7 +17,11 @@ from typing import Any
 
 from ..base import Call
 from .base import ORG, OrgBase, account_out, attach, epoch_dt, org_error
-from .policies import FULL_ACCESS_ID, PolicyOps, attached_to, scp_enabled
+from .delegated import DelegatedOps
+from .lifecycle import LifecycleOps
+from .paths import entity_path
+from .policies import FULL_ACCESS_ID, PolicyOps, scp_enabled
+from .tags import TagOps, check_tags, set_tags
 from .units import UnitOps
 
 __all__ = ["ORG", "OrganizationsProvider"]
@@ -31,11 +35,16 @@ ADMIN_TRUST = (
 )
 
 
+ADMIN_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+)
+
+
 def _token(n: int) -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(n))
 
 
-class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
+class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedOps, OrgBase):
     def __init__(self, iam: Any, management_account: str) -> None:
         self.iam = iam
         self.mgmt = management_account
@@ -83,7 +92,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
             Name="management",
             Status="ACTIVE",
             State="ACTIVE",
-            JoinedMethod="CREATED",
+            JoinedMethod="INVITED",  # as AWS lists the management account (it was not created)
             JoinedTimestamp=call.now.timestamp(),
         )
         tx.put(ORG, "account", call.account, call.account, record)
@@ -99,11 +108,13 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         email = params["Email"]
         name = params["AccountName"]
         role_name = params.get("RoleName") or "OrganizationAccountAccessRole"
-        request_id = "car-" + _token(12)
+        tags = check_tags(params.get("Tags"))
+        request_id = "car-" + secrets.token_hex(16)  # as AWS's: 32 hexadecimal digits
         status: dict[str, Any] = {
             "Id": request_id,
             "AccountName": name,
             "RequestedTimestamp": call.now.timestamp(),
+            "CompletedTimestamp": call.now.timestamp(),  # a failed request completes too
         }
         if not EMAIL.fullmatch(email) or email.count("@") != 1:
             status.update(State="FAILED", FailureReason="INVALID_EMAIL")
@@ -112,9 +123,8 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         else:
             account = self._new_account_id(tx)
             self._create_member(call, tx, org, account, email, name, role_name)
-            status.update(
-                State="SUCCEEDED", AccountId=account, CompletedTimestamp=call.now.timestamp()
-            )
+            set_tags(tx, account, tags)
+            status.update(State="SUCCEEDED", AccountId=account)
         tx.put(ORG, "create-status", request_id, request_id, status)
         # AWS creates the account in the background: its answer is always the request still
         # IN_PROGRESS (no account id, no outcome); DescribeCreateAccountStatus has the outcome.
@@ -144,14 +154,15 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
             "Description": "Grants the organization's management account administrator access.",
         })
         self.iam.CreateRole(member, tx)
-        self.iam.AttachRolePolicy(replace(member, params={
-            "RoleName": role_name,
-            "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        # AWS gives the role an inline policy named AdministratorAccess (not the managed one)
+        self.iam.PutRolePolicy(replace(member, params={
+            "RoleName": role_name, "PolicyName": "AdministratorAccess",
+            "PolicyDocument": ADMIN_POLICY,
         }), tx)
         tx.bump_generation()
 
     def DescribeCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         status = tx.get(ORG, "create-status", call.params["CreateAccountRequestId"])
         if status is None:
             raise org_error(
@@ -162,41 +173,25 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         return {"CreateAccountStatus": _status_out(status)}
 
     def ListAccounts(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         return self._page(call, tx.list(ORG, "account"), "Accounts")
 
     def DescribeAccount(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         found = tx.get(ORG, "account", call.params["AccountId"])
         if found is None:
             raise org_error("AccountNotFoundException",
                          "You specified an account that doesn't exist.")
-        return {"Account": account_out(found)}
+        # UNSURE: whether ListAccounts also gives Paths (DescribeAccount documents them)
+        return {"Account": {**account_out(found),
+                            "Paths": [entity_path(tx, found["Id"], "account")]}}
 
     def ListRoots(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
+        org = self._require_reader(call, tx)
         return {"Roots": [self._root_out(org, tx)]}
 
-    def RemoveAccountFromOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
-        org = self._require_management(call, tx)
-        account = call.params["AccountId"]
-        if account == org["MasterAccountId"]:
-            raise org_error(
-                "MasterCannotLeaveOrganizationException",
-                "You can't remove a management account from an organization. If you want the "
-                "management account to become a member account in another organization, you "
-                "must first delete the current organization.",
-            )
-        if not tx.delete(ORG, "account", account):
-            raise org_error("AccountNotFoundException",
-                         "You specified an account that doesn't exist.")
-        for attached in attached_to(tx, account):  # SCPs no longer apply to it
-            tx.delete(ORG, "attachment", f"{attached['Id']}/{account}")
-        tx.bump_generation()
-        return {}
-
     def ListCreateAccountStatus(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         states = set(call.params.get("States") or ())
         found = [s for s in tx.list(ORG, "create-status") if not states or s["State"] in states]
         found.sort(key=lambda s: (s["RequestedTimestamp"], s["Id"]))
@@ -218,7 +213,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, OrgBase):
         return {}
 
     def ListAWSServiceAccessForOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         enabled = sorted(tx.list(ORG, "service-access"), key=lambda r: r["ServicePrincipal"])
         return self._page(call, enabled, "EnabledServicePrincipals",
                           lambda r: {**r, "DateEnabled": epoch_dt(r["DateEnabled"])})

@@ -19,7 +19,9 @@ from typing import Any, Final
 from ...protocol.errors import ServiceError
 from ..base import Call
 from .base import ORG, OrgBase, attach, org_error
+from .paths import entity_path
 from .policies import FULL_ACCESS_ID, attached_to, scp_enabled
+from .tags import check_tags, set_tags
 
 MAX_DEPTH: Final = 5
 _ID_CHARS: Final = string.ascii_lowercase + string.digits
@@ -79,6 +81,7 @@ class UnitOps(OrgBase):
         org = self._require_management(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         name = str(call.params.get("Name") or "")
+        tags = check_tags(call.params.get("Tags"))
         if any(u["Name"] == name for u in self._children(tx, parent)[1]):
             raise org_error("DuplicateOrganizationalUnitException",
                          "An OU with the same name already exists.")
@@ -90,15 +93,17 @@ class UnitOps(OrgBase):
         ou = {"Id": ou_id, "Name": name, "ParentId": parent, "Arn": (
             f"arn:aws:organizations::{org['MasterAccountId']}:ou/{org['Id']}/{ou_id}")}
         tx.put(ORG, "ou", ou_id, ou_id, ou)
+        set_tags(tx, ou_id, tags)
         if scp_enabled(org):
             attach(tx, FULL_ACCESS_ID, ou_id)
         tx.bump_generation()
         return {"OrganizationalUnit": _ou_out(ou)}
 
     def DescribeOrganizationalUnit(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
-        return {"OrganizationalUnit": _ou_out(self._ou(tx, call.params.get(
-            "OrganizationalUnitId")))}
+        self._require_reader(call, tx)
+        ou = self._ou(tx, call.params.get("OrganizationalUnitId"))
+        # UNSURE: whether the other calls returning an OU also give its Path
+        return {"OrganizationalUnit": {**_ou_out(ou), "Path": entity_path(tx, ou["Id"], "ou")}}
 
     def UpdateOrganizationalUnit(self, call: Call, tx: Any) -> dict[str, Any]:
         self._require_management(call, tx)
@@ -124,6 +129,7 @@ class UnitOps(OrgBase):
         for attached in attached_to(tx, ou["Id"]):
             tx.delete(ORG, "attachment", f"{attached['Id']}/{ou['Id']}")
         tx.delete(ORG, "ou", ou["Id"])
+        set_tags(tx, ou["Id"], [])
         tx.bump_generation()
         return {}
 
@@ -154,18 +160,18 @@ class UnitOps(OrgBase):
     # -- reading the tree -----------------------------------------------------------------
 
     def ListOrganizationalUnitsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         units = sorted(self._children(tx, parent)[1], key=lambda u: u["Name"])
         return self._page(call, units, "OrganizationalUnits", _ou_out)
 
     def ListAccountsForParent(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         return self._page(call, self._children(tx, parent)[0], "Accounts")
 
     def ListChildren(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         parent = self._parent(tx, call.params.get("ParentId"))
         accounts, units = self._children(tx, parent)
         if call.params.get("ChildType") == "ORGANIZATIONAL_UNIT":
@@ -175,7 +181,7 @@ class UnitOps(OrgBase):
         return self._page(call, children, "Children", lambda child: child)
 
     def ListParents(self, call: Call, tx: Any) -> dict[str, Any]:
-        self._require_management(call, tx)
+        self._require_reader(call, tx)
         child_id = str(call.params.get("ChildId") or "")
         child = tx.get(ORG, "account", child_id) or tx.get(ORG, "ou", child_id)
         if child is None:
