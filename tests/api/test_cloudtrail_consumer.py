@@ -1,0 +1,115 @@
+"""CloudTrail as a log consumer and a trail administrator see it, on a server of its own (an
+account alias changes every root record of the account): the root caller named by the account
+alias, the metadata of delivered log files, and CloudTrail's own exceptions for values outside
+its enums, through boto3 and the AWS CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .server import MANAGEMENT, Server, start
+from .test_cloudtrail_scenario import bucket_policy
+from .test_s3_versioning import run_aws
+
+BUCKET = "tg-consumer-logs"
+TRAIL = "consumer"
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start(Path(tmp_path_factory.mktemp("ct-consumer")),
+                extra_args=("--delivery-interval", "1"))
+    yield srv
+    srv.stop()
+
+
+def _root_identity(ct: Any, event_name: str, after: float) -> dict[str, Any]:
+    """userIdentity of the newest ``event_name`` event recorded at or after ``after``."""
+    events = ct.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}])["Events"]
+    fresh = [e for e in events if e["EventTime"].timestamp() >= int(after)]
+    assert fresh, events
+    identity: dict[str, Any] = json.loads(fresh[0]["CloudTrailEvent"])["userIdentity"]
+    return identity
+
+
+def test_root_caller_is_named_by_the_account_alias(own: Server) -> None:
+    """AWS: for a Root userIdentity, userName holds the account alias when one is set, and is
+    absent otherwise."""
+    iam, ct = own.client("iam"), own.client("cloudtrail")
+    before = time.time()
+    iam.list_users()
+    plain = _root_identity(ct, "ListUsers", before)
+    assert plain == {"type": "Root", "principalId": MANAGEMENT,
+                     "arn": f"arn:aws:iam::{MANAGEMENT}:root", "accountId": MANAGEMENT,
+                     "accessKeyId": plain["accessKeyId"]}
+    iam.create_account_alias(AccountAlias="tg-consumer-alias")
+    try:
+        time.sleep(1.1)  # a new second: the lookup below sees only the call after the alias
+        after = time.time()
+        iam.list_roles()
+        named = _root_identity(ct, "ListRoles", after)
+        assert named == dict(plain, userName="tg-consumer-alias")
+    finally:
+        iam.delete_account_alias(AccountAlias="tg-consumer-alias")
+    time.sleep(1.1)
+    again = time.time()
+    iam.list_groups()
+    assert "userName" not in _root_identity(ct, "ListGroups", again)
+
+
+def test_log_files_carry_cloudtrails_metadata(own: Server) -> None:
+    """Delivered log files are stored as ``Content-Type: application/json`` with
+    ``Content-Encoding: gzip``; boto3 hands back the gzip bytes unchanged."""
+    s3, ct = own.client("s3"), own.client("cloudtrail")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=bucket_policy(BUCKET, [(MANAGEMENT, TRAIL, "")]))
+    ct.create_trail(Name=TRAIL, S3BucketName=BUCKET)
+    ct.start_logging(Name=TRAIL)
+    try:
+        key = _first_log_key(s3)
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        assert (head["ContentType"], head["ContentEncoding"]) == ("application/json", "gzip")
+        raw = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert raw[:2] == b"\x1f\x8b" and len(raw) == head["ContentLength"]
+        assert list(json.loads(gzip.decompress(raw))) == ["Records"]
+    finally:
+        ct.delete_trail(Name=TRAIL)
+
+
+def _first_log_key(s3: Any) -> str:
+    deadline = time.monotonic() + 20
+    while True:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"AWSLogs/{MANAGEMENT}/CloudTrail/")
+        keys = [o["Key"] for o in listed.get("Contents", [])]
+        if keys:
+            return keys[0]
+        assert time.monotonic() < deadline, "no log file delivered"
+        s3.list_buckets()  # something to record
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (("lookup-events", "--lookup-attributes", "AttributeKey=User,AttributeValue=x"),
+     "InvalidLookupAttributesException"),
+    (("lookup-events", "--event-category", "management"), "InvalidEventCategoryException"),
+    (("put-event-selectors", "--trail-name", "any-trail", "--event-selectors",
+      '[{"ReadWriteType": "read-only"}]'), "InvalidEventSelectorsException"),
+    (("put-insight-selectors", "--trail-name", "any-trail", "--insight-selectors",
+      '[{"InsightType": "ApiCallRate"}]'), "InvalidInsightSelectorsException"),
+])
+def test_cli_values_outside_the_enums_get_cloudtrails_exceptions(
+    own: Server, args: tuple[str, ...], code: str
+) -> None:
+    """The AWS CLI sends enum values unchecked; CloudTrail answers its own exception for each
+    (as its model documents), not the generic ValidationException."""
+    out = run_aws(own, "cloudtrail", *args, check=False)
+    assert out.returncode == 255, out.stderr  # AWS CLI v1: a service error
+    assert f"An error occurred ({code}) when calling the" in out.stderr, out.stderr
