@@ -1,7 +1,7 @@
 """CloudTrail as a log consumer and a trail administrator see it, on a server of its own (an
 account alias changes every root record of the account): the root caller named by the account
-alias, the metadata of delivered log files, and CloudTrail's own exceptions for values outside
-its enums, through boto3 and the AWS CLI."""
+alias, the metadata of delivered log files, CloudTrail's own deliveries as data events, and
+CloudTrail's own exceptions for values outside its enums, through boto3 and the AWS CLI."""
 
 from __future__ import annotations
 
@@ -93,6 +93,54 @@ def _first_log_key(s3: Any) -> str:
             return keys[0]
         assert time.monotonic() < deadline, "no log file delivered"
         s3.list_buckets()  # something to record
+        time.sleep(0.5)
+
+
+def test_deliveries_are_data_events_for_a_trail_that_selects_them(own: Server) -> None:
+    """AWS: CloudTrail's PutObject of a log file is an S3 data event (invoked by
+    cloudtrail.amazonaws.com), delivered to a trail that logs data events for that bucket."""
+    s3, ct = own.client("s3"), own.client("cloudtrail")
+    bucket, name = "tg-consumer-recursive", "recursive"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=bucket_policy(bucket, [(MANAGEMENT, name, "")]))
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}]}])
+    ct.start_logging(Name=name)
+    try:
+        s3.put_object(Bucket=bucket, Key="start", Body=b"x")  # a first data event to deliver
+        record = _delivery_record(s3, bucket)
+    finally:
+        ct.delete_trail(Name=name)
+    key = record["requestParameters"]["key"]
+    assert key.startswith(f"AWSLogs/{MANAGEMENT}/CloudTrail/us-east-1/") and key.endswith(".gz")
+    assert record["userIdentity"] == {"type": "AWSService",
+                                      "invokedBy": "cloudtrail.amazonaws.com"}
+    assert (record["sourceIPAddress"], record["userAgent"]) == ("cloudtrail.amazonaws.com",) * 2
+    assert record["requestParameters"]["x-amz-acl"] == "bucket-owner-full-control"
+    assert (record["eventCategory"], record["managementEvent"], record["readOnly"]) == (
+        "Data", False, False)
+    assert record["recipientAccountId"] == MANAGEMENT
+    assert record["resources"] == [
+        {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"},
+        {"accountId": MANAGEMENT, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}]
+    assert record["additionalEventData"]["bytesTransferredIn"] == s3.head_object(
+        Bucket=bucket, Key=key)["ContentLength"]
+
+
+def _delivery_record(s3: Any, bucket: str) -> dict[str, Any]:
+    """The first record of CloudTrail writing a log file, found in the bucket's log files."""
+    deadline = time.monotonic() + 30
+    while True:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{MANAGEMENT}/CloudTrail/")
+        for item in listed.get("Contents", []):
+            raw = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            for record in json.loads(gzip.decompress(raw))["Records"]:
+                if record["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com":
+                    found: dict[str, Any] = record
+                    return found
+        assert time.monotonic() < deadline, "no delivery recorded"
         time.sleep(0.5)
 
 

@@ -20,8 +20,9 @@ bucket policy changed meanwhile is honoured.  Objects are written on behalf of t
 (who owns them, whatever the bucket's object ownership), ``Content-Type: application/json``
 with ``Content-Encoding: gzip`` (the metadata CloudTrail gives its ``.json.gz`` objects: a
 browser or an HTTP client that honours it receives the JSON inflated; boto3 and the AWS CLI
-hand back the gzip bytes as stored), ACL ``bucket-owner-full-control``.  Nothing here is
-recorded as a CloudTrail event.
+hand back the gzip bytes as stored), ACL ``bucket-owner-full-control``.  The writes are
+S3 data events, recorded (in the same transaction) only for trails that select them: see
+:mod:`.delivery_events`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from ..protocol.errors import ServiceError
 from ..services.base import Call
 from ..services.s3 import queries as s3q
 from ..store.interface import Store, Tx
+from .delivery_events import record_deliveries
 
 SERVICE: Final = "cloudtrail.amazonaws.com"
 ACL: Final = "bucket-owner-full-control"
@@ -236,6 +238,7 @@ class _Batch:
             results = [self.s3.PutObject(call, tx) for call in self.calls]
             if self.also is not None:
                 self.also(tx)
+            record_deliveries(tx, self.calls, results, self.now)
             return results
         except BaseException:
             self.raised = True
