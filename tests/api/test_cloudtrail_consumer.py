@@ -98,7 +98,8 @@ def _first_log_key(s3: Any) -> str:
 
 def test_deliveries_are_data_events_for_a_trail_that_selects_them(own: Server) -> None:
     """AWS: CloudTrail's PutObject of a log file is an S3 data event (invoked by
-    cloudtrail.amazonaws.com), delivered to a trail that logs data events for that bucket."""
+    cloudtrail.amazonaws.com), delivered to a trail that logs data events for that bucket,
+    unless the trail's RecursiveLogging is false."""
     s3, ct = own.client("s3"), own.client("cloudtrail")
     bucket, name = "tg-consumer-recursive", "recursive"
     s3.create_bucket(Bucket=bucket)
@@ -111,6 +112,7 @@ def test_deliveries_are_data_events_for_a_trail_that_selects_them(own: Server) -
     try:
         s3.put_object(Bucket=bucket, Key="start", Body=b"x")  # a first data event to deliver
         record = _delivery_record(s3, bucket)
+        _assert_recursive_logging_off_suppresses(s3, ct, bucket, name)
     finally:
         ct.delete_trail(Name=name)
     key = record["requestParameters"]["key"]
@@ -129,14 +131,40 @@ def test_deliveries_are_data_events_for_a_trail_that_selects_them(own: Server) -
         Bucket=bucket, Key=key)["ContentLength"]
 
 
+def _assert_recursive_logging_off_suppresses(s3: Any, ct: Any, bucket: str, name: str) -> None:
+    """RecursiveLogging false: the trail's later files hold its data events but no delivery."""
+    updated = ct.update_trail(Name=name, RecursiveLogging=False)
+    assert updated["RecursiveLogging"] is False
+    assert ct.get_trail(Name=name)["Trail"]["RecursiveLogging"] is False
+    before = set(_log_keys(s3, bucket))
+    s3.put_object(Bucket=bucket, Key="after", Body=b"y")
+    deadline = time.monotonic() + 30
+    later: list[dict[str, Any]] = []
+    while not any(r["requestParameters"].get("key") == "after" for r in later):
+        assert time.monotonic() < deadline, "the data event was not delivered"
+        time.sleep(0.5)
+        later = [r for key in set(_log_keys(s3, bucket)) - before
+                 for r in _records(s3, bucket, key)]
+    assert not [r for r in later if r["userIdentity"].get("invokedBy")], later
+
+
+def _log_keys(s3: Any, bucket: str) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{MANAGEMENT}/CloudTrail/")
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def _records(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
+    raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    records: list[dict[str, Any]] = json.loads(gzip.decompress(raw))["Records"]
+    return records
+
+
 def _delivery_record(s3: Any, bucket: str) -> dict[str, Any]:
     """The first record of CloudTrail writing a log file, found in the bucket's log files."""
     deadline = time.monotonic() + 30
     while True:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{MANAGEMENT}/CloudTrail/")
-        for item in listed.get("Contents", []):
-            raw = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            for record in json.loads(gzip.decompress(raw))["Records"]:
+        for key in _log_keys(s3, bucket):
+            for record in _records(s3, bucket, key):
                 if record["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com":
                     found: dict[str, Any] = record
                     return found

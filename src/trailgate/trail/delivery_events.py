@@ -5,8 +5,9 @@ principal ``cloudtrail.amazonaws.com``.  On AWS that call is a data event like a
 trail whose selectors log data events for the bucket receives it, with ``userIdentity``
 ``{"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}`` and the bucket owner as
 ``recipientAccountId``; the record is delivered in a later file, whose own delivery is logged in
-turn (AWS documents this loop and the trail setting ``RecursiveLogging`` that suppresses it,
-which trailgate does not serve).  Nothing is recorded when no trail selects the event.
+turn (AWS documents this loop).  A trail created or updated with ``RecursiveLogging`` false
+never receives these events (:func:`trail_selects`).  Nothing is recorded when no trail would
+receive the event.
 
 The records are appended inside the delivery's own transaction, as a call's records are.
 """
@@ -25,6 +26,21 @@ from .callinfo import CallInfo
 from .records import build_records, is_data_event
 
 SIGV4 = "AWS4-HMAC-SHA256"
+SERVICE = "cloudtrail.amazonaws.com"
+
+
+def is_delivery_event(record: dict[str, Any]) -> bool:
+    """A record of CloudTrail's own S3 write (what ``RecursiveLogging`` false suppresses)."""
+    identity = record.get("userIdentity") or {}
+    return (identity.get("invokedBy") == SERVICE and record.get("eventName") == "PutObject"
+            and record.get("eventSource") == "s3.amazonaws.com")
+
+
+def trail_selects(trail: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether the trail's selectors log the record, its ``RecursiveLogging`` considered."""
+    if trail.get("RecursiveLogging") is False and is_delivery_event(record):
+        return False
+    return selects(trail, record)
 
 
 def record_deliveries(
@@ -39,7 +55,7 @@ def record_deliveries(
     for call, result in zip(calls, results, strict=True):
         records = build_records(_call_info(call, result, now))
         kept = [(account, record) for account, record in records
-                if is_data_event(record) and any(selects(t, record) for t in trails)]
+                if is_data_event(record) and any(trail_selects(t, record) for t in trails)]
         append_records(tx, kept)
 
 
@@ -52,8 +68,8 @@ def _call_info(call: Call, result: dict[str, Any], now: datetime) -> CallInfo:
         service="s3",
         operation="PutObject",
         region=call.region,
-        source_ip="cloudtrail.amazonaws.com",
-        user_agent="cloudtrail.amazonaws.com",
+        source_ip=SERVICE,
+        user_agent=SERVICE,
         principal=call.principal,
         params=call.params,
         result=result,
