@@ -189,3 +189,19 @@ def test_cli_values_outside_the_enums_get_cloudtrails_exceptions(
     out = run_aws(own, "cloudtrail", *args, check=False)
     assert out.returncode == 255, out.stderr  # AWS CLI v1: a service error
     assert f"An error occurred ({code}) when calling the" in out.stderr, out.stderr
+
+
+def test_a_refused_selector_is_recorded_with_its_parameters(own: Server) -> None:
+    """CloudTrail read the request before refusing it: the record carries the parameters."""
+    ct = own.client("cloudtrail")
+    before = time.time()
+    with pytest.raises(ct.exceptions.InvalidEventSelectorsException):
+        ct.put_event_selectors(TrailName="refused-trail",
+                               EventSelectors=[{"ReadWriteType": "read-only"}])
+    events = ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "PutEventSelectors"}])["Events"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events
+               if e["EventTime"].timestamp() >= int(before)]
+    assert [(r["errorCode"], r["requestParameters"]) for r in records] == [
+        ("InvalidEventSelectorsException",
+         {"trailName": "refused-trail", "eventSelectors": [{"readWriteType": "read-only"}]})]

@@ -12,9 +12,9 @@ of these members is answered with that exception; anything else keeps ``Validati
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
-from .errors import ServiceError
+from .errors import ReadInputError
 
 #: First segment of the failing member's path -> the exception CloudTrail answers.
 _OWN_EXCEPTIONS: Final[dict[str, str]] = {
@@ -29,9 +29,9 @@ _OWN_EXCEPTIONS: Final[dict[str, str]] = {
 _PATH = re.compile(r" at '([A-Za-z]+)[.']")
 
 
-def cloudtrail_input_error(problems: list[str]) -> ServiceError | None:
+def cloudtrail_input_error(problems: list[str], params: dict[str, Any]) -> ReadInputError | None:
     """The CloudTrail exception for the first constraint failure, if CloudTrail has its own for
-    that member (None: the generic ``ValidationException`` applies)."""
+    that member (None: the generic ``ValidationException`` applies); it carries ``params``."""
     for problem in problems:
         found = _PATH.search(problem)
         code = _OWN_EXCEPTIONS.get(found.group(1)) if found else None
@@ -39,7 +39,8 @@ def cloudtrail_input_error(problems: list[str]) -> ServiceError | None:
             continue
         if code == "InvalidMaxResultsException":
             # UNSURE: the message wording
-            return ServiceError(code, "The maximum number of results is not valid.", 400)
+            return ReadInputError(code, "The maximum number of results is not valid.", 400,
+                                  params=params)
         # UNSURE: AWS's wording; the failure is named as the generic validation would name it
-        return ServiceError(code, problem, 400)
+        return ReadInputError(code, problem, 400, params=params)
     return None

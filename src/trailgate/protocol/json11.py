@@ -92,7 +92,7 @@ def parse_json(
             raise organizations_invalid_input(problems)
         if service == "cloudtrail":
             # CloudTrail's own exceptions for its selectors, lookups and limits.
-            own = cloudtrail_input_error(problems)
+            own = cloudtrail_input_error(problems, params)
             if own is not None:
                 raise own
         raise validation_exception(problems)
