@@ -712,13 +712,14 @@ def test_insight_selectors(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("selectors", "code", "message"), [
-    ([{"InsightType": "ApiCallRate"}], "ValidationException",
-     "1 validation error detected: Value 'ApiCallRate' at 'insightSelectors.1.member.insightType'"
+    # CloudTrail's own exception for an InsightType that is not valid (its model says so)
+    ([{"InsightType": "ApiCallRate"}], "InvalidInsightSelectorsException",
+     "Value 'ApiCallRate' at 'insightSelectors.1.member.insightType'"
      " failed to satisfy constraint: Member must satisfy enum value set: [ApiCallRateInsight, "
      "ApiErrorRateInsight]"),
     ([{"InsightType": "ApiCallRateInsight", "EventCategories": ["Insight"]}],
-     "ValidationException",
-     "1 validation error detected: Value 'Insight' at "
+     "InvalidInsightSelectorsException",
+     "Value 'Insight' at "
      "'insightSelectors.1.member.eventCategories.1.member' failed to satisfy constraint: Member "
      "must satisfy enum value set: [Management, Data]"),
     ([{}], "InvalidInsightSelectorsException",

@@ -1,5 +1,8 @@
 """Access key -> principal: root, IAM user, role session, GetSessionToken session.
 
+A root principal carries the account alias (CloudTrail names root callers by it); the cache
+is per store generation and every IAM write starts a new one, so a new alias is seen at once.
+
 Long-term keys (AKIA...) are looked up in the store (secret decrypted with the data dir's
 master key, cached per store generation); temporary keys (ASIA...) are self-contained: the
 sealed session token carries the secret and the session's claims.
@@ -57,6 +60,7 @@ def long_term(
             principal = Principal(
                 kind="root", arn=arn, account=record.account, user_id=record.account,
                 access_key_id=key_id, unique_id=record.account,
+                account_alias=queries.account_alias(tx, record.account),
             )
         else:
             user = queries.get_user(tx, record.account, record.user_name)

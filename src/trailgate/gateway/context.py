@@ -68,6 +68,7 @@ class Principal:
     session_tags: tuple[tuple[str, str], ...] = ()  # AssumeRole Tags, inherited ones included
     transitive_tag_keys: tuple[str, ...] = ()  # the session tags role chaining passes on
     issuer_arn: str | None = None  # federated users: the IAM user (or root) who federated
+    account_alias: str | None = None  # root (long-term key): the account alias, if one is set
 
 
 @dataclass

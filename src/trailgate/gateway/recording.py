@@ -265,7 +265,7 @@ class DataEventFilter:
     def _load(self, read: Any) -> list[dict[str, Any]]:
         trails = self._trails
         if trails is None:
-            trails = self._trails = read(_data_trails)
+            trails = self._trails = read(data_trails)
         return trails
 
     def may_want(self, read: Any, service: str, operation: str) -> bool:
@@ -280,7 +280,8 @@ class DataEventFilter:
                 if not is_data_event(record) or any(selects(t, record) for t in trails)]
 
 
-def _data_trails(tx: Tx) -> list[dict[str, Any]]:
+def data_trails(tx: Tx) -> list[dict[str, Any]]:
+    """The trails (any account, any state) whose selectors may log data events."""
     found = []
     for status in tx.list(NS, STATUS):
         trail = tx.get(str(status["Account"]), TRAIL, str(status["Key"]))

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import json11, query, restxml, shapes, specs
-from .errors import ServiceError
+from .errors import ReadInputError, ServiceError
 from .routing import DEFAULT_REGION, RoutingError, S3Resolver, identify
 
 if TYPE_CHECKING:  # gateway.context imports this package: no runtime import back
@@ -78,7 +78,11 @@ def parse_request(ctx: RequestContext) -> None:
     if proto == "query":
         ctx.params = query.parse_query(ctx.service, ctx.operation, query.request_pairs(ctx.request))
     elif proto == "json":
-        ctx.params = json11.parse_json(ctx.service, ctx.operation, ctx.request.body)
+        try:
+            ctx.params = json11.parse_json(ctx.service, ctx.operation, ctx.request.body)
+        except ReadInputError as err:
+            ctx.params = err.params  # the service read them: its record shows them
+            raise
     elif ctx.operation and specs.has_operation(ctx.service, ctx.operation):
         ctx.params = restxml.parse_s3(
             ctx.operation, ctx.request, ctx.params.get("Bucket"), ctx.params.get("Key")

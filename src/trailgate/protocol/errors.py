@@ -4,6 +4,7 @@ protocol by the serializer of the service that was called (query XML, JSON 1.1, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -45,3 +46,12 @@ def validation_error(failures: list[str]) -> ServiceError:
     return ServiceError(
         "ValidationError", f"{count} validation {noun} detected: " + "; ".join(failures), 400
     )
+
+
+@dataclass
+class ReadInputError(ServiceError):
+    """A service's own exception for a request value it read and refused (CloudTrail's
+    ``InvalidLookupAttributesException``...): ``params`` are the request's parameters, so the
+    call's CloudTrail record still shows them."""
+
+    params: dict[str, Any] = field(default_factory=dict)

@@ -7,7 +7,8 @@ blobs are base64.  A body that is not JSON, or a value of the wrong JSON type, g
 ``SerializationException`` (400) with the messages AWS's Coral framework uses (``NUMBER_VALUE
 cannot be converted to String``...); invalid JSON gives the bare exception, as AWS does.
 Constraint failures give ``ValidationException`` (400) with the same wording as the query
-protocol.
+protocol, except where the service has its own exception (CloudTrail: :mod:`.cloudtrail_input`;
+Organizations: ``InvalidInputException``).
 
 Responses: members in model order, timestamps as epoch seconds (millisecond precision), blobs
 base64; content type ``application/x-amz-json-1.1`` and ``x-amzn-RequestId``.  Errors are
@@ -25,6 +26,7 @@ from typing import Any, Final
 import orjson
 
 from . import limits, shapes, specs, values
+from .cloudtrail_input import cloudtrail_input_error
 from .errors import ServiceError
 from .shapes import Node
 
@@ -88,11 +90,11 @@ def parse_json(
     if problems:
         if service == "organizations":
             raise organizations_invalid_input(problems)
-        if service == "cloudtrail" and any("'maxResults'" in p for p in problems):
-            # CloudTrail answers its own exception for a MaxResults out of range (spec 7.6).
-            raise ServiceError(  # UNSURE: the message wording
-                "InvalidMaxResultsException", "The maximum number of results is not valid.", 400
-            )
+        if service == "cloudtrail":
+            # CloudTrail's own exceptions for its selectors, lookups and limits.
+            own = cloudtrail_input_error(problems, params)
+            if own is not None:
+                raise own
         raise validation_exception(problems)
     return params
 

@@ -53,8 +53,8 @@ import orjson
 from .. import clock as default_clock
 from ..services.cloudtrail.common import NS, STATUS, TRAIL, org_members, stamp
 from ..services.cloudtrail.eventlog import EventRow, events_after, last_event_seq
-from ..services.cloudtrail.selectors import selects
 from ..store.interface import Store, Tx
+from .delivery_events import trail_selects
 from .digest import logfile_record, record_logfiles
 from .records import is_global_service_event, record_region
 from .service_access import Source, logs_base, put_log_objects
@@ -262,7 +262,7 @@ class DeliveryWorker:
             return False
         if not trail.get("IncludeGlobalServiceEvents", True) and is_global_service_event(record):
             return False
-        return selects(trail, record)
+        return trail_selects(trail, record)
 
     # -- committing -----------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ def user_identity(p: Principal) -> Record:
         identity["accessKeyId"] = p.access_key_id
     if p.kind == "user":
         identity["userName"] = p.arn.rsplit("/", 1)[-1]
+    elif p.kind == "root" and p.account_alias:
+        identity["userName"] = p.account_alias  # AWS: a root caller is named by its alias
     if p.via_session_token or p.kind == "federated_user":
         identity["sessionContext"] = {
             "sessionIssuer": _federation_issuer(p),

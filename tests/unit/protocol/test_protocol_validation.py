@@ -172,7 +172,9 @@ def test_ascii_word_class_like_java() -> None:
     assert "Member must satisfy regular expression pattern: [\\w+=,.@-]+" in err.message
 
 
-def test_json_validation_exception() -> None:
+def test_cloudtrail_invalid_lookup_attribute_key() -> None:
+    """CloudTrail answers InvalidLookupAttributesException (its model's exception for a lookup
+    attribute that is not valid), not the generic ValidationException."""
     with pytest.raises(ServiceError) as info:
         json11.parse_json(
             "cloudtrail",
@@ -180,13 +182,28 @@ def test_json_validation_exception() -> None:
             b'{"MaxResults": 5, "LookupAttributes": [{"AttributeKey": "Nope", "AttributeValue": "x"}]}',
         )
     err = info.value
-    assert (err.code, err.status) == ("ValidationException", 400)
+    assert (err.code, err.status) == ("InvalidLookupAttributesException", 400)
     assert err.message == (
-        "1 validation error detected: "
         "Value 'Nope' at 'lookupAttributes.1.member.attributeKey' failed to satisfy constraint: "
         "Member must satisfy enum value set: [EventId, EventName, ReadOnly, Username, "
         "ResourceType, ResourceName, EventSource, AccessKeyId]"
     )
+
+
+@pytest.mark.parametrize(("operation", "body", "code"), [
+    ("LookupEvents", b'{"EventCategory": "management"}', "InvalidEventCategoryException"),
+    ("LookupEvents", b'{"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": ""}]}',
+     "InvalidLookupAttributesException"),
+    ("PutEventSelectors", b'{"TrailName": "t", "EventSelectors": [{"ReadWriteType": "read-only"}]}',
+     "InvalidEventSelectorsException"),
+    ("PutInsightSelectors",
+     b'{"TrailName": "t", "InsightSelectors": [{"InsightType": "ApiCallCount"}]}',
+     "InvalidInsightSelectorsException"),
+])
+def test_cloudtrail_own_input_exceptions(operation: str, body: bytes, code: str) -> None:
+    with pytest.raises(ServiceError) as info:
+        json11.parse_json("cloudtrail", operation, body)
+    assert (info.value.code, info.value.status) == (code, 400)
 
 
 def test_cloudtrail_max_results_out_of_range() -> None:

@@ -27,7 +27,8 @@ def _invalid(message: str) -> ServiceError:
 
 def normalize_insights(selectors: Any) -> list[dict[str, Any]]:
     """The checked selectors, each as given (``EventCategories`` only when sent).  Values
-    outside the enums never get here: the gateway answers ValidationException first."""
+    outside the enums never get here: the gateway answers InvalidInsightSelectorsException
+    first (protocol/cloudtrail_input.py)."""
     if not isinstance(selectors, list):
         raise _invalid("The InsightSelectors statement is not valid.")
     out: list[dict[str, Any]] = []

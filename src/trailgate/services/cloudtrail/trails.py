@@ -81,6 +81,8 @@ def _view(trail: Trail, fields: tuple[str, ...]) -> dict[str, Any]:
     out = {f: trail.get(f, False) for f in fields}
     if not trail.get("S3KeyPrefix"):
         out.pop("S3KeyPrefix", None)
+    if trail.get("RecursiveLogging") is not None:  # UNSURE: AWS may show the default (true)
+        out["RecursiveLogging"] = trail["RecursiveLogging"]
     return out
 
 
@@ -308,6 +310,8 @@ class TrailOps:
             "AdvancedEventSelectors": None,
             "HasCustomEventSelectors": False,
             "HasInsightSelectors": False,
+            # None: trailgate's default, false (AWS's is true; see trail/delivery_events.py)
+            "RecursiveLogging": params.get("RecursiveLogging"),
             "TrailId": uuid.uuid4().hex,
             "Revision": 0,
             "CreationTime": stamp(call.now),
@@ -349,6 +353,7 @@ class TrailOps:
             ("IsMultiRegionTrail", "IsMultiRegionTrail"),
             ("EnableLogFileValidation", "LogFileValidationEnabled"),
             ("IsOrganizationTrail", "IsOrganizationTrail"),
+            ("RecursiveLogging", "RecursiveLogging"),
         ):
             if params.get(param) is not None:
                 trail[member] = bool(params[param])
