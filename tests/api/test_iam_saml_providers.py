@@ -4,9 +4,7 @@ the other tests' accounts never see these providers)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,16 +13,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .saml_idp import Idp
-from .server import MANAGEMENT, REGION, ROOT_KEY, ROOT_SECRET, Server, start
+from .server import MANAGEMENT, REGION, ROOT_KEY, ROOT_SECRET, Server
 
 ARN = f"arn:aws:iam::{MANAGEMENT}:saml-provider/"
-
-
-@pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start(Path(tmp_path_factory.mktemp("saml-iam")))
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")

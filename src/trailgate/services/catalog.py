@@ -245,7 +245,8 @@ def entry(service: str, operation: str) -> Entry:
     resource: ResourceFn = _star
     if (service, operation) in _UNAUTHORIZED:
         action = None
-        write = operation == "GetSessionToken"
+        # AssumeRoleWithSAML records RoleLastUsed
+        write = operation in ("GetSessionToken", "AssumeRoleWithSAML")
     elif service == "iam":
         resource = _iam_resource(operation)
     elif service == "sts" and operation == "GetFederationToken":
