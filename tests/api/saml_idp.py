@@ -87,6 +87,7 @@ class Idp:
         lifetime: timedelta = timedelta(minutes=5),
         issuer: str | None = None,
         extra: dict[str, list[str]] | None = None,
+        session_ends: datetime | None = None,
     ) -> etree._Element:
         now = issued or datetime.now(UTC)
         expires = _stamp(now + lifetime)
@@ -110,7 +111,9 @@ class Idp:
             f'NotOnOrAfter="{expires}"><saml:AudienceRestriction>'
             f"<saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>"
             "</saml:Conditions>"
-            f'<saml:AuthnStatement AuthnInstant="{_stamp(now)}">'
+            f'<saml:AuthnStatement AuthnInstant="{_stamp(now)}"'
+            + (f' SessionNotOnOrAfter="{_stamp(session_ends)}"' if session_ends else "")
+            + ">"
             "<saml:AuthnContext><saml:AuthnContextClassRef>"
             "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
             "</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"

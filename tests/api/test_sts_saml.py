@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from .saml_idp import ATTR, SAML, Idp
 from .server import MANAGEMENT, REGION, Server
+from .test_awscli import run
 
 READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
 AUD = {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}
@@ -258,3 +260,49 @@ def test_source_identity_needs_set_source_identity(
         RoleArn=allowed, PrincipalArn=provider,
         SAMLAssertion=idp.response(idp.assertion_xml([f"{allowed},{provider}"], extra=extra)))
     assert out["SourceIdentity"] == "alice"
+
+
+def test_the_aws_cli_needs_no_credentials(
+    own_server: Server, tmp_path: Path, idp: Idp, role: str, provider: str
+) -> None:
+    """`aws sts assume-role-with-saml` with no credentials configured at all, as a federated
+    user runs it."""
+    (tmp_path / "config").write_text("[default]\nregion = us-east-1\n")
+    (tmp_path / "credentials").write_text("")
+    saml = idp.response(idp.assertion_xml([f"{role},{provider}"], "dave"))
+    out = run(own_server, tmp_path, "sts", "assume-role-with-saml", "--role-arn", role,
+              "--principal-arn", provider, "--saml-assertion", saml)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["AssumedRoleUser"]["Arn"].endswith("/SamlUsers/dave")
+    assert answer["SubjectType"] == "transient"
+
+
+def test_session_not_on_or_after_caps_the_session(
+    sts: Any, idp: Idp, role: str, provider: str
+) -> None:
+    ends = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=20)
+    out = sts.assume_role_with_saml(
+        RoleArn=role, PrincipalArn=provider, DurationSeconds=3600,
+        SAMLAssertion=idp.response(idp.assertion_xml([f"{role},{provider}"], session_ends=ends)))
+    assert out["Credentials"]["Expiration"] == ends
+
+
+def test_a_refusal_after_verification_is_recorded(
+    own_server: Server, iam: Any, sts: Any, idp: Idp, provider: str
+) -> None:
+    arn = _role(iam, "OnlyBob", provider, {"StringEquals": {"SAML:sub": "bob"}})
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_saml(RoleArn=arn, PrincipalArn=provider, SAMLAssertion=idp.response(
+            idp.assertion_xml([f"{arn},{provider}"], subject="eve")))
+    request_id = exc.value.response["ResponseMetadata"]["RequestId"]
+    ct: Any = own_server.client("cloudtrail")
+    events = ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "ResourceName", "AttributeValue": arn}])["Events"]
+    [record] = [json.loads(e["CloudTrailEvent"]) for e in events
+                if json.loads(e["CloudTrailEvent"])["requestID"] == request_id]
+    assert (record["errorCode"], record["errorMessage"]) == (
+        "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    assert (record["userIdentity"]["type"], record["userIdentity"]["userName"]) == (
+        "SAMLUser", "eve")
+    assert record["responseElements"] is None
