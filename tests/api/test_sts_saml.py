@@ -306,3 +306,30 @@ def test_a_refusal_after_verification_is_recorded(
     assert (record["userIdentity"]["type"], record["userIdentity"]["userName"]) == (
         "SAMLUser", "eve")
     assert record["responseElements"] is None
+
+
+def test_session_tags_from_principal_tag_attributes(
+    own_server: Server, iam: Any, sts: Any, idp: Idp, provider: str
+) -> None:
+    extra = {ATTR + "PrincipalTag:Project": ["blue"], ATTR + "PrincipalTag:Team": ["red"],
+             ATTR + "TransitiveTagKeys": ["Project"]}
+    untagged = _role(iam, "NoTagSession", provider, AUD)
+    assert _refused(sts.assume_role_with_saml, RoleArn=untagged, PrincipalArn=provider,
+                    SAMLAssertion=idp.response(idp.assertion_xml(
+                        [f"{untagged},{provider}"], extra=extra)))[0] == "AccessDenied"
+    arn = _role(iam, "TagSession", provider, AUD, ("sts:AssumeRoleWithSAML", "sts:TagSession"))
+    iam.put_role_policy(RoleName="TagSession", PolicyName="blue-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/Project": "blue"}}}]}))
+    out = sts.assume_role_with_saml(
+        RoleArn=arn, PrincipalArn=provider,
+        SAMLAssertion=idp.response(idp.assertion_xml([f"{arn},{provider}"], extra=extra)))
+    assert 1 <= out["PackedPolicySize"] <= 100
+    assert "Buckets" in _client(own_server, "s3", out).list_buckets()
+    ct: Any = own_server.client("cloudtrail")
+    events = ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "ResourceName", "AttributeValue": arn}])["Events"]
+    params = json.loads(events[0]["CloudTrailEvent"])["requestParameters"]
+    assert params["principalTags"] == {"Project": "blue", "Team": "red"}
+    assert params["transitiveTagKeys"] == ["Project"]

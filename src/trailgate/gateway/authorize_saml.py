@@ -12,7 +12,8 @@
    must allow ``sts:AssumeRoleWithSAML`` (and ``sts:SetSourceIdentity`` for a SourceIdentity
    attribute) to ``{"Federated": provider}`` with the SAML condition keys AWS documents
    (``saml:aud`` is the Recipient, ``saml:iss``, ``saml:sub``, ``saml:sub_type``,
-   ``saml:namequalifier``, ``saml:doc``).
+   ``saml:namequalifier``, ``saml:doc``); session tags (``PrincipalTag:KEY`` attributes,
+   ``TransitiveTagKeys``) need ``sts:TagSession`` and are checked as AssumeRole's Tags.
 
 What it verified goes to the provider in ``ctx.target`` (:class:`SamlFacts`).
 """
@@ -25,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..auth.context_keys import _assume_role_keys as _request_tag_keys
 from ..auth.context_keys import build_context
 from ..policy import BoundPolicy, Caller, PolicyDoc, PolicySet, PolicyType, Request, evaluate
 from ..protocol.errors import ServiceError
@@ -59,6 +61,8 @@ class SamlFacts:
     name_qualifier: str
     session_name: str
     source_identity: str | None
+    tags: tuple[tuple[str, str], ...]  # PrincipalTag attributes
+    transitive_tag_keys: tuple[str, ...]
 
 
 def name_qualifier(issuer: str, account: str, provider_name: str) -> str:
@@ -124,8 +128,43 @@ def _principal(provider_arn: str, account: str, nq: str, assertion: Assertion) -
     )
 
 
+def _tag_params(assertion: Assertion) -> dict[str, Any]:
+    """The assertion's session tags as AssumeRole's Tags / TransitiveTagKeys: one
+    ``PrincipalTag:KEY`` attribute per tag, a multi-valued ``TransitiveTagKeys`` attribute."""
+    prefix = ATTRIBUTES + "PrincipalTag:"
+    tags = [
+        {"Key": name[len(prefix):], "Value": values[0] if values else ""}
+        for name, values in assertion.attributes.items() if name.startswith(prefix)
+    ]
+    transitive = list(assertion.attribute(ATTRIBUTES + "TransitiveTagKeys"))
+    params: dict[str, Any] = {}
+    if tags:
+        params["Tags"] = tags
+    if transitive:
+        params["TransitiveTagKeys"] = transitive
+    return params
+
+
+def _check_trust(ctx: RequestContext, caller: Caller, keys: dict[str, tuple[str, ...]],
+                 role: dict[str, Any], text: str, actions: list[str]) -> None:
+    """Each action must be allowed by the role's trust policy alone (the caller, an identity
+    provider, has no policies of its own)."""
+    trust = BoundPolicy.bind(PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST, text))
+    for action in actions:
+        decision = evaluate(
+            Request(caller, action, role["Arn"], keys, role["Arn"].split(":")[4]),
+            PolicySet(resource=trust),
+        )
+        if action == actions[0]:
+            ctx.decision = decision
+        if not decision.allowed:
+            raise _denied()
+
+
 def authorize_saml(ctx: RequestContext, read: Any) -> None:
     """Verify the assertion and the trust policy (see module doc); raise STS's errors."""
+    from ..services.sts.provider import _session_tags
+
     params = ctx.params
     check_policy_arn_count(params.get("PolicyArns"))  # a request check: before the assertion
     role_arn, provider_arn = str(params["RoleArn"]), str(params["PrincipalArn"])
@@ -143,26 +182,21 @@ def authorize_saml(ctx: RequestContext, read: Any) -> None:
     if len(parts) > 4 and parts[4].isdigit():
         ctx.resource_account = parts[4]
     session_name, source = _session_inputs(assertion)
+    tag_params = _tag_params(assertion)
+    tags, transitive = _session_tags(tag_params, ctx.principal)
     if not _pairs_role(assertion, role_arn, provider_arn):
         raise _denied()
     found = read(lambda tx: _role_and_trust(tx, role_arn))
     if found is None:
         raise _denied()
-    role, text = found
-    trust = BoundPolicy.bind(PolicyDoc(f"{role['RoleName']} trust policy", PolicyType.TRUST, text))
     caller = Caller(kind="federated", arn=provider_arn, account=account)
     keys = build_context(ctx, caller)
     keys.update(_saml_keys(assertion, nq, provider_arn))
+    _request_tag_keys(tag_params, keys)
     if source is not None:
         keys["sts:sourceidentity"] = (source,)
     actions = ["sts:AssumeRoleWithSAML"] + (["sts:SetSourceIdentity"] if source else [])
-    for action in actions:
-        decision = evaluate(
-            Request(caller, action, role["Arn"], keys, role["Arn"].split(":")[4]),
-            PolicySet(resource=trust),
-        )
-        if action == actions[0]:
-            ctx.decision = decision
-        if not decision.allowed:
-            raise _denied()
-    ctx.target = SamlFacts(role, provider_arn, assertion, nq, session_name, source)
+    actions += ["sts:TagSession"] if tag_params else []
+    _check_trust(ctx, caller, keys, found[0], found[1], actions)
+    ctx.target = SamlFacts(
+        found[0], provider_arn, assertion, nq, session_name, source, tags, transitive)

@@ -6,7 +6,8 @@ policies) and mints the session as AssumeRole does.
 
 The session lasts DurationSeconds (default one hour, at most the role's MaxSessionDuration),
 and never past the assertion's SessionNotOnOrAfter, as AWS documents.  The response carries
-Subject, SubjectType, Issuer, Audience (the Recipient) and NameQualifier.
+Subject, SubjectType, Issuer, Audience (the Recipient) and NameQualifier; the session carries
+the assertion's session tags (transitive ones pass on through role chaining).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, An
     account = role["Arn"].split(":")[4]
     policies = [params["Policy"]] if params.get("Policy") else []
     arns = check_policy_arns(tx, params.get("PolicyArns"), account)
-    packed = packed_percent(policies, arns, ())
+    tags = facts.tags
+    packed = packed_percent(policies, arns, tags)
     session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{facts.session_name}"
     claims = {
         "kind": "assumed_role",
@@ -62,6 +64,8 @@ def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, An
         "si": facts.source_identity,
         "chained": False,
         "src": facts.provider_arn,
+        "tags": [list(tag) for tag in tags] or None,
+        "ttk": list(facts.transitive_tag_keys) or None,
     }
     expires = call.now + timedelta(seconds=duration)
     if assertion.session_not_on_or_after is not None:
@@ -77,12 +81,19 @@ def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, An
         "Audience": assertion.recipient,
         "NameQualifier": facts.name_qualifier,
     }
-    if policies or arns:
+    if policies or arns or tags:
         out["PackedPolicySize"] = packed
     if facts.source_identity:
         out["SourceIdentity"] = facts.source_identity
     # CloudTrail's requestParameters name the assertion and the session it was redeemed for.
-    out["__trail_request"] = {
+    trail: dict[str, Any] = {
         "sAMLAssertionID": assertion.assertion_id, "roleSessionName": facts.session_name,
     }
+    if facts.source_identity:
+        trail["sourceIdentity"] = facts.source_identity
+    if tags:
+        trail["principalTags"] = dict(tags)
+    if facts.transitive_tag_keys:
+        trail["transitiveTagKeys"] = list(facts.transitive_tag_keys)
+    out["__trail_request"] = trail
     return out
