@@ -82,9 +82,11 @@ def test_valid_until_comes_from_the_metadata(iam: Any, idp: Idp) -> None:
         lambda doc: doc.replace("<ds:X509Certificate>", "<ds:X509Certificate>AAAA"),
         lambda doc: doc.replace("md:EntityDescriptor", "md:EntitiesDescriptor"),
         lambda doc: doc.replace("entityID=", "otherID="),
+        lambda doc: doc.replace('<md:EntityDescriptor', '<!DOCTYPE x [<!ENTITY e SYSTEM '
+                                '"file:///etc/passwd">]><md:EntityDescriptor'),
     ],
     ids=["not-xml", "no-idp-descriptor", "no-signing-key", "bad-certificate", "wrong-root",
-         "no-entity-id"],
+         "no-entity-id", "doctype"],
 )
 def test_metadata_iam_cannot_read_is_invalid_input(iam: Any, idp: Idp, mangle: Any) -> None:
     document = mangle(idp.metadata())
