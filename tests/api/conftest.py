@@ -19,6 +19,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of the module's own, for tests whose accounts the other tests must not see."""
+    srv = start(Path(tmp_path_factory.mktemp("own-server")))
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="session")
 def world(server: Server) -> World:
     """The seed scenario built once per test session (accounts D, E, R; Admin's roles)."""

@@ -118,7 +118,9 @@ def test_assume_role_with_saml_is_answered_unsigned(server: Server) -> None:
             SAMLAssertion=base64.b64encode(b"<samlp:Response/>").decode(),
         )
     err = exc.value.response
-    assert (err["Error"]["Code"], err["Error"]["Message"]) == ("InvalidIdentityToken", INVALID_TOKEN)
+    # No provider "corp" in this account (AWS's SAML troubleshooting guide names the answer).
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == (
+        "InvalidIdentityToken", "Specified provider doesn't exist")
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 

@@ -123,6 +123,11 @@ class PolicyCache:
 
 def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCache) -> None:
     """Raise AccessDenied unless the engine allows the request (root: own account only)."""
+    if ctx.service == "sts" and ctx.operation == "AssumeRoleWithSAML":
+        from .authorize_saml import authorize_saml  # its own step: the assertion is the caller
+
+        authorize_saml(ctx, read)
+        return
     entry = catalog.entry(ctx.service, ctx.operation)
     p = ctx.principal
     if p is not None and ctx.service == "sts" and ctx.operation == "GetFederationToken":

@@ -48,7 +48,7 @@ class HttpResponse:
 class Principal:
     """The authenticated caller (set by authenticate)."""
 
-    kind: str  # root | user | assumed_role | federated_user | service | anonymous
+    kind: str  # root | user | assumed_role | federated_user | service | anonymous | saml_user
     arn: str
     account: str
     user_id: str  # aws:userid (AIDA..., AROA...:session, the account id for root)

@@ -77,6 +77,10 @@ def _iam_resource(operation: str) -> ResourceFn:
         if operation == "CreateOpenIDConnectProvider":
             return _oidc_provider
         return _param("OpenIDConnectProviderArn")
+    if "SAMLProvider" in operation and operation != "ListSAMLProviders":
+        if operation == "CreateSAMLProvider":
+            return _saml_provider
+        return _param("SAMLProviderArn")
     if operation in _PROFILE_OPERATIONS:
         return _iam_entity("instance-profile", "InstanceProfileName")
     if operation in ("GenerateServiceLastAccessedDetails", "ListPoliciesGrantingServiceAccess"):
@@ -142,6 +146,10 @@ def _oidc_provider(acct: str, params: dict[str, Any], _lookup: Any) -> str:
     url = str(params.get("Url") or "")
     name = (url.split("://", 1)[1] if "://" in url else url).rstrip("/")
     return f"arn:aws:iam::{acct}:oidc-provider/{name}"
+
+
+def _saml_provider(acct: str, params: dict[str, Any], _lookup: Any) -> str:
+    return f"arn:aws:iam::{acct}:saml-provider/{params.get('Name') or ''}"
 
 
 _RENAMES = {"UpdateUser": ("user", "UserName"), "UpdateGroup": ("group", "GroupName")}
@@ -237,7 +245,8 @@ def entry(service: str, operation: str) -> Entry:
     resource: ResourceFn = _star
     if (service, operation) in _UNAUTHORIZED:
         action = None
-        write = operation == "GetSessionToken"
+        # AssumeRoleWithSAML records RoleLastUsed
+        write = operation in ("GetSessionToken", "AssumeRoleWithSAML")
     elif service == "iam":
         resource = _iam_resource(operation)
     elif service == "sts" and operation == "GetFederationToken":

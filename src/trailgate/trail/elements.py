@@ -61,6 +61,9 @@ def request_parameters(call: CallInfo) -> Record | None:
     except KeyError:
         node = None
     out = _walk_structure(call.service, node, call.params, response=False)
+    extra = call.result.get("__trail_request") if isinstance(call.result, dict) else None
+    if isinstance(extra, dict):  # what a provider adds, e.g. AssumeRoleWithSAML's assertion id
+        out = {**extra, **out}
     return out or None
 
 

@@ -44,6 +44,9 @@ def user_identity(p: Principal) -> Record:
         return {"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}
     if p.kind == "assumed_role":
         return _assumed_role_identity(p)
+    if p.kind == "saml_user":  # AssumeRoleWithSAML's caller (gateway/authorize_saml.py)
+        return {"type": "SAMLUser", "principalId": p.user_id, "userName": p.session_name or "",
+                "identityProvider": p.unique_id or ""}
     kind = {"root": "Root", "user": "IAMUser", "federated_user": "FederatedUser"}
     identity: Record = {
         "type": kind.get(p.kind, "Unknown"),

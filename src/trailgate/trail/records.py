@@ -181,9 +181,22 @@ def _resources(call: CallInfo) -> list[Record]:
         parts = role_arn.split(":")
         account = parts[4] if len(parts) > 4 else ""
         return [{"ARN": role_arn, "accountId": account, "type": "AWS::IAM::Role"}]
+    if call.service == "sts" and call.operation == "AssumeRoleWithSAML":
+        return _saml_resources(call.params)
     if call.service == "s3":
         return _s3_resources(call)
     return []
+
+
+def _saml_resources(params: dict[str, Any]) -> list[Record]:
+    """The role and the SAML provider, as AWS lists them for AssumeRoleWithSAML."""
+    found: list[Record] = []
+    for member, kind in (("RoleArn", "AWS::IAM::Role"), ("PrincipalArn", "AWS::IAM::SAMLProvider")):
+        arn = params.get(member)
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) == 6:
+            found.append({"ARN": arn, "accountId": parts[4], "type": kind})
+    return found
 
 
 def _s3_resources(call: CallInfo) -> list[Record]:

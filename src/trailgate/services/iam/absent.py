@@ -1,7 +1,7 @@
 """Listings of IAM entities trailgate never holds (nothing can create them here): signing
-certificates, SSH public keys, service-specific credentials, SAML providers, server
-certificates.  They answer the empty lists AWS gives an account without any, after the same
-input checks (a named user must exist), so inventory and compliance tools can walk IAM."""
+certificates, SSH public keys, service-specific credentials, server certificates.  They
+answer the empty lists AWS gives an account without any, after the same input checks (a named
+user must exist), so inventory and compliance tools can walk IAM."""
 
 from __future__ import annotations
 
@@ -38,9 +38,6 @@ class AbsentEntityOps:
     def ListServiceSpecificCredentials(self, call: Call, tx: Tx) -> dict[str, Any]:
         _user_listing(call, tx, 64)
         return {"ServiceSpecificCredentials": []}
-
-    def ListSAMLProviders(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return {"SAMLProviderList": []}
 
     def ListServerCertificates(self, call: Call, tx: Tx) -> dict[str, Any]:
         checks = Checks()

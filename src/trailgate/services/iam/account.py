@@ -30,6 +30,7 @@ from .managed import AWS_MANAGED
 from .oidc_providers import OIDC
 from .policies import aws_policy_data, policy_view, version_view, versions_newest_first
 from .roles import role_view
+from .saml_providers import SAML
 
 _ALIAS_RE = re.compile(r"[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 _ALIAS_SHOWN = r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"
@@ -113,7 +114,7 @@ class AccountOps:
             "ServerCertificatesQuota": 20,
             "InstanceProfiles": tx.count(account, PROFILE),
             "InstanceProfilesQuota": 1000,
-            "Providers": tx.count(account, OIDC),
+            "Providers": tx.count(account, OIDC) + tx.count(account, SAML),
             "GlobalEndpointTokenVersion": _token_version(tx, account),
         }
         return {"SummaryMap": summary}

@@ -25,6 +25,7 @@ from .oidc_providers import OidcProviderOps
 from .password_policy import PasswordPolicyOps
 from .policies import PolicyOps
 from .roles import RoleOps
+from .saml_providers import SamlProviderOps
 from .service_linked import ServiceLinkedRoleOps
 from .simulate import SimulationOps
 from .users import UserOps
@@ -41,6 +42,7 @@ class IamProvider(
     PolicyOps,
     MfaOps,
     OidcProviderOps,
+    SamlProviderOps,
     AccountOps,
     PasswordPolicyOps,
     ChangePasswordOps,

@@ -1,4 +1,5 @@
-"""STS: GetCallerIdentity, GetSessionToken, AssumeRole (spec section 4).
+"""STS: GetCallerIdentity, GetSessionToken, AssumeRole (spec section 4), AssumeRoleWithSAML
+(:mod:`.saml`).
 
 Access to AssumeRole (trust policy, caller's identity policy, ExternalId, MFA keys) has already
 been decided by the gateway's authorize step; this provider validates the remaining request
@@ -69,7 +70,7 @@ class StsProvider:
             "InvalidAuthorizationMessageException", INVALID_AUTHORIZATION_MESSAGE, 400
         )
 
-    # -- federation (no identity provider can be registered here) ------------------------
+    # -- federation -----------------------------------------------------------------------
 
     def AssumeRoleWithWebIdentity(self, call: Call, tx: Any) -> dict[str, Any]:
         """No OpenID Connect provider exists in any account: a token naming its issuer gets
@@ -85,9 +86,10 @@ class StsProvider:
         raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
 
     def AssumeRoleWithSAML(self, call: Call, tx: Any) -> dict[str, Any]:
-        """No SAML provider exists in any account, so no assertion can be validated."""
-        check_policy_arn_count(call.params.get("PolicyArns"))
-        raise ServiceError("InvalidIdentityToken", INVALID_IDENTITY_TOKEN, 400)
+        """A role session for a SAML identity provider's user (:mod:`.saml`)."""
+        from .saml import assume_role_with_saml
+
+        return assume_role_with_saml(self, call, tx)
 
     # -- credentials ----------------------------------------------------------------------
 
