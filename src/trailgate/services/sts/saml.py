@@ -85,15 +85,19 @@ def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, An
         out["PackedPolicySize"] = packed
     if facts.source_identity:
         out["SourceIdentity"] = facts.source_identity
-    # CloudTrail's requestParameters name the assertion and the session it was redeemed for.
+    out["__trail_request"] = _trail_request(facts)
+    return out
+
+
+def _trail_request(facts: SamlFacts) -> dict[str, Any]:
+    """CloudTrail's requestParameters: the assertion and the session it was redeemed for."""
     trail: dict[str, Any] = {
-        "sAMLAssertionID": assertion.assertion_id, "roleSessionName": facts.session_name,
+        "sAMLAssertionID": facts.assertion.assertion_id, "roleSessionName": facts.session_name,
     }
     if facts.source_identity:
         trail["sourceIdentity"] = facts.source_identity
-    if tags:
-        trail["principalTags"] = dict(tags)
+    if facts.tags:
+        trail["principalTags"] = dict(facts.tags)
     if facts.transitive_tag_keys:
         trail["transitiveTagKeys"] = list(facts.transitive_tag_keys)
-    out["__trail_request"] = trail
-    return out
+    return trail
