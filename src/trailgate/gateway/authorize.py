@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.org_keys import OrgKeys, org_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
@@ -67,12 +68,14 @@ class PolicyCache:
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self.orgs: dict[str, OrgKeys] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
             self.sets.clear()
             self.trusts.clear()
             self.tags.clear()
+            self.orgs.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -92,6 +95,17 @@ class PolicyCache:
             if len(self.tags) > 50_000:
                 self.tags.clear()
             self.tags[key] = found
+        return found
+
+    def org_keys(self, account: str, read: Any) -> OrgKeys:
+        """``aws:PrincipalOrgID`` / ``aws:PrincipalOrgPaths`` of ``account``'s principals
+        (call after :meth:`get`; every Organizations change bumps the generation)."""
+        found = self.orgs.get(account)
+        if found is None:
+            found = read(lambda tx: org_keys(tx, account))
+            if len(self.orgs) > 50_000:
+                self.orgs.clear()
+            self.orgs[account] = found
         return found
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
@@ -138,9 +152,7 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         inputs: PolicyInputs = read(lambda tx: gather.caller_policies(tx, p))
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
-    if p.kind in ("user", "assumed_role", "federated_user"):
-        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
-        keys.update(principal_tag_keys(tags))
+    keys.update(_stored_principal_keys(p, cache, read))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -164,6 +176,20 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+def _stored_principal_keys(
+    p: Principal, cache: PolicyCache, read: Any
+) -> dict[str, tuple[str, ...]]:
+    """The caller's keys that come from the store: ``aws:PrincipalTag/*`` (a user's or role's
+    tags, a session's tags over them) and the organization keys of its account."""
+    keys: dict[str, tuple[str, ...]] = {}
+    if p.kind in ("user", "assumed_role", "federated_user"):
+        tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
+        keys.update(principal_tag_keys(tags))
+    if p.kind in ("root", "user", "assumed_role", "federated_user"):
+        keys.update(cache.org_keys(p.account, read))
+    return keys
 
 
 # What the account password policy's AllowUsersToChangePassword grants every IAM user on

@@ -1,0 +1,109 @@
+"""``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths`` in trust policies: the keys AWS sets for
+every principal of an account in an organization (a common way to share a role with a whole
+organization instead of naming each account)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .scenario_setup import Keys, World
+from .server import MANAGEMENT
+
+
+def _trust(operator: str, key: str, value: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"},
+                       "Condition": {operator: {key: value}}}],
+    })
+
+
+def _new_member(world: World) -> tuple[str, str]:
+    """A new account of the organization, moved into a new OU under the root: (id, OU id)."""
+    org = world.client("organizations", world.admin)
+    status = org.create_account(
+        Email=f"orgkeys-{secrets.token_hex(3)}@example.com", AccountName="orgkeys"
+    )["CreateAccountStatus"]
+    for _ in range(100):
+        status = org.describe_create_account_status(
+            CreateAccountRequestId=status["Id"]
+        )["CreateAccountStatus"]
+        if status["State"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    account = status["AccountId"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    ou = org.create_organizational_unit(ParentId=root, Name=f"ou-{secrets.token_hex(3)}")
+    ou_id = ou["OrganizationalUnit"]["Id"]
+    org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou_id)
+    return account, ou_id
+
+
+@pytest.fixture(scope="module")
+def member(world: World) -> tuple[Keys, str, str]:
+    """A user of a member account in an OU, allowed to assume any role: (keys, account, OU)."""
+    account, ou_id = _new_member(world)
+    admin = world.assume(
+        world.admin, f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "setup"
+    )
+    iam = world.client("iam", admin)
+    iam.create_user(UserName="org-member")
+    iam.put_user_policy(UserName="org-member", PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+    }))
+    key = iam.create_access_key(UserName="org-member")["AccessKey"]
+    return Keys(key["AccessKeyId"], key["SecretAccessKey"]), account, ou_id
+
+
+def _role(world: World, trust: str) -> str:
+    name = f"org-keys-{secrets.token_hex(4)}"
+    world.client("iam", world.admin).create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    return f"arn:aws:iam::{MANAGEMENT}:role/{name}"
+
+
+def _org_id(world: World) -> str:
+    org: Any = world.client("organizations", world.admin)
+    return str(org.describe_organization()["Organization"]["Id"])
+
+
+def test_trust_by_principal_org_id(world: World, member: tuple[Keys, str, str]) -> None:
+    keys, _, _ = member
+    role = _role(world, _trust("StringEquals", "aws:PrincipalOrgID", _org_id(world)))
+    session = world.assume(keys, role, "org-wide")
+    ident = world.client("sts", session).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{MANAGEMENT}:assumed-role/{role.split('/')[-1]}/org-wide"
+    # a management-account user is in the organization too
+    world.assume(world.admin, role, "from-management")
+
+
+def test_trust_by_another_org_id_is_refused(world: World, member: tuple[Keys, str, str]) -> None:
+    keys, account, _ = member
+    role = _role(world, _trust("StringEquals", "aws:PrincipalOrgID", "o-aaaaaaaaaa"))
+    with pytest.raises(ClientError) as exc:
+        world.assume(keys, role, "other-org")
+    err = exc.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == (
+        "AccessDenied",
+        f"User: arn:aws:iam::{account}:user/org-member is not authorized to perform: "
+        f"sts:AssumeRole on resource: {role}",
+    )
+
+
+def test_trust_by_principal_org_paths(world: World, member: tuple[Keys, str, str]) -> None:
+    keys, _, ou_id = member
+    org: Any = world.client("organizations", world.admin)
+    root = org.list_roots()["Roots"][0]["Id"]
+    path = f"{_org_id(world)}/{root}/{ou_id}/"
+    role = _role(world, _trust("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", path + "*"))
+    world.assume(keys, role, "in-the-ou")
+    # the management account sits directly under the root, outside the OU
+    with pytest.raises(ClientError) as exc:
+        world.assume(world.admin, role, "outside-the-ou")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
