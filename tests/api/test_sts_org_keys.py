@@ -107,3 +107,56 @@ def test_trust_by_principal_org_paths(world: World, member: tuple[Keys, str, str
     with pytest.raises(ClientError) as exc:
         world.assume(world.admin, role, "outside-the-ou")
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def _member_user(world: World, account: str, name: str, condition: dict[str, Any]) -> Keys:
+    """A user of ``account`` who may assume roles only under ``condition``."""
+    admin = world.assume(
+        world.admin, f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "setup"
+    )
+    iam = world.client("iam", admin)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*",
+                       "Condition": condition}],
+    }))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def test_identity_policy_by_resource_org_id_and_account(
+    world: World, member: tuple[Keys, str, str]
+) -> None:
+    _, account, _ = member
+    role = _role(world, json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}],
+    }))
+    inside = _member_user(world, account, "perimeter-in", {"StringEquals": {
+        "aws:ResourceOrgID": _org_id(world), "aws:ResourceAccount": MANAGEMENT}})
+    world.assume(inside, role, "inside-the-perimeter")
+    outside = _member_user(world, account, "perimeter-out", {"StringEquals": {
+        "aws:ResourceOrgID": "o-aaaaaaaaaa"}})
+    with pytest.raises(ClientError) as exc:
+        world.assume(outside, role, "outside-the-perimeter")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_iam_calls_carry_the_resource_account(world: World) -> None:
+    root: Any = world.client("iam", world.admin)
+    granted = {}
+    for name, account in (("ra-own", MANAGEMENT), ("ra-other", "222222222222")):
+        root.create_user(UserName=name)
+        root.put_user_policy(UserName=name, PolicyName="list", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*",
+                           "Condition": {"StringEquals": {"aws:ResourceAccount": account}}}],
+        }))
+        key = root.create_access_key(UserName=name)["AccessKey"]
+        granted[name] = world.client("iam", Keys(key["AccessKeyId"], key["SecretAccessKey"]))
+    granted["ra-own"].list_roles(MaxItems=1)
+    with pytest.raises(ClientError) as exc:
+        granted["ra-other"].list_roles(MaxItems=1)
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"

@@ -1,9 +1,11 @@
-"""The organization condition keys of a caller (spec 1.7): ``aws:PrincipalOrgID`` and
-``aws:PrincipalOrgPaths``, present only when the caller's account belongs to an organization.
+"""The organization condition keys (spec 1.7): ``aws:PrincipalOrgID`` /
+``aws:PrincipalOrgPaths`` of a caller and ``aws:ResourceAccount`` / ``aws:ResourceOrgID`` /
+``aws:ResourceOrgPaths`` of the resource a request acts on.
 
-AWS sets them for every IAM principal of a member account (the management account included):
-the organization's id, and the account's path from the organization down through its root and
-OUs, written ``o-xxxxxxxxxx/r-xxxx/ou-xxxx-xxxxxxxx/.../`` (one value, with a trailing slash).
+AWS sets the organization keys only when the account belongs to an organization (the
+management account included): the organization's id, and the account's path from the
+organization down through its root and OUs, written ``o-xxxxxxxxxx/r-xxxx/ou-xxxx-xxxxxxxx/``
+(one value, with a trailing slash).  ``aws:ResourceAccount`` is always set.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from typing import Any
 
 from ..services.organizations.base import ORG, root_id_of
 
-OrgKeys = tuple[tuple[str, tuple[str, ...]], ...]
+OrgPlace = tuple[str, str] | None
+"""Where an account sits in the organization: (organization id, path), or None outside one."""
+
+Keys = dict[str, tuple[str, ...]]
 
 _MAX_DEPTH = 6  # the root plus five levels of OUs
 
 
-def org_keys(tx: Any, account: str) -> OrgKeys:
-    """The organization keys of ``account``'s principals (empty outside an organization)."""
+def org_place(tx: Any, account: str) -> OrgPlace:
+    """The organization id and path of ``account`` (None outside an organization)."""
     org: dict[str, Any] | None = tx.get(ORG, "organization", "org")
     record: dict[str, Any] | None = tx.get(ORG, "account", account) if org else None
     if org is None or record is None:
-        return ()
+        return None
     root = root_id_of(org)
     units: list[str] = []
     parent = record.get("ParentId")
@@ -30,5 +35,18 @@ def org_keys(tx: Any, account: str) -> OrgKeys:
         units.append(str(parent))
         ou: dict[str, Any] | None = tx.get(ORG, "ou", parent)
         parent = ou.get("ParentId") if ou is not None else None
-    path = "/".join([org["Id"], root, *reversed(units)]) + "/"
-    return (("aws:principalorgid", (org["Id"],)), ("aws:principalorgpaths", (path,)))
+    return org["Id"], "/".join([org["Id"], root, *reversed(units)]) + "/"
+
+
+def principal_org_keys(place: OrgPlace) -> Keys:
+    if place is None:
+        return {}
+    return {"aws:principalorgid": (place[0],), "aws:principalorgpaths": (place[1],)}
+
+
+def resource_keys(account: str, place: OrgPlace) -> Keys:
+    keys: Keys = {"aws:resourceaccount": (account,)}
+    if place is not None:
+        keys["aws:resourceorgid"] = (place[0],)
+        keys["aws:resourceorgpaths"] = (place[1],)
+    return keys

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
-from ..auth.org_keys import OrgKeys, org_keys
+from ..auth.org_keys import OrgPlace, org_place, principal_org_keys, resource_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
     BoundPolicy,
@@ -68,7 +68,7 @@ class PolicyCache:
         self.sets: dict[tuple[Any, ...], PolicySet] = {}
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
-        self.orgs: dict[str, OrgKeys] = {}
+        self.orgs: dict[str, OrgPlace] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
@@ -97,16 +97,14 @@ class PolicyCache:
             self.tags[key] = found
         return found
 
-    def org_keys(self, account: str, read: Any) -> OrgKeys:
-        """``aws:PrincipalOrgID`` / ``aws:PrincipalOrgPaths`` of ``account``'s principals
-        (call after :meth:`get`; every Organizations change bumps the generation)."""
-        found = self.orgs.get(account)
-        if found is None:
-            found = read(lambda tx: org_keys(tx, account))
+    def org_place(self, account: str, read: Any) -> OrgPlace:
+        """Where ``account`` sits in the organization, read once per generation (call after
+        :meth:`get`; every Organizations change bumps the generation)."""
+        if account not in self.orgs:
             if len(self.orgs) > 50_000:
                 self.orgs.clear()
-            self.orgs[account] = found
-        return found
+            self.orgs[account] = read(lambda tx: org_place(tx, account))
+        return self.orgs[account]
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -153,6 +151,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
     keys.update(_stored_principal_keys(p, cache, read))
+    if ctx.service == "iam":  # IAM acts on the caller's own account
+        keys.update(resource_keys(p.account, cache.org_place(p.account, read)))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -188,7 +188,7 @@ def _stored_principal_keys(
         tags = merge_tags(cache.principal_tags(p, read), p.session_tags)
         keys.update(principal_tag_keys(tags))
     if p.kind in ("root", "user", "assumed_role", "federated_user"):
-        keys.update(cache.org_keys(p.account, read))
+        keys.update(principal_org_keys(cache.org_place(p.account, read)))
     return keys
 
 
@@ -355,6 +355,7 @@ def _authorize_assume_role(
     ctx.target = role
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
+    keys.update(resource_keys(resource_account, cache.org_place(resource_account, read)))
     actions = ["sts:AssumeRole"]
     if ctx.params.get("Tags") or ctx.params.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")
