@@ -40,23 +40,35 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     if resource != "*" or ctx.service != "cloudtrail":
         message += f" on resource: {shown}"  # CloudTrail names no resource for its "*" actions
     if ctx.service != "sts":
-        if decision.reason == "explicit-deny":
-            kinds = {m.policy_type for m in decision.statements}
-            where = (
-                "a resource-based policy"
-                if kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}
-                else "an identity-based policy"
-            )
-            message += f" with an explicit deny in {where}"
-        elif decision.reason == "no-identity-allow":
-            message += f" because no identity-based policy allows the {action} action"
-        elif decision.reason == "boundary":
-            message += f" because no permissions boundary allows the {action} action"
-        elif decision.reason == "session-policy":
-            message += f" because no session policy allows the {action} action"
+        message += _denial_context(action, decision)
     if ctx.service == "cloudtrail":
         return ServiceError("AccessDeniedException", message, 400)
     return ServiceError("AccessDenied", message, 403)
+
+
+# The policy type an implicit denial names ("because no ... allows the ACTION action").
+_IMPLICIT_DENIALS = {
+    "no-identity-allow": "identity-based policy",
+    "boundary": "permissions boundary",
+    "session-policy": "session policy",
+    "scp": "service control policy",
+}
+
+
+def _denial_context(action: str, decision: Decision) -> str:
+    """What AWS appends to the refusal: the kind of policy that denied explicitly, or the
+    kind of policy that allowed nothing."""
+    if decision.reason == "explicit-deny":
+        kinds = {m.policy_type for m in decision.statements}
+        if PolicyType.SCP in kinds:
+            where = "a service control policy"
+        elif kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}:
+            where = "a resource-based policy"
+        else:
+            where = "an identity-based policy"
+        return f" with an explicit deny in {where}"
+    kind = _IMPLICIT_DENIALS.get(decision.reason or "")
+    return f" because no {kind} allows the {action} action" if kind else ""
 
 
 class PolicyCache:
