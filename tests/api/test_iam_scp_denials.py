@@ -38,7 +38,8 @@ def setup(srv: Server) -> tuple[Any, str, str, Any]:
     org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
     iam = srv.client("iam")
     iam.create_user(UserName="admin")
-    iam.attach_user_policy(UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.attach_user_policy(UserName="admin",
+                           PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     key = iam.create_access_key(UserName="admin")["AccessKey"]
     sts = srv.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",

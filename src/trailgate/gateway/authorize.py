@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.iam_keys import iam_keys, target_keys
 from ..auth.org_keys import OrgPlace, org_place, principal_org_keys, resource_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
@@ -81,6 +82,7 @@ class PolicyCache:
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.orgs: dict[str, OrgPlace] = {}
+        self.targets: dict[str, tuple[dict[str, tuple[str, ...]], str | None]] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
@@ -88,6 +90,7 @@ class PolicyCache:
             self.trusts.clear()
             self.tags.clear()
             self.orgs.clear()
+            self.targets.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -117,6 +120,17 @@ class PolicyCache:
                 self.orgs.clear()
             self.orgs[account] = read(lambda tx: org_place(tx, account))
         return self.orgs[account]
+
+    def iam_target(
+        self, resource: str, read: Any
+    ) -> tuple[dict[str, tuple[str, ...]], str | None]:
+        """The tag keys and boundary of the user or role an IAM call acts on (call after
+        :meth:`get`)."""
+        if resource not in self.targets:
+            if len(self.targets) > 50_000:
+                self.targets.clear()
+            self.targets[resource] = read(lambda tx: target_keys(tx, resource))
+        return self.targets[resource]
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -163,8 +177,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
     keys.update(_stored_principal_keys(p, cache, read))
-    if ctx.service == "iam":  # IAM acts on the caller's own account
-        keys.update(resource_keys(p.account, cache.org_place(p.account, read)))
+    if ctx.service == "iam":
+        keys.update(_iam_request_keys(ctx, p, cache, read, resource))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -201,6 +215,16 @@ def _stored_principal_keys(
         keys.update(principal_tag_keys(tags))
     if p.kind in ("root", "user", "assumed_role", "federated_user"):
         keys.update(principal_org_keys(cache.org_place(p.account, read)))
+    return keys
+
+
+def _iam_request_keys(
+    ctx: RequestContext, p: Principal, cache: PolicyCache, read: Any, resource: str
+) -> dict[str, tuple[str, ...]]:
+    """An IAM call's resource keys (IAM acts on the caller's own account) and IAM's own keys
+    (the policy ARN, boundary and tags it passes; the tags and boundary of its target)."""
+    keys = resource_keys(p.account, cache.org_place(p.account, read))
+    keys.update(iam_keys(ctx.operation, ctx.params, cache.iam_target(resource, read)))
     return keys
 
 
