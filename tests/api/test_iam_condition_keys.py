@@ -104,3 +104,17 @@ def test_resource_tags_of_the_target_role(server: Server, iam: Any) -> None:
     caller.update_role(RoleName=tagged, MaxSessionDuration=7200)
     _refused(caller.get_role, RoleName=untagged)
     _refused(caller.update_role, RoleName=untagged, MaxSessionDuration=7200)
+
+
+def test_assume_role_sees_the_roles_tags(server: Server, iam: Any) -> None:
+    name = f"tag-assumer-{secrets.token_hex(4)}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="assume", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [_allow(
+            "sts:AssumeRole", {"StringEquals": {"aws:ResourceTag/team": "logs"}})]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    tagged = _role(iam, Tags=[{"Key": "team", "Value": "logs"}])
+    sts.assume_role(RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{tagged}", RoleSessionName="ok")
+    _refused(sts.assume_role, RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{_role(iam)}",
+             RoleSessionName="no")

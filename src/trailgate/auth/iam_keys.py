@@ -78,12 +78,18 @@ def target_keys(tx: Any, resource: str) -> tuple[Keys, str | None]:
     record = get(tx, account, name)
     if record is None:
         return {}, None
+    boundary = record.get("PermissionsBoundary")
+    return resource_tag_keys(record), (str(boundary) if boundary else None)
+
+
+def resource_tag_keys(record: dict[str, Any]) -> Keys:
+    """``iam:ResourceTag/*`` and ``aws:ResourceTag/*`` of a user or role record (also what
+    AssumeRole's request context holds about the role)."""
     keys: Keys = {}
     for tag in record.get("Tags") or []:
         keys[f"iam:resourcetag/{str(tag['Key']).lower()}"] = (str(tag["Value"]),)
         keys[f"aws:resourcetag/{str(tag['Key']).lower()}"] = (str(tag["Value"]),)
-    boundary = record.get("PermissionsBoundary")
-    return keys, (str(boundary) if boundary else None)
+    return keys
 
 
 def iam_keys(operation: str, params: dict[str, Any], target: tuple[Keys, str | None]) -> Keys:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
-from ..auth.iam_keys import iam_keys, target_keys
+from ..auth.iam_keys import iam_keys, resource_tag_keys, target_keys
 from ..auth.org_keys import OrgPlace, org_place, principal_org_keys, resource_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
@@ -389,6 +389,7 @@ def _authorize_assume_role(
         raise denied
     role, trust = found
     ctx.target = role
+    keys.update(resource_tag_keys(role))
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
     keys.update(resource_keys(resource_account, cache.org_place(resource_account, read)))
