@@ -160,3 +160,27 @@ def test_iam_calls_carry_the_resource_account(world: World) -> None:
     with pytest.raises(ClientError) as exc:
         granted["ra-other"].list_roles(MaxItems=1)
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_bucket_policy_shared_with_the_organization(
+    world: World, member: tuple[Keys, str, str]
+) -> None:
+    """A grant to everyone pinned by aws:PrincipalOrgID is not public: the bucket's default
+    RestrictPublicBuckets does not stop a member account's principal."""
+    _, account, _ = member
+    bucket = f"org-shared-{secrets.token_hex(4)}"
+    s3 = world.client("s3", world.admin)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="AWSLogs/x.json", Body=b"{}")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*",
+                       "Condition": {"StringEquals": {"aws:PrincipalOrgID": _org_id(world)}}}],
+    }))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    admin = world.assume(
+        world.admin, f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", "reader"
+    )
+    body = world.client("s3", admin).get_object(Bucket=bucket, Key="AWSLogs/x.json")["Body"]
+    assert body.read() == b"{}"

@@ -21,6 +21,7 @@ from ..policy import (
 from ..protocol.errors import ServiceError
 from ..services.cloudtrail.common import org_of
 from ..services.s3 import queries as s3q
+from ..services.s3.access import statement_is_public
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
 from .context import RequestContext
@@ -179,12 +180,14 @@ def _public_grant_used(decision: Decision, bound: BoundPolicy | None) -> bool:
     if bound is None:
         return False
     statements = bound.compiled.policy.statements
-    for m in decision.statements:
-        if m.policy_type is PolicyType.RESOURCE and m.policy_id == bound.policy_id:
-            principal = statements[m.index].principal
-            if principal is not None and (principal.wildcard or "*" in principal.aws):
-                return True
-    return False
+    # a grant to everyone pinned by a condition (aws:PrincipalOrgID, a source account...) is
+    # not public: RestrictPublicBuckets leaves it alone
+    return any(
+        m.policy_type is PolicyType.RESOURCE
+        and m.policy_id == bound.policy_id
+        and statement_is_public(statements[m.index])
+        for m in decision.statements
+    )
 
 
 def _decide(
