@@ -36,7 +36,7 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
         return ServiceError(
             "AccessDeniedException", "You don't have permissions to access this resource.", 400
         )
-    shown = f"policy {resource}" if ":policy/" in resource and ctx.service == "iam" else resource
+    shown = _shown_resource(ctx, resource)
     message = f"User: {ctx.principal.arn} is not authorized to perform: {action}"
     if resource != "*" or ctx.service != "cloudtrail":
         message += f" on resource: {shown}"  # CloudTrail names no resource for its "*" actions
@@ -45,6 +45,22 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     if ctx.service == "cloudtrail":
         return ServiceError("AccessDeniedException", message, 400)
     return ServiceError("AccessDenied", message, 403)
+
+
+def _shown_resource(ctx: RequestContext, resource: str) -> str:
+    """The resource as IAM's refusals name it: ``policy ARN`` for a managed policy, ``policy
+    path /`` for ListPolicies, the ``mfa/`` prefix for ListVirtualMFADevices (these two are
+    authorized on ``*``)."""
+    if ctx.service != "iam":
+        return resource
+    if ":policy/" in resource:
+        return f"policy {resource}"
+    if ctx.operation == "ListPolicies":
+        # UNSURE: the path shown when a PathPrefix is passed (only "/" is on record)
+        return f"policy path {ctx.params.get('PathPrefix') or '/'}"
+    if ctx.operation == "ListVirtualMFADevices" and ctx.principal is not None:
+        return f"arn:aws:iam::{ctx.principal.account}:mfa/"
+    return resource
 
 
 # The policy type an implicit denial names ("because no ... allows the ACTION action").
