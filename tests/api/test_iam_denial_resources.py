@@ -41,3 +41,38 @@ def test_refusal_names_the_resource(
         f"User: {arn} is not authorized to perform: {action} on resource: {shown} because no "
         f"identity-based policy allows the {action} action",
     )
+
+
+def test_existing_role_and_user_are_named_not_arned(
+    nobody: tuple[str, Any], iam: Any
+) -> None:
+    """IAM's refusals name the target of its older role and user operations ``role NAME`` /
+    ``user NAME`` (whatever the path), while creating or tagging names the ARN."""
+    arn, client = nobody
+    role = f"named-{secrets.token_hex(4)}"
+    iam.create_role(RoleName=role, Path="/svc/", AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        f'"sts:AssumeRole", "Principal": {{"AWS": "{MANAGEMENT}"}}}}]}}'))
+    user = f"named-{secrets.token_hex(4)}"
+    iam.create_user(UserName=user, Path="/team/")
+    cases = [
+        ("get_role", {"RoleName": role}, "iam:GetRole", f"role {role}"),
+        ("list_attached_role_policies", {"RoleName": role}, "iam:ListAttachedRolePolicies",
+         f"role {role}"),
+        ("update_assume_role_policy", {"RoleName": role, "PolicyDocument": "{}"},
+         "iam:UpdateAssumeRolePolicy", f"role {role}"),
+        ("delete_role", {"RoleName": role}, "iam:DeleteRole", f"role {role}"),
+        ("list_access_keys", {"UserName": user}, "iam:ListAccessKeys", f"user {user}"),
+        ("list_mfa_devices", {"UserName": user}, "iam:ListMFADevices", f"user {user}"),
+        ("tag_role", {"RoleName": role, "Tags": [{"Key": "k", "Value": "v"}]}, "iam:TagRole",
+         f"arn:aws:iam::{MANAGEMENT}:role/svc/{role}"),
+        ("create_user", {"UserName": "never-made"}, "iam:CreateUser",
+         f"arn:aws:iam::{MANAGEMENT}:user/never-made"),
+    ]
+    for operation, params, action, shown in cases:
+        with pytest.raises(ClientError) as exc:
+            getattr(client, operation)(**params)
+        assert exc.value.response["Error"]["Message"] == (
+            f"User: {arn} is not authorized to perform: {action} on resource: {shown} because "
+            f"no identity-based policy allows the {action} action"
+        ), operation

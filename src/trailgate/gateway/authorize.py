@@ -47,14 +47,43 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     return ServiceError("AccessDenied", message, 403)
 
 
+# IAM's older operations on an existing role or user name it ``role NAME`` / ``user NAME`` in
+# their refusals (recorded for GetRole, DeleteRole, UpdateRole, UpdateAssumeRolePolicy,
+# Attach/DetachRolePolicy, PutRolePolicy, ListRolePolicies, ListAttachedRolePolicies,
+# ListRoleTags, ListInstanceProfilesForRole, GetUser, ListAccessKeys, CreateAccessKey,
+# ListAttachedUserPolicies, PutUserPolicy, ListGroupsForUser, ListMFADevices; UNSURE: the
+# others here, by analogy).  Create* and Tag*/Untag* name the ARN.
+_NAMED_TARGETS: dict[str, str] = {
+    **dict.fromkeys((
+        "GetRole", "DeleteRole", "UpdateRole", "UpdateRoleDescription", "UpdateAssumeRolePolicy",
+        "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy", "PutRolePolicy",
+        "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "ListRoleTags",
+        "ListInstanceProfilesForRole", "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    ), "role"),
+    **dict.fromkeys((
+        "GetUser", "DeleteUser", "ListAccessKeys", "CreateAccessKey",
+        "DeleteAccessKey", "UpdateAccessKey", "ListAttachedUserPolicies", "ListUserPolicies",
+        "GetUserPolicy", "PutUserPolicy", "DeleteUserPolicy", "AttachUserPolicy",
+        "DetachUserPolicy", "ListGroupsForUser", "ListMFADevices", "EnableMFADevice",
+        "DeactivateMFADevice", "ResyncMFADevice", "ListUserTags", "CreateLoginProfile",
+        "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+        "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
+    ), "user"),
+}
+
+
 def _shown_resource(ctx: RequestContext, resource: str) -> str:
-    """The resource as IAM's refusals name it: ``policy ARN`` for a managed policy, ``policy
-    path /`` for ListPolicies, the ``mfa/`` prefix for ListVirtualMFADevices (these two are
-    authorized on ``*``)."""
+    """The resource as IAM's refusals name it: ``role NAME`` / ``user NAME`` (see
+    ``_NAMED_TARGETS``), ``policy ARN`` for a managed policy, ``policy path /`` for
+    ListPolicies, the ``mfa/`` prefix for ListVirtualMFADevices (both authorized on ``*``)."""
     if ctx.service != "iam":
         return resource
     if ":policy/" in resource:
         return f"policy {resource}"
+    kind = _NAMED_TARGETS.get(ctx.operation)
+    if kind is not None and f":{kind}/" in resource:
+        return f"{kind} {resource.rsplit('/', 1)[-1]}"
     if ctx.operation == "ListPolicies":
         # UNSURE: the path shown when a PathPrefix is passed (only "/" is on record)
         return f"policy path {ctx.params.get('PathPrefix') or '/'}"
