@@ -76,3 +76,19 @@ def test_existing_role_and_user_are_named_not_arned(
             f"User: {arn} is not authorized to perform: {action} on resource: {shown} because "
             f"no identity-based policy allows the {action} action"
         ), operation
+
+
+@pytest.mark.parametrize(("operation", "action"), [
+    ("list_access_keys", "iam:ListAccessKeys"),
+    ("create_access_key", "iam:CreateAccessKey"),
+])
+def test_own_keys_without_user_name(nobody: tuple[str, Any], operation: str, action: str) -> None:
+    """AWS names the caller 'user null<name>' when the UserName is left out (its own quirk)."""
+    arn, client = nobody
+    with pytest.raises(ClientError) as exc:
+        getattr(client, operation)()
+    name = arn.rsplit("/", 1)[-1]
+    assert exc.value.response["Error"]["Message"] == (
+        f"User: {arn} is not authorized to perform: {action} on resource: user null{name} "
+        f"because no identity-based policy allows the {action} action"
+    )

@@ -73,6 +73,9 @@ _NAMED_TARGETS: dict[str, str] = {
 }
 
 
+_NULL_WHEN_UNNAMED = frozenset({"ListAccessKeys", "CreateAccessKey"})
+
+
 def _shown_resource(ctx: RequestContext, resource: str) -> str:
     """The resource as IAM's refusals name it: ``role NAME`` / ``user NAME`` (see
     ``_NAMED_TARGETS``), ``policy ARN`` for a managed policy, ``policy path /`` for
@@ -83,7 +86,10 @@ def _shown_resource(ctx: RequestContext, resource: str) -> str:
         return f"policy {resource}"
     kind = _NAMED_TARGETS.get(ctx.operation)
     if kind is not None and f":{kind}/" in resource:
-        return f"{kind} {resource.rsplit('/', 1)[-1]}"
+        # AWS's own quirk, recorded for ListAccessKeys and CreateAccessKey called without a
+        # UserName (the caller's own keys): "user null<caller's name>"
+        unnamed = ctx.operation in _NULL_WHEN_UNNAMED and not ctx.params.get("UserName")
+        return f"{kind} {'null' if unnamed else ''}{resource.rsplit('/', 1)[-1]}"
     if ctx.operation == "ListPolicies":
         # UNSURE: the path shown when a PathPrefix is passed (only "/" is on record)
         return f"policy path {ctx.params.get('PathPrefix') or '/'}"
