@@ -184,3 +184,30 @@ def test_bucket_policy_shared_with_the_organization(
     )
     body = world.client("s3", admin).get_object(Bucket=bucket, Key="AWSLogs/x.json")["Body"]
     assert body.read() == b"{}"
+
+
+def test_s3_requests_carry_the_bucket_owners_keys(world: World) -> None:
+    """aws:ResourceAccount / aws:ResourceOrgID of an S3 request are the bucket owner's."""
+    bucket = f"perimeter-{secrets.token_hex(4)}"
+    s3 = world.client("s3", world.admin)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    iam: Any = world.client("iam", world.admin)
+    readers = {}
+    for name, condition in (
+        ("in-perimeter", {"aws:ResourceOrgID": _org_id(world), "aws:ResourceAccount": MANAGEMENT}),
+        ("out-perimeter", {"aws:ResourceAccount": "222222222222"}),
+    ):
+        user = f"{name}-{secrets.token_hex(3)}"
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                           "Condition": {"StringEquals": condition}}],
+        }))
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        readers[name] = world.client("s3", Keys(key["AccessKeyId"], key["SecretAccessKey"]))
+    assert readers["in-perimeter"].get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as exc:
+        readers["out-perimeter"].get_object(Bucket=bucket, Key="k")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
+from ..auth.org_keys import OrgPlace, org_place, resource_keys
 from ..policy import (
     BoundPolicy,
     Caller,
@@ -213,6 +214,13 @@ def _decide(
     return decision
 
 
+def _bucket_and_owner(tx: Any, name: str) -> tuple[dict[str, Any] | None, OrgPlace]:
+    """The bucket record and its owner's place in the organization (aws:ResourceAccount,
+    aws:ResourceOrgID, aws:ResourceOrgPaths)."""
+    bucket: dict[str, Any] | None = s3q.bucket(tx, name)
+    return bucket, (org_place(tx, bucket["Owner"]) if bucket is not None else None)
+
+
 def authorize_s3(
     ctx: RequestContext,
     read: Any,
@@ -231,9 +239,10 @@ def authorize_s3(
     else:
         key = str(ctx.params.get("Key", ""))
         tagged = target == "object" and operation in _EXISTING_TAG_OPERATIONS
-        # One read transaction for the bucket and, where policies may ask, the object's tags.
-        bucket, tags = read(lambda tx: (
-            s3q.bucket(tx, name),
+        # One read transaction for the bucket, where its owner sits in the organization and,
+        # where policies may ask, the object's tags.
+        bucket, place, tags = read(lambda tx: (
+            *_bucket_and_owner(tx, name),
             s3q.object_tags(tx, name, key, version) if tagged else None))
         if operation == "CreateBucket":
             # Creating is decided in the caller's own account; a name that is taken gets
@@ -243,6 +252,7 @@ def authorize_s3(
             return  # the provider answers NoSuchBucket
         if bucket is not None:
             ctx.resource_account = bucket["Owner"]
+            keys.update(resource_keys(bucket["Owner"], place))
             if operation == "HeadBucket":  # S3 tells a bucket's region even when it refuses
                 ctx.response.headers["x-amz-bucket-region"] = bucket["Region"]
         resource = bucket_arn(name)
