@@ -1,19 +1,39 @@
 """``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths`` in trust policies: the keys AWS sets for
 every principal of an account in an organization (a common way to share a role with a whole
-organization instead of naming each account)."""
+organization instead of naming each account), and the resource side's ``aws:ResourceAccount``
+/ ``aws:ResourceOrgID``.  On a server of its own: the OUs made here would show in the shared
+organization's tree."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from .scenario_setup import Keys, World
-from .server import MANAGEMENT
+from .server import MANAGEMENT, start
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """An organization with only its management account and an administrator user there."""
+    server = start(Path(tmp_path_factory.mktemp("trailgate-org-keys")))
+    try:
+        root: Any = server.client("iam")
+        root.create_user(UserName="admin")
+        root.attach_user_policy(UserName="admin",
+                                PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        key = root.create_access_key(UserName="admin")["AccessKey"]
+        server.client("organizations").create_organization(FeatureSet="ALL")
+        yield World(server, Keys(key["AccessKeyId"], key["SecretAccessKey"]))
+    finally:
+        server.stop()
 
 
 def _trust(operator: str, key: str, value: str) -> str:
