@@ -118,3 +118,26 @@ def test_assume_role_sees_the_roles_tags(server: Server, iam: Any) -> None:
     sts.assume_role(RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{tagged}", RoleSessionName="ok")
     _refused(sts.assume_role, RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{_role(iam)}",
              RoleSessionName="no")
+
+
+@pytest.mark.parametrize("effect", ["Allow", "Deny"])
+def test_trust_policy_refuses_the_bare_star_principal(iam: Any, effect: str) -> None:
+    """IAM refuses ``"Principal": "*"`` in a trust policy (``{"AWS": "*"}`` is accepted)."""
+    def trust(principal: Any) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": effect, "Action": "sts:AssumeRole", "Principal": principal,
+             "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-aaaaaaaaaa"}}}]})
+
+    for call, params, member in (
+        (iam.create_role, {"RoleName": f"keys-{secrets.token_hex(4)}"},
+         "AssumeRolePolicyDocument"),
+        (iam.update_assume_role_policy, {"RoleName": _role(iam)}, "PolicyDocument"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call(**params, **{member: trust("*")})
+        err = exc.value.response
+        assert (err["Error"]["Code"], err["Error"]["Message"],
+                err["ResponseMetadata"]["HTTPStatusCode"]) == (
+            "MalformedPolicyDocument",
+            'AssumeRolepolicy contained an invalid principal: "STAR":"*".', 400)
+        call(**params, **{member: trust({"AWS": "*"})})
