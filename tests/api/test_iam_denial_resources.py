@@ -4,6 +4,7 @@ wording): ``policy path /`` for ListPolicies, the ``mfa/`` prefix for ListVirtua
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -92,3 +93,41 @@ def test_own_keys_without_user_name(nobody: tuple[str, Any], operation: str, act
         f"User: {arn} is not authorized to perform: {action} on resource: user null{name} "
         f"because no identity-based policy allows the {action} action"
     )
+
+
+def test_explicit_deny_names_the_boundary_or_session_policy(server: Server, iam: Any) -> None:
+    deny_create_user = {"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"}
+    allow_all = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    boundary = iam.create_policy(
+        PolicyName=f"deny-boundary-{secrets.token_hex(4)}",
+        PolicyDocument=json.dumps({"Version": "2012-10-17",
+                                   "Statement": [allow_all, deny_create_user]}),
+    )["Policy"]["Arn"]
+    name = f"bounded-{secrets.token_hex(4)}"
+    iam.create_user(UserName=name, PermissionsBoundary=boundary)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    bounded = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(ClientError) as exc:
+        bounded.create_user(UserName="blocked-by-boundary")
+    assert exc.value.response["Error"]["Message"].endswith(
+        "user/blocked-by-boundary with an explicit deny in a permissions boundary")
+
+    role = f"session-deny-{secrets.token_hex(4)}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:user/{name}"}}],
+    }))
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{MANAGEMENT}:role/{role}", RoleSessionName="denied",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [allow_all, deny_create_user]}),
+    )["Credentials"]
+    session = server.client("iam", creds["AccessKeyId"], creds["SecretAccessKey"],
+                            creds["SessionToken"])
+    with pytest.raises(ClientError) as exc:
+        session.create_user(UserName="blocked-by-session")
+    assert exc.value.response["Error"]["Message"].endswith(
+        "user/blocked-by-session with an explicit deny in a session policy")

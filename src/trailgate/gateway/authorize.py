@@ -107,17 +107,25 @@ _IMPLICIT_DENIALS = {
 }
 
 
+# The policy type an explicit denial names ("with an explicit deny in ...").
+_EXPLICIT_DENIALS = (
+    (PolicyType.SCP, "a service control policy"),
+    (PolicyType.IDENTITY, "an identity-based policy"),
+    (PolicyType.BOUNDARY, "a permissions boundary"),
+    (PolicyType.SESSION, "a session policy"),
+    (PolicyType.RESOURCE, "a resource-based policy"),
+    (PolicyType.TRUST, "a resource-based policy"),
+)
+
+
 def _denial_context(action: str, decision: Decision) -> str:
     """What AWS appends to the refusal: the kind of policy that denied explicitly, or the
     kind of policy that allowed nothing."""
     if decision.reason == "explicit-deny":
         kinds = {m.policy_type for m in decision.statements}
-        if PolicyType.SCP in kinds:
-            where = "a service control policy"
-        elif kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}:
-            where = "a resource-based policy"
-        else:
-            where = "an identity-based policy"
+        # AWS names one policy type when several deny (UNSURE: which one it prefers)
+        where = next((name for kind, name in _EXPLICIT_DENIALS if kind in kinds),
+                     "an identity-based policy")
         return f" with an explicit deny in {where}"
     kind = _IMPLICIT_DENIALS.get(decision.reason or "")
     return f" because no {kind} allows the {action} action" if kind else ""
