@@ -110,8 +110,21 @@ def test_explicit_deny_names_the_boundary_or_session_policy(server: Server, iam:
     bounded = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     with pytest.raises(ClientError) as exc:
         bounded.create_user(UserName="blocked-by-boundary")
+    # AWS names the managed policy that denied
     assert exc.value.response["Error"]["Message"].endswith(
-        "user/blocked-by-boundary with an explicit deny in a permissions boundary")
+        f"user/blocked-by-boundary with an explicit deny in a permissions boundary: {boundary}")
+    # an attached managed policy that denies is named too (an inline one is not)
+    iam.delete_user_permissions_boundary(UserName=name)
+    denying = iam.create_policy(
+        PolicyName=f"deny-managed-{secrets.token_hex(4)}",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny_create_user]}),
+    )["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=denying)
+    with pytest.raises(ClientError) as exc:
+        bounded.create_user(UserName="blocked-by-policy")
+    assert exc.value.response["Error"]["Message"].endswith(
+        f"user/blocked-by-policy with an explicit deny in an identity-based policy: {denying}")
+    iam.detach_user_policy(UserName=name, PolicyArn=denying)
 
     role = f"session-deny-{secrets.token_hex(4)}"
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({

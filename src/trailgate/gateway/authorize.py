@@ -124,11 +124,15 @@ def _denial_context(action: str, decision: Decision) -> str:
     if decision.reason == "explicit-deny":
         kinds = {m.policy_type for m in decision.statements}
         # AWS names one policy type when several deny (UNSURE: which one it prefers)
-        where = next((name for kind, name in _EXPLICIT_DENIALS if kind in kinds),
-                     "an identity-based policy")
-        return f" with an explicit deny in {where}"
-    kind = _IMPLICIT_DENIALS.get(decision.reason or "")
-    return f" because no {kind} allows the {action} action" if kind else ""
+        kind, where = next(((k, name) for k, name in _EXPLICIT_DENIALS if k in kinds),
+                           (PolicyType.IDENTITY, "an identity-based policy"))
+        # ... and the ARN of the managed policy (or boundary) that denied, when it is one
+        arn = next((m.policy_id for m in decision.statements if m.policy_type is kind
+                    and kind in (PolicyType.IDENTITY, PolicyType.BOUNDARY)
+                    and m.policy_id.startswith("arn:")), None)
+        return f" with an explicit deny in {where}" + (f": {arn}" if arn else "")
+    missing = _IMPLICIT_DENIALS.get(decision.reason or "")
+    return f" because no {missing} allows the {action} action" if missing else ""
 
 
 class PolicyCache:
