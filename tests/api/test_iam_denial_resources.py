@@ -144,3 +144,26 @@ def test_explicit_deny_names_the_boundary_or_session_policy(server: Server, iam:
         session.create_user(UserName="blocked-by-session")
     assert exc.value.response["Error"]["Message"].endswith(
         "user/blocked-by-session with an explicit deny in a session policy")
+
+
+def test_s3_refusal_names_the_denying_managed_policy(server: Server, iam: Any) -> None:
+    bucket = f"named-deny-{secrets.token_hex(4)}"
+    server.client("s3").create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    denying = iam.create_policy(
+        PolicyName=f"deny-list-{secrets.token_hex(4)}",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "*"}]}),
+    )["Policy"]["Arn"]
+    name = f"s3-denied-{secrets.token_hex(4)}"
+    iam.create_user(UserName=name)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.attach_user_policy(UserName=name, PolicyArn=denying)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    s3: Any = server.client("s3", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(ClientError) as exc:
+        s3.list_objects_v2(Bucket=bucket)
+    assert exc.value.response["Error"]["Message"] == (
+        f'User: arn:aws:iam::{MANAGEMENT}:user/{name} is not authorized to perform: '
+        f's3:ListBucket on resource: "arn:aws:s3:::{bucket}" with an explicit deny in an '
+        f"identity-based policy: {denying}"
+    )

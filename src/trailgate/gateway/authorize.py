@@ -28,6 +28,7 @@ from ..services.iam import queries
 from ..services.iam.documents import displayed_trust
 from ..services.iam.password_policy import users_may_change_password
 from .context import Principal, RequestContext
+from .denial_wording import why_denied
 
 
 def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision) -> ServiceError:
@@ -40,8 +41,9 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
     message = f"User: {ctx.principal.arn} is not authorized to perform: {action}"
     if resource != "*" or ctx.service != "cloudtrail":
         message += f" on resource: {shown}"  # CloudTrail names no resource for its "*" actions
-    if ctx.service != "sts":
-        message += _denial_context(action, decision)
+    why = why_denied(decision, action) if ctx.service != "sts" else None
+    if why:
+        message += f" {why}"
     if ctx.service == "cloudtrail":
         return ServiceError("AccessDeniedException", message, 400)
     return ServiceError("AccessDenied", message, 403)
@@ -96,43 +98,6 @@ def _shown_resource(ctx: RequestContext, resource: str) -> str:
     if ctx.operation == "ListVirtualMFADevices" and ctx.principal is not None:
         return f"arn:aws:iam::{ctx.principal.account}:mfa/"
     return resource
-
-
-# The policy type an implicit denial names ("because no ... allows the ACTION action").
-_IMPLICIT_DENIALS = {
-    "no-identity-allow": "identity-based policy",
-    "boundary": "permissions boundary",
-    "session-policy": "session policy",
-    "scp": "service control policy",
-}
-
-
-# The policy type an explicit denial names ("with an explicit deny in ...").
-_EXPLICIT_DENIALS = (
-    (PolicyType.SCP, "a service control policy"),
-    (PolicyType.IDENTITY, "an identity-based policy"),
-    (PolicyType.BOUNDARY, "a permissions boundary"),
-    (PolicyType.SESSION, "a session policy"),
-    (PolicyType.RESOURCE, "a resource-based policy"),
-    (PolicyType.TRUST, "a resource-based policy"),
-)
-
-
-def _denial_context(action: str, decision: Decision) -> str:
-    """What AWS appends to the refusal: the kind of policy that denied explicitly, or the
-    kind of policy that allowed nothing."""
-    if decision.reason == "explicit-deny":
-        kinds = {m.policy_type for m in decision.statements}
-        # AWS names one policy type when several deny (UNSURE: which one it prefers)
-        kind, where = next(((k, name) for k, name in _EXPLICIT_DENIALS if k in kinds),
-                           (PolicyType.IDENTITY, "an identity-based policy"))
-        # ... and the ARN of the managed policy (or boundary) that denied, when it is one
-        arn = next((m.policy_id for m in decision.statements if m.policy_type is kind
-                    and kind in (PolicyType.IDENTITY, PolicyType.BOUNDARY)
-                    and m.policy_id.startswith("arn:")), None)
-        return f" with an explicit deny in {where}" + (f": {arn}" if arn else "")
-    missing = _IMPLICIT_DENIALS.get(decision.reason or "")
-    return f" because no {missing} allows the {action} action" if missing else ""
 
 
 class PolicyCache:
