@@ -71,11 +71,12 @@ def test_explicit_deny_in_a_service_control_policy(setup: tuple[Any, str, str, A
             member_iam.create_user(UserName="blocked")
     finally:
         org.detach_policy(PolicyId=deny, TargetId=account)
+    arn = org.describe_policy(PolicyId=deny)["Policy"]["PolicySummary"]["Arn"]
     assert _message(exc) == (
         "AccessDenied",
         f"User: arn:aws:sts::{account}:assumed-role/{ACCESS_ROLE}/scp is not authorized to "
         f"perform: iam:CreateUser on resource: arn:aws:iam::{account}:user/blocked with an "
-        "explicit deny in a service control policy",
+        f"explicit deny in a service control policy: {arn}",
         403,
     )
 

@@ -1,5 +1,5 @@
 """Why a request was refused, in AWS's words (its "enhanced" AccessDenied messages): an explicit
-deny names the first kind of policy that holds one, in the order below, and the ARN of the
+deny names the first kind of policy that holds one, in the order below, and the ARN of the SCP,
 managed policy or permissions boundary that denied; an implicit deny names the kind of policy
 that allowed nothing.  Shared by IAM's and S3's refusals."""
 
@@ -22,9 +22,9 @@ NO_ALLOW = {
     "session-policy": "session policy",
     "scp": "service control policy",
 }
-# Kinds whose denying document AWS names by ARN (when it is a managed policy: inline policies
+# Kinds whose denying document AWS names by ARN (an SCP, a managed policy: inline policies
 # are not named).
-_NAMED_BY_ARN = (PolicyType.IDENTITY, PolicyType.BOUNDARY)
+_NAMED_BY_ARN = (PolicyType.SCP, PolicyType.IDENTITY, PolicyType.BOUNDARY)
 
 
 def why_denied(decision: Decision, action: str) -> str | None:
