@@ -341,7 +341,8 @@ def test_scp_denials_say_so(srv: Server, org: Any, member: str) -> None:
     deny = org.create_policy(Name="deny-list-users", Description="", Content=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]}),
-        Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
+        Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]
+    deny, deny_arn = deny["Id"], deny["Arn"]
     only = org.create_policy(Name="only-gets", Description="", Content=ONLY_IAM_READS,
                              Type="SERVICE_CONTROL_POLICY")["Policy"]["PolicySummary"]["Id"]
     iam = _client(srv, "iam", session)
@@ -350,7 +351,7 @@ def test_scp_denials_say_so(srv: Server, org: Any, member: str) -> None:
         iam.list_users()
     assert _error(exc) == ("AccessDenied", f"User: {who} is not authorized to perform: "
                            f"iam:ListUsers on resource: arn:aws:iam::{member}:user/ with an "
-                           "explicit deny in a service control policy")
+                           f"explicit deny in a service control policy: {deny_arn}")
     org.attach_policy(PolicyId=only, TargetId=member)
     org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=member)
     org.detach_policy(PolicyId=deny, TargetId=member)

@@ -97,8 +97,27 @@ def test_wrong_mfa_code(world: World) -> None:
             world.users["D"], role_arn(sc.D_ROLE), "dana",
             SerialNumber=world.mfa_serial, TokenCode=wrong,
         )
-    assert error_of(exc)[0] == "AccessDenied"
-    assert error_of(exc)[1].startswith("MultiFactorAuthentication failed, unable to validate")
+    # a wrong code on the caller's own device: AWS's answer is the one-time-pass-code refusal
+    assert error_of(exc) == (
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        403,
+    )
+
+
+def test_mfa_serial_of_no_device_of_the_caller(world: World) -> None:
+    serial = world.mfa_serial.rsplit("/", 1)[0] + "/no-such-device"
+    with pytest.raises(ClientError) as exc:
+        world.assume(
+            world.users["D"], role_arn(sc.D_ROLE), "dana",
+            SerialNumber=serial, TokenCode=world.totp(0),
+        )
+    assert error_of(exc) == (
+        "AccessDenied",
+        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
+        "serial number is valid and associated with this user.",
+        403,
+    )
 
 
 def test_e_assumes_its_role(world: World) -> None:

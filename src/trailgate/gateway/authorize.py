@@ -7,6 +7,7 @@ from typing import Any
 
 from ..auth import gather
 from ..auth.context_keys import build_context, caller_of, mark_mfa
+from ..auth.iam_keys import iam_keys, resource_tag_keys, target_keys
 from ..auth.org_keys import OrgPlace, org_path, principal_org_keys, resource_org_keys
 from ..auth.principal_tags import entity_tags, merge_tags, principal_tag_keys
 from ..policy import (
@@ -28,6 +29,7 @@ from ..services.iam.documents import displayed_trust
 from ..services.iam.password_policy import users_may_change_password
 from ..services.organizations.arns import org_resources
 from .context import Principal, RequestContext
+from .denial_wording import why_denied
 
 
 def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision) -> ServiceError:
@@ -36,31 +38,67 @@ def _denied(ctx: RequestContext, action: str, resource: str, decision: Decision)
         return ServiceError(
             "AccessDeniedException", "You don't have permissions to access this resource.", 400
         )
-    shown = f"policy {resource}" if ":policy/" in resource and ctx.service == "iam" else resource
+    shown = _shown_resource(ctx, resource)
     message = f"User: {ctx.principal.arn} is not authorized to perform: {action}"
     if resource != "*" or ctx.service != "cloudtrail":
         message += f" on resource: {shown}"  # CloudTrail names no resource for its "*" actions
-    if ctx.service != "sts":
-        if decision.reason == "explicit-deny":
-            kinds = {m.policy_type for m in decision.statements}
-            if PolicyType.SCP in kinds:  # AWS names the SCP first
-                where = "a service control policy"
-            elif kinds <= {PolicyType.RESOURCE, PolicyType.TRUST}:
-                where = "a resource-based policy"
-            else:
-                where = "an identity-based policy"
-            message += f" with an explicit deny in {where}"
-        elif decision.reason == "scp":
-            message += f" because no service control policy allows the {action} action"
-        elif decision.reason == "no-identity-allow":
-            message += f" because no identity-based policy allows the {action} action"
-        elif decision.reason == "boundary":
-            message += f" because no permissions boundary allows the {action} action"
-        elif decision.reason == "session-policy":
-            message += f" because no session policy allows the {action} action"
+    why = why_denied(decision, action) if ctx.service != "sts" else None
+    if why:
+        message += f" {why}"
     if ctx.service == "cloudtrail":
         return ServiceError("AccessDeniedException", message, 400)
     return ServiceError("AccessDenied", message, 403)
+
+
+# IAM's older operations on an existing role or user name it ``role NAME`` / ``user NAME`` in
+# their refusals (recorded for GetRole, DeleteRole, UpdateRole, UpdateAssumeRolePolicy,
+# Attach/DetachRolePolicy, PutRolePolicy, ListRolePolicies, ListAttachedRolePolicies,
+# ListRoleTags, ListInstanceProfilesForRole, GetUser, ListAccessKeys, CreateAccessKey,
+# ListAttachedUserPolicies, PutUserPolicy, ListGroupsForUser, ListMFADevices; UNSURE: the
+# others here, by analogy).  Create* and Tag*/Untag* name the ARN.
+_NAMED_TARGETS: dict[str, str] = {
+    **dict.fromkeys((
+        "GetRole", "DeleteRole", "UpdateRole", "UpdateRoleDescription", "UpdateAssumeRolePolicy",
+        "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy", "PutRolePolicy",
+        "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "ListRoleTags",
+        "ListInstanceProfilesForRole", "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    ), "role"),
+    **dict.fromkeys((
+        "GetUser", "DeleteUser", "ListAccessKeys", "CreateAccessKey",
+        "DeleteAccessKey", "UpdateAccessKey", "ListAttachedUserPolicies", "ListUserPolicies",
+        "GetUserPolicy", "PutUserPolicy", "DeleteUserPolicy", "AttachUserPolicy",
+        "DetachUserPolicy", "ListGroupsForUser", "ListMFADevices", "EnableMFADevice",
+        "DeactivateMFADevice", "ResyncMFADevice", "ListUserTags", "CreateLoginProfile",
+        "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+        "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
+    ), "user"),
+}
+
+
+_NULL_WHEN_UNNAMED = frozenset({"ListAccessKeys", "CreateAccessKey"})
+
+
+def _shown_resource(ctx: RequestContext, resource: str) -> str:
+    """The resource as IAM's refusals name it: ``role NAME`` / ``user NAME`` (see
+    ``_NAMED_TARGETS``), ``policy ARN`` for a managed policy, ``policy path /`` for
+    ListPolicies, the ``mfa/`` prefix for ListVirtualMFADevices (both authorized on ``*``)."""
+    if ctx.service != "iam":
+        return resource
+    if ":policy/" in resource:
+        return f"policy {resource}"
+    kind = _NAMED_TARGETS.get(ctx.operation)
+    if kind is not None and f":{kind}/" in resource:
+        # AWS's own quirk, recorded for ListAccessKeys and CreateAccessKey called without a
+        # UserName (the caller's own keys): "user null<caller's name>"
+        unnamed = ctx.operation in _NULL_WHEN_UNNAMED and not ctx.params.get("UserName")
+        return f"{kind} {'null' if unnamed else ''}{resource.rsplit('/', 1)[-1]}"
+    if ctx.operation == "ListPolicies":
+        # UNSURE: the path shown when a PathPrefix is passed (only "/" is on record)
+        return f"policy path {ctx.params.get('PathPrefix') or '/'}"
+    if ctx.operation == "ListVirtualMFADevices" and ctx.principal is not None:
+        return f"arn:aws:iam::{ctx.principal.account}:mfa/"
+    return resource
 
 
 class PolicyCache:
@@ -73,6 +111,7 @@ class PolicyCache:
         self.trusts: dict[str, tuple[dict[str, Any], BoundPolicy]] = {}
         self.tags: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.places: dict[str, OrgPlace] = {}
+        self.targets: dict[str, tuple[dict[str, tuple[str, ...]], str | None]] = {}
 
     def get(self, generation: int, key: tuple[Any, ...]) -> PolicySet | None:
         if generation != self.generation:
@@ -80,6 +119,7 @@ class PolicyCache:
             self.trusts.clear()
             self.tags.clear()
             self.places.clear()
+            self.targets.clear()
             self.generation = generation
             return None
         return self.sets.get(key)
@@ -109,6 +149,17 @@ class PolicyCache:
                 self.places.clear()
             self.places[account] = read(lambda tx: org_path(tx, account))
         return self.places[account]
+
+    def iam_target(
+        self, resource: str, read: Any
+    ) -> tuple[dict[str, tuple[str, ...]], str | None]:
+        """The tag keys and boundary of the user or role an IAM call acts on (call after
+        :meth:`get`)."""
+        if resource not in self.targets:
+            if len(self.targets) > 50_000:
+                self.targets.clear()
+            self.targets[resource] = read(lambda tx: target_keys(tx, resource))
+        return self.targets[resource]
 
     def trust(self, role_arn: str) -> tuple[dict[str, Any], BoundPolicy] | None:
         """The role an ARN names and its bound trust policy (call after :meth:`get`, which
@@ -157,6 +208,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         policies = _compile_caller(inputs)
         cache.put(ps_key, policies)
     _principal_keys(ctx.service, p, read, cache, keys)
+    if ctx.service == "iam":  # IAM's own keys: what the call passes, and its target's
+        keys.update(iam_keys(ctx.operation, ctx.params, cache.iam_target(resource, read)))
 
     if ctx.service == "sts" and ctx.operation == "AssumeRole":
         _authorize_assume_role(ctx, read, policies, cache, keys, caller, resource)
@@ -381,6 +434,7 @@ def _authorize_assume_role(
         raise denied
     role, trust = found
     ctx.target = role
+    keys.update(resource_tag_keys(role))
     full = policies.with_resource(trust)
     resource_account = role_arn.split(":")[4]
     resource_org_keys(resource_account, cache.org_place(resource_account, read), keys)

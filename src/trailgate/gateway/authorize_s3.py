@@ -27,6 +27,7 @@ from ..services.s3.access import policy_is_public
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
 from .context import RequestContext
+from .denial_wording import why_denied
 
 ACCESS_DENIED = "Access Denied"
 DENIED_KEYS = "__denied_keys"  # DeleteObjects: (key, version id) the caller may not delete
@@ -41,24 +42,6 @@ def denied() -> ServiceError:
     return ServiceError("AccessDenied", ACCESS_DENIED, 403)
 
 
-# Why a request was refused, in S3's words (its "enhanced" messages since August 2024): an
-# explicit deny names the first kind of policy that holds one, in this order.
-_EXPLICIT_IN: tuple[tuple[PolicyType, str], ...] = (
-    (PolicyType.SCP, "a service control policy"),
-    (PolicyType.RESOURCE, "a resource-based policy"),
-    (PolicyType.IDENTITY, "an identity-based policy"),
-    (PolicyType.BOUNDARY, "a permissions boundary"),
-    (PolicyType.SESSION, "a session policy"),
-)
-_NO_ALLOW = {
-    "no-identity-allow": "identity-based policy",
-    "no-resource-allow": "resource-based policy",
-    "boundary": "permissions boundary",
-    "session-policy": "session policy",
-    "scp": "service control policy",
-}
-
-
 def refusal(
     ctx: RequestContext, read: Any, action: str, resource: str, decision: Decision,
     owner: str | None,
@@ -69,7 +52,7 @@ def refusal(
     p = ctx.principal
     if p is None or p.kind in ("anonymous", "service") or resource == "*":
         return denied()
-    why = _why(decision, action)
+    why = why_denied(decision, action)
     if why is None or not same_organization(read, p.account, owner or p.account):
         return denied()
     return ServiceError(
@@ -78,17 +61,6 @@ def refusal(
         f"{why}",
         403,
     )
-
-
-def _why(decision: Decision, action: str) -> str | None:
-    if decision.reason == "explicit-deny":
-        kinds = {m.policy_type for m in decision.statements}
-        for kind, where in _EXPLICIT_IN:
-            if kind in kinds:
-                return f"with an explicit deny in {where}"
-        return None
-    missing = _NO_ALLOW.get(decision.reason)
-    return None if missing is None else f"because no {missing} allows the {action} action"
 
 
 def same_organization(read: Any, account: str, other: str) -> bool:

@@ -56,6 +56,9 @@ def check_trust_document(tx: Tx, text: str, member: str) -> dict[str, str]:
     """Validate an AssumeRolePolicyDocument (spec 3.4) and return {principal ARN: unique id}
     for the users and roles it names, which must exist."""
     policy = parse_document(text, PolicyType.TRUST, member)
+    if _names_star_principal(text):
+        # IAM refuses the bare string form in a trust policy ({"AWS": "*"} is accepted)
+        raise malformed('AssumeRolepolicy contained an invalid principal: "STAR":"*".')
     if policy_size(text) > TRUST_QUOTA:
         raise limit_exceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_QUOTA}")
     ids: dict[str, str] = {}
@@ -74,6 +77,20 @@ def check_trust_document(tx: Tx, text: str, member: str) -> dict[str, str]:
             ids[value] = record["UserId" if kind == "user" else "RoleId"]
     return ids
 
+
+
+def _names_star_principal(text: str) -> bool:
+    """Whether a statement of the (already valid) document reads ``"Principal": "*"``."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return isinstance(statements, list) and any(
+        isinstance(st, dict) and st.get("Principal") == "*" for st in statements
+    )
 
 
 def displayed_trust(tx: Tx, data: dict[str, Any]) -> str:

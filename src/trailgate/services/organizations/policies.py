@@ -103,7 +103,7 @@ def attached_to(tx: Any, target: str) -> list[dict[str, Any]]:
 
 
 def scp_levels(tx: Any, account: str) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """The SCPs limiting ``account``'s principals, one tuple of (policy id, content) per level
+    """The SCPs limiting ``account``'s principals, one tuple of (policy ARN, content) per level
     (the root's, each OU's from the top down, then the account's); empty when the account is
     the management account, not in the organization, or SCPs are not enabled."""
     org: dict[str, Any] | None = tx.get(ORG, "organization", "org")
@@ -119,7 +119,7 @@ def scp_levels(tx: Any, account: str) -> tuple[tuple[tuple[str, str], ...], ...]
         ou = tx.get(ORG, "ou", parent)
         parent = ou.get("ParentId") if ou is not None else None
     chain.append(root)
-    return tuple(tuple((p["Id"], p["Content"]) for p in attached_to(tx, target))
+    return tuple(tuple((p["Arn"], p["Content"]) for p in attached_to(tx, target))
                  for target in reversed(chain))
 
 

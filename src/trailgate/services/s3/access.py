@@ -235,10 +235,11 @@ def policy_is_public(policy: Policy) -> bool:
     everyone (``*``, a wildcard account, or ``NotPrincipal``) without a condition that pins one
     of the restricting keys (source ARN/account/VPC/IP, principal ARN/account/org...) to fixed
     values."""
-    return any(_statement_is_public(stmt) for stmt in policy.statements)
+    return any(statement_is_public(stmt) for stmt in policy.statements)
 
 
-def _statement_is_public(stmt: Statement) -> bool:
+def statement_is_public(stmt: Statement) -> bool:
+    """Whether one statement makes a bucket policy public (see :func:`policy_is_public`)."""
     if stmt.effect != "Allow":
         return False
     if stmt.not_principal is None:

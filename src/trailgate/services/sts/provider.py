@@ -394,11 +394,13 @@ def mfa_failure(message: str) -> ServiceError:
 MFA_BOTH = (
     "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code."
 )
+# The serial number names no enabled device of the caller's.
 MFA_INVALID = (
     "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA "
     "serial number is valid and associated with this user."
 )
-MFA_REPLAY = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+# The caller's device, but a wrong code or one already used (AWS answers both alike).
+MFA_BAD_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
 
 def _verify_mfa_params(call: Call, tx: Any, *, required: bool) -> datetime | None:
@@ -442,8 +444,6 @@ def _check_code(tx: Any, p: Any, serial: str, code: str, now: datetime) -> int:
     ):
         raise mfa_failure(MFA_INVALID)
     outcome = _VERIFIER.check(device["Seed"], code, device.get("LastStep"), now)
-    if outcome.status == "replay":
-        raise mfa_failure(MFA_REPLAY)
-    if outcome.step is None:
-        raise mfa_failure(MFA_INVALID)
+    if outcome.status == "replay" or outcome.step is None:
+        raise mfa_failure(MFA_BAD_CODE)
     return outcome.step
