@@ -181,12 +181,8 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         return
     entry = catalog.entry(ctx.service, ctx.operation)
     p = ctx.principal
-    if p is not None and ctx.service == "sts" and ctx.operation == "GetFederationToken":
-        _federation_caller(p)
-    if p is not None and p.via_session_token:
-        _session_token_limits(ctx, p)
-    elif p is not None and p.kind == "federated_user":
-        _federated_limits(ctx, p)
+    if p is not None:
+        _credential_limits(ctx, p)
     if entry.action is None or p is None:
         return
     action = entry.action
@@ -234,6 +230,17 @@ def authorize(ctx: RequestContext, read: Any, generation: int, cache: PolicyCach
         also = evaluate(Request(caller, also_action, target, keys, None), policies)
         if not also.allowed:
             raise _denied(ctx, also_action, target, also)
+
+
+def _credential_limits(ctx: RequestContext, p: Principal) -> None:
+    """What the kind of credentials refuses before any policy is read: who may federate,
+    what GetSessionToken and federated-user credentials may not call."""
+    if ctx.service == "sts" and ctx.operation == "GetFederationToken":
+        _federation_caller(p)
+    if p.via_session_token:
+        _session_token_limits(ctx, p)
+    elif p.kind == "federated_user":
+        _federated_limits(ctx, p)
 
 
 def _resources(
