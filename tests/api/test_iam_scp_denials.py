@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from .org_helpers import ACCESS_ROLE, access_role_credentials, client_as, new_member
 from .server import Server, start
-
-ACCESS_ROLE = "OrganizationAccountAccessRole"
 
 
 @pytest.fixture(scope="module")
@@ -30,22 +29,10 @@ def setup(srv: Server) -> tuple[Any, str, str, Any]:
     """(organizations client, root id, member account, IAM client of the member's admin)."""
     org = srv.client("organizations")
     org.create_organization(FeatureSet="ALL")
-    status = org.create_account(Email="deny@example.com", AccountName="deny-member")
-    account = str(org.describe_create_account_status(
-        CreateAccountRequestId=status["CreateAccountStatus"]["Id"]
-    )["CreateAccountStatus"]["AccountId"])
+    account = new_member(org, "deny-member")
     root = org.list_roots()["Roots"][0]["Id"]
     org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
-    iam = srv.client("iam")
-    iam.create_user(UserName="admin")
-    iam.attach_user_policy(UserName="admin",
-                           PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    key = iam.create_access_key(UserName="admin")["AccessKey"]
-    sts = srv.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",
-                            RoleSessionName="scp")["Credentials"]
-    member_iam = srv.client("iam", creds["AccessKeyId"], creds["SecretAccessKey"],
-                            creds["SessionToken"])
+    member_iam = client_as(srv, "iam", access_role_credentials(srv, account, "scp"))
     return org, root, account, member_iam
 
 

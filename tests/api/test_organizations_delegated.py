@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from .org_helpers import access_role_credentials, client_as, new_member
 from .server import MANAGEMENT, Server, start
 
-ACCESS_ROLE = "OrganizationAccountAccessRole"
 SERVICE = "cloudtrail.amazonaws.com"
 
 
@@ -30,21 +30,9 @@ def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
 
 
 def _member(srv: Server, org: Any, name: str) -> tuple[str, Any]:
-    request = org.create_account(Email=f"{name}@example.com", AccountName=name)
-    account = org.describe_create_account_status(CreateAccountRequestId=request[
-        "CreateAccountStatus"]["Id"])["CreateAccountStatus"]["AccountId"]
-    iam = srv.client("iam")
-    if not iam.list_users()["Users"]:
-        iam.create_user(UserName="admin")
-        iam.attach_user_policy(UserName="admin",
-                               PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    key = iam.create_access_key(UserName="admin")["AccessKey"]
-    creds = srv.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}", RoleSessionName="deleg")[
-        "Credentials"]
-    iam.delete_access_key(UserName="admin", AccessKeyId=key["AccessKeyId"])
-    return account, srv.client("organizations", creds["AccessKeyId"],
-                               creds["SecretAccessKey"], creds["SessionToken"])
+    account = new_member(org, name)
+    return account, client_as(srv, "organizations",
+                              access_role_credentials(srv, account, "deleg"))
 
 
 def test_delegated_administrator(srv: Server) -> None:

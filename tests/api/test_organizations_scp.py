@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from .org_helpers import ACCESS_ROLE, access_role_credentials, client_as, new_member
 from .server import MANAGEMENT, Server, start
 
-ACCESS_ROLE = "OrganizationAccountAccessRole"
 DENY_BUCKETS = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Deny", "Action": "s3:CreateBucket", "Resource": "*"}]})
 ONLY_IAM_READS = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -41,31 +41,16 @@ def org(srv: Server) -> Any:
 
 @pytest.fixture(scope="module")
 def member(org: Any) -> str:
-    status = org.create_account(Email="scp@example.com", AccountName="scp-member")
-    request = status["CreateAccountStatus"]["Id"]
-    return str(org.describe_create_account_status(
-        CreateAccountRequestId=request)["CreateAccountStatus"]["AccountId"])
+    return new_member(org, "scp-member")
 
 
 def _admin_of(srv: Server, account: str) -> Any:
-    """S3 and IAM clients as the member account's OrganizationAccountAccessRole session,
-    assumed by an administrator of the management account."""
-    iam = srv.client("iam")
-    if not iam.list_users()["Users"]:
-        iam.create_user(UserName="admin")
-        iam.attach_user_policy(UserName="admin",
-                               PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    key = iam.create_access_key(UserName="admin")["AccessKey"]
-    sts = srv.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",
-                            RoleSessionName="scp")["Credentials"]
-    iam.delete_access_key(UserName="admin", AccessKeyId=key["AccessKeyId"])
-    return creds
+    """Credentials of the member account's OrganizationAccountAccessRole session."""
+    return access_role_credentials(srv, account, "scp")
 
 
 def _client(srv: Server, service: str, creds: dict[str, Any]) -> Any:
-    return srv.client(service, creds["AccessKeyId"], creds["SecretAccessKey"],
-                      creds["SessionToken"])
+    return client_as(srv, service, creds)
 
 
 def test_scps_end_to_end(srv: Server, org: Any, member: str) -> None:

@@ -337,6 +337,16 @@ def check_tags(tags: list[dict[str, Any]] | None, member: str = "tags") -> list[
 RESERVED_TAG_PREFIX = "Tag keys starting with 'aws:' are reserved for internal use."
 
 
+def add_tags(data: dict[str, Any], params: dict[str, Any]) -> None:
+    """A Tag* call: the checked ``Tags`` merged into the record's (same keys replaced)."""
+    data["Tags"] = merge_tags(data.get("Tags", []), check_tags(params.get("Tags")))
+
+
+def drop_tags(data: dict[str, Any], params: dict[str, Any]) -> None:
+    """An Untag* call: the record's tags without ``TagKeys``."""
+    data["Tags"] = remove_tags(data.get("Tags", []), params.get("TagKeys") or [])
+
+
 def merge_tags(current: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
     """TagX: replace same keys (case-insensitively), append the others; at most 50."""
     merged = {t["Key"].lower(): t for t in current}

@@ -23,14 +23,14 @@ from ...auth import tokens
 from ...store.interface import Entity, Tx
 from ..base import Call
 from .common import (
+    add_tags,
     already_exists,
     check_arn,
     check_tags,
+    drop_tags,
     invalid_input,
     limit_exceeded,
-    merge_tags,
     no_such_entity,
-    remove_tags,
     stamp,
     when,
 )
@@ -229,15 +229,13 @@ class SamlProviderOps:
 
     def TagSAMLProvider(self, call: Call, tx: Tx) -> dict[str, Any]:
         entity = _provider(call, tx)
-        tags = check_tags(call.params.get("Tags"))
-        entity.data["Tags"] = merge_tags(entity.data.get("Tags", []), tags)
+        add_tags(entity.data, call.params)
         _save(call, tx, entity)
         return {}
 
     def UntagSAMLProvider(self, call: Call, tx: Tx) -> dict[str, Any]:
         entity = _provider(call, tx)
-        keys = call.params.get("TagKeys") or []
-        entity.data["Tags"] = remove_tags(entity.data.get("Tags", []), keys)
+        drop_tags(entity.data, call.params)
         _save(call, tx, entity)
         return {}
 
