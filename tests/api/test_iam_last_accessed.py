@@ -164,6 +164,16 @@ def test_errors(iam: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iam.get_service_last_accessed_details(JobId=str(uuid.uuid4()))
     assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
+    profile = f"arn:aws:iam::{MANAGEMENT}:instance-profile/aa-profile"
+    with pytest.raises(ClientError) as exc:
+        iam.generate_service_last_accessed_details(Arn=profile)
+    assert (exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]) == (
+        "InvalidInput", f"ARN {profile} is not valid.")
+    job = iam.generate_service_last_accessed_details(Arn="arn:aws:iam::aws:policy/"
+                                                     "AmazonS3ReadOnlyAccess")["JobId"]
+    with pytest.raises(ClientError) as exc:
+        iam.get_service_last_accessed_details_with_entities(JobId=job, ServiceNamespace="ec2")
+    assert exc.value.response["Error"]["Code"] == "InvalidInput"
 
 
 def test_needs_its_own_permission(server: Server, iam: Any) -> None:

@@ -239,3 +239,19 @@ def test_request_payment(s3: Any, bucket: str) -> None:
     s3.put_bucket_request_payment(Bucket=bucket,
                                   RequestPaymentConfiguration={"Payer": "BucketOwner"})
     assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+
+
+@pytest.mark.parametrize(("redirect", "expected"), [
+    ({"ReplaceKeyWith": "a.html", "ReplaceKeyPrefixWith": "b/"},
+     ("InvalidRequest", "You can only define ReplaceKeyPrefix or ReplaceKey but not both.", 400)),
+    ({"HttpRedirectCode": "200"},
+     ("InvalidArgument", "The provided HTTP redirect code is not valid. It should be a string "
+      "containing a number between 300 and 399.", 400)),
+])
+def test_website_routing_rule_refused(s3: Any, bucket: str, redirect: dict[str, str],
+                                      expected: tuple[str, str, int]) -> None:
+    config = {"IndexDocument": {"Suffix": "index.html"},
+              "RoutingRules": [{"Redirect": redirect}]}
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=config)
+    assert _error(exc) == expected

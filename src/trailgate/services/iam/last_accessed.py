@@ -192,7 +192,7 @@ class LastAccessedOps:
         data = _job(call, tx)
         namespace = str(call.params["ServiceNamespace"])
         listed = data["Entities"].get(namespace)
-        if listed is None:
+        if listed is None:  # UNSURE: AWS's answer for a namespace the report does not list
             raise invalid_input(f"The service namespace {namespace} is not in the report.")
         rows, extra = page(listed, lambda r: str(r["EntityInfo"]["Arn"]), call.params)
         return {**_job_head(data), "EntityDetailsList": rows, **extra}

@@ -194,28 +194,14 @@ class StsProvider:
         mfa = mfa_time is not None or p.mfa_authenticated
         if mfa_time is None and p.mfa_authenticated:
             mfa_time = p.mfa_auth_time
-        session_name = params["RoleSessionName"]
-        session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
-        claims = {
-            "kind": "assumed_role",
-            "arn": session_arn,
-            "account": account,
-            "uid": role["RoleId"],
-            "user_id": f"{role['RoleId']}:{session_name}",
-            "role_arn": role["Arn"],
-            "role_name": role["RoleName"],
-            "session": session_name,
-            "iat": int(call.now.timestamp()),
-            "mfa": mfa,
-            "mfa_at": None if mfa_time is None else int(mfa_time.timestamp()),
-            "sp": policies if (policies or arns) else None,
-            "spa": arns or None,
-            "si": source_identity or p.source_identity,
-            "chained": chained,
-            "src": p.arn,
-            "tags": [list(tag) for tag in tags] or None,
-            "ttk": list(transitive) or None,
-        }
+        claims = role_session_claims(
+            role, account, params["RoleSessionName"], call.now, policies=policies, arns=arns,
+            tags=tags, transitive=transitive, source=p.arn, chained=chained,
+            source_identity=source_identity or p.source_identity,
+        )
+        claims["mfa"] = mfa
+        claims["mfa_at"] = None if mfa_time is None else int(mfa_time.timestamp())
+        session_arn = claims["arn"]
         creds = self._mint(claims, call.now + timedelta(seconds=duration))
         self._note_role_use(call, tx, role, account)
         out: dict[str, Any] = {
@@ -240,6 +226,35 @@ class StsProvider:
                 "Region": call.region,
             }
 
+
+
+def role_session_claims(
+    role: dict[str, Any], account: str, session_name: str, now: datetime, *,
+    policies: list[str], arns: list[str], tags: Any, transitive: Any, source: str,
+    chained: bool, source_identity: str | None,
+) -> dict[str, Any]:
+    """The sealed token's claims of a session of ``role`` (AssumeRole, AssumeRoleWithSAML),
+    without MFA (the caller sets ``mfa`` / ``mfa_at`` when it has some)."""
+    return {
+        "kind": "assumed_role",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}",
+        "account": account,
+        "uid": role["RoleId"],
+        "user_id": f"{role['RoleId']}:{session_name}",
+        "role_arn": role["Arn"],
+        "role_name": role["RoleName"],
+        "session": session_name,
+        "iat": int(now.timestamp()),
+        "mfa": False,
+        "mfa_at": None,
+        "sp": policies if (policies or arns) else None,
+        "spa": arns or None,
+        "si": source_identity,
+        "chained": chained,
+        "src": source,
+        "tags": [list(tag) for tag in tags] or None,
+        "ttk": list(transitive) or None,
+    }
 
 INVALID_AUTHORIZATION_MESSAGE = "The message passed to DecodeAuthorizationMessage is invalid."
 

@@ -34,7 +34,7 @@ def _facts(call: Call) -> SamlFacts:
 
 
 def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, Any]:
-    from .provider import _session_duration, check_session_policy
+    from .provider import _session_duration, check_session_policy, role_session_claims
 
     params = call.params
     facts = _facts(call)
@@ -46,27 +46,12 @@ def assume_role_with_saml(sts: StsProvider, call: Call, tx: Any) -> dict[str, An
     arns = check_policy_arns(tx, params.get("PolicyArns"), account)
     tags = facts.tags
     packed = packed_percent(policies, arns, tags)
-    session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{facts.session_name}"
-    claims = {
-        "kind": "assumed_role",
-        "arn": session_arn,
-        "account": account,
-        "uid": role["RoleId"],
-        "user_id": f"{role['RoleId']}:{facts.session_name}",
-        "role_arn": role["Arn"],
-        "role_name": role["RoleName"],
-        "session": facts.session_name,
-        "iat": int(call.now.timestamp()),
-        "mfa": False,
-        "mfa_at": None,
-        "sp": policies if (policies or arns) else None,
-        "spa": arns or None,
-        "si": facts.source_identity,
-        "chained": False,
-        "src": facts.provider_arn,
-        "tags": [list(tag) for tag in tags] or None,
-        "ttk": list(facts.transitive_tag_keys) or None,
-    }
+    claims = role_session_claims(
+        role, account, facts.session_name, call.now, policies=policies, arns=arns, tags=tags,
+        transitive=facts.transitive_tag_keys, source=facts.provider_arn, chained=False,
+        source_identity=facts.source_identity,
+    )
+    session_arn = claims["arn"]
     expires = call.now + timedelta(seconds=duration)
     if assertion.session_not_on_or_after is not None:
         expires = min(expires, assertion.session_not_on_or_after)
