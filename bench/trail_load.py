@@ -127,6 +127,7 @@ from trailgate.gateway.context import Principal
 from trailgate.scenario import cloudtrail_bucket_policy
 from trailgate.services.cloudtrail.events import CURSOR as INDEX_CURSOR
 from trailgate.services.cloudtrail.events import index_rows
+from trailgate.store.event_templates import expand, is_compact, parse_pieces
 from trailgate.store.sqlite import SqliteStore
 from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import build_records, user_identity
@@ -643,6 +644,12 @@ class StoreProbe:
             lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         return newest, cursor, lag
 
+    def _pieces(self, tid: int) -> tuple[bytes, ...] | None:
+        """A compact record's template (``trailgate.store.event_templates``)."""
+        row = self.conn.execute("SELECT pieces FROM event_templates WHERE id = ?",
+                                (tid,)).fetchone()
+        return None if row is None else parse_pieces(row[0])
+
     def management_events(self, after: int, upto: int, account: str) -> int:
         """Management events of ``account`` with ``after < seq <= upto`` (what a default
         trail in the home region delivers: IAM/STS events are global, in us-east-1)."""
@@ -652,7 +659,7 @@ class StoreProbe:
             (after, upto, account),
         )
         for (data,) in rows:
-            record = json.loads(data)
+            record = json.loads(expand(data, self._pieces) if is_compact(data) else data)
             if record.get("managementEvent") and record.get("awsRegion") == REGION:
                 count += 1
         return count

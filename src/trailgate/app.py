@@ -107,7 +107,7 @@ def open_journal(store: SqliteStore, directory: Path) -> EventJournal:
     batch = journal.recover()
     if batch.rows:
         moved = store.write_sync(
-            lambda tx: store_journaled(tx, batch.rows, skip_known=True)
+            lambda tx: store_journaled(tx, batch.rows, batch.templates, skip_known=True)
         )
         log.info("moved %d journaled event(s) into the store (%d new)", len(batch.rows), moved)
     journal.discard(batch)

@@ -338,9 +338,11 @@ class Gateway:
         result = method(call, tx)
         if should_record(ctx):
             if self.recording:
-                line = write_line(ctx, result) if builder is records_for else None
-                if line is not None:
-                    tx.append_events([line])  # JSON joined from a template: one statement
+                made = write_line(ctx, result) if builder is records_for else None
+                if made is not None:
+                    line, template = made  # from a template: one statement
+                    tx.append_events([line], None if template is None else {
+                        template.tid: template.text})
                 elif self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
                     append_records(
                         tx, self.data_events.keep(self.store.read, builder(ctx, result))
@@ -410,16 +412,18 @@ class Gateway:
                 while done < len(rows):
                     chunk = rows[done:done + INGEST_CHUNK]
                     try:
-                        await self.store.write(lambda tx, c=chunk: store_journaled(tx, c))
+                        await self.store.write(
+                            lambda tx, c=chunk: store_journaled(tx, c, batch.templates))
                     except Conflict:  # stored already (cannot happen; never block on it)
                         await self.store.write(
-                            lambda tx, c=chunk: store_journaled(tx, c, skip_known=True)
+                            lambda tx, c=chunk: store_journaled(tx, c, batch.templates,
+                                                                skip_known=True)
                         )
                     done += len(chunk)
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows
                 # not stored yet are taken again next time.
-                journal.restore(JournalBatch(rows[done:], batch.paths))
+                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates))
                 raise
             journal.discard(batch)
             return len(rows)
@@ -438,10 +442,10 @@ class Gateway:
             return
         try:
             if builder is records_for and self.journal is not None:
-                line = read_line(ctx)
-                if line is not None:
+                made = read_line(ctx)
+                if made is not None:
                     self._note_key_use(ctx)
-                    self.journal.append_one(line)
+                    self.journal.append_one(*made)
                     return
             read = self.store.read
             if not is_data_call(ctx.service, ctx.operation):

@@ -13,6 +13,7 @@ from .. import clock
 from ..services.cloudtrail.common import NS, STATUS, TRAIL
 from ..services.cloudtrail.events import index_keys
 from ..services.cloudtrail.selectors import selects
+from ..store.event_templates import EventTemplate, compact, join, make_template
 from ..store.interface import Tx
 from ..store.journal import IndexKeys
 from ..trail.callinfo import CallInfo
@@ -113,11 +114,14 @@ class _Template(NamedTuple):
     account: str
     # The JSON before, between and after the values (quotes of eventTime, x-amz-id-2 and
     # eventID included, requestID goes in JSON-encoded): 4 pieces, or 5 for S3.
-    pieces: tuple[bytes, ...]
+    stored: EventTemplate
     keys: IndexKeys  # its event-history index keys (the same for every call)
 
 
-JournalLine = tuple[str, str, str, bytes, IndexKeys]  # (account, eventTime, eventID, JSON, keys)
+JournalLine = tuple[str, str, str, bytes, IndexKeys]
+"""(account, eventTime, eventID, the record as stored, its index keys): the record is compact
+(see :mod:`trailgate.store.event_templates`) when the line comes with its template."""
+TemplatedLine = tuple[JournalLine, EventTemplate | None]
 
 
 def journal_rows(records: Records) -> list[JournalLine]:
@@ -126,7 +130,7 @@ def journal_rows(records: Records) -> list[JournalLine]:
              index_keys(account, record)) for account, record in records]
 
 
-def read_line(ctx: RequestContext) -> JournalLine | None:
+def read_line(ctx: RequestContext) -> TemplatedLine | None:
     """The journal line of a successful read (one management record, no responseElements)
     by a principal that has recorded before, from its template; None when the call is not
     such a read (the caller builds its records the normal way)."""
@@ -138,7 +142,7 @@ def read_line(ctx: RequestContext) -> JournalLine | None:
     return _from_template(ctx, ctx.result, _read_templates) if eligible else None
 
 
-def write_line(ctx: RequestContext, result: dict[str, Any]) -> JournalLine | None:
+def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | None:
     """:func:`read_line` for a successful management write whose result is empty (so its
     record has no responseElements, whatever the state it changed), e.g. TagUser; its
     record is appended in the write's own transaction."""
@@ -151,11 +155,12 @@ def write_line(ctx: RequestContext, result: dict[str, Any]) -> JournalLine | Non
 
 
 def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
-                   table: dict[tuple[Any, ...], _Template | None]) -> JournalLine | None:
+                   table: dict[tuple[Any, ...], _Template | None]) -> TemplatedLine | None:
     """The call's record joined from its template (made now if new).  The template's key
     holds every input of the record but eventTime, requestID and eventID (for S3 also the
     signature, the authentication method and the bytes transferred).  This runs for most
-    calls, so it is written for few steps: one key, one lookup, one join."""
+    calls, so it is written for few steps: one key, one lookup, and the record in compact form
+    (its template's id and the call's values; see :mod:`trailgate.store.event_templates`)."""
     p = ctx.principal
     assert p is not None
     params = b""
@@ -185,17 +190,13 @@ def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
     assert isinstance(template, _Template)
     event_time = event_time_now()
     event_id = new_event_id()
-    pieces = template.pieces
-    joined: tuple[bytes, ...]
-    if len(pieces) == 4:
-        head, after_time, after_request, tail = pieces
-        joined = (head, event_time.encode(), after_time, orjson.dumps(ctx.request_id),
-                  after_request, event_id.encode(), tail)
-    else:
-        head, after_time, after_host, after_request, tail = pieces
-        joined = (head, event_time.encode(), after_time, ctx.host_id.encode(), after_host,
-                  orjson.dumps(ctx.request_id), after_request, event_id.encode(), tail)
-    return (template.account, event_time, event_id, b"".join(joined), template.keys)
+    stored = template.stored
+    data = compact(stored, event_time, event_id, orjson.dumps(ctx.request_id), ctx.host_id)
+    if data is not None:
+        return (template.account, event_time, event_id, data, template.keys), stored
+    data = join(stored.pieces, event_time.encode(), event_id.encode(),
+                orjson.dumps(ctx.request_id), ctx.host_id.encode())
+    return (template.account, event_time, event_id, data, template.keys), None
 
 
 def _eligible(ctx: RequestContext, read: bool) -> bool:
@@ -235,7 +236,7 @@ def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template |
     starts = [0] + [end for _, end in cuts]
     ends = [begin for begin, _ in cuts] + [len(raw)]
     pieces = tuple(raw[a:b] for a, b in zip(starts, ends, strict=True))
-    return _Template(account, pieces, index_keys(account, record))
+    return _Template(account, make_template(pieces), index_keys(account, record))
 
 
 def append_records(tx: Tx, records: Records) -> None:

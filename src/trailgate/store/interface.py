@@ -179,12 +179,15 @@ class Tx(Protocol):
         ...
 
     def append_events(
-        self, rows: Sequence[tuple[str, str, str, bytes] | tuple[str, str, str, bytes, Any]]
+        self, rows: Sequence[tuple[str, str, str, bytes] | tuple[str, str, str, bytes, Any]],
+        templates: Mapping[int, bytes] | None = None,
     ) -> int:
-        """Append CloudTrail records already encoded as JSON objects: ``(account, eventTime,
-        eventID, record JSON)`` (a fifth member is not stored); they get consecutive sequence
-        numbers, in order, and the first one is returned.  :class:`Conflict` (and nothing
-        stored) if an eventID exists."""
+        """Append CloudTrail records already encoded: ``(account, eventTime, eventID,
+        record)`` (a fifth member is not stored), the record a JSON object or in compact form
+        (:mod:`trailgate.store.event_templates`) with its template among ``templates`` (id:
+        pieces as text, stored with the records).  They get consecutive sequence numbers,
+        in order, and the first one is returned.  :class:`Conflict` (and nothing stored) if
+        an eventID exists."""
         ...
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:

@@ -24,11 +24,14 @@ already stored, so the lines of a segment moved before a crash (or before the de
 duplicate nothing.
 
 Line format
-    ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD-JSON<LF>`` (JSON escapes tabs, newlines and
-    NULs); the unwritten rest of a segment is NUL bytes.  A line's LF is stored after the rest
-    of it, so a line without one (the process died while copying it) was never acknowledged:
-    recovery skips it, and a line with NUL bytes in it (a page that a power loss kept
-    from the disk); the lines around it are recovered.
+    ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD<LF>`` (JSON escapes tabs, newlines and
+    NULs); the unwritten rest of a segment is NUL bytes.  RECORD is the record's JSON, or its
+    compact form (``~TEMPLATE-ID ...``: see :mod:`trailgate.store.event_templates`); a segment
+    holds the definition line ``#T<TAB>TEMPLATE-ID<TAB>PIECES-JSON<LF>`` of each template
+    before the first compact record that uses it, so every segment is read on its own.
+    A line's LF is stored after the rest of it, so a line without one (the process died while
+    copying it) was never acknowledged: recovery skips it, and a line with NUL bytes in it (a
+    page that a power loss kept from the disk); the lines around it are recovered.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from pathlib import Path
 from typing import Final
 
 from trailgate.store.blobs import fsync_dir
+from trailgate.store.event_templates import EventTemplate, expand, is_compact, parse_pieces
 from trailgate.store.interface import StoreClosed, StoreError
 
 __all__ = [
@@ -71,6 +75,8 @@ _LINUX: Final = sys.platform.startswith("linux")
 SYNC_INTERVAL: Final = 0.1
 """Seconds between two flushes of the current segment to disk (when something was appended)."""
 SEGMENT_BYTES: Final = 8 * 1024 * 1024
+DEFINITION: Final = b"#T"
+"""First field of a template's definition line (an account ID is digits)."""
 """Size of a new segment (a bigger one for a bigger line): about 7,000 records."""
 
 
@@ -81,12 +87,14 @@ class JournalBatch:
 
     rows: list[EventRow] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
+    templates: dict[int, bytes] = field(default_factory=dict)
+    """The templates of the compact rows (id: pieces as text; see ``event_templates``)."""
 
 
 class _Segment:
     """A segment file, allocated in full and mapped into memory; ``size`` bytes are used."""
 
-    __slots__ = ("dirty", "fd", "map", "path", "size")
+    __slots__ = ("defined", "dirty", "fd", "map", "path", "size")
 
     def __init__(self, path: Path, capacity: int) -> None:
         self.path = path
@@ -105,6 +113,7 @@ class _Segment:
         self.fd = fd  # kept for sync(): fdatasync releases the GIL, mmap.flush does not
         self.size = 0
         self.dirty = False
+        self.defined: set[int] = set()  # the templates defined in this segment
 
     def room(self) -> int:
         return len(self.map) - self.size
@@ -164,20 +173,39 @@ def _line(row: EventRow) -> bytes:
     return b"%s\t%s\t%s\t%s" % (row[0].encode(), row[1].encode(), row[2].encode(), row[3])
 
 
+def _definition(template: EventTemplate) -> bytes:
+    """A template's definition line without its LF."""
+    return b"%s\t%d\t%s" % (DEFINITION, template.tid, template.text)
+
+
 def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
-    """The rows of one segment file's bytes, and how many lines were unreadable (cut short)."""
+    """The rows of one segment file's bytes, and how many lines were unreadable (cut short).
+    Compact records come back whole (JSON), joined with the segment's template definitions."""
     rows: list[EventRow] = []
     bad = 0
     blob = blob.rstrip(b"\0")  # the unwritten rest of the segment
     lines = blob.split(b"\n")
     if lines and lines[-1]:
         bad += 1  # no LF: cut short
+    templates: dict[int, tuple[bytes, ...]] = {}
     for raw in lines[:-1]:
-        if not raw:
+        if not raw or b"\0" in raw:
+            bad += bool(raw)
             continue
         parts = raw.split(b"\t", 3)
-        if (len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}")
-                or b"\0" in raw):
+        if parts[0] == DEFINITION and len(parts) == 3:
+            try:
+                templates[int(parts[1])] = parse_pieces(parts[2])
+            except ValueError:
+                bad += 1
+            continue
+        if len(parts) == 4 and is_compact(parts[3]):
+            try:
+                parts[3] = expand(parts[3], templates.get)
+            except (ValueError, LookupError):
+                bad += 1
+                continue
+        if len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}"):
             bad += 1
             continue
         try:
@@ -203,6 +231,7 @@ class EventJournal:
         self._current: _Segment | None = None
         self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
         self._rows: list[EventRow] = []  # written, not taken yet
+        self._templates: dict[int, bytes] = {}  # of the compact rows not taken yet
         self._recovered = not existing
         self._closed = False
         self._lock = threading.Lock()  # the current segment's mapping: syncer vs take/close
@@ -261,18 +290,49 @@ class EventJournal:
             segment.put(data)
             self._rows.append(row)  # in memory exactly what is in the files
 
-    def append_one(self, row: EventRow) -> None:
-        """:meth:`append` of one row (the common case, in fewer steps)."""
+    def append_one(self, row: EventRow, template: EventTemplate | None = None) -> None:
+        """:meth:`append` of one row (the common case, in fewer steps).  With ``template``,
+        the row's record is in compact form (see :mod:`trailgate.store.event_templates`):
+        the segment gets the template's definition line before the first row that uses it."""
         segment = self._current
-        if segment is None or self._closed or not self._recovered:
-            self.append((row,))
+        if (segment is None or self._closed or not self._recovered
+                or (template is not None and template.tid not in segment.defined)):
+            self._append_slow(row, template)
             return
         data = _line(row)
         if len(segment.map) - segment.size <= len(data):
-            self.append((row,))
+            self._append_slow(row, template)
             return
         segment.put(data)
         self._rows.append(row)
+        if template is not None:
+            self._templates[template.tid] = template.text
+
+    def _append_slow(self, row: EventRow, template: EventTemplate | None) -> None:
+        """:meth:`append_one` when a segment must be made or a template defined first."""
+        if template is None:
+            self.append((row,))
+            return
+        self.append(())  # raises if the journal is closed or not recovered
+        data = _line(row)
+        definition = _definition(template)
+        segment = self._current
+        needed = len(data) + 1
+        if segment is None or template.tid not in segment.defined:
+            needed += len(definition) + 1
+        if segment is None or segment.room() < needed:
+            if segment is not None:
+                self._seal()
+            try:
+                segment = self._current = self._open_segment(len(data) + len(definition) + 2)
+            except OSError as exc:
+                raise StoreError(f"event journal: no new segment: {exc!r}") from None
+        if template.tid not in segment.defined:
+            segment.put(definition)
+            segment.defined.add(template.tid)
+        segment.put(data)
+        self._rows.append(row)
+        self._templates[template.tid] = template.text
 
     def _open_segment(self, needed: int) -> _Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
@@ -349,14 +409,15 @@ class EventJournal:
         the batch's :meth:`discard` deletes it too: the last take before :meth:`close`)."""
         if seal:
             self._seal()
-        batch = JournalBatch(self._rows, self._sealed)
-        self._rows, self._sealed = [], []
+        batch = JournalBatch(self._rows, self._sealed, self._templates)
+        self._rows, self._sealed, self._templates = [], [], {}
         return batch
 
     def restore(self, batch: JournalBatch) -> None:
         """Give back a batch that could not be stored (it is taken again next time)."""
         self._rows = batch.rows + self._rows
         self._sealed = batch.paths + self._sealed
+        self._templates = {**batch.templates, **self._templates}
 
     def discard(self, batch: JournalBatch) -> None:
         """Delete the batch's full segment files: its rows are committed in the store.  The syncer

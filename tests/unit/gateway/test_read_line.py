@@ -1,6 +1,7 @@
 """The journal line of a read from a per-principal template (``recording.read_line``), and
 the record line of a write with an empty result (``recording.write_line``), are exactly the
-record the normal path builds, but for their own eventTime, requestID and eventID."""
+record the normal path builds, but for their own eventTime, requestID and eventID, once the
+compact record (``trailgate.store.event_templates``) is joined with its template."""
 
 from __future__ import annotations
 
@@ -12,14 +13,34 @@ import pytest
 
 from trailgate.gateway import recording
 from trailgate.gateway.context import HttpRequest, Principal, RequestContext
-from trailgate.gateway.recording import call_info, read_line, write_line
+from trailgate.gateway.recording import JournalLine, TemplatedLine, call_info
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.cloudtrail.events import index_keys
+from trailgate.store.event_templates import expand
 from trailgate.trail.records import build_records
 
 ADMIN = "111111111111"
 D = "222222222222"
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def whole(made: TemplatedLine | None) -> JournalLine | None:
+    """The line with its compact record joined with its template (checked compact)."""
+    if made is None:
+        return None
+    line, template = made
+    assert template is not None
+    assert line[3].startswith(b"~%d %s %s " % (template.tid, line[1].encode(), line[2].encode()))
+    assert len(line[3]) < 200  # the values only, not the record
+    return (*line[:3], expand(line[3], {template.tid: template.pieces}.get), line[4])
+
+
+def read_line(ctx: RequestContext) -> JournalLine | None:
+    return whole(recording.read_line(ctx))
+
+
+def write_line(ctx: RequestContext, result: dict[str, Any]) -> JournalLine | None:
+    return whole(recording.write_line(ctx, result))
 
 
 def principals() -> dict[str, Principal]:

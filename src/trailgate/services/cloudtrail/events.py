@@ -44,6 +44,7 @@ from typing import Any, Final, NamedTuple, Protocol, cast, runtime_checkable
 import orjson
 
 from ...protocol.errors import ServiceError
+from ...store.event_templates import expand, is_compact, parse_pieces
 from ...store.journal import EventRow, IndexKeys
 from ...trail.records import is_data_event, record_region
 from ..base import Call
@@ -308,24 +309,29 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     return upto - cursor
 
 
-def store_journaled(tx: Any, rows: Sequence[EventRow], *, skip_known: bool = False) -> int:
-    """Append records moved from the event journal and index them together with every event
-    stored before them, in the caller's transaction; returns how many were appended.  A row's
-    index keys are those the journal kept with it, else computed from its JSON (a recovered
-    row).  ``skip_known`` leaves out events already stored (a journal left by a crash may have
-    been moved once)."""
+def store_journaled(tx: Any, rows: Sequence[EventRow],
+                    templates: Mapping[int, bytes] | None = None, *,
+                    skip_known: bool = False) -> int:
+    """Append records moved from the event journal (compact ones with their ``templates``)
+    and index them together with every event stored before them, in the caller's
+    transaction; returns how many were appended.  A row's index keys are those the journal
+    kept with it, else computed from its JSON (a recovered row, always whole).
+    ``skip_known`` leaves out events already stored (a journal left by a crash may have been
+    moved once)."""
     while index_pending(tx) == INDEX_BATCH:
         pass  # the calls' own records, stored before these
     if skip_known:
         rows = [row for row in rows if tx.event_by_id(row[2]) is None]
     if not rows:
         return 0
-    first = tx.append_events(rows)
+    first = tx.append_events(rows, templates)
     # Grouped by the keys tuple first: the rows of a template share one tuple object, so
     # most events cost one dict lookup here, not one per key.
     by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
     for seq, row in enumerate(rows, first):
-        keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(row[3]))
+        keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
+            expand(row[3], lambda tid: parse_pieces((templates or {})[tid]))
+            if is_compact(row[3]) else row[3]))
         if keys:
             entry = (_epoch_of(row[1]), seq)
             found = by_keys.get(id(keys))

@@ -11,11 +11,17 @@ import heapq
 import itertools
 import sqlite3
 import struct
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from trailgate.store.event_templates import (
+    compact_tid,
+    expand,
+    is_compact,
+    parse_pieces,
+)
 from trailgate.store.interface import Conflict
 from trailgate.store.journal import EventRow
 from trailgate.store.sqlite.codec import decode as _decode
@@ -28,6 +34,21 @@ MERGE_BELOW = 64
 APPEND_ROWS = 250
 """Most events one INSERT statement of :meth:`EventsTx.append_events` takes (4 parameters
 each; SQLite allows 32,766)."""
+
+
+PIECES_CACHED = 4096
+"""Most templates' pieces kept in memory for reading compact records (all stores)."""
+_PIECES: dict[int, tuple[bytes, ...]] = {}
+
+
+def _bytes(data: bytes | str) -> bytes:
+    return data.encode() if isinstance(data, str) else data
+
+
+def _whole(row: EventRow, templates: Mapping[int, bytes]) -> EventRow:
+    """The row with its compact record made whole, from the given templates' texts."""
+    data = expand(row[3], lambda tid: parse_pieces(templates[tid]))
+    return (row[0], row[1], row[2], data, *row[4:])
 
 
 def _statement_sizes(rows: int) -> builtins.list[int]:
@@ -84,10 +105,16 @@ class EventsTx:
             raise Conflict(f"event {event_id!r} already recorded")
         return cur.lastrowid
 
-    def append_events(self, rows: Sequence[EventRow]) -> int:
+    def append_events(self, rows: Sequence[EventRow],
+                      templates: Mapping[int, bytes] | None = None) -> int:
         conn = self._write()
         if not rows:
             return self.last_event_seq() + 1
+        if templates:
+            clashing = self._put_templates(templates)
+            if clashing:  # another template has the id: these records are stored whole
+                rows = [_whole(row, templates) if is_compact(row[3])
+                        and compact_tid(row[3]) in clashing else row for row in rows]
         # A few statements for the whole batch, each inserting up to APPEND_ROWS rows from
         # one multi-row VALUES list: SQLite's C code does every row without the GIL
         # (executemany would take it back for every row, and each time wait for the event
@@ -118,6 +145,48 @@ class EventsTx:
         if count != len(rows):
             raise Conflict("the batch's events were not all appended")
         return last - len(rows) + 1
+
+    def _put_templates(self, templates: Mapping[int, bytes]) -> set[int]:
+        """Store the templates not stored yet; returns the ids under which another template
+        is stored (a hash collision)."""
+        conn = self._write()
+        ids = builtins.list(templates)
+        clashing: set[int] = set()
+        for start in range(0, len(ids), APPEND_ROWS):
+            part = ids[start:start + APPEND_ROWS]
+            found = dict(conn.execute(
+                f"SELECT id, pieces FROM event_templates WHERE id IN ({','.join('?' * len(part))})",
+                part).fetchall())
+            missing = [(tid, templates[tid]) for tid in part if tid not in found]
+            if missing:
+                conn.executemany("INSERT INTO event_templates (id, pieces) VALUES (?, ?)", missing)
+            clashing.update(tid for tid, text in found.items() if bytes(text) != templates[tid])
+        return clashing
+
+    def _pieces_of(self) -> Callable[[int], tuple[bytes, ...] | None]:
+        """Finds a template's pieces: in this process's cache, else in the store."""
+        conn = self._read()
+
+        def find(tid: int) -> tuple[bytes, ...] | None:
+            pieces = _PIECES.get(tid)
+            if pieces is None:
+                row = conn.execute("SELECT pieces FROM event_templates WHERE id = ?",
+                                   (tid,)).fetchone()
+                if row is None:
+                    return None
+                pieces = parse_pieces(row[0])
+                if len(_PIECES) >= PIECES_CACHED:
+                    _PIECES.clear()
+                _PIECES[tid] = pieces
+            return pieces
+
+        return find
+
+    def _record(self, data: bytes | str) -> dict[str, Any]:
+        """A stored event's record (compact ones joined with their template)."""
+        if is_compact(data):
+            return _decode(expand(_bytes(data), self._pieces_of()))
+        return _decode(data)
 
     # -- the CloudTrail event-history index (tables event_keys, event_blocks: migration 6) -----
 
@@ -256,13 +325,13 @@ class EventsTx:
         rows = self._read().execute(
             f"SELECT seq, data FROM events WHERE seq IN ({marks})", builtins.list(seqs)
         ).fetchall()
-        return {int(seq): _decode(data) for seq, data in rows}
+        return {int(seq): self._record(data) for seq, data in rows}
 
     def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
         row = self._read().execute(
             "SELECT seq, account, data FROM events WHERE event_id = ?", (event_id,)
         ).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]), _decode(row[2]))
+        return None if row is None else (int(row[0]), str(row[1]), self._record(row[2]))
 
     def last_event_seq(self) -> int:
         row = self._read().execute("SELECT MAX(seq) FROM events").fetchone()
@@ -290,20 +359,21 @@ class EventsTx:
             wanted = None
         sql += " ORDER BY seq"
         if wanted is None:
-            return _decoded(self._read().execute(
+            return _decoded(self._pieces_of(), self._read().execute(
                 "SELECT group_concat(seq || ' ' || account || ' ' || CAST(data AS TEXT),"
                 f" char(10)) FROM ({sql} LIMIT ?)", [*args, limit]).fetchone()[0])
         out: builtins.list[tuple[int, str, dict[str, Any]]] = []
         for seq, account, data in self._read().execute(sql, args):
             if account not in wanted:
                 continue
-            out.append((int(seq), str(account), _decode(data)))
+            out.append((int(seq), str(account), self._record(data)))
             if len(out) >= limit:
                 break
         return out
 
 
-def _decoded(lines: str | None) -> builtins.list[tuple[int, str, dict[str, Any]]]:
+def _decoded(pieces_of: Callable[[int], tuple[bytes, ...] | None],
+             lines: str | None) -> builtins.list[tuple[int, str, dict[str, Any]]]:
     """Events fetched as one ``group_concat`` of ``SEQ ACCOUNT JSON`` lines (one result row,
     not one per event: each row is a step of its own, which gives the GIL away and, while
     the event loop thread holds it, takes a switch interval to get it back).  A stored record
@@ -313,6 +383,7 @@ def _decoded(lines: str | None) -> builtins.list[tuple[int, str, dict[str, Any]]
     out = []
     for line in lines.split("\n"):
         seq, account, data = line.split(" ", 2)
-        out.append((int(seq), account, _decode(data)))
+        out.append((int(seq), account, _decode(
+            expand(data.encode(), pieces_of) if data[:1] == "~" else data)))
     out.sort(key=lambda row: row[0])
     return out

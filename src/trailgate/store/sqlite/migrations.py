@@ -209,6 +209,15 @@ MIGRATIONS: list[Migration] = [
             "DROP TABLE event_postings",
         ),
     ),
+    Migration(
+        "CloudTrail records in compact form: their templates",
+        (
+            # A template's pieces (a JSON array of strings), under a hash of them: see
+            # ``trailgate/store/event_templates.py``.  Events whose ``data`` starts with "~"
+            # name one of these; older events are whole JSON objects.
+            "CREATE TABLE event_templates (id INTEGER PRIMARY KEY, pieces BLOB NOT NULL)",
+        ),
+    ),
 ]
 
 
