@@ -5,7 +5,7 @@ Usage::
 
     .venv/bin/python bench/compare_trees.py NAME=SRC:on|off [NAME=SRC:on|off ...]
                                             [--rounds 8] [--pass-seconds 6]
-                                            [--connections 16] [--json]
+                                            [--connections 16] [--alternate] [--json]
 
 ``SRC`` is a ``src`` folder (e.g. of ``git worktree add /tmp/old COMMIT``: ``/tmp/old/src``)
 put first on the server's ``PYTHONPATH``, or ``.`` for the installed trailgate; ``on``/``off``
@@ -20,7 +20,11 @@ same IAM caller, ``--connections`` keep-alive connections, one request in flight
 ``--pass-seconds``; per server the calls per second and its CPU per call (``/proc``).  The
 result: per pair of servers, the median over the rounds of their throughput ratio.  The
 servers also share the machine with each other, so compare ratios, not absolute figures with
-``trail_load``'s.  Everything binds 127.0.0.1; every server is stopped by its own pid.
+``trail_load``'s.  ``--alternate`` loads one server at a time instead (each round in turn,
+the order reversed every other round, so neither is always first): no server shares the
+machine with another, and each ratio is of passes a few seconds apart, which a slow drift of
+the machine's speed affects little.  Everything binds 127.0.0.1; every server is stopped by
+its own pid.
 """
 
 from __future__ import annotations
@@ -72,12 +76,34 @@ def _client(world: tl.World, connections: int, seconds: float, out: Any, name: s
     out.put((name, result.requests, result.errors))
 
 
+def _passes(servers: dict[str, tl.Server], worlds: dict[str, tl.World], group: list[str],
+            connections: int, seconds: float) -> dict[str, tuple[int, float]]:
+    """One pass on each server of ``group`` at the same time: (calls, server CPU seconds)."""
+    queue = mp.get_context("fork").Queue()
+    before = {name: sum(servers[name].cpu()) for name in group}
+    clients = [mp.get_context("fork").Process(
+        target=_client, args=(worlds[name], connections, seconds, queue, name))
+        for name in group]
+    for client in clients:
+        client.start()
+    done = [queue.get(timeout=seconds + 120) for _ in clients]
+    for client in clients:
+        client.join()
+        if client.exitcode != 0:
+            raise RuntimeError(f"a client process failed ({client.exitcode})")
+    out = {}
+    for name, calls, errors in done:
+        if errors:
+            raise RuntimeError(f"{name}: {errors} error responses")
+        out[name] = (calls, sum(servers[name].cpu()) - before[name])
+    return out
+
+
 def run(specs: list[tuple[str, str | None, bool]], rounds: int, seconds: float,
-        connections: int, log: Any) -> dict[str, Any]:
+        connections: int, log: Any, alternate: bool = False) -> dict[str, Any]:
     names = [name for name, _, _ in specs]
     if len(set(names)) != len(names) or len(names) < 2:
         raise SystemExit("compare_trees: give two or more servers with distinct names")
-    ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="trailgate-compare-") as tmp:
         servers: dict[str, tl.Server] = {}
         with tl.running(servers):
@@ -87,23 +113,17 @@ def run(specs: list[tuple[str, str | None, bool]], rounds: int, seconds: float,
             rps: dict[str, list[float]] = {name: [] for name in names}
             cpu: dict[str, list[float]] = {name: [] for name in names}
             for number in range(rounds + 1):  # round 0: the warm-up
-                queue = ctx.Queue()
-                before = {name: sum(s.cpu()) for name, s in servers.items()}
-                clients = [ctx.Process(target=_client,
-                                       args=(worlds[name], connections, seconds, queue, name))
-                           for name in names]
-                for client in clients:
-                    client.start()
-                done = [queue.get(timeout=seconds + 120) for _ in clients]
-                for client in clients:
-                    client.join()
-                    if client.exitcode != 0:
-                        raise RuntimeError(f"a client process failed ({client.exitcode})")
+                if alternate:  # one server at a time, the order reversed every other round
+                    order = names if number % 2 == 0 else names[::-1]
+                    groups = [[name] for name in order]
+                else:
+                    groups = [names]
+                done: dict[str, tuple[int, float]] = {}
+                for group in groups:
+                    done.update(_passes(servers, worlds, group, connections, seconds))
                 parts = []
-                for name, calls, errors in sorted(done):
-                    if errors:
-                        raise RuntimeError(f"{name}: {errors} error responses")
-                    used = sum(servers[name].cpu()) - before[name]
+                for name in names:
+                    calls, used = done[name]
                     parts.append(f"{name} {calls / seconds:7.0f}/s "
                                  f"{used / max(1, calls) * 1e3:.3f} ms CPU/call")
                     if number:
@@ -119,6 +139,7 @@ def run(specs: list[tuple[str, str | None, bool]], rounds: int, seconds: float,
                                  "rounds": [round(r, 3) for r in ratios]}
     return {
         "rounds": rounds, "pass_seconds": seconds, "connections": connections,
+        "alternate": alternate,
         "servers": {name: {"calls_per_s": round(statistics.median(rps[name])),
                            "cpu_ms_per_call": round(statistics.median(cpu[name]), 3)}
                     for name in names},
@@ -127,7 +148,9 @@ def run(specs: list[tuple[str, str | None, bool]], rounds: int, seconds: float,
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"Servers loaded together: {result['rounds']} rounds of {result['pass_seconds']} s,"
+    how = ("loaded one at a time, in turn" if result.get("alternate")
+           else "loaded together")
+    lines = [f"Servers {how}: {result['rounds']} rounds of {result['pass_seconds']} s,"
              f" {result['connections']} connections each; medians"]
     for name, row in result["servers"].items():
         lines.append(f"  {name:<16}{row['calls_per_s']:>8} calls/s"
@@ -143,10 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--pass-seconds", type=float, default=6.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--alternate", action="store_true",
+                        help="load one server at a time, in turn (order reversed every other "
+                             "round); ratios are then of passes a few seconds apart")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     result = run(args.servers, args.rounds, args.pass_seconds, args.connections,
-                 lambda line: print(line, file=sys.stderr, flush=True))
+                 lambda line: print(line, file=sys.stderr, flush=True), args.alternate)
     print(json.dumps(result, indent=2) if args.json else report(result))
     return 0
 

@@ -31,3 +31,15 @@ def test_tiny_run(bench: ModuleType) -> None:
     assert len(result["throughput_ratios"]["on/off"]["rounds"]) == 1
     assert len(lines) == 2  # the warm-up and the round
     assert "throughput on/off" in bench.report(result)
+
+
+def test_tiny_alternating_run(bench: ModuleType) -> None:
+    """``--alternate``: one server at a time, each round in turn; the same report."""
+    lines: list[str] = []
+    result = bench.run([("on", None, True), ("off", None, False)], 2, 1.0, 2, lines.append,
+                       alternate=True)
+    assert result["alternate"] is True
+    assert all(row["calls_per_s"] > 0 for row in result["servers"].values())
+    assert len(result["throughput_ratios"]["on/off"]["rounds"]) == 2
+    assert len(lines) == 3  # the warm-up and two rounds
+    assert bench.report(result).startswith("Servers loaded one at a time, in turn: 2 rounds")

@@ -340,9 +340,7 @@ class Gateway:
             if self.recording:
                 made = write_line(ctx, result) if builder is records_for else None
                 if made is not None:
-                    line, template = made  # from a template: one statement
-                    tx.append_events([line], None if template is None else {
-                        template.tid: template.text})
+                    tx.append_events([made[0]])  # whole JSON from a template: one statement
                 elif self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
                     append_records(
                         tx, self.data_events.keep(self.store.read, builder(ctx, result))

@@ -139,23 +139,25 @@ def read_line(ctx: RequestContext) -> TemplatedLine | None:
     eligible = _read_ops.get((ctx.service, ctx.operation))
     if eligible is None:
         eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
-    return _from_template(ctx, ctx.result, _read_templates) if eligible else None
+    return _from_template(ctx, ctx.result, _read_templates, True) if eligible else None
 
 
 def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | None:
     """:func:`read_line` for a successful management write whose result is empty (so its
     record has no responseElements, whatever the state it changed), e.g. TagUser; its
-    record is appended in the write's own transaction."""
+    record is appended in the write's own transaction, whole (in compact form it would cost
+    the write a statement more: the template's check)."""
     if ctx.error is not None or ctx.principal is None or result:
         return None
     eligible = _write_ops.get((ctx.service, ctx.operation))
     if eligible is None:
         eligible = _write_ops[(ctx.service, ctx.operation)] = _eligible(ctx, False)
-    return _from_template(ctx, result, _write_templates) if eligible else None
+    return _from_template(ctx, result, _write_templates, False) if eligible else None
 
 
 def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
-                   table: dict[tuple[Any, ...], _Template | None]) -> TemplatedLine | None:
+                   table: dict[tuple[Any, ...], _Template | None],
+                   compact_form: bool) -> TemplatedLine | None:
     """The call's record joined from its template (made now if new).  The template's key
     holds every input of the record but eventTime, requestID and eventID (for S3 also the
     signature, the authentication method and the bytes transferred).  This runs for most
@@ -191,7 +193,8 @@ def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
     event_time = event_time_now()
     event_id = new_event_id()
     stored = template.stored
-    data = compact(stored, event_time, event_id, orjson.dumps(ctx.request_id), ctx.host_id)
+    data = (compact(stored, event_time, event_id, orjson.dumps(ctx.request_id), ctx.host_id)
+            if compact_form else None)
     if data is not None:
         return (template.account, event_time, event_id, data, template.keys), stored
     data = join(stored.pieces, event_time.encode(), event_id.encode(),
