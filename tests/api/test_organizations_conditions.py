@@ -272,3 +272,60 @@ def test_requested_region_of_global_services(world: Org) -> None:
     world.srv.client("iam", *creds, region="eu-west-1").get_user()
     world.srv.client("organizations", *creds, region="eu-west-1").describe_organization()
     world.srv.client("s3", *creds, region="eu-west-1").list_buckets()
+
+
+def _trail_bucket(world: Org, name: str, statements: list[dict[str, Any]]) -> None:
+    """A log bucket of the management account: CloudTrail may check its ACL and write under
+    AWSLogs/ with ``statements`` (conditions) added."""
+    s3 = world.srv.client("s3")
+    s3.create_bucket(Bucket=name)
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl",
+         "Resource": f"arn:aws:s3:::{name}"},
+        {"Effect": "Allow", "Principal": service, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{name}/AWSLogs/*"},
+        *statements]}))
+
+
+def _trail_accepted(world: Org, account: str, bucket: str) -> bool:
+    """Whether ``account`` may create a trail (not an organization trail) into ``bucket``."""
+    try:
+        world.client_of("cloudtrail", account).create_trail(Name=f"to-{bucket}",
+                                                            S3BucketName=bucket)
+    except ClientError as err:
+        assert err.response["Error"]["Code"] == "InsufficientS3BucketPolicyException"
+        return False
+    return True
+
+
+def _deny_unless(bucket: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {"Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:*", "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": condition}
+
+
+def test_cloudtrail_writes_carry_the_trail_owners_source_org_keys(world: Org) -> None:
+    """CloudTrail acting for a member account's trail (an ordinary trail, not an organization
+    trail) carries ``aws:SourceOrgID`` and ``aws:SourceOrgPaths`` of the trail's owner; for
+    an account in no organization neither key is there.  AWS's confused-deputy guardrail
+    (deny a service acting for another organization, ``IfExists``) relies on it."""
+    _trail_bucket(world, "orgkeys-trail-guardrail", [_deny_unless("orgkeys-trail-guardrail", {
+        "StringNotEqualsIfExists": {"aws:SourceOrgID": world.org_id},
+        "Null": {"aws:SourceAccount": "false"},
+        "Bool": {"aws:PrincipalIsAWSService": "true"}})])
+    assert _trail_accepted(world, world.inside, "orgkeys-trail-guardrail")
+    assert _trail_accepted(world, world.beside, "orgkeys-trail-guardrail")
+    assert not _trail_accepted(world, world.outsider, "orgkeys-trail-guardrail")
+    _trail_bucket(world, "orgkeys-trail-path", [_deny_unless("orgkeys-trail-path", {
+        "ForAllValues:StringNotLike": {
+            "aws:SourceOrgPaths": [f"{world.org_id}/{world.root}/{world.ou}/*"]}})])
+    assert _trail_accepted(world, world.inside, "orgkeys-trail-path")
+    assert not _trail_accepted(world, world.beside, "orgkeys-trail-path")
+    _trail_bucket(world, "orgkeys-trail-other-org", [_deny_unless("orgkeys-trail-other-org", {
+        "StringNotEqualsIfExists": {"aws:SourceOrgID": "o-0000000000"}})])
+    assert not _trail_accepted(world, world.inside, "orgkeys-trail-other-org")
+    _trail_bucket(world, "orgkeys-trail-no-org", [_deny_unless("orgkeys-trail-no-org", {
+        "Null": {"aws:SourceOrgID": "true"}})])  # the key is absent
+    assert _trail_accepted(world, world.inside, "orgkeys-trail-no-org")
+    assert not _trail_accepted(world, world.outsider, "orgkeys-trail-no-org")

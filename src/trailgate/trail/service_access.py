@@ -6,7 +6,9 @@ bucket owner as the resource account and this context:
 
 ``aws:SourceArn`` = trail ARN, ``aws:SourceAccount`` = trail owner, ``aws:PrincipalIsAWSService``
 = true, ``aws:PrincipalServiceName`` = ``cloudtrail.amazonaws.com``, ``aws:SecureTransport`` =
-true, ``aws:CurrentTime``/``aws:EpochTime``, ``aws:SourceOrgID`` for organization trails, and for
+true, ``aws:CurrentTime``/``aws:EpochTime``, ``aws:SourceOrgID``/``aws:SourceOrgPaths`` when the
+trail's owner belongs to an organization (any trail, as for every call a service makes on
+behalf of a member account's resource; AWS's confused-deputy guardrails rely on it), and for
 PutObject ``s3:x-amz-acl`` = ``bucket-owner-full-control``.
 
 Two checks, both needed: ``s3:GetBucketAcl`` on ``arn:aws:s3:::BUCKET`` and ``s3:PutObject`` on
@@ -37,6 +39,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from .. import clock
+from ..auth.org_keys import OrgPlace, org_path
 from ..gateway.context import Principal
 from ..policy import (
     BoundPolicy,
@@ -99,7 +102,8 @@ def probe_key(prefix: str | None, source: Source) -> str:
 _CALLER: Final = Caller(kind="service", arn=SERVICE)
 
 
-def _context(source: Source, now: datetime, *, put: bool) -> dict[str, tuple[str, ...]]:
+def _context(source: Source, now: datetime, place: OrgPlace, *,
+             put: bool) -> dict[str, tuple[str, ...]]:
     keys = principal_context(_CALLER)
     keys.update(
         make_context(
@@ -113,7 +117,10 @@ def _context(source: Source, now: datetime, *, put: bool) -> dict[str, tuple[str
             }
         )
     )
-    if source.org_id:
+    if place is not None:  # the trail owner's organization
+        keys["aws:sourceorgid"] = (place[0],)
+        keys["aws:sourceorgpaths"] = (place[1],)
+    elif source.org_id:
         keys["aws:sourceorgid"] = (source.org_id,)
     if put:
         keys["s3:x-amz-acl"] = (ACL,)
@@ -134,7 +141,7 @@ def _policies(bucket: dict[str, Any]) -> PolicySet | None:
 
 
 def refusal(
-    bucket: dict[str, Any] | None, keys: Sequence[str], source: Source, now: datetime
+    tx: Tx, bucket: dict[str, Any] | None, keys: Sequence[str], source: Source, now: datetime
 ) -> str | None:
     """The S3 error code CloudTrail would get writing ``keys`` into ``bucket`` (the bucket
     record, None when it does not exist), or None when both checks pass."""
@@ -146,8 +153,10 @@ def refusal(
     name, owner = str(bucket["Name"]), str(bucket["Owner"])
     checks = [("s3:GetBucketAcl", f"arn:aws:s3:::{name}", False)]
     checks += [("s3:PutObject", f"arn:aws:s3:::{name}/{key}", True) for key in keys]
+    place = org_path(tx, source.trail_account)
     for action, resource, put in checks:
-        request = Request(_CALLER, action, resource, _context(source, now, put=put), owner)
+        request = Request(_CALLER, action, resource, _context(source, now, place, put=put),
+                          owner)
         if not evaluate(request, policies).allowed:
             return ACCESS_DENIED
     return None
@@ -166,8 +175,10 @@ def check_delivery_access(
     """CloudTrail's bucket check (CreateTrail, UpdateTrail): None when the bucket policy lets
     the trail write, else ``"NoSuchBucket"`` or ``"AccessDenied"``."""
     source = Source(trail_arn, trail_account, org_id)
-    bucket = read(lambda tx: s3q.bucket(tx, bucket_name))
-    return refusal(bucket, [probe_key(prefix, source)], source, now or clock.now())
+    when = now or clock.now()
+    code: str | None = read(lambda tx: refusal(
+        tx, s3q.bucket(tx, bucket_name), [probe_key(prefix, source)], source, when))
+    return code
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -201,7 +212,7 @@ class _Batch:
         def check(tx: Tx) -> tuple[str | None, str]:
             bucket = s3q.bucket(tx, self.bucket)
             owner = str(bucket["Owner"]) if bucket is not None else ""
-            return refusal(bucket, keys, self.source, self.now), owner
+            return refusal(tx, bucket, keys, self.source, self.now), owner
 
         found: tuple[str | None, str] = read(check)
         code, owner = found
@@ -230,9 +241,8 @@ class _Batch:
 
     def work(self, tx: Tx) -> list[dict[str, Any]]:
         try:
-            code = refusal(
-                s3q.bucket(tx, self.bucket), [k for k, _ in self.objects], self.source, self.now
-            )
+            code = refusal(tx, s3q.bucket(tx, self.bucket), [k for k, _ in self.objects],
+                           self.source, self.now)
             if code is not None:
                 raise Refused(code)
             results = [self.s3.PutObject(call, tx) for call in self.calls]
