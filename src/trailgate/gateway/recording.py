@@ -112,8 +112,9 @@ _NEW: Final = object()  # not in the table yet
 
 class _Template(NamedTuple):
     account: str
-    # The JSON before, between and after the values (quotes of eventTime, x-amz-id-2 and
-    # eventID included, requestID goes in JSON-encoded): 4 pieces, or 5 for S3.
+    # Its pieces: the JSON before, between and after the values (quotes of eventTime,
+    # x-amz-id-2 and eventID included, requestID goes in JSON-encoded), 4 or 5 for S3; and
+    # the id under which compact records name them.
     stored: EventTemplate
     keys: IndexKeys  # its event-history index keys (the same for every call)
 

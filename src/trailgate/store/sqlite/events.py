@@ -37,7 +37,8 @@ each; SQLite allows 32,766)."""
 
 
 PIECES_CACHED = 4096
-"""Most templates' pieces kept in memory for reading compact records (all stores)."""
+"""Most templates' pieces kept in memory for reading compact records: one cache for every
+store of the process, since a template's id is a hash of its pieces."""
 _PIECES: dict[int, tuple[bytes, ...]] = {}
 
 
