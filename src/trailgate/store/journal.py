@@ -75,9 +75,10 @@ _LINUX: Final = sys.platform.startswith("linux")
 SYNC_INTERVAL: Final = 0.1
 """Seconds between two flushes of the current segment to disk (when something was appended)."""
 SEGMENT_BYTES: Final = 8 * 1024 * 1024
+"""Size of a new segment (a bigger one for a bigger line): about 7,000 whole records, or
+about 70,000 compact ones."""
 DEFINITION: Final = b"#T"
 """First field of a template's definition line (an account ID is digits)."""
-"""Size of a new segment (a bigger one for a bigger line): about 7,000 records."""
 
 
 @dataclass
