@@ -195,14 +195,14 @@ def test_cli_values_outside_the_enums_get_cloudtrails_exceptions(
 def test_a_refused_selector_is_recorded_with_its_parameters(own: Server) -> None:
     """CloudTrail read the request before refusing it: the record carries the parameters."""
     ct = own.client("cloudtrail")
-    before = time.time()
-    with pytest.raises(ct.exceptions.InvalidEventSelectorsException):
+    with pytest.raises(ct.exceptions.InvalidEventSelectorsException) as refused:
         ct.put_event_selectors(TrailName="refused-trail",
                                EventSelectors=[{"ReadWriteType": "read-only"}])
+    request_id = refused.value.response["ResponseMetadata"]["RequestId"]
     events = ct.lookup_events(LookupAttributes=[
         {"AttributeKey": "EventName", "AttributeValue": "PutEventSelectors"}])["Events"]
-    records = [json.loads(e["CloudTrailEvent"]) for e in events
-               if e["EventTime"].timestamp() >= int(before)]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    records = [r for r in records if r["requestID"] == request_id]  # this call's, not others'
     assert [(r["errorCode"], r["requestParameters"]) for r in records] == [
         ("InvalidEventSelectorsException",
          {"trailName": "refused-trail", "eventSelectors": [{"readWriteType": "read-only"}]})]
