@@ -79,11 +79,11 @@ def _client(world: tl.World, connections: int, seconds: float, out: Any, name: s
 def _passes(servers: dict[str, tl.Server], worlds: dict[str, tl.World], group: list[str],
             connections: int, seconds: float) -> dict[str, tuple[int, float]]:
     """One pass on each server of ``group`` at the same time: (calls, server CPU seconds)."""
-    queue = mp.get_context("fork").Queue()
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
     before = {name: sum(servers[name].cpu()) for name in group}
-    clients = [mp.get_context("fork").Process(
-        target=_client, args=(worlds[name], connections, seconds, queue, name))
-        for name in group]
+    clients = [ctx.Process(target=_client, args=(worlds[name], connections, seconds, queue, name))
+               for name in group]
     for client in clients:
         client.start()
     done = [queue.get(timeout=seconds + 120) for _ in clients]
