@@ -22,14 +22,14 @@ template under the id (a hash collision) keeps the records that use it whole ins
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 import orjson
 
 __all__ = [
     "MARK", "EventTemplate", "TemplateMissing", "compact", "compact_tid", "expand",
-    "is_compact", "join", "make_template", "parse_pieces", "template_id",
+    "is_compact", "join", "make_template", "parse_pieces", "template_id", "whole",
 ]
 
 MARK: Final = b"~"
@@ -111,6 +111,14 @@ def expand(data: bytes, pieces_of: Callable[[int], tuple[bytes, ...] | None]) ->
         return join(pieces, event_time, event_id, request)
     event_time, event_id, host, request = rest.split(b" ", 3)
     return join(pieces, event_time, event_id, request, host)
+
+
+def whole(data: bytes, texts: Mapping[int, bytes]) -> bytes:
+    """``data`` as a whole record: compact data joined with its template, found among
+    ``texts`` (id: pieces as stored; KeyError if missing), else ``data`` itself."""
+    if not is_compact(data):
+        return data
+    return expand(data, lambda tid: parse_pieces(texts[tid]))
 
 
 def compact_tid(data: bytes) -> int:

@@ -44,7 +44,7 @@ from typing import Any, Final, NamedTuple, Protocol, cast, runtime_checkable
 import orjson
 
 from ...protocol.errors import ServiceError
-from ...store.event_templates import expand, is_compact, parse_pieces
+from ...store.event_templates import whole
 from ...store.journal import EventRow, IndexKeys
 from ...trail.records import is_data_event, record_region
 from ..base import Call
@@ -330,8 +330,7 @@ def store_journaled(tx: Any, rows: Sequence[EventRow],
     by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
     for seq, row in enumerate(rows, first):
         keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
-            expand(row[3], lambda tid: parse_pieces((templates or {})[tid]))
-            if is_compact(row[3]) else row[3]))
+            whole(row[3], templates or {})))
         if keys:
             entry = (_epoch_of(row[1]), seq)
             found = by_keys.get(id(keys))

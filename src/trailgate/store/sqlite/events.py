@@ -21,6 +21,7 @@ from trailgate.store.event_templates import (
     expand,
     is_compact,
     parse_pieces,
+    whole,
 )
 from trailgate.store.interface import Conflict
 from trailgate.store.journal import EventRow
@@ -48,8 +49,7 @@ def _bytes(data: bytes | str) -> bytes:
 
 def _whole(row: EventRow, templates: Mapping[int, bytes]) -> EventRow:
     """The row with its compact record made whole, from the given templates' texts."""
-    data = expand(row[3], lambda tid: parse_pieces(templates[tid]))
-    return (row[0], row[1], row[2], data, *row[4:])
+    return (row[0], row[1], row[2], whole(row[3], templates), *row[4:])
 
 
 def _statement_sizes(rows: int) -> builtins.list[int]:
@@ -385,6 +385,6 @@ def _decoded(pieces_of: Callable[[int], tuple[bytes, ...] | None],
     for line in lines.split("\n"):
         seq, account, data = line.split(" ", 2)
         out.append((int(seq), account, _decode(
-            expand(data.encode(), pieces_of) if data[:1] == "~" else data)))
+            expand(data.encode(), pieces_of) if is_compact(data) else data)))
     out.sort(key=lambda row: row[0])
     return out
