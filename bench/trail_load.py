@@ -247,10 +247,18 @@ class Server(ServerProcess):
         return self.data_dir / "trailgate.db"
 
     def cpu(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of the server process so far (all threads)."""
-        text = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = text[text.rindex(")") + 2 :].split()
-        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+        """(user, system) CPU seconds of the server process so far (all threads), and of its
+        child processes that are running (the event mover)."""
+        user = system = 0.0
+        for pid in [self.process.pid, *child_pids(self.process.pid)]:
+            try:
+                text = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue  # a child that ended meanwhile
+            fields = text[text.rindex(")") + 2 :].split()
+            user += int(fields[11]) / CLK_TCK
+            system += int(fields[12]) / CLK_TCK
+        return user, system
 
     def memory(self) -> dict[str, int]:
         """From ``/proc/PID/status``: VmRSS, VmHWM (peak RSS) and the RSS by kind (RssAnon:
@@ -276,6 +284,16 @@ class Server(ServerProcess):
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
+
+
+def child_pids(pid: int) -> list[int]:
+    """The running child processes of ``pid`` (Linux: ``/proc/PID/task/TID/children``)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(p) for p in (task / "children").read_text().split()]
+    return found
 
 
 def start_server(

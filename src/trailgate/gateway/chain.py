@@ -26,7 +26,8 @@ from ..protocol.errors import ServiceError, validation_error
 from ..protocol.json11 import validation_exception
 from ..services import catalog
 from ..services.base import Call
-from ..services.cloudtrail.events import store_journaled
+from ..services.cloudtrail.events import index_pending, store_journaled
+from ..services.cloudtrail.mover import EventMover, MoverError
 from ..services.iam.queries import record_access_key_used
 from ..services.s3 import queries as s3q
 from ..services.s3.common import no_such_bucket
@@ -104,6 +105,7 @@ class Gateway:
         # Records of calls that change nothing go through the journal (None: straight into
         # the store, one write each; see trailgate.store.journal).
         self.journal: EventJournal | None = None
+        self.mover: EventMover | None = None  # moves the journal into the store, if set
         self._ingesting = asyncio.Lock()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
             self.identify,
@@ -405,6 +407,9 @@ class Gateway:
         async with self._ingesting:
             batch = journal.take(seal=last)
             rows: list[EventRow] = batch.rows
+            if await self._move_elsewhere(batch):
+                journal.discard(batch)
+                return len(rows)
             done = 0
             try:
                 while done < len(rows):
@@ -425,6 +430,38 @@ class Gateway:
                 raise
             journal.discard(batch)
             return len(rows)
+
+    async def _move_elsewhere(self, batch: JournalBatch) -> bool:
+        """Whether the event mover process stored the batch (see
+        ``services.cloudtrail.mover``); if not, the caller stores it (skipping what the
+        mover stored before it failed: the move then meets a Conflict and skips them)."""
+        mover = self.mover
+        if mover is None or not batch.rows or not mover.usable:
+            return False
+        try:
+            held = await self.store.exclusive(lambda: mover.move(batch.spans, batch.templates))
+        except MoverError:
+            log.exception("the event mover failed; the server moves the batch itself")
+            return False
+        if held != len(batch.rows):
+            log.error("the event mover read %d of %d record(s); the server moves the batch "
+                      "itself", held, len(batch.rows))
+            return False
+        return True
+
+    async def index_events(self) -> None:
+        """Index the events stored after the event-history index's cursor (the calls' own
+        records), in batches: in the event mover if there is one."""
+        mover = self.mover
+        if mover is not None and mover.usable:
+            try:
+                await self.store.exclusive(mover.index)
+                return
+            except MoverError:
+                log.exception("the event mover failed; the server indexes the events itself")
+        # Small batches: other writes wait for the writer thread meanwhile.
+        while await self.store.write(_index_some) == INDEX_STEP:
+            pass
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
@@ -467,6 +504,13 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
+
+
+INDEX_STEP = 500  # events indexed per write (~50 ms of the writer thread)
+
+
+def _index_some(tx: Any) -> int:
+    return index_pending(tx, INDEX_STEP)
 
 
 def assign_request_id(ctx: RequestContext) -> None:
