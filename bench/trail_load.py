@@ -28,7 +28,8 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    needs concurrency), each with ONE keep-alive socket and one request in flight; a response is
    read by its ``Content-Length``. Every status is checked: a non-2xx answer is counted and
    shown, and makes the run exit with status 1. After a warm-up per server, ``--rounds`` rounds
-   of timed passes (``--pass-seconds`` each) alternate A, B. Per pass: calls/s, latency p50/p99,
+   of timed passes (``--pass-seconds`` each) alternate A, B (A first in odd rounds, B first in
+   even ones, so that neither server always follows the other). Per pass: calls/s, latency p50/p99,
    and the server's CPU per call (utime+stime of the process, all threads, from
    ``/proc/PID/stat``; it does not count waiting for a CPU or for fsync, so it is the steadier
    figure on a busy machine). The events each server stored during a pass are counted from its
@@ -804,7 +805,7 @@ def run_ab(worlds: dict[str, World], probes: dict[str, StoreProbe], settings: Se
         warm = Load(worlds[name].server, workload(worlds[name], settings.connections))
         expect_ok(warm.run(settings.warmup_seconds), f"{name} warm-up")
     for r in range(settings.rounds):
-        for name in SERVERS:
+        for name in SERVERS if r % 2 == 0 else SERVERS[::-1]:
             s = measured_pass(worlds[name], settings, probes[name], settings.pass_seconds)
             samples[name].append(s)
             log(f"  round {r + 1}/{settings.rounds} {name:<14} {s['requests']:>7} calls "
@@ -1478,7 +1479,7 @@ def print_report(report: dict[str, Any]) -> None:
     print("  workload: 30% GetCallerIdentity, 20% GetUser, 20% ListRoles, 20% GetBucketLocation, "
           "5% TagUser, 5% UntagUser")
     print(f"  {s['connections']} keep-alive connections, one call in flight each; "
-          f"{s['rounds']} rounds of {s['pass_seconds']:g} s passes, A B A B, medians")
+          f"{s['rounds']} rounds of {s['pass_seconds']:g} s passes, A B, B A, ..., medians")
     print()
     ab = report["ab"]
     print(f"  {'server':<16}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/call':>13}"

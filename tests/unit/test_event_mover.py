@@ -3,11 +3,17 @@ spans of their lines, and a process of its own stores those lines, once, with th
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
+from typing import cast
 
 import orjson
 import pytest
 
+from trailgate.app import TrailgateApp
+from trailgate.config import Settings
+from trailgate.services.cloudtrail import mover as mover_module
 from trailgate.services.cloudtrail.events import CURSOR, index_keys
 from trailgate.services.cloudtrail.mover import MAX_FAILURES, EventMover, MoverError, read_spans
 from trailgate.store.event_templates import EventTemplate, compact, expand, make_template
@@ -127,3 +133,86 @@ def test_a_mover_that_cannot_work_fails_and_is_given_up(tmp_path: Path) -> None:
         assert not mover.usable
     finally:
         mover.close()
+
+
+def test_a_batch_given_back_in_part_is_not_exact_until_taken(tmp_path: Path) -> None:
+    """The spans of rows given back after part of their batch was stored no longer match the
+    rows; the next batch says so (the server then moves it itself), and the one after is exact
+    again."""
+    journal = EventJournal(tmp_path / "journal")
+    try:
+        rows = fill(journal, 0, 10)
+        batch = journal.take()
+        assert batch.exact
+        journal.restore(JournalBatch(rows[4:], batch.paths, batch.templates, batch.spans,
+                                     exact=False))
+        fill(journal, 10, 2)
+        again = journal.take()
+        assert not again.exact and len(again.rows) == 8
+        later = fill(journal, 12, 2)
+        last = journal.take()
+        assert last.exact and read_back(last) == later
+    finally:
+        journal.close()
+
+
+def test_a_mover_that_does_not_answer_in_time_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mover_module, "ANSWER_SECONDS", 0.3)
+    monkeypatch.setattr(mover_module, "STOP_SECONDS", 0.1)
+    mover = EventMover(tmp_path / "trailgate.db")
+    mover.command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    try:
+        mover.start()
+        process = mover._process
+        assert process is not None
+        with pytest.raises(MoverError, match="no answer in time"):
+            mover.index()
+        assert process.poll() is not None  # killed, not left behind
+        assert mover.failures == 1
+    finally:
+        mover.close()
+
+
+class FakeMover:
+    """Stands in for the mover process: answers ``held`` (None: fails)."""
+
+    def __init__(self, held: int | None) -> None:
+        self.held = held
+        self.usable = True
+        self.asked = 0
+
+    def move(self, spans: list[tuple[str, int, int]], templates: dict[int, bytes]) -> int:
+        self.asked += 1
+        if self.held is None:
+            raise MoverError("event mover: gone")
+        return self.held
+
+    def index(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(("held", "stored_by_server"), [
+    (None, True),  # the mover fails: the server moves the batch itself
+    (3, True),  # it read fewer records than the batch holds: the server moves it too
+    (6, False),  # it stored them all: the server trusts it (so stores none here)
+])
+def test_the_server_moves_a_batch_itself_when_the_mover_does_not(
+    tmp_path: Path, held: int | None, stored_by_server: bool,
+) -> None:
+    settings = Settings.build(data_dir=tmp_path, env={})
+    app = TrailgateApp(settings)
+    fake = FakeMover(held)
+    app.gateway.mover = cast(EventMover, fake)
+    try:
+        rows = [whole_row(n) for n in range(6)]
+        app.journal.append(rows)
+        moved = asyncio.run(app.gateway.ingest_events())
+        assert moved == 6 and fake.asked == 1
+        found = app.store.read(lambda tx: [tx.event_by_id(row[2]) for row in rows])
+        assert [event is not None for event in found] == [stored_by_server] * 6
+        assert app.journal.backlog == 0
+    finally:
+        app.journal.close()
+        app.store.close()

@@ -407,11 +407,10 @@ class Gateway:
         async with self._ingesting:
             batch = journal.take(seal=last)
             rows: list[EventRow] = batch.rows
-            if await self._move_elsewhere(batch):
-                journal.discard(batch)
-                return len(rows)
             done = 0
             try:
+                if await self._move_elsewhere(batch):
+                    done = len(rows)
                 while done < len(rows):
                     chunk = rows[done:done + INGEST_CHUNK]
                     try:
@@ -425,8 +424,10 @@ class Gateway:
                     done += len(chunk)
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows
-                # not stored yet are taken again next time.
-                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates))
+                # not stored yet are taken again next time (their spans are exact only if none
+                # was stored).
+                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates,
+                                             batch.spans, batch.exact and done == 0))
                 raise
             journal.discard(batch)
             return len(rows)
@@ -436,7 +437,7 @@ class Gateway:
         ``services.cloudtrail.mover``); if not, the caller stores it (skipping what the
         mover stored before it failed: the move then meets a Conflict and skips them)."""
         mover = self.mover
-        if mover is None or not batch.rows or not mover.usable:
+        if mover is None or not batch.rows or not batch.exact or not mover.usable:
             return False
         try:
             held = await self.store.exclusive(lambda: mover.move(batch.spans, batch.templates))

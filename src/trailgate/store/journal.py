@@ -94,6 +94,8 @@ class JournalBatch:
     spans: list[Span] = field(default_factory=list)
     """Where the rows' lines are: (segment file, first byte, end byte), in order (a recovered
     batch has none: its rows are the whole files'); see ``services.cloudtrail.mover``."""
+    exact: bool = True
+    """Whether ``spans`` hold exactly ``rows`` (not after a batch given back in part)."""
 
 
 Span = tuple[str, int, int]
@@ -260,6 +262,7 @@ class EventJournal:
         self._current: _Segment | None = None
         self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
         self._spans: list[Span] = []  # of the sealed segments' rows not taken yet
+        self._exact = True  # the spans hold exactly the rows not taken yet
         self._rows: list[EventRow] = []  # written, not taken yet
         self._templates: dict[int, bytes] = {}  # of the compact rows not taken yet
         self._recovered = not existing
@@ -446,8 +449,9 @@ class EventJournal:
         if segment is not None and segment.size > segment.taken:
             spans.append((str(segment.path), segment.taken, segment.size))
             segment.taken = segment.size
-        batch = JournalBatch(self._rows, self._sealed, self._templates, spans)
+        batch = JournalBatch(self._rows, self._sealed, self._templates, spans, self._exact)
         self._rows, self._sealed, self._templates = [], [], {}
+        self._exact = True
         return batch
 
     def restore(self, batch: JournalBatch) -> None:
@@ -456,6 +460,7 @@ class EventJournal:
         self._sealed = batch.paths + self._sealed
         self._templates = {**batch.templates, **self._templates}
         self._spans = batch.spans + self._spans
+        self._exact = self._exact and batch.exact
 
     def discard(self, batch: JournalBatch) -> None:
         """Delete the batch's full segment files: its rows are committed in the store.  The syncer

@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -49,7 +52,12 @@ log = logging.getLogger("trailgate.mover")
 MOVE_CHUNK: Final = 1000
 """Records per transaction of the mover (as the server's own moves)."""
 MAX_FAILURES: Final = 3
+ANSWER_SECONDS = 120.0
+"""How long the server waits for an answer (a second's records take milliseconds); then the
+process is stopped and the server moves the batch itself."""
 """Failures in a row after which the server moves the journal itself for good."""
+STOP_SECONDS = 5.0
+"""How long a process that is told to stop (its stdin closed) gets before it is killed."""
 _HEADER: Final = struct.Struct(">I")
 
 
@@ -66,6 +74,7 @@ class EventMover:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
+        self.command = [sys.executable, "-m", __name__]  # the process, but for its argument
         self.failures = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # one request at a time
@@ -84,7 +93,7 @@ class EventMover:
         if process is not None and process.poll() is None:
             return process
         self._process = process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(self.db_path)],
+            [*self.command, str(self.db_path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
         )
         return process
@@ -108,8 +117,8 @@ class EventMover:
                 process = self._ensure()
                 assert process.stdin is not None and process.stdout is not None
                 _send(process.stdin, request)
-                answer = _receive(process.stdout)
-            except (OSError, ValueError, EOFError) as exc:
+                answer = _receive_within(process.stdout.fileno(), ANSWER_SECONDS)
+            except (OSError, ValueError, EOFError, TimeoutError) as exc:
                 self._failed()
                 raise MoverError(f"event mover: {exc!r}") from None
             if answer is None or "error" in answer:
@@ -134,7 +143,7 @@ class EventMover:
             with contextlib.suppress(OSError):
                 process.stdin.close()
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -146,6 +155,30 @@ def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
     data = orjson.dumps(message)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
+
+
+def _receive_within(fd: int, seconds: float) -> dict[str, Any] | None:
+    """:func:`_receive` from a pipe's file descriptor, in at most ``seconds`` (TimeoutError)."""
+    deadline = time.monotonic() + seconds
+    data = b""
+    size = None
+    while size is None or len(data) < _HEADER.size + size:
+        if size is None and len(data) >= _HEADER.size:
+            (size,) = _HEADER.unpack(data[:_HEADER.size])
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError("no answer in time")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if data:
+                raise EOFError("cut-short message")
+            return None
+        data += chunk
+    message = orjson.loads(data[_HEADER.size:])
+    if not isinstance(message, dict):
+        raise ValueError("a message is a JSON object")
+    return message
 
 
 def _receive(stream: IO[bytes]) -> dict[str, Any] | None:
