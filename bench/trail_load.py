@@ -249,7 +249,7 @@ class Server(ServerProcess):
 
     def cpu(self) -> tuple[float, float]:
         """(user, system) CPU seconds of the server process so far (all threads), and of its
-        child processes that are running (the event mover)."""
+        child processes that are running (a helper process doing part of the work must count)."""
         user = system = 0.0
         for pid in [self.process.pid, *child_pids(self.process.pid)]:
             try:

@@ -25,8 +25,7 @@ from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.cloudtrail import CloudTrailProvider
-from .services.cloudtrail.events import store_journaled
-from .services.cloudtrail.mover import EventMover
+from .services.cloudtrail.events import index_pending, store_journaled
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider
@@ -43,6 +42,11 @@ from .trail.keys import KeyStore
 log = logging.getLogger("trailgate")
 
 INDEX_PERIOD = 1.0  # seconds between event-history index batches
+INDEX_STEP = 500  # events indexed per write (~50 ms of the writer thread)
+
+
+def _index_some(tx: Any) -> int:
+    return index_pending(tx, INDEX_STEP)
 
 MAX_BODY = 5 * 1024**3  # S3's limit for one PUT; bodies above 1 MiB are spooled to disk
 HEALTH_PATH = "/_trailgate/health"
@@ -144,9 +148,6 @@ class TrailgateApp:
         }
         self.gateway = Gateway(self.store, self.master_key, sealer, providers, settings.region)
         self.gateway.journal = self.journal
-        # Started with the server (lifespan), so an app built in-process only for its routes
-        # starts no process.
-        self.mover = EventMover(self.store.path)
         self.delivery.before_pass = self.gateway.ingest_events
         # Benchmark-only switch (bench/trail_load.py: throughput with recording on vs off).
         if os.environ.get("TRAILGATE_BENCH_NO_RECORDING") == "1":
@@ -263,7 +264,9 @@ class TrailgateApp:
                 log.exception("moving the event journal into the store failed")
             if self.store.stats.writes != seen:
                 try:
-                    await self.gateway.index_events()
+                    # Small batches: other writes wait for the writer thread meanwhile.
+                    while await self.store.write(_index_some) == INDEX_STEP:
+                        pass
                 except StoreClosed:
                     return
                 except Exception:
@@ -278,12 +281,6 @@ class TrailgateApp:
                 self._tasks.append(asyncio.create_task(self.delivery.run_forever()))
                 self._tasks.append(asyncio.create_task(self.digests.run_forever()))
                 self._indexer = asyncio.create_task(self._every_second())
-                try:
-                    self.mover.start()
-                    self.gateway.mover = self.mover
-                except OSError:
-                    log.exception("the event mover did not start; the server moves the "
-                                  "event journal itself")
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.delivery.stop()  # returns after the pass in progress
@@ -299,7 +296,6 @@ class TrailgateApp:
                 except Exception:  # the journal keeps them: the next start moves them
                     log.exception("moving the event journal into the store failed")
                 self.journal.close()
-                self.mover.close()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -5,9 +5,7 @@ runs its own server on its own data directory)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -122,40 +120,6 @@ def test_kill_9_right_after_the_last_response_loses_nothing(run: Run) -> None:
     run.calls(CALLS // 2, "k2")
     run.stop(signal.SIGKILL)
     run.start("1")
-    run.check_event_history_once()
-    run.check_delivered_once()
-
-
-def mover_pids(server_pid: int) -> list[int]:
-    """The server's child processes (its event mover: ``services.cloudtrail.mover``)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{server_pid}/task").iterdir():
-        found += [int(pid) for pid in (task / "children").read_text().split()]
-    return found
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
-def test_the_event_mover_killed_mid_run_loses_nothing(run: Run) -> None:
-    """The process that moves the event journal into the store dies (``kill -9``) between
-    two moves and in the middle of one: every call is still in event history and delivered
-    exactly once, and the server starts a new mover."""
-    server = run.start("0.5")
-    run.setup_trail()
-    run.calls(CALLS // 2, "m")
-    first = mover_pids(server.process.pid)
-    assert len(first) == 1
-    os.kill(first[0], signal.SIGKILL)
-    run.calls(CALLS // 2, "m2")
-    run.check_event_history_once()
-    second = mover_pids(server.process.pid)
-    assert len(second) == 1 and second != first
-    # Killed while it moves: a LookupEvents waits for the move that it interrupts.
-    run.calls(CALLS // 2, "m3")
-    killer = threading.Timer(0.05, os.kill, (second[0], signal.SIGKILL))
-    killer.start()
-    run.check_event_history_once()
-    killer.join()
     run.check_event_history_once()
     run.check_delivered_once()
 

@@ -26,8 +26,7 @@ from ..protocol.errors import ServiceError, validation_error
 from ..protocol.json11 import validation_exception
 from ..services import catalog
 from ..services.base import Call
-from ..services.cloudtrail.events import index_pending, store_journaled
-from ..services.cloudtrail.mover import EventMover, MoverError
+from ..services.cloudtrail.events import store_journaled
 from ..services.iam.queries import record_access_key_used
 from ..services.s3 import queries as s3q
 from ..services.s3.common import no_such_bucket
@@ -105,7 +104,6 @@ class Gateway:
         # Records of calls that change nothing go through the journal (None: straight into
         # the store, one write each; see trailgate.store.journal).
         self.journal: EventJournal | None = None
-        self.mover: EventMover | None = None  # moves the journal into the store, if set
         self._ingesting = asyncio.Lock()
         self.steps: list[Callable[[RequestContext], Awaitable[None] | None]] = [
             self.identify,
@@ -409,8 +407,6 @@ class Gateway:
             rows: list[EventRow] = batch.rows
             done = 0
             try:
-                if await self._move_elsewhere(batch):
-                    done = len(rows)
                 while done < len(rows):
                     chunk = rows[done:done + INGEST_CHUNK]
                     try:
@@ -424,45 +420,11 @@ class Gateway:
                     done += len(chunk)
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows
-                # not stored yet are taken again next time (their spans are exact only if none
-                # was stored).
-                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates,
-                                             batch.spans, batch.exact and done == 0))
+                # not stored yet are taken again next time.
+                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates))
                 raise
             journal.discard(batch)
             return len(rows)
-
-    async def _move_elsewhere(self, batch: JournalBatch) -> bool:
-        """Whether the event mover process stored the batch (see
-        ``services.cloudtrail.mover``); if not, the caller stores it (skipping what the
-        mover stored before it failed: the move then meets a Conflict and skips them)."""
-        mover = self.mover
-        if mover is None or not batch.rows or not batch.exact or not mover.usable:
-            return False
-        try:
-            held = await self.store.exclusive(lambda: mover.move(batch.spans, batch.templates))
-        except MoverError:
-            log.exception("the event mover failed; the server moves the batch itself")
-            return False
-        if held != len(batch.rows):
-            log.error("the event mover read %d of %d record(s); the server moves the batch "
-                      "itself", held, len(batch.rows))
-            return False
-        return True
-
-    async def index_events(self) -> None:
-        """Index the events stored after the event-history index's cursor (the calls' own
-        records), in batches: in the event mover if there is one."""
-        mover = self.mover
-        if mover is not None and mover.usable:
-            try:
-                await self.store.exclusive(mover.index)
-                return
-            except MoverError:
-                log.exception("the event mover failed; the server indexes the events itself")
-        # Small batches: other writes wait for the writer thread meanwhile.
-        while await self.store.write(_index_some) == INDEX_STEP:
-            pass
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
@@ -505,13 +467,6 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
-
-
-INDEX_STEP = 500  # events indexed per write (~50 ms of the writer thread)
-
-
-def _index_some(tx: Any) -> int:
-    return index_pending(tx, INDEX_STEP)
 
 
 def assign_request_id(ctx: RequestContext) -> None:

@@ -53,8 +53,7 @@ from trailgate.store.event_templates import EventTemplate, expand, is_compact, p
 from trailgate.store.interface import StoreClosed, StoreError
 
 __all__ = [
-    "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "Span",
-    "parse_lines", "parse_segment",
+    "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "parse_segment",
 ]
 
 log = logging.getLogger("trailgate.journal")
@@ -91,21 +90,12 @@ class JournalBatch:
     paths: list[Path] = field(default_factory=list)
     templates: dict[int, bytes] = field(default_factory=dict)
     """The templates of the compact rows (id: pieces as text; see ``event_templates``)."""
-    spans: list[Span] = field(default_factory=list)
-    """Where the rows' lines are: (segment file, first byte, end byte), in order (a recovered
-    batch has none: its rows are the whole files'); see ``services.cloudtrail.mover``."""
-    exact: bool = True
-    """Whether ``spans`` hold exactly ``rows`` (not after a batch given back in part)."""
-
-
-Span = tuple[str, int, int]
-"""A byte range of a segment file: (its path, first byte, end byte)."""
 
 
 class _Segment:
     """A segment file, allocated in full and mapped into memory; ``size`` bytes are used."""
 
-    __slots__ = ("defined", "dirty", "fd", "map", "path", "size", "taken")
+    __slots__ = ("defined", "dirty", "fd", "map", "path", "size")
 
     def __init__(self, path: Path, capacity: int) -> None:
         self.path = path
@@ -123,7 +113,6 @@ class _Segment:
             raise
         self.fd = fd  # kept for sync(): fdatasync releases the GIL, mmap.flush does not
         self.size = 0
-        self.taken = 0  # the lines before this byte were taken (JournalBatch.spans)
         self.dirty = False
         self.defined: set[int] = set()  # the templates defined in this segment
 
@@ -193,15 +182,6 @@ def _definition(template: EventTemplate) -> bytes:
 def parse_segment(blob: bytes) -> tuple[list[EventRow], int]:
     """The rows of one segment file's bytes, and how many lines were unreadable (cut short).
     Compact records come back whole (JSON), joined with the segment's template definitions."""
-    return parse_lines(blob, {}, keep_compact=False)
-
-
-def parse_lines(blob: bytes, texts: dict[int, bytes], *,
-                keep_compact: bool) -> tuple[list[EventRow], int]:
-    """The rows of a segment's lines (or of a span of them), and how many lines were
-    unreadable.  ``texts`` (id: pieces as text) holds the templates defined before the lines
-    and gets those defined in them.  ``keep_compact``: compact records stay compact (their
-    templates are then all in ``texts``), else they come back whole."""
     rows: list[EventRow] = []
     bad = 0
     blob = blob.rstrip(b"\0")  # the unwritten rest of the segment
@@ -209,13 +189,6 @@ def parse_lines(blob: bytes, texts: dict[int, bytes], *,
     if lines and lines[-1]:
         bad += 1  # no LF: cut short
     templates: dict[int, tuple[bytes, ...]] = {}
-
-    def pieces_of(tid: int) -> tuple[bytes, ...] | None:
-        found = templates.get(tid)
-        if found is None and tid in texts:
-            found = templates[tid] = parse_pieces(texts[tid])
-        return found
-
     for raw in lines[:-1]:
         if not raw or b"\0" in raw:
             bad += bool(raw)
@@ -224,19 +197,16 @@ def parse_lines(blob: bytes, texts: dict[int, bytes], *,
         if parts[0] == DEFINITION and len(parts) == 3:
             try:
                 templates[int(parts[1])] = parse_pieces(parts[2])
-                texts[int(parts[1])] = parts[2]
             except ValueError:
                 bad += 1
             continue
         if len(parts) == 4 and is_compact(parts[3]):
             try:
-                whole = expand(parts[3], pieces_of)
+                parts[3] = expand(parts[3], templates.get)
             except (ValueError, LookupError):
                 bad += 1
                 continue
-            if not keep_compact:
-                parts[3] = whole
-        elif len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}"):
+        if len(parts) != 4 or not parts[3].startswith(b"{") or not parts[3].endswith(b"}"):
             bad += 1
             continue
         try:
@@ -261,8 +231,6 @@ class EventJournal:
         self._next = (int(existing[-1].stem) + 1) if existing else 1
         self._current: _Segment | None = None
         self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
-        self._spans: list[Span] = []  # of the sealed segments' rows not taken yet
-        self._exact = True  # the spans hold exactly the rows not taken yet
         self._rows: list[EventRow] = []  # written, not taken yet
         self._templates: dict[int, bytes] = {}  # of the compact rows not taken yet
         self._recovered = not existing
@@ -413,8 +381,6 @@ class EventJournal:
             if segment is None:
                 return
             self._sealed.append(segment.path)
-            if segment.size > segment.taken:
-                self._spans.append((str(segment.path), segment.taken, segment.size))
             self._closing.append(segment)
         self._wake.set()
 
@@ -444,14 +410,8 @@ class EventJournal:
         the batch's :meth:`discard` deletes it too: the last take before :meth:`close`)."""
         if seal:
             self._seal()
-        spans, self._spans = self._spans, []
-        segment = self._current
-        if segment is not None and segment.size > segment.taken:
-            spans.append((str(segment.path), segment.taken, segment.size))
-            segment.taken = segment.size
-        batch = JournalBatch(self._rows, self._sealed, self._templates, spans, self._exact)
+        batch = JournalBatch(self._rows, self._sealed, self._templates)
         self._rows, self._sealed, self._templates = [], [], {}
-        self._exact = True
         return batch
 
     def restore(self, batch: JournalBatch) -> None:
@@ -459,8 +419,6 @@ class EventJournal:
         self._rows = batch.rows + self._rows
         self._sealed = batch.paths + self._sealed
         self._templates = {**batch.templates, **self._templates}
-        self._spans = batch.spans + self._spans
-        self._exact = self._exact and batch.exact
 
     def discard(self, batch: JournalBatch) -> None:
         """Delete the batch's full segment files: its rows are committed in the store.  The syncer

@@ -19,10 +19,7 @@ Reads
     writer and the writer never blocks readers.
 
 One process owns a database file: the ``generation`` counter is cached in memory and refreshed
-by this process's commits only.  The one other writer is the server's event mover process
-(``services.cloudtrail.mover``), which writes only the CloudTrail events and their index, and
-only inside :meth:`SqliteStore.exclusive` (the writer thread waits for it meanwhile, holding
-no lock of the database).
+by this process's commits only.
 """
 
 from __future__ import annotations
@@ -55,10 +52,9 @@ from trailgate.store.interface import (
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 from trailgate.store.sqlite.events import EventsTx
-from trailgate.store.sqlite.jobs import Job, Outcome, settle
 from trailgate.store.sqlite.migrations import apply_migrations
 
-__all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats", "connect"]
+__all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
 
 T = TypeVar("T")
 
@@ -242,6 +238,65 @@ class SqliteTx(EventsTx):
         return int(row[0])
 
 
+# -- jobs: a write function plus how to hand its outcome back ----------------------------------
+
+
+_Future = asyncio.Future[Any] | concurrent.futures.Future[Any]
+
+
+class _Job:
+    """A queued write function; its caller waits on ``future`` (an asyncio one if ``loop``).
+    Its outcome is delivered exactly once, by :func:`_settle`."""
+
+    __slots__ = ("fn", "future", "loop", "settled")
+
+    def __init__(
+        self, fn: Callable[[SqliteTx], Any], loop: asyncio.AbstractEventLoop | None
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.future: _Future = concurrent.futures.Future() if loop is None else loop.create_future()
+        self.settled = False
+
+    def cancelled(self) -> bool:
+        # Read across threads: a stale answer only means the fn runs and its result is dropped.
+        return self.future.cancelled()
+
+
+Outcome = tuple[_Job, bool, Any]
+"""A job, whether it succeeded, and its result or exception."""
+
+
+def _resolve_all(outcomes: list[tuple[_Future, bool, Any]]) -> None:
+    """Runs on the callers' event loop (or the writer thread for ``write_sync`` callers)."""
+    for future, ok, value in outcomes:
+        if future.done():  # the caller was cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Hand the outcomes to the callers: one wake-up per event loop, not one per job."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Future, bool, Any]]] = {}
+    for job, ok, value in outcomes:
+        if job.settled:
+            continue
+        job.settled = True
+        if job.loop is None:
+            _resolve_all([(job.future, ok, value)])
+            continue
+        if not ok and isinstance(value, StopIteration):  # asyncio futures refuse it
+            value = RuntimeError(f"write function raised {value!r}")
+        per_loop.setdefault(job.loop, []).append((job.future, ok, value))
+    for loop, items in per_loop.items():
+        # RuntimeError: that loop is closed, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, items)
+
+
 @dataclass
 class WriteStats:
     """Counters of the writer thread (for benchmarks and diagnostics)."""
@@ -254,8 +309,7 @@ class WriteStats:
 # -- the store ---------------------------------------------------------------------------------
 
 
-def connect(path: Path, *, reader: bool) -> sqlite3.Connection:
-    """A connection to the database file, in WAL mode, durable commits (read-only: ``reader``)."""
+def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(
         str(path),
         isolation_level=None,  # we issue BEGIN / COMMIT ourselves
@@ -289,7 +343,7 @@ class SqliteStore:
         self._generation = int(
             conn.execute("SELECT value FROM meta WHERE name = ?", (GENERATION,)).fetchone()[0]
         )
-        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()  # None: stop
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
         self._lock = threading.Lock()
         self._closed = False
         self._local = threading.local()
@@ -304,7 +358,7 @@ class SqliteStore:
         """Open (creating if needed) the database file ``path`` and apply the migrations."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(path, reader=False)
+        conn = _connect(path, reader=False)
         try:
             apply_migrations(conn)
             fsync_dir(path.parent)  # make the new database and WAL files' names durable
@@ -353,7 +407,7 @@ class SqliteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        conn = connect(self.path, reader=True)
+        conn = _connect(self.path, reader=True)
         with self._lock:
             if self._closed:
                 conn.close()
@@ -376,26 +430,18 @@ class SqliteStore:
 
         If the awaiting task is cancelled before the group starts, ``fn`` is skipped; once it
         started, it commits and its result is dropped."""
-        job = Job(fn, asyncio.get_running_loop())
-        self._submit(job)
-        return await cast("asyncio.Future[T]", job.future)
-
-    async def exclusive(self, fn: Callable[[], T]) -> T:
-        """Run ``fn()`` in the writer thread between two group commits, with no transaction
-        open: another process may write the database meanwhile without waiting for this
-        one's lock (the event mover: see the module doc).  Returns what ``fn`` returned."""
-        job = Job(lambda _tx: fn(), asyncio.get_running_loop(), bare=True)
+        job = _Job(fn, asyncio.get_running_loop())
         self._submit(job)
         return await cast("asyncio.Future[T]", job.future)
 
     def write_sync(self, fn: Callable[[SqliteTx], T]) -> T:
         if threading.current_thread() is self._thread:
             raise StoreError("write_sync() inside a write function would deadlock")
-        job = Job(fn, None)
+        job = _Job(fn, None)
         self._submit(job)
         return cast("concurrent.futures.Future[T]", job.future).result()
 
-    def _submit(self, job: Job) -> None:
+    def _submit(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise StoreClosed("store is closed")
@@ -433,46 +479,20 @@ class SqliteStore:
                     break
                 batch.append(item)
             try:
-                self._run_batch(conn, batch)
+                self._commit_group(conn, batch)
             except BaseException as exc:  # never leave a caller waiting, never die
                 with contextlib.suppress(Exception):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                 error = StoreError(f"write failed: {exc!r}")
-                settle([(job, False, error) for job in batch])
+                _settle([(job, False, error) for job in batch])
         conn.close()
 
-    def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
-        """Commit the batch's write functions in groups, and run its bare jobs between them."""
-        group: list[Job] = []
-        for job in batch:
-            if not job.bare:
-                group.append(job)
-                continue
-            if group:
-                self._commit_group(conn, group)
-                group = []
-            self._run_bare(job)
-        if group:
-            self._commit_group(conn, group)
-
-    @staticmethod
-    def _run_bare(job: Job) -> None:
-        if job.cancelled():
-            settle([(job, False, asyncio.CancelledError())])
-            return
-        try:
-            result = job.fn(cast(SqliteTx, None))
-        except BaseException as exc:
-            settle([(job, False, exc)])
-        else:
-            settle([(job, True, result)])
-
-    def _commit_group(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+    def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         """Run ``batch`` in one transaction, commit, then hand out the outcomes."""
         jobs = [job for job in batch if not job.cancelled()]
-        done: list[tuple[Job, Any]] = []
-        failed: list[tuple[Job, BaseException]] = []
+        done: list[tuple[_Job, Any]] = []
+        failed: list[tuple[_Job, BaseException]] = []
         bumped = False
         if jobs:
             conn.execute("BEGIN IMMEDIATE")
@@ -500,10 +520,10 @@ class SqliteStore:
         outcomes.extend((job, False, error) for job, error in failed)
         cancelled = asyncio.CancelledError()
         outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
-        settle(outcomes)
+        _settle(outcomes)
 
     @staticmethod
-    def _run_one(conn: sqlite3.Connection, job: Job) -> tuple[bool, Any, bool]:
+    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, bool]:
         """Run one function inside a savepoint: (ok, result or exception, bumped)."""
         conn.execute("SAVEPOINT job")
         tx = SqliteTx(conn, writable=True)
@@ -526,8 +546,8 @@ class SqliteStore:
     def _finish(
         self,
         conn: sqlite3.Connection,
-        done: list[tuple[Job, Any]],
-        failed: list[tuple[Job, BaseException]],
+        done: list[tuple[_Job, Any]],
+        failed: list[tuple[_Job, BaseException]],
         bumped: bool,
     ) -> int | None:
         """COMMIT (or ROLLBACK if nothing succeeded); returns the new generation if it moved.
