@@ -29,14 +29,14 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    read by its ``Content-Length``. Every status is checked: a non-2xx answer is counted and
    shown, and makes the run exit with status 1. After a warm-up per server, ``--rounds`` rounds
    of timed passes (``--pass-seconds`` each) alternate A, B (A first in odd rounds, B first in
-   even ones, so that neither server always follows the other). Per pass: calls/s, latency p50/p99,
-   and the server's CPU per call (utime+stime of the process, all threads, from
-   ``/proc/PID/stat``; it does not count waiting for a CPU or for fsync, so it is the steadier
-   figure on a busy machine). The events each server stored during a pass are counted from its
-   SQLite file (opened read-only), each count after one LookupEvents call as root (the server
-   moves its event journal into the store before answering one): A must store ~1 per call, B
-   none. Reported: medians per
-   server and the cost of recording, ``1 - calls/s(A) / calls/s(B)`` (goal < 15%), and the same
+   even ones, so that neither server always follows the other). Per pass: calls/s, latency
+   p50/p99, and the server's CPU per call (utime+stime of the process, all threads, and of its
+   running child processes, from ``/proc/PID/stat``; it does not count waiting for a CPU or for
+   fsync, so it is the steadier figure on a busy machine). The events each server stored
+   during a pass are counted from its SQLite file (opened read-only), each count after one
+   LookupEvents call as root (the server moves its event journal into the store before
+   answering one): A must store ~1 per call, B none. Reported: medians per server and the
+   cost of recording, ``1 - calls/s(A) / calls/s(B)`` (goal < 15%), and the same
    from CPU per call, ``1 - cpu(B) / cpu(A)``: what throughput recording costs when the server
    is CPU-bound, the steadier figure on a shared machine.
 2. Soak (``--soak SECONDS``, default 120; 0 skips).  On server A (started with
@@ -249,7 +249,8 @@ class Server(ServerProcess):
 
     def cpu(self) -> tuple[float, float]:
         """(user, system) CPU seconds of the server process so far (all threads), and of its
-        child processes that are running (a helper process doing part of the work must count)."""
+        running child processes (it starts none today; a helper process doing part of its
+        work would otherwise hide that work's cost)."""
         user = system = 0.0
         for pid in [self.process.pid, *child_pids(self.process.pid)]:
             try:
