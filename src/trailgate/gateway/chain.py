@@ -40,6 +40,7 @@ from .recording import (
     DataEventFilter,
     Records,
     append_records,
+    encoded_rows,
     journal_rows,
     read_line,
     records_for,
@@ -338,13 +339,15 @@ class Gateway:
         result = method(call, tx)
         if should_record(ctx):
             if self.recording:
+                # Appended when the write's group commits, in one statement for the group's
+                # writes: a statement per write would give the GIL away (and wait to get it
+                # back from the busy event loop thread) once more per write.
                 made = write_line(ctx, result) if builder is records_for else None
                 if made is not None:
-                    tx.append_events([made[0]])  # whole JSON from a template: one statement
+                    tx.append_events_at_commit([made[0]])  # whole JSON from a template
                 elif self.data_events.may_want(self.store.read, ctx.service, ctx.operation):
-                    append_records(
-                        tx, self.data_events.keep(self.store.read, builder(ctx, result))
-                    )
+                    tx.append_events_at_commit(encoded_rows(
+                        self.data_events.keep(self.store.read, builder(ctx, result))))
             self._note_key_use(ctx)  # IAM's, not CloudTrail's: also without recording
             ctx.recorded = True
         return result

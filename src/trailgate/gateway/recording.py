@@ -250,6 +250,12 @@ def append_records(tx: Tx, records: Records) -> None:
         tx.append_event(account, record["eventTime"], record["eventID"], record)
 
 
+def encoded_rows(records: Records) -> list[tuple[str, str, str, bytes]]:
+    """Records as :meth:`Tx.append_events` takes them (``TypeError`` if one is not JSON)."""
+    return [(account, record["eventTime"], record["eventID"], orjson.dumps(record))
+            for account, record in records]
+
+
 def records_for(ctx: RequestContext, result: dict[str, Any] | None) -> Records:
     return build_records(call_info(ctx, result))
 

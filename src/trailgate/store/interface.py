@@ -190,6 +190,17 @@ class Tx(Protocol):
         an eventID exists."""
         ...
 
+    def append_events_at_commit(
+        self, rows: Sequence[tuple[str, str, str, bytes] | tuple[str, str, str, bytes, Any]],
+    ) -> None:
+        """:meth:`append_events` of whole records (no templates), done when the group this
+        write commits in commits, after every other change of the group and in one
+        statement for all of its writes.  They commit with this write's changes or not at
+        all: if the write fails they are dropped; if they cannot be appended (an eventID
+        exists) the group fails and nothing of it is stored.  Their sequence numbers come
+        after those of every event the group appended otherwise."""
+        ...
+
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:
         """Insert event-history index rows (account, region, attribute, value, event time,
         seq); an identical row already present is not an error."""

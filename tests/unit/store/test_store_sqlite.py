@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from trailgate.store.interface import Conflict, StoreError, Tx
+from trailgate.store.interface import Conflict, ReadOnlyTx, StoreError, Tx
 from trailgate.store.sqlite import MIGRATIONS, SqliteStore, apply_migrations, schema_version
 from trailgate.store.sqlite.migrations import Migration, SchemaTooNew
 
@@ -330,3 +330,73 @@ def test_append_events_in_batches_of_any_size(sqlite_store: SqliteStore,
     assert after == expected[-1][0] + 1  # the rolled-back rows took no seqs
     assert [e[2] for e in sqlite_store.read(
         lambda tx: tx.events_after(expected[-1][0], limit=100))] == [{}]
+
+
+def _event(event_id: str, n: int) -> tuple[str, str, str, bytes]:
+    return ("444444444444", "2026-11-29T00:00:03Z", event_id, b'{"n":%d}' % n)
+
+
+def _with_events(key: str, *event_ids: str, fail: bool = False) -> Callable[[Tx], str]:
+    """A write that changes an entity and appends its events at commit (then maybe fails)."""
+    def fn(tx: Tx) -> str:
+        tx.put(A, "user", key, key, {})
+        tx.append_events_at_commit([_event(e, i) for i, e in enumerate(event_ids)])
+        if fail:
+            raise ValueError(f"{key} fails")
+        return key
+
+    return fn
+
+
+def _stored_events(store: SqliteStore) -> list[tuple[int, str, bytes]]:
+    return store.read(lambda tx: [(r[0], r[1], bytes(r[2])) for r in tx._conn.execute(
+        "SELECT seq, event_id, data FROM events ORDER BY seq")])
+
+
+def test_events_at_commit_follow_the_groups_other_events(sqlite_store: SqliteStore) -> None:
+    """The successful writes' events at commit are appended when the group commits, in the
+    writes' order and after every event the group appended otherwise; a failed write's are
+    dropped with its changes."""
+    store = sqlite_store
+
+    def direct(tx: Tx) -> int:
+        return tx.append_events([_event("direct", 9)])
+
+    outcomes = _group(store, [
+        _with_events("one", "e1", "e2"), _with_events("bad", "e3", fail=True), direct,
+        _with_events("two", "e4"), _with_events("none")])
+    assert outcomes[0] == "one" and isinstance(outcomes[1], ValueError)
+    assert outcomes[3:] == ["two", "none"]
+    events = _stored_events(store)
+    first = outcomes[2]
+    assert events == [(first, "direct", b'{"n":9}'), (first + 1, "e1", b'{"n":0}'),
+                      (first + 2, "e2", b'{"n":1}'), (first + 3, "e4", b'{"n":0}')]
+    assert store.read(lambda tx: [e.key for e in tx.scan(A, "user")]) == ["none", "one", "two"]
+
+
+def test_events_at_commit_that_cannot_be_appended_fail_the_group(
+        sqlite_store: SqliteStore) -> None:
+    """An event at commit whose eventID exists: the whole group fails (its changes and its
+    events are gone, never a change without its event), and the writer goes on."""
+    store = sqlite_store
+    store.write_sync(lambda tx: tx.append_events([_event("taken", 0)]))
+    generation = store.generation
+
+    def bumps(tx: Tx) -> None:
+        tx.bump_generation()
+        tx.put(A, "user", "bumped", "bumped", {})
+
+    outcomes = _group(store, [_with_events("one", "fresh"), bumps,
+                              _with_events("two", "taken")])
+    assert all(isinstance(o, Conflict) for o in outcomes), outcomes
+    assert store.read(lambda tx: tx.count(A, "user")) == 0
+    assert [e[1] for e in _stored_events(store)] == ["taken"]
+    assert store.generation == generation
+    assert store.write_sync(_with_events("three", "fresh")) == "three"
+    assert [e[1] for e in _stored_events(store)] == ["taken", "fresh"]
+
+
+def test_events_at_commit_only_in_writes(sqlite_store: SqliteStore) -> None:
+    with pytest.raises(ReadOnlyTx):
+        sqlite_store.read(lambda tx: tx.append_events_at_commit([_event("x", 0)]))
+    assert _stored_events(sqlite_store) == []

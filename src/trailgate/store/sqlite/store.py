@@ -32,7 +32,7 @@ import inspect
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -49,6 +49,7 @@ from trailgate.store.interface import (
     StoreError,
     Tx,
 )
+from trailgate.store.journal import EventRow
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 from trailgate.store.sqlite.events import EventsTx
@@ -70,7 +71,7 @@ class SqliteTx(EventsTx):
 
     Valid only while the function it was given to runs."""
 
-    __slots__ = ("_active", "_conn", "_writable", "bumped")
+    __slots__ = ("_active", "_conn", "_writable", "at_commit", "bumped")
 
     def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
         self._conn = conn
@@ -78,9 +79,15 @@ class SqliteTx(EventsTx):
         self._active = True
         self.bumped = False
         """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
+        self.at_commit: list[EventRow] = []
+        """Events for :meth:`append_events_at_commit` (read by the writer after the fn)."""
 
     def _end(self) -> None:
         self._active = False
+
+    def append_events_at_commit(self, rows: Sequence[EventRow]) -> None:
+        self._write()
+        self.at_commit.extend(rows)
 
     def _read(self) -> sqlite3.Connection:
         if not self._active:
@@ -494,13 +501,15 @@ class SqliteStore:
         done: list[tuple[_Job, Any]] = []
         failed: list[tuple[_Job, BaseException]] = []
         bumped = False
+        events: list[EventRow] = []  # the successful functions' append_events_at_commit
         if jobs:
             conn.execute("BEGIN IMMEDIATE")
         for job in jobs:
-            ok, value, job_bumped = self._run_one(conn, job)
+            ok, value, tx = self._run_one(conn, job)
             if ok:
                 done.append((job, value))
-                bumped = bumped or job_bumped
+                bumped = bumped or tx.bumped
+                events.extend(tx.at_commit)
                 continue
             failed.append((job, value))
             if not conn.in_transaction:
@@ -510,8 +519,9 @@ class SqliteStore:
                 failed.extend((earlier, lost) for earlier, _ in done)
                 done.clear()
                 bumped = False
+                events.clear()
                 conn.execute("BEGIN IMMEDIATE")
-        generation = self._finish(conn, done, failed, bumped)
+        generation = self._finish(conn, done, failed, bumped, events)
         if generation is not None:
             self._generation = generation  # after COMMIT returned, before anyone is told
         self.stats.writes += len(done)
@@ -523,8 +533,9 @@ class SqliteStore:
         _settle(outcomes)
 
     @staticmethod
-    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, bool]:
-        """Run one function inside a savepoint: (ok, result or exception, bumped)."""
+    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
+        """Run one function inside a savepoint: (ok, result or exception, its transaction:
+        whether it bumped the generation, the events it appends at commit)."""
         conn.execute("SAVEPOINT job")
         tx = SqliteTx(conn, writable=True)
         try:
@@ -538,10 +549,10 @@ class SqliteStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
-            return False, exc, False
+            return False, exc, tx
         tx._end()
         conn.execute("RELEASE job")
-        return True, result, tx.bumped
+        return True, result, tx
 
     def _finish(
         self,
@@ -549,10 +560,11 @@ class SqliteStore:
         done: list[tuple[_Job, Any]],
         failed: list[tuple[_Job, BaseException]],
         bumped: bool,
+        events: list[EventRow],
     ) -> int | None:
-        """COMMIT (or ROLLBACK if nothing succeeded); returns the new generation if it moved.
-
-        On a failed COMMIT the successful functions are moved to ``failed``."""
+        """Append ``events``, then COMMIT (or ROLLBACK if nothing succeeded); returns the new
+        generation if it moved.  On a failed append or COMMIT the successful functions are
+        moved to ``failed``: their changes are gone, and so are their events."""
         if not conn.in_transaction:
             return None
         if not done:
@@ -560,6 +572,10 @@ class SqliteStore:
             return None
         generation: int | None = None
         try:
+            if events:  # one statement for the whole group (up to APPEND_ROWS events)
+                tx = SqliteTx(conn, writable=True)
+                tx.append_events(events)
+                tx._end()
             if bumped:
                 row = conn.execute(
                     "SELECT value FROM meta WHERE name = ?", (GENERATION,)
