@@ -1,16 +1,43 @@
 """Helpers shared by the server benchmarks (api_load, s3_load, trail_load, peers): a free port,
-the server subprocess's log tail and stop, moto's installation.  The scripts put this folder on
-``sys.path`` themselves, so they also run when loaded by path (their smoke tests)."""
+the server subprocess's log tail and stop, moto's installation, a bootstrap interval.  The
+scripts put this folder on ``sys.path`` themselves, so they also run when loaded by path (their
+smoke tests)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def bootstrap_interval(
+    rounds: Sequence[T], statistic: Callable[[Sequence[T]], float], *,
+    level: float = 0.9, resamples: int = 2000, seed: int = 1,
+) -> tuple[float, float]:
+    """A percentile bootstrap interval of ``statistic`` over ``rounds`` (each round, e.g. a
+    pair of passes run a few seconds apart, resampled whole, with replacement): the range
+    that holds ``level`` of the statistic's values over ``resamples`` resamples.  Seeded, so
+    the same rounds give the same interval.  The rounds are treated as independent; on a
+    machine whose speed drifts slowly they are not quite, so read it as a guide."""
+    if not rounds:
+        return float("nan"), float("nan")
+    rng = random.Random(seed)
+    n = len(rounds)
+    values = sorted(statistic([rounds[rng.randrange(n)] for _ in range(n)])
+                    for _ in range(resamples))
+    tail = (1.0 - level) / 2
+    low = values[int(tail * resamples)]
+    high = values[min(resamples - 1, int((1.0 - tail) * resamples))]
+    return low, high
 
 
 def free_port() -> int:

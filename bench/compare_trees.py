@@ -18,7 +18,8 @@ the same seconds: after a warm-up pass, each round starts one client process per
 workload of ``trail_load``: the same 20-request cycle of reads and 10% writes, signed as the
 same IAM caller, ``--connections`` keep-alive connections, one request in flight each) for
 ``--pass-seconds``; per server the calls per second and its CPU per call (``/proc``).  The
-result: per pair of servers, the median over the rounds of their throughput ratio.  The
+result: per pair of servers, the median over the rounds of their throughput ratio, and a 90%
+bootstrap interval of that median (``benchlib.bootstrap_interval``).  The
 servers also share the machine with each other, so compare ratios, not absolute figures with
 ``trail_load``'s.  ``--alternate`` loads one server at a time instead (each round in turn,
 the order reversed every other round, so neither is always first): no server shares the
@@ -42,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import trail_load as tl  # found through the path above
+from benchlib import bootstrap_interval
 
 
 def parse_spec(text: str) -> tuple[str, str | None, bool]:
@@ -135,7 +137,9 @@ def run(specs: list[tuple[str, str | None, bool]], rounds: int, seconds: float,
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             ratios = [x / y for x, y in zip(rps[a], rps[b], strict=True)]
+            low, high = bootstrap_interval(ratios, statistics.median)
             pairs[f"{a}/{b}"] = {"median": round(statistics.median(ratios), 3),
+                                 "interval_90": [round(low, 3), round(high, 3)],
                                  "rounds": [round(r, 3) for r in ratios]}
     return {
         "rounds": rounds, "pass_seconds": seconds, "connections": connections,
@@ -156,7 +160,9 @@ def report(result: dict[str, Any]) -> str:
         lines.append(f"  {name:<16}{row['calls_per_s']:>8} calls/s"
                      f"{row['cpu_ms_per_call']:>9.3f} ms CPU/call")
     for pair, row in result["throughput_ratios"].items():
-        lines.append(f"  throughput {pair}: {row['median']:.3f} (per round {row['rounds']})")
+        low, high = row["interval_90"]
+        lines.append(f"  throughput {pair}: {row['median']:.3f}, 90% bootstrap interval "
+                     f"{low:.3f} to {high:.3f} (per round {row['rounds']})")
     return "\n".join(lines)
 
 

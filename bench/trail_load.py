@@ -38,7 +38,10 @@ What runs (everything on 127.0.0.1; each server is stopped by its own pid at the
    answering one): A must store ~1 per call, B none. Reported: medians per server and the
    cost of recording, ``1 - calls/s(A) / calls/s(B)`` (goal < 15%), and the same
    from CPU per call, ``1 - cpu(B) / cpu(A)``: what throughput recording costs when the server
-   is CPU-bound, the steadier figure on a shared machine.
+   is CPU-bound, the steadier figure on a shared machine.  With the cost, a 90% bootstrap
+   interval of it over the rounds (each round's pair of passes resampled together:
+   ``benchlib.bootstrap_interval``): how far the figure could move with other rounds like
+   these; a goal is only shown when the whole interval is below it.
 2. Soak (``--soak SECONDS``, default 120; 0 skips).  On server A (started with
    ``--delivery-interval``, default 5 s): root creates a log bucket with CloudTrail's bucket
    policy and a trail, and starts logging.  The same workload then runs at full speed for the
@@ -134,7 +137,7 @@ from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import build_records, user_identity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/benchlib.py
-from benchlib import ServerProcess, free_port
+from benchlib import ServerProcess, bootstrap_interval, free_port
 
 REGION = "us-east-1"
 ROOT_KEY = "AKIABENCHTRAILROOT01"
@@ -816,6 +819,11 @@ def run_ab(worlds: dict[str, World], probes: dict[str, StoreProbe], settings: Se
     return samples
 
 
+def _cost_of(pairs: Sequence[tuple[float, float]]) -> float:
+    """The cost of recording from (calls/s on, calls/s off) pairs: 1 - the ratio of medians."""
+    return 1.0 - statistics.median(a for a, _ in pairs) / statistics.median(b for _, b in pairs)
+
+
 def ab_summary(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     medians = {
         name: {k: median_of(runs, k) for k in (
@@ -830,11 +838,15 @@ def ab_summary(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     cpu_cost = 1.0 - 1.0 / cpu_x if cpu_x == cpu_x and cpu_x else math_nan()
     per_round = [1.0 - a["rps"] / b["rps"] if b["rps"] else math_nan()
                  for a, b in zip(samples[ON], samples[OFF], strict=True)]
+    pairs = [(a["rps"], b["rps"]) for a, b in zip(samples[ON], samples[OFF], strict=True)]
+    interval = bootstrap_interval(pairs, _cost_of) if all(b for _, b in pairs) else (
+        math_nan(), math_nan())
     ticks = min(s["server_cpu_ticks"] for runs in samples.values() for s in runs)
     return {
         "median": medians,
         "throughput_cost": cost,
         "throughput_cost_per_round": per_round,
+        "throughput_cost_interval_90": list(interval),
         "cpu_per_call_x": cpu_x,
         "cpu_cost": cpu_cost,
         "min_cpu_ticks": ticks,
@@ -1493,6 +1505,10 @@ def print_report(report: dict[str, Any]) -> None:
     rounds = ", ".join(f"{100 * c:.1f}%" for c in ab["throughput_cost_per_round"])
     print(f"  cost of recording: {100 * ab['throughput_cost']:.1f}% of throughput (goal < "
           f"{100 * GOAL_COST:.0f}%; per round: {rounds})")
+    low, high = ab["throughput_cost_interval_90"]
+    shown = "below the goal" if high < GOAL_COST else "not all below the goal"
+    print(f"  90% bootstrap interval of that cost over the rounds: {100 * low:.1f}% to "
+          f"{100 * high:.1f}% ({shown})")
     print(f"  from CPU per call ({ab['cpu_per_call_x']:.2f}x): {100 * ab['cpu_cost']:.1f}% of "
           "throughput when CPU-bound (the steadier figure on a shared machine)")
     soak = report["soak"]

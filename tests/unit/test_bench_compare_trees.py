@@ -43,3 +43,21 @@ def test_tiny_alternating_run(bench: ModuleType) -> None:
     assert len(result["throughput_ratios"]["on/off"]["rounds"]) == 2
     assert len(lines) == 3  # the warm-up and two rounds
     assert bench.report(result).startswith("Servers loaded one at a time, in turn: 2 rounds")
+
+
+def test_bootstrap_interval(bench: ModuleType) -> None:
+    """The shared helper behind both benchmarks' intervals: seeded, so reproducible; rounds
+    all alike give a point; the interval holds the statistic of the rounds themselves."""
+    import statistics
+
+    bootstrap_interval = bench.bootstrap_interval
+    assert bootstrap_interval([0.8] * 9, statistics.median) == (0.8, 0.8)
+    rounds = [0.70, 0.95, 0.88, 0.81, 0.99, 0.77, 0.85, 0.90, 0.83, 0.92]
+    low, high = bootstrap_interval(rounds, statistics.median)
+    assert min(rounds) <= low <= statistics.median(rounds) <= high <= max(rounds)
+    assert low < high
+    assert bootstrap_interval(rounds, statistics.median) == (low, high)
+    wider = bootstrap_interval(rounds, statistics.median, level=0.99)
+    assert wider[0] <= low and wider[1] >= high
+    nan = bootstrap_interval([], statistics.median)
+    assert all(v != v for v in nan)
