@@ -41,8 +41,8 @@ from .recording import (
     Records,
     append_records,
     encoded_rows,
+    journal_read,
     journal_rows,
-    read_line,
     records_for,
     should_record,
     write_line,
@@ -442,12 +442,10 @@ class Gateway:
             self._note_key_use(ctx)
             return
         try:
-            if builder is records_for and self.journal is not None:
-                made = read_line(ctx)
-                if made is not None:
-                    self._note_key_use(ctx)
-                    self.journal.append_one(*made)
-                    return
+            journal = self.journal
+            if builder is records_for and journal is not None and journal_read(ctx, journal):
+                self._note_key_use(ctx)
+                return
             read = self.store.read
             if not is_data_call(ctx.service, ctx.operation):
                 records = builder(ctx, ctx.result)

@@ -15,11 +15,12 @@ from ..services.cloudtrail.events import index_keys
 from ..services.cloudtrail.selectors import selects
 from ..store.event_templates import EventTemplate, compact, join, make_template
 from ..store.interface import Tx
-from ..store.journal import IndexKeys
+from ..store.journal import EventJournal, IndexKeys
 from ..trail.callinfo import CallInfo
 from ..trail.records import (
     CREDENTIAL_CALLS,
     build_records,
+    event_stamp,
     event_time_now,
     identity_json,
     is_data_call,
@@ -107,7 +108,6 @@ _read_templates: dict[tuple[Any, ...], _Template | None] = {}
 _write_templates: dict[tuple[Any, ...], _Template | None] = {}
 _read_ops: dict[tuple[str, str], bool] = {}  # (service, operation): may use a read template
 _write_ops: dict[tuple[str, str], bool] = {}  # ... a write template
-_NEW: Final = object()  # not in the table yet
 
 
 class _Template(NamedTuple):
@@ -117,6 +117,12 @@ class _Template(NamedTuple):
     # the id under which compact records name them.
     stored: EventTemplate
     keys: IndexKeys  # its event-history index keys (the same for every call)
+    head: bytes  # the journal line's start: the account and a tab
+    mark: bytes  # the compact record's start: "~" and the template's id
+
+
+_NEW: Final = _Template("", EventTemplate(0, (), b""), (), b"", b"")
+"""Not in the table yet (a template no call has: compared by identity)."""
 
 
 JournalLine = tuple[str, str, str, bytes, IndexKeys]
@@ -156,14 +162,45 @@ def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | N
     return _from_template(ctx, result, _write_templates, False) if eligible else None
 
 
-def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
-                   table: dict[tuple[Any, ...], _Template | None],
-                   compact_form: bool) -> TemplatedLine | None:
-    """The call's record joined from its template (made now if new).  The template's key
-    holds every input of the record but eventTime, requestID and eventID (for S3 also the
-    signature, the authentication method and the bytes transferred).  This runs for most
-    calls, so it is written for few steps: one key, one lookup, and the record in compact form
-    (its template's id and the call's values; see :mod:`trailgate.store.event_templates`)."""
+def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
+    """:func:`read_line` and :meth:`EventJournal.append_one` in one go, in fewer steps (this
+    runs for most calls, on the event loop thread): eventTime and eventID from one clock read,
+    the compact record and its journal line each made by one formatting step.  False when
+    the call is not such a read (nothing was appended; the caller records it the normal
+    way).  The journal gets the same bytes as from :func:`read_line` and ``append_one``."""
+    if ctx.error is not None or ctx.principal is None:
+        return False
+    eligible = _read_ops.get((ctx.service, ctx.operation))
+    if eligible is None:
+        eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
+    if not eligible:
+        return False
+    template = _lookup(ctx, ctx.result, _read_templates)
+    if template is None:
+        return False
+    event_time, event_id = event_stamp()  # neither holds a space (see compact())
+    time_b = event_time.encode()
+    id_b = event_id.encode()
+    stored = template.stored
+    if len(stored.pieces) == 4:
+        data = b"%s %s %s %s" % (template.mark, time_b, id_b, orjson.dumps(ctx.request_id))
+    else:  # S3: with x-amz-id-2
+        host = ctx.host_id.encode()
+        if not host or b" " in host:
+            return False
+        data = b"%s %s %s %s %s" % (template.mark, time_b, id_b, host,
+                                    orjson.dumps(ctx.request_id))
+    journal.append_line(b"%s%s\t%s\t%s" % (template.head, time_b, id_b, data),
+                        (template.account, event_time, event_id, data, template.keys), stored)
+    return True
+
+
+def _lookup(ctx: RequestContext, result: dict[str, Any] | None,
+            table: dict[tuple[Any, ...], _Template | None]) -> _Template | None:
+    """The call's template (made now if new), None if its record cannot have one.  The
+    template's key holds every input of the record but eventTime, requestID and eventID (for
+    S3 also the signature, the authentication method and the bytes transferred).  This runs
+    for most calls, so it is written for few steps: one key, one lookup."""
     p = ctx.principal
     assert p is not None
     params = b""
@@ -188,9 +225,18 @@ def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
         if len(table) >= TEMPLATE_LIMIT:
             table.clear()
         table[key] = template
+    return template
+
+
+def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
+                   table: dict[tuple[Any, ...], _Template | None],
+                   compact_form: bool) -> TemplatedLine | None:
+    """The call's record joined from its template (:func:`_lookup`), in compact form (its
+    template's id and the call's values; see :mod:`trailgate.store.event_templates`) if
+    ``compact_form``, else whole."""
+    template = _lookup(ctx, result, table)
     if template is None:
         return None
-    assert isinstance(template, _Template)
     event_time = event_time_now()
     event_id = new_event_id()
     stored = template.stored
@@ -240,7 +286,9 @@ def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template |
     starts = [0] + [end for _, end in cuts]
     ends = [begin for begin, _ in cuts] + [len(raw)]
     pieces = tuple(raw[a:b] for a, b in zip(starts, ends, strict=True))
-    return _Template(account, make_template(pieces), index_keys(account, record))
+    stored = make_template(pieces)
+    return _Template(account, stored, index_keys(account, record), account.encode() + b"\t",
+                     b"~%d" % stored.tid)
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -106,6 +106,28 @@ def new_event_id() -> str:
     return "%s%03x-%04x%s" % (cached[1], n >> 14, 0x8000 | n & 0x3FFF, _SALT)  # noqa: UP031
 
 
+_stamp_time: tuple[int, str] = (-1, "")
+"""(second, eventTime text) of the last :func:`event_stamp`."""
+
+
+def event_stamp() -> tuple[str, str]:
+    """``(event_time_now(), new_event_id())`` from one clock read and in fewer steps (the
+    recorder's fast path calls it for every call): the eventID in one formatting step (at
+    a few thousand calls a second the millisecond changes from one call to the next, so
+    keeping its prefix saves nothing), the eventTime text kept per second of the clock."""
+    global _stamp_time
+    ms = time.time_ns() // 1_000_000
+    n = next(_ids) & 0x3FFFFFF
+    event_id = "%08x-%04x-4%03x-%04x%s" % (  # noqa: UP031 (see new_event_id)
+        ms >> 16 & 0xFFFFFFFF, ms & 0xFFFF, n >> 14, 0x8000 | n & 0x3FFF, _SALT)
+    second = int(ms / 1000 + clock._offset_seconds)  # floor: the time is after 1970
+    cached = _stamp_time
+    if cached[0] != second:
+        cached = _stamp_time = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                      time.gmtime(second)))
+    return cached[1], event_id
+
+
 # -- times ------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ compact record (``trailgate.store.event_templates``) is joined with its template
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from trailgate.gateway.recording import JournalLine, TemplatedLine, call_info
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.cloudtrail.events import index_keys
 from trailgate.store.event_templates import expand
+from trailgate.store.journal import EventJournal, parse_segment
 from trailgate.trail.records import build_records
 
 ADMIN = "111111111111"
@@ -239,3 +241,53 @@ def test_other_writes_go_the_normal_way(service: str, operation: str, params: di
     ctx = context(principal, "iam", "TagUser", {"UserName": "bob", "Tags": []})
     ctx.error = ServiceError("NoSuchEntity", "no", 404)
     assert write_line(ctx, {}) is None
+
+
+@pytest.mark.parametrize("segment_bytes", [8 * 1024 * 1024, 4096])
+def test_journal_read_appends_what_read_line_and_append_one_append(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment_bytes: int) -> None:
+    """The gateway's fast path (``journal_read``) writes the journal byte for byte as
+    ``read_line`` and ``EventJournal.append_one`` do, with the same rows and templates for
+    the move (small segments: new segments and template definitions on the way); a call
+    that is no such read appends nothing and says so."""
+    stamps = iter([(f"2026-11-29T10:00:{n % 60:02d}Z", f"e{n:07d}-0000-4000-8000-000000000000")
+                   for n in range(10_000)])
+    current: list[tuple[str, str]] = []
+
+    def stamp() -> tuple[str, str]:
+        current[:] = [next(stamps)]
+        return current[0]
+
+    monkeypatch.setattr(recording, "event_stamp", stamp)
+    monkeypatch.setattr(recording, "event_time_now", lambda: current[0][0])
+    monkeypatch.setattr(recording, "new_event_id", lambda: current[0][1])
+    fast = EventJournal(tmp_path / "fast", segment_bytes=segment_bytes)
+    slow = EventJournal(tmp_path / "slow", segment_bytes=segment_bytes)
+    try:
+        for journal in (fast, slow):
+            journal.recover()
+        recording._read_templates.clear()
+        calls = [(who, read) for who in ("root", "user", "role") for read in READS] * 12
+        for n, (who, (service, operation, params, options)) in enumerate(calls):
+            ctx = context(principals()[who], service, operation, params,
+                          request_id=f"rid-{n}", **options)
+            assert recording.journal_read(ctx, fast) is True
+            made = recording.read_line(ctx)
+            assert made is not None
+            slow.append_one(*made)
+        other = context(principals()["user"], "iam", "CreateUser", {"UserName": "x"})
+        assert recording.journal_read(other, fast) is False
+        assert fast.backlog == slow.backlog == len(calls)
+        fast_batch, slow_batch = fast.take(seal=True), slow.take(seal=True)
+        assert fast_batch.rows == slow_batch.rows
+        assert fast_batch.templates == slow_batch.templates
+        assert len(fast_batch.paths) == len(slow_batch.paths) >= (
+            2 if segment_bytes == 4096 else 1)
+        fast.close()
+        slow.close()
+        for a, b in zip(fast_batch.paths, slow_batch.paths, strict=True):
+            assert a.read_bytes() == b.read_bytes()
+            assert parse_segment(a.read_bytes())[1] == 0
+    finally:
+        fast.close()
+        slow.close()

@@ -21,6 +21,7 @@ from trailgate.trail.records import (
     _iso,
     aws_date,
     build_records,
+    event_stamp,
     event_time_now,
     is_data_event,
     is_global_service_event,
@@ -552,6 +553,52 @@ def test_event_ids_are_unique_time_ordered_version_4_uuids() -> None:
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert before <= parsed.int >> 80 <= after  # the first 48 bits: milliseconds
     assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
+
+
+def test_event_stamps_are_event_time_now_and_new_event_id() -> None:
+    """The recorder's fast path: eventTime as event_time_now gives it (the clock moved by
+    clock.advance included, at once), eventIDs as new_event_id makes them: unique version 4
+    UUIDs whose first 48 bits are the millisecond, in the counter's order."""
+    before = time.time_ns() // 1_000_000
+    stamps = [event_stamp() for _ in range(5000)]
+    after = time.time_ns() // 1_000_000
+    ids = [event_id for _, event_id in stamps]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:50] + ids[-50:]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert before <= parsed.int >> 80 <= after
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
+    assert ids[0][-13:] == new_event_id()[-13:]  # the same process salt
+    assert _iso(datetime.fromtimestamp(before / 1000, UTC).replace(microsecond=0)) \
+        <= stamps[0][0] <= stamps[-1][0] <= event_time_now()
+    try:
+        clock.advance(timedelta(days=400, seconds=7))
+        text, _ = event_stamp()  # within the same millisecond as the last stamp, maybe
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+        got = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        assert timedelta(0) <= clock.now() - got < timedelta(seconds=2)
+    finally:
+        clock.reset()
+    assert event_stamp()[0] <= event_time_now()
+
+
+@pytest.mark.parametrize("offset_ms", [0, 500, 7_250, -1_999])
+def test_event_stamps_follow_the_clock_across_seconds(monkeypatch: pytest.MonkeyPatch,
+                                                      offset_ms: int) -> None:
+    """eventTime from event_stamp is event_time_now's at every millisecond, also with a clock
+    moved by a fraction of a second (its seconds then start mid-second of the real clock)."""
+    now = [1_795_000_000_000]  # milliseconds
+    monkeypatch.setattr(time, "time_ns", lambda: now[0] * 1_000_000)
+    monkeypatch.setattr(time, "time", lambda: now[0] / 1000)
+    try:
+        clock.advance(timedelta(milliseconds=offset_ms))
+        for step in [0, 1, 249, 250, 251, 499, 500, 501, 999, 1000, 1001, 1750, 3000]:
+            now[0] = 1_795_000_000_000 + step
+            assert event_stamp()[0] == event_time_now(), step
+    finally:
+        clock.reset()
 
 
 def test_event_time_now_is_the_clock_to_the_second() -> None:
