@@ -195,10 +195,10 @@ class Tx(Protocol):
     ) -> None:
         """:meth:`append_events` of whole records (no templates), done when the group this
         write commits in commits, after every other change of the group and in one
-        statement for all of its writes.  They commit with this write's changes or not at
-        all: if the write fails they are dropped; if they cannot be appended (an eventID
-        exists) the group fails and nothing of it is stored.  Their sequence numbers come
-        after those of every event the group appended otherwise."""
+        statement for all of its writes (a few for hundreds).  They commit with this
+        write's changes or not at all: if the write fails they are dropped; if they cannot
+        be appended (an eventID exists) the group fails and nothing of it is stored.  Their
+        sequence numbers come after those of every event the group appended otherwise."""
         ...
 
     def event_index_add(self, rows: Sequence[tuple[str, str, str, str, int, int]]) -> None:

@@ -11,7 +11,10 @@ Group commit
     ``BEGIN IMMEDIATE ... COMMIT``: one fsync for the whole group.  Each ``fn`` runs inside its
     own ``SAVEPOINT``; if it raises, its changes are rolled back and the exception goes to its
     own caller while the rest of the group commits.  While one group is being fsynced the next
-    one accumulates, so batching adapts to the load without any timer.
+    one accumulates, so batching adapts to the load without any timer.  The CloudTrail records
+    the successful functions handed to ``append_events_at_commit`` are appended after the
+    last function, in one statement for the group (a few for hundreds), just before
+    ``COMMIT``; if they cannot be, the whole group fails.
 
 Reads
     ``read(fn)`` runs ``fn`` in the calling thread on that thread's own read-only connection,
