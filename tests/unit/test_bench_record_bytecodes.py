@@ -16,7 +16,8 @@ def test_tiny_run(bench: ModuleType) -> None:
     off, again, on = result["per_call_off"], result["per_call_off_again"], result["per_call_on"]
     assert off > 1000
     assert abs(off - again) <= off * 0.01  # counted, not timed: the same work again
-    assert result["added_by_recording"] == round(on - off, 1) > 0
+    assert result["added_by_recording"] > 0
+    assert abs(result["added_by_recording"] - (on - off)) <= 0.11  # each figure rounded
     added = {row["function"]: row["added"] for row in result["functions"]}
     assert added["journal_read (recording.py)"] > 0
     assert added["append_line (journal.py)"] > 0
