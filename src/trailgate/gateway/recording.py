@@ -141,12 +141,8 @@ def read_line(ctx: RequestContext) -> TemplatedLine | None:
     """The journal line of a successful read (one management record, no responseElements)
     by a principal that has recorded before, from its template; None when the call is not
     such a read (the caller builds its records the normal way)."""
-    if ctx.error is not None or ctx.principal is None:
-        return None
-    eligible = _read_ops.get((ctx.service, ctx.operation))
-    if eligible is None:
-        eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
-    return _from_template(ctx, ctx.result, _read_templates, True) if eligible else None
+    template = _read_template(ctx)
+    return None if template is None else _line_from(ctx, template, True)
 
 
 def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | None:
@@ -159,7 +155,8 @@ def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | N
     eligible = _write_ops.get((ctx.service, ctx.operation))
     if eligible is None:
         eligible = _write_ops[(ctx.service, ctx.operation)] = _eligible(ctx, False)
-    return _from_template(ctx, result, _write_templates, False) if eligible else None
+    template = _lookup(ctx, result, _write_templates) if eligible else None
+    return None if template is None else _line_from(ctx, template, False)
 
 
 def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
@@ -168,14 +165,7 @@ def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
     the compact record and its journal line each made by one formatting step.  False when
     the call is not such a read (nothing was appended; the caller records it the normal
     way).  The journal gets the same bytes as from :func:`read_line` and ``append_one``."""
-    if ctx.error is not None or ctx.principal is None:
-        return False
-    eligible = _read_ops.get((ctx.service, ctx.operation))
-    if eligible is None:
-        eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
-    if not eligible:
-        return False
-    template = _lookup(ctx, ctx.result, _read_templates)
+    template = _read_template(ctx)
     if template is None:
         return False
     event_time, event_id = event_stamp()  # neither holds a space (see compact())
@@ -193,6 +183,16 @@ def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
     journal.append_line(b"%s%s\t%s\t%s" % (template.head, time_b, id_b, data),
                         (template.account, event_time, event_id, data, template.keys), stored)
     return True
+
+
+def _read_template(ctx: RequestContext) -> _Template | None:
+    """The template of a successful read that may have one (:func:`_eligible`), else None."""
+    if ctx.error is not None or ctx.principal is None:
+        return None
+    eligible = _read_ops.get((ctx.service, ctx.operation))
+    if eligible is None:
+        eligible = _read_ops[(ctx.service, ctx.operation)] = _eligible(ctx, True)
+    return _lookup(ctx, ctx.result, _read_templates) if eligible else None
 
 
 def _lookup(ctx: RequestContext, result: dict[str, Any] | None,
@@ -228,15 +228,10 @@ def _lookup(ctx: RequestContext, result: dict[str, Any] | None,
     return template
 
 
-def _from_template(ctx: RequestContext, result: dict[str, Any] | None,
-                   table: dict[tuple[Any, ...], _Template | None],
-                   compact_form: bool) -> TemplatedLine | None:
-    """The call's record joined from its template (:func:`_lookup`), in compact form (its
-    template's id and the call's values; see :mod:`trailgate.store.event_templates`) if
-    ``compact_form``, else whole."""
-    template = _lookup(ctx, result, table)
-    if template is None:
-        return None
+def _line_from(ctx: RequestContext, template: _Template, compact_form: bool) -> TemplatedLine:
+    """The call's line from its template: the record in compact form (its template's id and
+    the call's values; see :mod:`trailgate.store.event_templates`) if ``compact_form``,
+    else whole."""
     event_time = event_time_now()
     event_id = new_event_id()
     stored = template.stored
