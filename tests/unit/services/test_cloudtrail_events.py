@@ -649,24 +649,28 @@ def test_store_journaled_appends_after_the_calls_own_events_and_indexes_all(
     journaled ones follow with the next sequence numbers, byte for byte as journaled, and
     everything is indexed exactly as index_rows says, the cursor at the last one."""
     own = record(store, info("iam", "CreateRole", ADMIN_USER, 0), indexed=False)
-    made = [pair for m in range(1, 4)
+    # Two in the same minute, another kind of call (keys in common and keys of its own)
+    # with them, then others.
+    made = [pair for m in (1, 1, 2, 3)
             for pair in build_records(info("iam", "GetUser", ADMIN_USER, m))]
+    made[2:2] = build_records(info("iam", "ListRoles", ADMIN_USER, 1))
     made += build_records(info("s3", "GetObject", ADMIN_USER, 4, resource_account=ADMIN,
                                params={"Bucket": "trail-bucket", "Key": "k"}))  # data: no keys
     rows = _journal_rows(made, keys=keys)
-    assert store.write_sync(lambda tx: store_journaled(tx, rows)) == 4
+    assert store.write_sync(lambda tx: store_journaled(tx, rows)) == 6
     stored = store.read(lambda tx: list(tx._conn.execute(
         "SELECT seq, account, event_id, data FROM events ORDER BY seq")))
     assert [(s, e) for s, _, e, _ in stored] == [
         (1, own[0][1]["eventID"]), *[(n, rec["eventID"]) for n, (_, rec) in enumerate(made, 2)]]
     assert [bytes(d) for _, _, _, d in stored[1:]] == [r[3] for r in rows]
-    assert store.read(index_cursor) == 5
+    assert store.read(index_cursor) == 7
     expected = sorted(
         tuple(r) for seq, (account, rec) in enumerate([*own, *made], 1)
         for r in index_rows(seq, account, rec)
     )
     assert store.read(_index_of) == expected
-    assert names(lookup(store)) == ["GetUser", "GetUser", "GetUser", "CreateRole"]
+    assert names(lookup(store)) == ["GetUser", "GetUser", "ListRoles", "GetUser", "GetUser",
+                                   "CreateRole"]
 
 
 def test_store_journaled_skip_known_makes_recovery_idempotent(store: SqliteStore) -> None:
