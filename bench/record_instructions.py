@@ -177,8 +177,9 @@ def _side_by_side(jobs: list[tuple[bool, float]], workdir: Path, site: str,
 def top_functions(long: Path, short: Path, calls: int, limit: int) -> dict[str, float]:
     """Per C function: instructions per call between the two runs (``cg_diff``)."""
     diff = long.with_name("diff.out")
-    subprocess.run(["cg_diff", str(short), str(long)], check=True, stdout=diff.open("wb"),
-                   stderr=subprocess.DEVNULL)
+    with diff.open("wb") as sink:
+        subprocess.run(["cg_diff", str(short), str(long)], check=True, stdout=sink,
+                       stderr=subprocess.DEVNULL)
     text = subprocess.run(["cg_annotate", "--auto=no", "--threshold=0", str(diff)],
                           check=True, capture_output=True, text=True).stdout
     out: dict[str, float] = {}
