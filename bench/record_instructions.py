@@ -50,8 +50,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +58,6 @@ from trailgate.store import journal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import trail_load as tl  # found through the path above
-from benchlib import free_port
 
 SITECUSTOMIZE = """\
 import sys
@@ -111,24 +108,14 @@ def run_one(recording: bool, seconds: float, workdir: Path, site: str,
     data = folder / "data"
     data.mkdir(parents=True)
     out = folder / "cachegrind.out"
-    env = dict(os.environ, TRAILGATE_ROOT_ACCESS_KEY_ID=tl.ROOT_KEY,
-               TRAILGATE_ROOT_SECRET_ACCESS_KEY=tl.ROOT_SECRET,
-               TRAILGATE_MANAGEMENT_ACCOUNT_ID=tl.ACCOUNT, PYTHONPATH=site)
-    env.pop(tl.NO_RECORDING_ENV, None)
-    if not recording:
-        env[tl.NO_RECORDING_ENV] = "1"
-    port = free_port()
-    argv = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-            f"--cachegrind-out-file={out}", sys.executable, "-m", "trailgate.cli", "serve",
-            "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)]
-    log_path = folder / "server.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   cwd=folder, start_new_session=True)
-    server = tl.Server(name, process, port, data, log_path)
+    # The delivery interval is the server's default (nothing is delivered: no trail).
+    server = tl.start_server(
+        name, data, folder, 300.0, recording=recording,
+        wrapper=("valgrind", "--tool=cachegrind", "--cache-sim=no",
+                 f"--cachegrind-out-file={out}"),
+        env_extra={"PYTHONPATH": site}, healthy_within=600.0)
     server.stop_timeout = 300.0  # valgrind writes its file at exit
     try:
-        _wait_healthy(server, 600.0)
         world = tl.setup_world(server)
         result = tl.Load(server, tl.workload(world, connections)).run(seconds)
         bad = sum(n for status, n in result.statuses.items() if not 200 <= status < 300)
@@ -137,20 +124,6 @@ def run_one(recording: bool, seconds: float, workdir: Path, site: str,
     finally:
         server.stop()
     return total_instructions(out.read_text()), result.requests, out
-
-
-def _wait_healthy(server: tl.Server, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        server.check_alive()
-        try:
-            with urllib.request.urlopen(server.endpoint + "/_trailgate/health", timeout=5) as r:
-                if json.loads(r.read())["status"] == "ok":
-                    return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{server.name} did not become healthy:\n{server.log_tail()}")
 
 
 def _side_by_side(jobs: list[tuple[bool, float]], workdir: Path, site: str,

@@ -302,8 +302,13 @@ def child_pids(pid: int) -> list[int]:
 
 
 def start_server(
-    name: str, data_dir: Path, workdir: Path, delivery_interval: float, *, recording: bool
+    name: str, data_dir: Path, workdir: Path, delivery_interval: float, *, recording: bool,
+    wrapper: Sequence[str] = (), env_extra: dict[str, str] | None = None,
+    healthy_within: float = 120.0,
 ) -> Server:
+    """``trailgate serve`` on a free port (its log ``workdir/NAME.log``), once healthy.
+    ``wrapper``: a command the server runs under (e.g. valgrind's); ``env_extra``: more
+    environment for it."""
     port = free_port()
     env = dict(os.environ)
     env.pop(NO_RECORDING_ENV, None)
@@ -311,11 +316,12 @@ def start_server(
         TRAILGATE_ROOT_ACCESS_KEY_ID=ROOT_KEY,
         TRAILGATE_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET,
         TRAILGATE_MANAGEMENT_ACCOUNT_ID=ACCOUNT,
+        **(env_extra or {}),
     )
     if not recording:
         env[NO_RECORDING_ENV] = "1"
     log_path = workdir / f"{name}.log"
-    argv = [sys.executable, "-m", "trailgate.cli", "serve", "--host", "127.0.0.1",
+    argv = [*wrapper, sys.executable, "-m", "trailgate.cli", "serve", "--host", "127.0.0.1",
             "--port", str(port), "--data-dir", str(data_dir),
             "--delivery-interval", str(delivery_interval)]
     with open(log_path, "ab") as log:
@@ -324,7 +330,7 @@ def start_server(
             start_new_session=True,  # a Ctrl-C at the terminal reaches the script only
         )
     server = Server(name, process, port, data_dir, log_path)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + healthy_within
     while time.monotonic() < deadline:
         server.check_alive()
         try:
