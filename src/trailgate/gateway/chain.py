@@ -31,7 +31,7 @@ from ..services.iam.queries import record_access_key_used
 from ..services.s3 import queries as s3q
 from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
-from ..store.journal import EventJournal, EventRow, JournalBatch
+from ..store.journal import EventJournal, JournalBatch
 from ..trail.records import is_data_call
 from . import chunked, post_upload
 from .authorize import PolicyCache, authorize
@@ -407,27 +407,29 @@ class Gateway:
             return 0
         async with self._ingesting:
             batch = journal.take(seal=last)
-            rows: list[EventRow] = batch.rows
+            if batch.empty():
+                journal.discard(batch)
+                return 0
             done = 0
             try:
-                while done < len(rows):
-                    chunk = rows[done:done + INGEST_CHUNK]
+                while True:
+                    # The batch's rows are parsed in the writer thread, at the first chunk.
                     try:
-                        await self.store.write(
-                            lambda tx, c=chunk: store_journaled(tx, c, batch.templates))
+                        taken: int = await self.store.write(
+                            lambda tx, d=done: _store_chunk(tx, batch, d))
                     except Conflict:  # stored already (cannot happen; never block on it)
-                        await self.store.write(
-                            lambda tx, c=chunk: store_journaled(tx, c, batch.templates,
-                                                                skip_known=True)
-                        )
-                    done += len(chunk)
+                        taken = await self.store.write(
+                            lambda tx, d=done: _store_chunk(tx, batch, d, skip_known=True))
+                    done += taken
+                    if done >= len(batch.rows):
+                        break
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows
                 # not stored yet are taken again next time.
-                journal.restore(JournalBatch(rows[done:], batch.paths, batch.templates))
+                journal.restore(JournalBatch(batch.rows[done:], batch.paths, batch.templates))
                 raise
             journal.discard(batch)
-            return len(rows)
+            return done
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
@@ -468,6 +470,14 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
+
+
+def _store_chunk(tx: Any, batch: JournalBatch, start: int, *, skip_known: bool = False) -> int:
+    """Store the batch's rows from ``start``, INGEST_CHUNK of them at most (in the writer
+    thread: the first chunk parses the batch); returns how many rows it took."""
+    chunk = batch.rows[start:start + INGEST_CHUNK]
+    store_journaled(tx, chunk, batch.templates, skip_known=skip_known)
+    return len(chunk)
 
 
 def assign_request_id(ctx: RequestContext) -> None:

@@ -180,8 +180,8 @@ def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
             return False
         data = b"%s %s %s %s %s" % (template.mark, time_b, id_b, host,
                                     orjson.dumps(ctx.request_id))
-    journal.append_line(b"%s%s\t%s\t%s" % (template.head, time_b, id_b, data),
-                        (template.account, event_time, event_id, data, template.keys), stored)
+    journal.append_line(b"%s%s\t%s\t%s" % (template.head, time_b, id_b, data), stored,
+                        template.keys)
     return True
 
 

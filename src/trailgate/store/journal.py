@@ -17,11 +17,14 @@ that spare renamed, and the syncer's next round makes the new name durable.
 About once a second, and before anything reads the events (LookupEvents, a CloudTrail change, a
 delivery pass, shutdown), the gateway moves the lines appended since the last time into the
 store's ``events`` table, up to a thousand records per transaction (:meth:`EventJournal.take`).
-Appends go on into the same segment until it is full; a full segment's file is deleted once
-all its lines are stored (:meth:`EventJournal.discard`).  At start-up the segments a stopped
-or killed server left are moved first (:meth:`EventJournal.recover`); moving skips records
-already stored, so the lines of a segment moved before a crash (or before the deletion)
-duplicate nothing.
+The journal keeps nothing in memory per line: a take copies the new lines out of the segments
+(one copy per segment) and the store's writer thread parses them (:class:`JournalBatch`).  Rows
+kept in memory from the append to the move cost the server's throughput several points more
+than the lines themselves (README, performance, session 14).  Appends go on into the same
+segment until it is full; a full segment's file is deleted once all its lines are stored
+(:meth:`EventJournal.discard`).  At start-up the segments a stopped or killed server left are
+moved first (:meth:`EventJournal.recover`); moving skips records already stored, so the lines
+of a segment moved before a crash (or before the deletion) duplicate nothing.
 
 Line format
     ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD<LF>`` (JSON escapes tabs, newlines and
@@ -43,8 +46,7 @@ import mmap
 import os
 import sys
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -54,6 +56,7 @@ from trailgate.store.interface import StoreClosed, StoreError
 
 __all__ = [
     "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "parse_segment",
+    "span_rows",
 ]
 
 log = logging.getLogger("trailgate.journal")
@@ -81,15 +84,70 @@ DEFINITION: Final = b"#T"
 """First field of a template's definition line (an account ID is digits)."""
 
 
-@dataclass
+Defined = dict[int, tuple[bytes, IndexKeys | None]]
+"""A segment's templates: id -> (pieces as text, the index keys of its records if known)."""
+Span = tuple[bytes, Defined]
+"""Lines taken from a segment (definition lines among them), and that segment's templates."""
+
+
 class JournalBatch:
     """Rows taken from the journal and the segment files that hold them (delete those only
-    after the rows are committed elsewhere)."""
+    after the rows are committed elsewhere).  A batch from :meth:`EventJournal.take` holds the
+    lines as the segments have them, copied once: the calling thread keeps no object per
+    record; its rows are parsed when first asked for (by the thread that stores them)."""
 
-    rows: list[EventRow] = field(default_factory=list)
-    paths: list[Path] = field(default_factory=list)
-    templates: dict[int, bytes] = field(default_factory=dict)
-    """The templates of the compact rows (id: pieces as text; see ``event_templates``)."""
+    __slots__ = ("_rows", "_spans", "_templates", "paths")
+
+    def __init__(self, rows: Sequence[EventRow] = (), paths: Sequence[Path] = (),
+                 templates: Mapping[int, bytes] | None = None,
+                 spans: Sequence[Span] = ()) -> None:
+        self._rows: list[EventRow] = list(rows)
+        self.paths: list[Path] = list(paths)
+        self._templates: dict[int, bytes] = dict(templates or {})
+        self._spans: list[Span] = list(spans)
+
+    @property
+    def rows(self) -> list[EventRow]:
+        if self._spans:
+            self._parse()
+        return self._rows
+
+    @property
+    def templates(self) -> dict[int, bytes]:
+        """The templates of the compact rows (id: pieces as text; see ``event_templates``)."""
+        if self._spans:
+            self._parse()
+        return self._templates
+
+    def _parse(self) -> None:
+        spans, self._spans = self._spans, []
+        for blob, defined in spans:
+            span_rows(blob, defined, self._rows, self._templates)
+
+    def empty(self) -> bool:
+        """Whether the batch holds no row (without parsing it)."""
+        return not self._rows and not any(blob for blob, _ in self._spans)
+
+
+def span_rows(blob: bytes, defined: Mapping[int, tuple[bytes, IndexKeys | None]],
+              rows: list[EventRow], templates: dict[int, bytes]) -> None:
+    """Append to ``rows`` the rows of lines written by this process (every one complete; its
+    definition lines skipped): compact records stay compact, with the index keys their
+    template's first record came with; ``templates`` gets the templates they use."""
+    for raw in blob.split(b"\n"):
+        parts = raw.split(b"\t", 3)
+        if len(parts) != 4:
+            continue  # a definition line (three fields), or the empty piece after the last LF
+        account, event_time, event_id, data = parts
+        if data.startswith(b"~"):  # compact (see event_templates)
+            tid = int(data[1:data.index(b" ")])
+            text, keys = defined[tid]
+            templates[tid] = text
+            if keys is not None:
+                rows.append((account.decode(), event_time.decode(), event_id.decode(), data,
+                             keys))
+                continue
+        rows.append((account.decode(), event_time.decode(), event_id.decode(), data))
 
 
 class _Segment:
@@ -114,7 +172,7 @@ class _Segment:
         self.fd = fd  # kept for sync(): fdatasync releases the GIL, mmap.flush does not
         self.size = 0
         self.dirty = False
-        self.defined: set[int] = set()  # the templates defined in this segment
+        self.defined: Defined = {}  # the templates defined in this segment
 
     def room(self) -> int:
         return len(self.map) - self.size
@@ -231,8 +289,9 @@ class EventJournal:
         self._next = (int(existing[-1].stem) + 1) if existing else 1
         self._current: _Segment | None = None
         self._sealed: list[Path] = list(existing)  # hold rows not taken yet (or recovered)
-        self._rows: list[EventRow] = []  # written, not taken yet
-        self._templates: dict[int, bytes] = {}  # of the compact rows not taken yet
+        self._spans: list[Span] = []  # lines of sealed segments, not taken yet
+        self._taken = 0  # the current segment's bytes taken
+        self._restored = JournalBatch()  # rows given back (restore), taken first
         self._recovered = not existing
         self._closed = False
         self._lock = threading.Lock()  # the current segment's mapping: syncer vs take/close
@@ -273,7 +332,8 @@ class EventJournal:
     # -- appending ---------------------------------------------------------------------------------
     def append(self, rows: Sequence[EventRow]) -> None:
         """Write ``rows``; on return the kernel has them.  :class:`StoreError` if that
-        failed (no new segment could be made)."""
+        failed (no new segment could be made).  Index keys that come with a row are not
+        kept: the move computes them from the record."""
         if self._closed:
             raise StoreClosed("event journal is closed")
         if not self._recovered:
@@ -289,71 +349,58 @@ class EventJournal:
                 except OSError as exc:
                     raise StoreError(f"event journal: no new segment: {exc!r}") from None
             segment.put(data)
-            self._rows.append(row)  # in memory exactly what is in the files
 
     def append_one(self, row: EventRow, template: EventTemplate | None = None) -> None:
         """:meth:`append` of one row (the common case, in fewer steps).  With ``template``,
         the row's record is in compact form (see :mod:`trailgate.store.event_templates`):
-        the segment gets the template's definition line before the first row that uses it."""
-        segment = self._current
-        if (segment is None or self._closed or not self._recovered
-                or (template is not None and template.tid not in segment.defined)):
-            self._append_slow(row, template)
+        the segment gets the template's definition line before the first row that uses it
+        (and keeps the row's index keys, if it has them, for every row of the template)."""
+        if template is None:
+            self.append((row,))
             return
-        data = _line(row)
-        if len(segment.map) - segment.size <= len(data):
-            self._append_slow(row, template)
-            return
-        segment.put(data)
-        self._rows.append(row)
-        if template is not None:
-            self._templates[template.tid] = template.text
+        self.append_line(_line(row), template, row[4] if len(row) == 5 else None)
 
-    def append_line(self, line: bytes, row: EventRow, template: EventTemplate) -> None:
+    def append_line(self, line: bytes, template: EventTemplate,
+                    keys: IndexKeys | None) -> None:
         """:meth:`append_one` of a row of ``template`` whose line (without its LF) the caller
-        made already: the recorder's fast path, in as few steps as can be."""
+        made already, ``keys`` the index keys of the template's records: the recorder's fast
+        path, in as few steps as can be (nothing is kept in memory per row: a take copies
+        the lines out of the segment)."""
         segment = self._current
         if segment is None or self._closed or template.tid not in segment.defined:
-            self._append_slow(row, template)
+            self._append_slow(line, template, keys)
             return
         start = segment.size
         end = start + len(line)
         mapped = segment.map
         if end >= len(mapped):
-            self._append_slow(row, template)
+            self._append_slow(line, template, keys)
             return
         mapped[start:end] = line
         mapped[end] = 10  # b"\n" after the rest of the line, as _Segment.put
         segment.size = end + 1
         segment.dirty = True
-        self._rows.append(row)
-        self._templates[template.tid] = template.text
 
-    def _append_slow(self, row: EventRow, template: EventTemplate | None) -> None:
-        """:meth:`append_one` when a segment must be made or a template defined first."""
-        if template is None:
-            self.append((row,))
-            return
+    def _append_slow(self, line: bytes, template: EventTemplate,
+                     keys: IndexKeys | None) -> None:
+        """:meth:`append_line` when a segment must be made or a template defined first."""
         self.append(())  # raises if the journal is closed or not recovered
-        data = _line(row)
         definition = _definition(template)
         segment = self._current
-        needed = len(data) + 1
+        needed = len(line) + 1
         if segment is None or template.tid not in segment.defined:
             needed += len(definition) + 1
         if segment is None or segment.room() < needed:
             if segment is not None:
                 self._seal()
             try:
-                segment = self._current = self._open_segment(len(data) + len(definition) + 2)
+                segment = self._current = self._open_segment(len(line) + len(definition) + 2)
             except OSError as exc:
                 raise StoreError(f"event journal: no new segment: {exc!r}") from None
         if template.tid not in segment.defined:
             segment.put(definition)
-            segment.defined.add(template.tid)
-        segment.put(data)
-        self._rows.append(row)
-        self._templates[template.tid] = template.text
+            segment.defined[template.tid] = (template.text, keys)
+        segment.put(line)
 
     def _open_segment(self, needed: int) -> _Segment:
         path = self.directory / f"{self._next:012d}{SUFFIX}"
@@ -394,12 +441,16 @@ class EventJournal:
         _drop(spare)
 
     def _seal(self) -> None:
-        """The current segment takes no more lines, its rows kept for take; the syncer flushes
-        and unmaps it (unmapping 8 MiB costs about a millisecond: not on the event loop)."""
+        """The current segment takes no more lines, its lines not taken yet copied out for
+        take; the syncer flushes and unmaps it (unmapping 8 MiB costs about a millisecond:
+        not on the event loop)."""
         with self._lock:
             segment, self._current = self._current, None
             if segment is None:
                 return
+            if segment.size > self._taken:
+                self._spans.append((segment.map[self._taken:segment.size], segment.defined))
+            self._taken = 0
             self._sealed.append(segment.path)
             self._closing.append(segment)
         self._wake.set()
@@ -427,18 +478,26 @@ class EventJournal:
         however few lines it held); its file goes once it is full and a later batch held
         its last lines.  Lines of it already stored are moved again after a crash, and
         skipped then (see :meth:`recover`).  ``seal``: the current segment is full now (so
-        the batch's :meth:`discard` deletes it too: the last take before :meth:`close`)."""
+        the batch's :meth:`discard` deletes it too: the last take before :meth:`close`).
+        The batch's lines are copied out of the segments (one copy per segment), its rows
+        parsed from them when first asked for."""
         if seal:
             self._seal()
-        batch = JournalBatch(self._rows, self._sealed, self._templates)
-        self._rows, self._sealed, self._templates = [], [], {}
-        return batch
+        spans, self._spans = self._spans, []
+        segment = self._current
+        if segment is not None and segment.size > self._taken:
+            spans.append((segment.map[self._taken:segment.size], segment.defined))
+            self._taken = segment.size
+        restored, self._restored = self._restored, JournalBatch()
+        paths, self._sealed = restored.paths + self._sealed, []
+        return JournalBatch(restored.rows, paths, restored.templates, spans)
 
     def restore(self, batch: JournalBatch) -> None:
         """Give back a batch that could not be stored (it is taken again next time)."""
-        self._rows = batch.rows + self._rows
-        self._sealed = batch.paths + self._sealed
-        self._templates = {**batch.templates, **self._templates}
+        pending = self.take()  # whatever came after the batch: behind it again
+        self._restored = JournalBatch(batch.rows + pending.rows,
+                                      batch.paths + pending.paths,
+                                      {**batch.templates, **pending.templates})
 
     def discard(self, batch: JournalBatch) -> None:
         """Delete the batch's full segment files: its rows are committed in the store.  The syncer
@@ -453,8 +512,15 @@ class EventJournal:
 
     @property
     def backlog(self) -> int:
-        """Rows appended and not taken yet."""
-        return len(self._rows)
+        """Rows appended and not taken yet (counted from the lines: not for a hot path)."""
+        count = len(self._restored.rows)
+        pending = [blob for blob, _ in self._spans]
+        segment = self._current
+        if segment is not None:
+            pending.append(segment.map[self._taken:segment.size])
+        for blob in pending:
+            count += sum(1 for raw in blob.split(b"\n") if raw.count(b"\t") == 3)
+        return count
 
     # -- the syncer thread -------------------------------------------------------------------------
     def _syncer(self) -> None:
