@@ -133,21 +133,26 @@ def span_rows(blob: bytes, defined: Mapping[int, tuple[bytes, IndexKeys | None]]
               rows: list[EventRow], templates: dict[int, bytes]) -> None:
     """Append to ``rows`` the rows of lines written by this process (every one complete; its
     definition lines skipped): compact records stay compact, with the index keys their
-    template's first record came with; ``templates`` gets the templates they use."""
+    template's first record came with; ``templates`` gets the templates they use.  A line
+    that cannot be read (never written so by this module) is logged and skipped, as recovery
+    skips one: the rest of the batch is not held up by it."""
     for raw in blob.split(b"\n"):
         parts = raw.split(b"\t", 3)
         if len(parts) != 4:
             continue  # a definition line (three fields), or the empty piece after the last LF
         account, event_time, event_id, data = parts
-        if data.startswith(b"~"):  # compact (see event_templates)
-            tid = int(data[1:data.index(b" ")])
-            text, keys = defined[tid]
-            templates[tid] = text
-            if keys is not None:
-                rows.append((account.decode(), event_time.decode(), event_id.decode(), data,
-                             keys))
-                continue
-        rows.append((account.decode(), event_time.decode(), event_id.decode(), data))
+        try:
+            if data.startswith(b"~"):  # compact (see event_templates)
+                tid = int(data[1:data.index(b" ")])
+                text, keys = defined[tid]
+                templates[tid] = text
+                if keys is not None:
+                    rows.append((account.decode(), event_time.decode(), event_id.decode(),
+                                 data, keys))
+                    continue
+            rows.append((account.decode(), event_time.decode(), event_id.decode(), data))
+        except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
+            log.error("event journal: unreadable line skipped: %r", raw[:200])
 
 
 class _Segment:

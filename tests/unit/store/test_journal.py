@@ -25,6 +25,7 @@ from trailgate.store.journal import (
     EventRow,
     IndexKeys,
     parse_segment,
+    span_rows,
 )
 
 
@@ -417,3 +418,19 @@ def test_appending_keeps_no_object_per_row(tmp_path: Path) -> None:
         assert batch.rows[-1] == _compact_row(20_000, KEYED, KEYS)
     finally:
         journal.close()
+
+
+def test_a_line_the_move_cannot_read_is_skipped_not_the_batch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Lines this module never writes (a template it does not know, bytes that are not
+    UTF-8, no template id) are logged and skipped; the lines around them come through."""
+    good = b"111111111111\t2026-11-28T19:00:00Z\tid-1\t{}\n"
+    blob = (good + b"111111111111\tT\tid-2\t~77 a b c\n" + b"\xff\xfe\tT\tid-3\t{}\n"
+            + b"111111111111\tT\tid-4\t~x\n" + good.replace(b"id-1", b"id-5"))
+    rows: list[EventRow] = []
+    templates: dict[int, bytes] = {}
+    span_rows(blob, {}, rows, templates)
+    assert [r[2] for r in rows] == ["id-1", "id-5"]
+    assert templates == {}
+    assert caplog.text.count("unreadable line skipped") == 3
