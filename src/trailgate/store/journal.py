@@ -18,13 +18,13 @@ About once a second, and before anything reads the events (LookupEvents, a Cloud
 delivery pass, shutdown), the gateway moves the lines appended since the last time into the
 store's ``events`` table, up to a thousand records per transaction (:meth:`EventJournal.take`).
 The journal keeps nothing in memory per line: a take copies the new lines out of the segments
-(one copy per segment) and the store's writer thread parses them (:class:`JournalBatch`).  Rows
-kept in memory from the append to the move cost the server's throughput several points more
-than the lines themselves (README, performance, session 14).  Appends go on into the same
-segment until it is full; a full segment's file is deleted once all its lines are stored
-(:meth:`EventJournal.discard`).  At start-up the segments a stopped or killed server left are
-moved first (:meth:`EventJournal.recover`); moving skips records already stored, so the lines
-of a segment moved before a crash (or before the deletion) duplicate nothing.
+(one copy per segment) and the store's writer thread parses them (:class:`JournalBatch`): rows
+kept in memory from the append to the move cost about 2% of the server's throughput (README,
+performance, session 14).  Appends go on into the same segment until it is full; a full
+segment's file is deleted once all its lines are stored (:meth:`EventJournal.discard`).  At
+start-up the segments a stopped or killed server left are moved first
+(:meth:`EventJournal.recover`); moving skips records already stored, so the lines of a segment
+moved before a crash (or before the deletion) duplicate nothing.
 
 Line format
     ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD<LF>`` (JSON escapes tabs, newlines and
