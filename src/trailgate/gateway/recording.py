@@ -20,7 +20,7 @@ from ..trail.callinfo import CallInfo
 from ..trail.records import (
     CREDENTIAL_CALLS,
     build_records,
-    event_stamp,
+    event_stamp_bytes,
     event_time_now,
     identity_json,
     is_data_call,
@@ -119,9 +119,10 @@ class _Template(NamedTuple):
     keys: IndexKeys  # its event-history index keys (the same for every call)
     head: bytes  # the journal line's start: the account and a tab
     mark: bytes  # the compact record's start: "~" and the template's id
+    s3: bool  # the record holds an x-amz-id-2 (S3's): 5 pieces, not 4
 
 
-_NEW: Final = _Template("", EventTemplate(0, (), b""), (), b"", b"")
+_NEW: Final = _Template("", EventTemplate(0, (), b""), (), b"", b"", False)
 """Not in the table yet (a template no call has: compared by identity)."""
 
 
@@ -161,27 +162,25 @@ def write_line(ctx: RequestContext, result: dict[str, Any]) -> TemplatedLine | N
 
 def journal_read(ctx: RequestContext, journal: EventJournal) -> bool:
     """:func:`read_line` and :meth:`EventJournal.append_one` in one go, in fewer steps (this
-    runs for most calls, on the event loop thread): eventTime and eventID from one clock read,
-    the compact record and its journal line each made by one formatting step.  False when
+    runs for most calls, on the event loop thread): eventTime and eventID from one clock read
+    (as bytes), the journal line with its compact record made by one formatting step.  False when
     the call is not such a read (nothing was appended; the caller records it the normal
     way).  The journal gets the same bytes as from :func:`read_line` and ``append_one``."""
     template = _read_template(ctx)
     if template is None:
         return False
-    event_time, event_id = event_stamp()  # neither holds a space (see compact())
-    time_b = event_time.encode()
-    id_b = event_id.encode()
-    stored = template.stored
-    if len(stored.pieces) == 4:
-        data = b"%s %s %s %s" % (template.mark, time_b, id_b, orjson.dumps(ctx.request_id))
+    event_time, event_id = event_stamp_bytes()  # neither holds a space (see compact())
+    if not template.s3:
+        line = b"%s%s\t%s\t%s %s %s %s" % (template.head, event_time, event_id, template.mark,
+                                           event_time, event_id, orjson.dumps(ctx.request_id))
     else:  # S3: with x-amz-id-2
         host = ctx.host_id.encode()
         if not host or b" " in host:
             return False
-        data = b"%s %s %s %s %s" % (template.mark, time_b, id_b, host,
-                                    orjson.dumps(ctx.request_id))
-    journal.append_line(b"%s%s\t%s\t%s" % (template.head, time_b, id_b, data), stored,
-                        template.keys)
+        line = b"%s%s\t%s\t%s %s %s %s %s" % (template.head, event_time, event_id,
+                                              template.mark, event_time, event_id, host,
+                                              orjson.dumps(ctx.request_id))
+    journal.append_line(line, template.stored, template.keys)
     return True
 
 
@@ -283,7 +282,7 @@ def _template(ctx: RequestContext, result: dict[str, Any] | None) -> _Template |
     pieces = tuple(raw[a:b] for a, b in zip(starts, ends, strict=True))
     stored = make_template(pieces)
     return _Template(account, stored, index_keys(account, record), account.encode() + b"\t",
-                     b"~%d" % stored.tid)
+                     b"~%d" % stored.tid, marks is _S3_MARKS)
 
 
 def append_records(tx: Tx, records: Records) -> None:

@@ -254,11 +254,11 @@ def test_journal_read_appends_what_read_line_and_append_one_append(
                    for n in range(10_000)])
     current: list[tuple[str, str]] = []
 
-    def stamp() -> tuple[str, str]:
+    def stamp() -> tuple[bytes, bytes]:
         current[:] = [next(stamps)]
-        return current[0]
+        return current[0][0].encode(), current[0][1].encode()
 
-    monkeypatch.setattr(recording, "event_stamp", stamp)
+    monkeypatch.setattr(recording, "event_stamp_bytes", stamp)
     monkeypatch.setattr(recording, "event_time_now", lambda: current[0][0])
     monkeypatch.setattr(recording, "new_event_id", lambda: current[0][1])
     fast = EventJournal(tmp_path / "fast", segment_bytes=segment_bytes)

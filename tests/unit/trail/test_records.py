@@ -3,6 +3,7 @@ failures, secrets, S3 data/management classification and parameter naming."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from trailgate import clock
 from trailgate.gateway.context import Principal
+from trailgate.trail import event_fields
 from trailgate.trail.callinfo import CallInfo
 from trailgate.trail.records import (
     HIDDEN,
@@ -22,6 +24,7 @@ from trailgate.trail.records import (
     aws_date,
     build_records,
     event_stamp,
+    event_stamp_bytes,
     event_time_now,
     is_data_event,
     is_global_service_event,
@@ -610,3 +613,23 @@ def test_event_time_now_is_the_clock_to_the_second() -> None:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
     finally:
         clock.reset()
+
+
+@pytest.mark.parametrize("start", [0, 0xFF, 0x3FFF, 0x3FFFF00, 0x3FFFFFF])
+def test_event_stamp_ids_stay_unique_across_the_counters_cached_bits(
+        monkeypatch: pytest.MonkeyPatch, start: int) -> None:
+    """event_stamp_bytes keeps an eventID's first 21 characters while the second and the
+    counter's bits above its low 8 stay: IDs made across those bits' changes (and across the
+    26-bit counter's wrap) are still unique version 4 UUIDs, each the layout new_event_id
+    gives its counter value (low 8 bits in the fourth group's last two digits)."""
+    monkeypatch.setattr(event_fields, "_ids", itertools.count(start))
+    monkeypatch.setattr(event_fields, "_stamp", (-1, -1, b"", b""))
+    made = [event_stamp_bytes()[1].decode() for _ in range(700)]
+    assert len(set(made)) == len(made)
+    for offset, text in enumerate(made):
+        n = (start + offset) & 0x3FFFFFF
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.int >> 64 & 0xFFF, parsed.int >> 48 & 0x3FFF) == (n >> 14, n & 0x3FFF)
+    assert {text[-13:] for text in made} == {new_event_id()[-13:]}  # the process's salt
