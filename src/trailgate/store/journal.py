@@ -55,8 +55,8 @@ from trailgate.store.event_templates import EventTemplate, expand, is_compact, p
 from trailgate.store.interface import StoreClosed, StoreError
 
 __all__ = [
-    "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "parse_segment",
-    "span_rows",
+    "SYNC_INTERVAL", "EventJournal", "EventRow", "IndexKeys", "JournalBatch", "KeyedEvent",
+    "parse_segment", "span_rows",
 ]
 
 log = logging.getLogger("trailgate.journal")
@@ -69,6 +69,9 @@ EventRow = tuple[str, str, str, bytes] | tuple[str, str, str, bytes, IndexKeys]
 """(recipient account, eventTime, eventID, the record as JSON bytes[, its index keys]).  The
 keys stay in memory with the row for the move into the store; they are not written to the
 file (rows recovered from a file come without them)."""
+
+KeyedEvent = tuple[int, str, IndexKeys | None]
+"""(seq, eventTime, index keys if known) of a stored event (see ``SqliteTx.take_keyed_events``)."""
 
 SUFFIX: Final = ".journal"
 SPARE: Final = "next.spare"

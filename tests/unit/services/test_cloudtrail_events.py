@@ -21,6 +21,7 @@ from trailgate.protocol.errors import ServiceError
 from trailgate.services.base import Call
 from trailgate.services.cloudtrail.events import (
     EventHistoryOps,
+    INDEX_BATCH,
     index_cursor,
     index_keys,
     index_pending,
@@ -671,6 +672,57 @@ def test_store_journaled_appends_after_the_calls_own_events_and_indexes_all(
     assert store.read(_index_of) == expected
     assert names(lookup(store)) == ["GetUser", "GetUser", "ListRoles", "GetUser", "GetUser",
                                    "CreateRole"]
+
+
+@pytest.mark.parametrize("case", ["all-kept", "one-without-keys", "one-stored-directly",
+                                  "taken-and-rolled-back"])
+def test_store_journaled_indexes_writes_events_from_the_keys_kept_at_commit(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Events appended at a write's commit with their index keys are indexed by the next move
+    from the keys the store kept (their records are not read back), exactly as from their
+    records; when the kept keys do not cover every event after the index cursor (one came
+    without keys, one was stored another way, or a move took them and rolled back), those
+    events are indexed from their records instead, with the same result."""
+    import trailgate.services.cloudtrail.events as events_module
+
+    writes = [pair for m in range(3) for pair in build_records(
+        info("iam", "TagUser", ADMIN_USER, m, params={"UserName": "bob", "Tags": []}))]
+    commit_rows = _journal_rows(writes, keys=True)
+    if case == "one-without-keys":
+        commit_rows[1] = commit_rows[1][:4]
+    for row in commit_rows:
+        store.write_sync(lambda tx, r=row: tx.append_events_at_commit([r]))
+    direct = record(store, info("iam", "CreateRole", ADMIN_USER, 3),
+                    indexed=False) if case == "one-stored-directly" else []
+    if case == "taken-and-rolled-back":
+        def fails(tx: Any) -> None:
+            store_journaled(tx, _journal_rows(build_records(
+                info("iam", "GetUser", ADMIN_USER, 4)), keys=True))
+            raise RuntimeError("rolled back")
+        with pytest.raises(RuntimeError, match="rolled back"):
+            store.write_sync(fails)
+    slow = case != "all-kept"
+    calls: list[int] = []
+    real = events_module.index_pending
+
+    def counted(tx: Any, limit: int = INDEX_BATCH) -> int:
+        calls.append(limit)
+        return real(tx, limit)
+
+    monkeypatch.setattr(events_module, "index_pending", counted)
+    reads = [pair for m in (5, 6) for pair in build_records(
+        info("iam", "GetUser", ADMIN_USER, m))]
+    assert store.write_sync(lambda tx: store_journaled(
+        tx, _journal_rows(reads, keys=True))) == 2
+    assert bool(calls) is slow
+    everything = [*writes, *direct, *reads]
+    assert store.read(index_cursor) == len(everything)
+    expected = sorted(tuple(r) for seq, (account, rec) in enumerate(everything, 1)
+                      for r in index_rows(seq, account, rec))
+    assert store.read(_index_of) == expected
+    assert names(lookup(store)) == ["GetUser", "GetUser", *(["CreateRole"] * len(direct)),
+                                   "TagUser", "TagUser", "TagUser"]
 
 
 def test_store_journaled_skip_known_makes_recovery_idempotent(store: SqliteStore) -> None:

@@ -45,7 +45,7 @@ import orjson
 
 from ...protocol.errors import ServiceError
 from ...store.event_templates import whole
-from ...store.journal import EventRow, IndexKeys
+from ...store.journal import EventRow, IndexKeys, KeyedEvent
 from ...trail.records import is_data_event, record_region
 from ..base import Call
 
@@ -119,6 +119,11 @@ class EventIndexTx(Protocol):
 
     def event_by_id(self, event_id: str) -> tuple[int, str, dict[str, Any]] | None:
         """``(seq, recipient account, record)`` of the event with this eventID, or None."""
+        ...
+
+    def take_keyed_events(self) -> list[KeyedEvent]:
+        """``(seq, eventTime, index keys or None)`` of events stored since the last take,
+        as far as the store kept them (it may keep none)."""
         ...
 
 
@@ -318,8 +323,7 @@ def store_journaled(tx: Any, rows: Sequence[EventRow],
     kept with it, else computed from its JSON (a recovered row, always whole).
     ``skip_known`` leaves out events already stored (a journal left by a crash may have been
     moved once)."""
-    while index_pending(tx) == INDEX_BATCH:
-        pass  # the calls' own records, stored before these
+    before = _stored_before(tx)  # the calls' own records, stored before these
     if skip_known:
         rows = [row for row in rows if tx.event_by_id(row[2]) is None]
     if not rows:
@@ -328,6 +332,13 @@ def store_journaled(tx: Any, rows: Sequence[EventRow],
     # Grouped by the keys tuple first: the rows of a template share one tuple object, so
     # most events cost one dict lookup here, not one per key.
     by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
+    for seq, event_time, known in before:
+        if known:
+            found = by_keys.get(id(known))
+            if found is None:
+                by_keys[id(known)] = (known, [(_epoch_of(event_time), seq)])
+            else:
+                found[1].append((_epoch_of(event_time), seq))
     for seq, row in enumerate(rows, first):
         keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
             whole(row[3], templates or {})))
@@ -349,6 +360,25 @@ def store_journaled(tx: Any, rows: Sequence[EventRow],
     _index(tx).event_index_put(groups)
     tx.meta_set(CURSOR, str(first + len(rows) - 1))
     return len(rows)
+
+
+def _stored_before(tx: Any) -> list[KeyedEvent]:
+    """The events not indexed yet (stored by the calls' own transactions since the last
+    move), with their index keys: those the store kept when it stored them (a write's record
+    made from a template comes with its template's), if it kept them for every one of those
+    events; else they are indexed here from their records, and none are returned."""
+    index = _index(tx)
+    kept = index.take_keyed_events()
+    cursor = index_cursor(tx)
+    unindexed = tx.last_event_seq() - cursor
+    if unindexed <= 0:
+        return []
+    kept = [event for event in kept if event[0] > cursor]
+    if len(kept) == unindexed and all(keys is not None for _, _, keys in kept):
+        return kept  # seqs are unique: these are every event after the cursor
+    while index_pending(tx) == INDEX_BATCH:
+        pass
+    return []
 
 
 def _index(tx: Any) -> EventIndexTx:

@@ -24,7 +24,7 @@ from trailgate.store.event_templates import (
     whole,
 )
 from trailgate.store.interface import Conflict
-from trailgate.store.journal import EventRow
+from trailgate.store.journal import EventRow, KeyedEvent
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 
@@ -93,6 +93,11 @@ class EventsTx:
         def _read(self) -> sqlite3.Connection: ...
 
         def _write(self) -> sqlite3.Connection: ...
+
+    def take_keyed_events(self) -> builtins.list[KeyedEvent]:
+        """The index keys of events stored since the last take, as far as kept: none here
+        (:class:`trailgate.store.sqlite.store.SqliteTx` keeps those of its store's commits)."""
+        return []
 
     def append_event(
         self, account: str, event_time: str, event_id: str, data: dict[str, Any]

@@ -52,7 +52,7 @@ from trailgate.store.interface import (
     StoreError,
     Tx,
 )
-from trailgate.store.journal import EventRow
+from trailgate.store.journal import EventRow, KeyedEvent
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 from trailgate.store.sqlite.events import EventsTx
@@ -66,6 +66,8 @@ MAX_BATCH: Final = 1000
 """Most write functions committed together (bounds the latency of one group)."""
 
 BUSY_TIMEOUT_MS: Final = 10_000
+KEYED_LIMIT: Final = 100_000
+"""Most events' index keys kept for :meth:`SqliteTx.take_keyed_events`."""
 GENERATION: Final = "generation"
 
 
@@ -74,11 +76,13 @@ class SqliteTx(EventsTx):
 
     Valid only while the function it was given to runs."""
 
-    __slots__ = ("_active", "_conn", "_writable", "at_commit", "bumped")
+    __slots__ = ("_active", "_conn", "_keyed", "_writable", "at_commit", "bumped")
 
-    def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, writable: bool,
+                 keyed: list[KeyedEvent] | None = None) -> None:
         self._conn = conn
         self._writable = writable
+        self._keyed = keyed  # the store's: see take_keyed_events
         self._active = True
         self.bumped = False
         """Whether :meth:`bump_generation` was called (read by the writer after the fn)."""
@@ -91,6 +95,18 @@ class SqliteTx(EventsTx):
     def append_events_at_commit(self, rows: Sequence[EventRow]) -> None:
         self._write()
         self.at_commit.extend(rows)
+
+    def take_keyed_events(self) -> list[KeyedEvent]:
+        """The events appended at a commit since the last take, as ``(seq, eventTime,
+        index keys or None)``, in seq order (kept in the writer thread's memory, not
+        stored: a restart, or a transaction that takes them and rolls back, loses them, and
+        the event history then indexes those events from their records)."""
+        keyed = self._keyed
+        if keyed is None or not self._writable:
+            return []
+        taken = keyed[:]
+        keyed.clear()
+        return taken
 
     def _read(self) -> sqlite3.Connection:
         if not self._active:
@@ -358,6 +374,7 @@ class SqliteStore:
         self._closed = False
         self._local = threading.local()
         self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._keyed: list[KeyedEvent] = []  # the writer thread's: see SqliteTx.take_keyed_events
         self._thread = threading.Thread(
             target=self._writer_main, name=f"trailgate-store-writer:{path.name}", daemon=True
         )
@@ -535,12 +552,11 @@ class SqliteStore:
         outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
         _settle(outcomes)
 
-    @staticmethod
-    def _run_one(conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
+    def _run_one(self, conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
         """Run one function inside a savepoint: (ok, result or exception, its transaction:
         whether it bumped the generation, the events it appends at commit)."""
         conn.execute("SAVEPOINT job")
-        tx = SqliteTx(conn, writable=True)
+        tx = SqliteTx(conn, writable=True, keyed=self._keyed)
         try:
             result = job.fn(tx)
             if inspect.isawaitable(result):
@@ -574,10 +590,11 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             return None
         generation: int | None = None
+        first = 0
         try:
             if events:  # one statement for the whole group (up to APPEND_ROWS events)
                 tx = SqliteTx(conn, writable=True)
-                tx.append_events(events)
+                first = tx.append_events(events)
                 tx._end()
             if bumped:
                 row = conn.execute(
@@ -592,6 +609,12 @@ class SqliteStore:
             done.clear()
             return None
         self.stats.commits += 1
+        if events:  # committed: their index keys, for the next take_keyed_events
+            keyed = self._keyed
+            if len(keyed) >= KEYED_LIMIT:  # nobody takes them: the history reads the records
+                keyed.clear()
+            keyed.extend([(seq, row[1], row[4] if len(row) == 5 else None)
+                          for seq, row in enumerate(events, first)])
         return generation
 
 
