@@ -20,8 +20,8 @@ from trailgate.protocol import json11, specs
 from trailgate.protocol.errors import ServiceError
 from trailgate.services.base import Call
 from trailgate.services.cloudtrail.events import (
-    EventHistoryOps,
     INDEX_BATCH,
+    EventHistoryOps,
     index_cursor,
     index_keys,
     index_pending,
