@@ -36,7 +36,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -56,6 +55,7 @@ from trailgate.store.journal import EventRow, KeyedEvent
 from trailgate.store.sqlite.codec import decode as _decode
 from trailgate.store.sqlite.codec import encode as _encode
 from trailgate.store.sqlite.events import EventsTx
+from trailgate.store.sqlite.jobs import Job, Outcome, WriteStats, settle
 from trailgate.store.sqlite.migrations import apply_migrations
 
 __all__ = ["MAX_BATCH", "SqliteStore", "SqliteTx", "WriteStats"]
@@ -264,74 +264,6 @@ class SqliteTx(EventsTx):
         return int(row[0])
 
 
-# -- jobs: a write function plus how to hand its outcome back ----------------------------------
-
-
-_Future = asyncio.Future[Any] | concurrent.futures.Future[Any]
-
-
-class _Job:
-    """A queued write function; its caller waits on ``future`` (an asyncio one if ``loop``).
-    Its outcome is delivered exactly once, by :func:`_settle`."""
-
-    __slots__ = ("fn", "future", "loop", "settled")
-
-    def __init__(
-        self, fn: Callable[[SqliteTx], Any], loop: asyncio.AbstractEventLoop | None
-    ) -> None:
-        self.fn = fn
-        self.loop = loop
-        self.future: _Future = concurrent.futures.Future() if loop is None else loop.create_future()
-        self.settled = False
-
-    def cancelled(self) -> bool:
-        # Read across threads: a stale answer only means the fn runs and its result is dropped.
-        return self.future.cancelled()
-
-
-Outcome = tuple[_Job, bool, Any]
-"""A job, whether it succeeded, and its result or exception."""
-
-
-def _resolve_all(outcomes: list[tuple[_Future, bool, Any]]) -> None:
-    """Runs on the callers' event loop (or the writer thread for ``write_sync`` callers)."""
-    for future, ok, value in outcomes:
-        if future.done():  # the caller was cancelled meanwhile
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-
-def _settle(outcomes: list[Outcome]) -> None:
-    """Hand the outcomes to the callers: one wake-up per event loop, not one per job."""
-    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Future, bool, Any]]] = {}
-    for job, ok, value in outcomes:
-        if job.settled:
-            continue
-        job.settled = True
-        if job.loop is None:
-            _resolve_all([(job.future, ok, value)])
-            continue
-        if not ok and isinstance(value, StopIteration):  # asyncio futures refuse it
-            value = RuntimeError(f"write function raised {value!r}")
-        per_loop.setdefault(job.loop, []).append((job.future, ok, value))
-    for loop, items in per_loop.items():
-        # RuntimeError: that loop is closed, nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve_all, items)
-
-
-@dataclass
-class WriteStats:
-    """Counters of the writer thread (for benchmarks and diagnostics)."""
-
-    commits: int = 0
-    writes: int = 0
-    failed: int = 0
-
-
 # -- the store ---------------------------------------------------------------------------------
 
 
@@ -369,7 +301,7 @@ class SqliteStore:
         self._generation = int(
             conn.execute("SELECT value FROM meta WHERE name = ?", (GENERATION,)).fetchone()[0]
         )
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()  # None: stop
         self._lock = threading.Lock()
         self._closed = False
         self._local = threading.local()
@@ -457,18 +389,18 @@ class SqliteStore:
 
         If the awaiting task is cancelled before the group starts, ``fn`` is skipped; once it
         started, it commits and its result is dropped."""
-        job = _Job(fn, asyncio.get_running_loop())
+        job = Job(fn, asyncio.get_running_loop())
         self._submit(job)
         return await cast("asyncio.Future[T]", job.future)
 
     def write_sync(self, fn: Callable[[SqliteTx], T]) -> T:
         if threading.current_thread() is self._thread:
             raise StoreError("write_sync() inside a write function would deadlock")
-        job = _Job(fn, None)
+        job = Job(fn, None)
         self._submit(job)
         return cast("concurrent.futures.Future[T]", job.future).result()
 
-    def _submit(self, job: _Job) -> None:
+    def _submit(self, job: Job) -> None:
         with self._lock:
             if self._closed:
                 raise StoreClosed("store is closed")
@@ -512,14 +444,14 @@ class SqliteStore:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                 error = StoreError(f"write failed: {exc!r}")
-                _settle([(job, False, error) for job in batch])
+                settle([(job, False, error) for job in batch])
         conn.close()
 
-    def _commit_group(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _commit_group(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         """Run ``batch`` in one transaction, commit, then hand out the outcomes."""
         jobs = [job for job in batch if not job.cancelled()]
-        done: list[tuple[_Job, Any]] = []
-        failed: list[tuple[_Job, BaseException]] = []
+        done: list[tuple[Job, Any]] = []
+        failed: list[tuple[Job, BaseException]] = []
         bumped = False
         events: list[EventRow] = []  # the successful functions' append_events_at_commit
         if jobs:
@@ -550,9 +482,9 @@ class SqliteStore:
         outcomes.extend((job, False, error) for job, error in failed)
         cancelled = asyncio.CancelledError()
         outcomes.extend((job, False, cancelled) for job in batch)  # skipped: cancelled early
-        _settle(outcomes)
+        settle(outcomes)
 
-    def _run_one(self, conn: sqlite3.Connection, job: _Job) -> tuple[bool, Any, SqliteTx]:
+    def _run_one(self, conn: sqlite3.Connection, job: Job) -> tuple[bool, Any, SqliteTx]:
         """Run one function inside a savepoint: (ok, result or exception, its transaction:
         whether it bumped the generation, the events it appends at commit)."""
         conn.execute("SAVEPOINT job")
@@ -576,8 +508,8 @@ class SqliteStore:
     def _finish(
         self,
         conn: sqlite3.Connection,
-        done: list[tuple[_Job, Any]],
-        failed: list[tuple[_Job, BaseException]],
+        done: list[tuple[Job, Any]],
+        failed: list[tuple[Job, BaseException]],
         bumped: bool,
         events: list[EventRow],
     ) -> int | None:
