@@ -35,6 +35,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -332,18 +333,11 @@ def store_journaled(tx: Any, rows: Sequence[EventRow],
     # Grouped by the keys tuple first: the rows of a template share one tuple object, so
     # most events cost one dict lookup here, not one per key.
     by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
-    for seq, event_time, known in before:
-        if known:
-            found = by_keys.get(id(known))
-            if found is None:
-                by_keys[id(known)] = (known, [(_epoch_of(event_time), seq)])
-            else:
-                found[1].append((_epoch_of(event_time), seq))
-    for seq, row in enumerate(rows, first):
-        keys = row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
-            whole(row[3], templates or {})))
+    moved = ((seq, row[1], row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
+        whole(row[3], templates or {})))) for seq, row in enumerate(rows, first))
+    for seq, event_time, keys in itertools.chain(before, moved):
         if keys:
-            entry = (_epoch_of(row[1]), seq)
+            entry = (_epoch_of(event_time), seq)
             found = by_keys.get(id(keys))
             if found is None:
                 by_keys[id(keys)] = (keys, [entry])

@@ -102,7 +102,7 @@ class SqliteTx(EventsTx):
         stored: a restart, or a transaction that takes them and rolls back, loses them, and
         the event history then indexes those events from their records)."""
         keyed = self._keyed
-        if keyed is None or not self._writable:
+        if keyed is None:  # a read, or a transaction the writer did not give them to
             return []
         taken = keyed[:]
         keyed.clear()
