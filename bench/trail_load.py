@@ -6,7 +6,7 @@ Usage::
     .venv/bin/python bench/trail_load.py [--quick] [--json] [--soak SECONDS] [--events N]
                                          [--rounds N] [--pass-seconds S] [--connections N]
                                          [--delivery-interval S] [--sample-seconds S]
-                                         [--lookup-calls N] [--profile]
+                                         [--lookup-calls N] [--profile] [--control]
 
 A default run takes about 5 minutes on 2 cores: A/B passes (5 rounds of 6 s) ~1.5 min, the
 soak 2 min (plus the drain), writing 1,000,000 events ~1.5 min, the lookups well under a
@@ -85,6 +85,12 @@ without the GIL and is missing there).  Samples become milliseconds per call, by
 stack, gateway steps, building the records, the store writer's COMMIT, appending and indexing
 the records) and by function (own samples); the A-B difference is what recording costs.  Idle
 samples (event loop ``select``, an idle writer or pool thread) are dropped.
+
+``--control`` runs part 1 as an A/A control: A starts with recording off too, so the two
+servers differ only in their order (A is started, set up and warmed up first) and in chance.
+The "cost" it reports is then this machine's noise and any order bias of the procedure: how
+far from 0 a cost measured the same way lands when recording costs nothing.  No goal is
+judged; the soak (it needs recording) is skipped.
 
 A CPU figure from a pass that ran fewer than 50 clock ticks (``/proc`` counts 10 ms ticks)
 judges no goal: the goal prints as inconclusive (``--quick`` runs often are).  This is a
@@ -775,6 +781,8 @@ class Settings:
     events: int
     lookup_calls: int
     profile: bool
+    control: bool = False
+    """A/A control: both servers record nothing (see the module docstring)."""
 
 
 def median_of(samples: Sequence[dict[str, Any]], key: str) -> float:
@@ -1439,12 +1447,17 @@ def build_report(settings: Settings, vers: dict[str, str], load_start: str,
     ab = ab_summary(samples)
     errors = ab["errors"] + (soak["pass"]["errors"] if soak else 0)
     cost_ok = ab["throughput_cost"] < GOAL_COST
-    goals: dict[str, bool | None] = {
-        f"recording_costs_lt_{round(GOAL_COST * 100)}pct_throughput":
-            cost_ok if ab["min_cpu_ticks"] >= MIN_TICKS else None,
-        "recording_on_stores_events": ab["median"][ON]["events_per_req"] >= 0.99,
-        "recording_off_stores_none": ab["median"][OFF]["events_per_req"] == 0,
-    }
+    goals: dict[str, bool | None]
+    if settings.control:  # A/A: no recording anywhere, so no goal about it
+        goals = {"control_both_store_none": all(ab["median"][name]["events_per_req"] == 0
+                                                for name in SERVERS)}
+    else:
+        goals = {
+            f"recording_costs_lt_{round(GOAL_COST * 100)}pct_throughput":
+                cost_ok if ab["min_cpu_ticks"] >= MIN_TICKS else None,
+            "recording_on_stores_events": ab["median"][ON]["events_per_req"] >= 0.99,
+            "recording_off_stores_none": ab["median"][OFF]["events_per_req"] == 0,
+        }
     if soak is not None:
         goals["delivery_keeps_up"] = soak["verdict"]["delivery_keeps_up"]
         goals["delivery_exactly_once"] = (soak["delivery"]["exactly_once"]
@@ -1499,6 +1512,9 @@ def print_report(report: dict[str, Any]) -> None:
           "5% TagUser, 5% UntagUser")
     print(f"  {s['connections']} keep-alive connections, one call in flight each; "
           f"{s['rounds']} rounds of {s['pass_seconds']:g} s passes, A B, B A, ..., medians")
+    if s.get("control"):
+        print(f"  A/A CONTROL: {ON} records nothing either; every 'cost' below is this "
+              "machine's noise and the order's bias, not recording's")
     print()
     ab = report["ab"]
     print(f"  {'server':<16}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/call':>13}"
@@ -1610,6 +1626,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                                          "(default 300)")
     parser.add_argument("--profile", action="store_true",
                         help="add a py-spy profiled pass on each A/B server")
+    parser.add_argument("--control", action="store_true",
+                        help="A/A control: both servers with recording off (no soak); the "
+                             "cost shown is the machine's noise and the order's bias")
     args = parser.parse_args(argv)
     for name in ("rounds", "lookup_calls"):
         value = getattr(args, name)
@@ -1643,6 +1662,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         events=pick(args.events, 1_000_000, 20_000),
         lookup_calls=pick(args.lookup_calls, 300, 50),
         profile=args.profile,
+        control=args.control,
     )
 
 
@@ -1664,7 +1684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with running(servers):
             for name in SERVERS:
                 servers[name] = start_server(name, workdir / f"{name}-data", workdir,
-                                             settings.delivery_interval, recording=name == ON)
+                                             settings.delivery_interval,
+                                             recording=name == ON and not settings.control)
             log(f"trail_load: {ON} on :{servers[ON].port}, {OFF} on :{servers[OFF].port}")
             worlds = {name: setup_world(servers[name]) for name in SERVERS}
             probes = {name: StoreProbe(servers[name].db_path) for name in SERVERS}
@@ -1676,7 +1697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.profile:
                 profile = profile_servers(worlds, settings, workdir, log)
             servers[OFF].stop()
-            if settings.soak_seconds > 0:
+            if settings.soak_seconds > 0 and not settings.control:
                 log(f"  soak: {settings.soak_seconds:g} s on {ON} with a logging trail ...")
                 soak = run_soak(worlds[ON], settings, log)
         if settings.events > 0:

@@ -64,3 +64,20 @@ def test_tiny_run(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None
     for kind in lookups["kinds"].values():
         assert kind["calls"] == 5
         assert kind["p50_ms"] > 0
+
+
+def test_control_run(bench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--control``: both servers record nothing, no soak, no goal about recording."""
+    argv = ["--quick", "--json", "--control", "--rounds", "1", "--pass-seconds", "1",
+            "--connections", "4", "--soak", "6", "--events", "0"]
+    assert bench.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["settings"]["control"] is True
+    assert report["goals"] == {"control_both_store_none": True, "no_error_responses": True}
+    for name in ("recording-on", "recording-off"):
+        (run,) = report["ab_samples"][name]
+        assert run["requests"] > 0 and set(run["statuses"]) == {"200"}
+        assert run["events_recorded"] == 0
+    assert report["soak"] is None and report["lookups"] is None
+    bench.print_report(report)
+    assert "A/A CONTROL: recording-on records nothing either" in capsys.readouterr().out
