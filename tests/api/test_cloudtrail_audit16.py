@@ -185,3 +185,15 @@ def test_network_only_fields_refused_in_data_selectors(ct: Any, trail: str, fiel
             {"Field": field, "Equals": ["VpceAccessDenied"]},
         ]}])
     assert code == "InvalidEventSelectorsException"
+
+
+def test_resources_type_takes_equals_only(ct: Any, trail: str) -> None:
+    """AWS: Equals is the only operator of eventCategory, readOnly and resources.type."""
+    code, _ = failure(ct.put_event_selectors, TrailName=trail, AdvancedEventSelectors=[
+        {"FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::S3::Object"],
+             "NotEquals": ["AWS::Lambda::Function"]},
+        ]}])
+    assert code == "InvalidEventSelectorsException"
+    assert ct.get_trail(Name=trail)["Trail"]["HasCustomEventSelectors"] is False

@@ -188,7 +188,8 @@ def normalize_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _check_category_fields(category: str, by_name: dict[str, dict[str, Any]]) -> None:
     """The fields of one advanced selector suit its event category: management selectors take
-    eventSource and readOnly only; data selectors need one ``resources.type`` (Equals);
+    eventSource and readOnly only; data selectors need one ``resources.type`` (by Equals, its
+    only operator);
     network activity selectors need ``eventSource`` by Equals, and their ``errorCode`` can only
     be ``VpceAccessDenied``."""
     label, allowed = CATEGORY_FIELDS[category]
@@ -196,7 +197,8 @@ def _check_category_fields(category: str, by_name: dict[str, dict[str, Any]]) ->
     if extra:
         raise invalid(f"Field {sorted(extra)[0]} is not supported for {label} event selectors.")
     if category == "Data":
-        if len((by_name.get("resources.type") or {}).get("Equals") or []) != 1:
+        kind = by_name.get("resources.type") or {}
+        if set(kind) != {"Field", "Equals"} or len(kind["Equals"]) != 1:
             raise invalid("Data event selectors must specify one resources.type with Equals.")
     elif category == "NetworkActivity":
         source = by_name.get("eventSource")
