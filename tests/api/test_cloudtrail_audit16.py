@@ -197,3 +197,53 @@ def test_resources_type_takes_equals_only(ct: Any, trail: str) -> None:
         ]}])
     assert code == "InvalidEventSelectorsException"
     assert ct.get_trail(Name=trail)["Trail"]["HasCustomEventSelectors"] is False
+
+
+# -- trails of other Regions ----------------------------------------------------------------
+
+
+@pytest.fixture
+def west_multi(own_server: Server, ct: Any) -> Iterator[str]:
+    """A multi-Region trail whose home is us-west-2 (a shadow in us-east-1), tagged there."""
+    west: Any = own_server.client("cloudtrail", region=WEST)
+    name = "audit16-west-shadow"
+    west.create_trail(Name=name, S3BucketName=BUCKET, IsMultiRegionTrail=True,
+                      TagsList=[{"Key": "home", "Value": WEST}])
+    yield name
+    west.delete_trail(Name=name)
+
+
+def region_in_arn_is_wrong() -> tuple[str, str]:
+    return ("CloudTrailARNInvalidException",
+            f"Region in ARN is wrong, you can only access resources in region {REGION}.")
+
+
+def test_tags_of_a_shadow_trail_only_from_its_home_region(own_server: Server, ct: Any,
+                                                          west_multi: str) -> None:
+    """AWS tags a trail only in its home Region: elsewhere an ARN of another Region is
+    CloudTrailARNInvalidException ('Region in ARN is wrong ...', as AWS answers ListTags);
+    the trail's tags are unchanged."""
+    home_arn = arn(west_multi, WEST)
+    assert failure(ct.list_tags, ResourceIdList=[home_arn]) == region_in_arn_is_wrong()
+    assert failure(ct.add_tags, ResourceId=home_arn,
+                   TagsList=[{"Key": "k", "Value": "v"}]) == region_in_arn_is_wrong()
+    assert failure(ct.remove_tags, ResourceId=home_arn,
+                   TagsList=[{"Key": "home"}]) == region_in_arn_is_wrong()
+    # Also for an ARN naming no trail at all: the Region is checked first.
+    assert failure(ct.list_tags, ResourceIdList=[arn("audit16-nowhere", WEST)]) == (
+        region_in_arn_is_wrong())
+    west: Any = own_server.client("cloudtrail", region=WEST)
+    listed = west.list_tags(ResourceIdList=[home_arn])["ResourceTagList"]
+    assert listed == [{"ResourceId": home_arn, "TagsList": [{"Key": "home", "Value": WEST}]}]
+
+
+def test_event_selectors_of_a_shadow_trail_by_name(ct: Any, west_multi: str) -> None:
+    """AWS: GetEventSelectors names a trail by name in the called Region only; a multi-Region
+    trail of another home Region is TrailNotFoundException, naming the ARN the name would have
+    here (AWS's answer as reported in aws/aws-sdk-go-v2#1957)."""
+    assert failure(ct.get_event_selectors, TrailName=west_multi) == (
+        "TrailNotFoundException",
+        f"Unknown trail: {arn(west_multi)} for the user: {MANAGEMENT}")
+    assert failure(ct.get_event_selectors, TrailName="audit16-nosuch") == (
+        "TrailNotFoundException",
+        f"Unknown trail: {arn('audit16-nosuch')} for the user: {MANAGEMENT}")

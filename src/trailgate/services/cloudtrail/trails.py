@@ -410,13 +410,17 @@ class TrailOps:
             ]
         }
 
-    def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
-        ident = call.params.get("Name")
+    def _trail_here(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+        """The trail ``ident`` names, where a name means a trail of the called region only (a
+        shadow is named by its ARN); TrailNotFoundException names a name as its ARN here."""
         trail = self._trail(call, tx, ident, by_arn=True)
         if trail["HomeRegion"] != call.region and not is_arn(str(ident)):
-            # A shadow trail's status is asked for by its ARN only (AWS's documentation).
             raise not_found(self._shown(call, str(ident), True), call.account)
-        return status_view(self._status(tx, trail))
+        return trail
+
+    def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
+        # A shadow trail's status is asked for by its ARN only (AWS's documentation).
+        return status_view(self._status(tx, self._trail_here(call, tx, call.params.get("Name"))))
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -469,7 +473,8 @@ class TrailOps:
         return _selectors_view(trail)
 
     def GetEventSelectors(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _selectors_view(self._trail(call, tx, call.params.get("TrailName")))
+        # By name, as GetTrailStatus (AWS's answer, e.g. aws/aws-sdk-go-v2#1957).
+        return _selectors_view(self._trail_here(call, tx, call.params.get("TrailName")))
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -477,6 +482,11 @@ class TrailOps:
         ident = str(resource or "")
         if not is_arn(ident):
             raise error("CloudTrailARNInvalidException", f"ARN {ident} is invalid.")
+        if parse_arn(ident)[0] != call.region:  # tags are reached in the home region only
+            raise error(
+                "CloudTrailARNInvalidException",
+                f"Region in ARN is wrong, you can only access resources in region {call.region}.",
+            )
         trail = self._find(call, tx, ident)
         if trail is None:
             raise error("ResourceNotFoundException", f"Resource {ident} does not exist.")
