@@ -540,8 +540,10 @@ def test_unknown_and_foreign_trails(ready: World) -> None:
         ("GetEventSelectors", "TrailName"),
     ):
         err = ready.error(op, **{key: "nope"})
-        # GetTrailStatus and UpdateTrail name the trail by the ARN a name has (AWS's message)
-        shown = arn(ADMIN, "nope") if op in ("GetTrailStatus", "UpdateTrail") else "nope"
+        # GetTrailStatus, UpdateTrail and GetEventSelectors name the trail by the ARN a name has
+        # (AWS's message)
+        by_arn = ("GetTrailStatus", "UpdateTrail", "GetEventSelectors")
+        shown = arn(ADMIN, "nope") if op in by_arn else "nope"
         assert (err.code, err.message) == (
             "TrailNotFoundException",
             f"Unknown trail: {shown} for the user: {ADMIN}",

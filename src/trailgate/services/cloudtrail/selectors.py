@@ -62,9 +62,29 @@ FIELDS: Final = (
     "userIdentity.arn",
     "errorCode",
     "sessionCredentialFromConsole",
+    "vpcEndpointId",
 )
 OPERATORS: Final = ("Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith")
 CATEGORIES: Final = ("Management", "Data", "NetworkActivity")
+# The fields a trail's advanced selector may use, by event category (AWS's API reference).
+CATEGORY_FIELDS: Final[dict[str, tuple[str, frozenset[str]]]] = {
+    "Management": (
+        "management",
+        frozenset({"eventCategory", "readOnly", "eventSource"}),
+    ),
+    "Data": (
+        "data",
+        frozenset(FIELDS) - {"errorCode", "vpcEndpointId"},
+    ),
+    "NetworkActivity": (
+        "network activity",
+        frozenset(
+            {"eventCategory", "eventSource", "eventName", "errorCode", "vpcEndpointId",
+             "userIdentity.arn"}
+        ),
+    ),
+}
+NETWORK_ERROR: Final = "VpceAccessDenied"  # the one errorCode network activity events have
 
 
 def invalid(message: str) -> ServiceError:
@@ -155,14 +175,7 @@ def normalize_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         categories = category["Equals"]
         if len(categories) != 1 or categories[0] not in CATEGORIES:
             raise invalid(f"Invalid value for eventCategory: {', '.join(categories)}.")
-        if categories[0] == "Management":
-            extra = set(by_name) - {"eventCategory", "readOnly", "eventSource"}
-            if extra:
-                raise invalid(
-                    f"Field {sorted(extra)[0]} is not supported for management event selectors."
-                )
-        elif len((by_name.get("resources.type") or {}).get("Equals") or []) != 1:
-            raise invalid("Data event selectors must specify one resources.type with Equals.")
+        _check_category_fields(categories[0], by_name)
         total += sum(len(v) for f in fields for k, v in f.items() if k != "Field")
         entry: dict[str, Any] = {"FieldSelectors": fields}
         if selector.get("Name") is not None:
@@ -171,6 +184,30 @@ def normalize_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if total > MAX_ADVANCED:
         raise invalid(f"Advanced event selectors can have at most {MAX_ADVANCED} conditions.")
     return out
+
+
+def _check_category_fields(category: str, by_name: dict[str, dict[str, Any]]) -> None:
+    """The fields of one advanced selector suit its event category: management selectors take
+    eventSource and readOnly only; data selectors need one ``resources.type`` (by Equals, its
+    only operator);
+    network activity selectors need ``eventSource`` by Equals, and their ``errorCode`` can only
+    be ``VpceAccessDenied``."""
+    label, allowed = CATEGORY_FIELDS[category]
+    extra = set(by_name) - allowed
+    if extra:
+        raise invalid(f"Field {sorted(extra)[0]} is not supported for {label} event selectors.")
+    if category == "Data":
+        kind = by_name.get("resources.type") or {}
+        if set(kind) != {"Field", "Equals"} or len(kind["Equals"]) != 1:
+            raise invalid("Data event selectors must specify one resources.type with Equals.")
+    elif category == "NetworkActivity":
+        source = by_name.get("eventSource")
+        if source is None or set(source) != {"Field", "Equals"}:
+            raise invalid("Network activity event selectors must specify eventSource with Equals.")
+        codes = {v for op, values in (by_name.get("errorCode") or {}).items() if op != "Field"
+                 for v in values}
+        if codes - {NETWORK_ERROR}:
+            raise invalid(f"Invalid value for errorCode: the only valid value is {NETWORK_ERROR}.")
 
 
 def _field_selector(item: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from ..s3 import queries as s3q
 from ..s3.buckets import bucket_name_ok
 from .common import (
     MAX_PREFIX,
-    MAX_TAGS,
     MAX_TRAILS_PER_REGION,
     NS,
     STATUS,
@@ -49,6 +48,7 @@ from .common import (
 )
 from .eventlog import last_event_seq
 from .selectors import DEFAULT_SELECTORS, normalize_advanced, normalize_basic
+from .tagging import checked_tags, merge_tags
 
 Trail = dict[str, Any]
 
@@ -180,25 +180,20 @@ def _check_destination(tx: Tx, trail: Trail, call: Call) -> None:
             )
 
 
-def _tags(items: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for item in items or []:
-        key, value = str(item.get("Key") or ""), str(item.get("Value") or "")
-        if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
-            raise error("InvalidTagParameterException", f"Tag key or value is invalid: {key}")
-        out.append((key, value))
-    return out
-
-
-def _merge_tags(current: dict[str, str], items: list[tuple[str, str]]) -> dict[str, str]:
-    merged = dict(current)
-    merged.update(items)
-    if len(merged) > MAX_TAGS:
+def _check_quota(call: Call, tx: Tx) -> None:
+    """At most five trails of the caller's in the called region; a multi-region trail exists in
+    every region and counts in each (AWS's CloudTrail FAQ and quotas page)."""
+    here = [
+        t
+        for t in tx.list(call.account, TRAIL)
+        if t["HomeRegion"] == call.region or t["IsMultiRegionTrail"]
+    ]
+    if len(here) >= MAX_TRAILS_PER_REGION:
         raise error(
-            "TagsLimitExceededException",
-            f"The number of tags on the trail exceeds the maximum of {MAX_TAGS}.",
+            "MaximumNumberOfTrailsExceededException",
+            f"User: {call.account} already has {MAX_TRAILS_PER_REGION} trails in "
+            f"{call.region}.",
         )
-    return merged
 
 
 # -- the operations ----------------------------------------------------------------------------
@@ -318,7 +313,7 @@ class TrailOps:
         }
         _check_combination(trail)
         _check_bucket_name(trail["S3BucketName"])
-        tags = _merge_tags({}, _tags(params.get("TagsList")))
+        tags = merge_tags({}, checked_tags(params.get("TagsList")))
         if trail["IsOrganizationTrail"]:
             trail["OrganizationId"] = _organization_id(call, tx)
         if self._find(call, tx, name) is not None:
@@ -326,12 +321,7 @@ class TrailOps:
                 "TrailAlreadyExistsException",
                 f"Trail {name} already exists for customer: {call.account}",
             )
-        if len(tx.list(call.account, TRAIL, prefix=f"{call.region}/")) >= MAX_TRAILS_PER_REGION:
-            raise error(
-                "MaximumNumberOfTrailsExceededException",
-                f"User: {call.account} already has {MAX_TRAILS_PER_REGION} trails in "
-                f"{call.region}.",
-            )
+        _check_quota(call, tx)
         _check_destination(tx, trail, call)
         trail["Tags"] = tags
         self._save(tx, trail, revise=False)
@@ -420,13 +410,17 @@ class TrailOps:
             ]
         }
 
-    def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
-        ident = call.params.get("Name")
+    def _trail_here(self, call: Call, tx: Tx, ident: str | None) -> Trail:
+        """The trail ``ident`` names, where a name means a trail of the called region only (a
+        shadow is named by its ARN); TrailNotFoundException names a name as its ARN here."""
         trail = self._trail(call, tx, ident, by_arn=True)
         if trail["HomeRegion"] != call.region and not is_arn(str(ident)):
-            # A shadow trail's status is asked for by its ARN only (AWS's documentation).
             raise not_found(self._shown(call, str(ident), True), call.account)
-        return status_view(self._status(tx, trail))
+        return trail
+
+    def GetTrailStatus(self, call: Call, tx: Tx) -> dict[str, Any]:
+        # A shadow trail's status is asked for by its ARN only (AWS's documentation).
+        return status_view(self._status(tx, self._trail_here(call, tx, call.params.get("Name"))))
 
     # -- logging ----------------------------------------------------------------------------
 
@@ -479,7 +473,8 @@ class TrailOps:
         return _selectors_view(trail)
 
     def GetEventSelectors(self, call: Call, tx: Tx) -> dict[str, Any]:
-        return _selectors_view(self._trail(call, tx, call.params.get("TrailName")))
+        # By name, as GetTrailStatus (AWS's answer, e.g. aws/aws-sdk-go-v2#1957).
+        return _selectors_view(self._trail_here(call, tx, call.params.get("TrailName")))
 
     # -- tags -------------------------------------------------------------------------------
 
@@ -487,6 +482,11 @@ class TrailOps:
         ident = str(resource or "")
         if not is_arn(ident):
             raise error("CloudTrailARNInvalidException", f"ARN {ident} is invalid.")
+        if parse_arn(ident)[0] != call.region:  # tags are reached in the home region only
+            raise error(
+                "CloudTrailARNInvalidException",
+                f"Region in ARN is wrong, you can only access resources in region {call.region}.",
+            )
         trail = self._find(call, tx, ident)
         if trail is None:
             raise error("ResourceNotFoundException", f"Resource {ident} does not exist.")
@@ -496,7 +496,9 @@ class TrailOps:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
         if trail["Account"] != call.account:
             raise _not_management(call)
-        trail["Tags"] = _merge_tags(trail.get("Tags") or {}, _tags(call.params.get("TagsList")))
+        trail["Tags"] = merge_tags(
+            trail.get("Tags") or {}, checked_tags(call.params.get("TagsList"))
+        )
         self._save(tx, trail, revise=False)
         return {}
 
@@ -504,7 +506,7 @@ class TrailOps:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
         if trail["Account"] != call.account:
             raise _not_management(call)
-        doomed = {key for key, _ in _tags(call.params.get("TagsList"))}
+        doomed = {key for key, _ in checked_tags(call.params.get("TagsList"), adding=False)}
         trail["Tags"] = {k: v for k, v in (trail.get("Tags") or {}).items() if k not in doomed}
         self._save(tx, trail, revise=False)
         return {}
