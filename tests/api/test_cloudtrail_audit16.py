@@ -166,6 +166,8 @@ def test_network_activity_selector_as_aws_documents_it(ct: Any, trail: str) -> N
      {"Field": "readOnly", "Equals": ["true"]}],
     [{"Field": "eventSource", "Equals": ["kms.amazonaws.com"]},
      {"Field": "errorCode", "Equals": ["AccessDenied"]}],
+    [{"Field": "eventSource", "Equals": ["kms.amazonaws.com"]},  # a data events' field
+     {"Field": "userIdentity.arn", "Equals": ["arn:aws:iam::111111111111:user/x"]}],
 ])
 def test_network_activity_selector_refusals(ct: Any, trail: str,
                                             fields: list[dict[str, Any]]) -> None:

@@ -79,8 +79,7 @@ CATEGORY_FIELDS: Final[dict[str, tuple[str, frozenset[str]]]] = {
     "NetworkActivity": (
         "network activity",
         frozenset(
-            {"eventCategory", "eventSource", "eventName", "errorCode", "vpcEndpointId",
-             "userIdentity.arn"}
+            {"eventCategory", "eventSource", "eventName", "errorCode", "vpcEndpointId"}
         ),
     ),
 }
@@ -189,9 +188,8 @@ def normalize_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _check_category_fields(category: str, by_name: dict[str, dict[str, Any]]) -> None:
     """The fields of one advanced selector suit its event category: management selectors take
     eventSource and readOnly only; data selectors need one ``resources.type`` (by Equals, its
-    only operator);
-    network activity selectors need ``eventSource`` by Equals, and their ``errorCode`` can only
-    be ``VpceAccessDenied``."""
+    only operator); network activity selectors need ``eventSource`` by Equals, and their
+    ``errorCode`` can only be ``VpceAccessDenied``."""
     label, allowed = CATEGORY_FIELDS[category]
     extra = set(by_name) - allowed
     if extra:
