@@ -1,0 +1,85 @@
+"""Audit 16: IAM role and STS AssumeRole behaviour checked against AWS's documentation, driven
+through boto3 against a real server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .scenario_setup import Keys, World
+from .server import MANAGEMENT
+
+
+def _arn(name: str) -> str:
+    return f"arn:aws:iam::{MANAGEMENT}:role/{name}"
+
+
+def _trust(*actions: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+            "Action": list(actions),
+        }],
+    })
+
+
+def _refusal(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    err = exc.value.response
+    return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def source_session(world: World) -> Keys:
+    """A session of a role (allowed to assume roles) that carries the source identity 'alice'."""
+    iam: Any = world.client("iam", world.admin)
+    iam.create_role(
+        RoleName="a16-si-first",
+        AssumeRolePolicyDocument=_trust("sts:AssumeRole", "sts:SetSourceIdentity"),
+    )
+    iam.put_role_policy(
+        RoleName="a16-si-first", PolicyName="assume-any",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            "Resource": "*",
+        }]}),
+    )
+    iam.create_role(RoleName="a16-si-plain", AssumeRolePolicyDocument=_trust("sts:AssumeRole"))
+    iam.create_role(
+        RoleName="a16-si-allowed",
+        AssumeRolePolicyDocument=_trust("sts:AssumeRole", "sts:SetSourceIdentity"),
+    )
+    return world.assume(world.admin, _arn("a16-si-first"), "first", SourceIdentity="alice")
+
+
+def test_chained_source_identity_needs_set_source_identity_in_the_trust(
+    world: World, source_session: Keys
+) -> None:
+    """AWS (IAM User Guide, 'Permissions required to set source identity'): in role chaining
+    the source identity persists, and the target role's trust policy must allow
+    sts:SetSourceIdentity, or the AssumeRole call fails, even when SourceIdentity is not
+    passed again."""
+    sts: Any = world.client("sts", source_session)
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=_arn("a16-si-plain"), RoleSessionName="second")
+    assert _refusal(exc) == (
+        "AccessDenied",
+        f"User: arn:aws:sts::{MANAGEMENT}:assumed-role/a16-si-first/first is not authorized "
+        f"to perform: sts:SetSourceIdentity on resource: {_arn('a16-si-plain')}",
+        403,
+    )
+
+
+def test_chained_source_identity_is_kept_where_the_trust_allows_it(
+    world: World, source_session: Keys
+) -> None:
+    sts: Any = world.client("sts", source_session)
+    out = sts.assume_role(RoleArn=_arn("a16-si-allowed"), RoleSessionName="second")
+    assert out["SourceIdentity"] == "alice"
+    assert out["AssumedRoleUser"]["Arn"] == (
+        f"arn:aws:sts::{MANAGEMENT}:assumed-role/a16-si-allowed/second"
+    )
