@@ -83,3 +83,46 @@ def test_chained_source_identity_is_kept_where_the_trust_allows_it(
     assert out["AssumedRoleUser"]["Arn"] == (
         f"arn:aws:sts::{MANAGEMENT}:assumed-role/a16-si-allowed/second"
     )
+
+
+CHAIN_LIMIT = (
+    "ValidationError",
+    "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
+    "chaining.",
+    400,
+)
+
+
+@pytest.fixture(scope="module")
+def long_role(world: World) -> str:
+    iam: Any = world.client("iam", world.admin)
+    iam.create_role(
+        RoleName="a16-long", MaxSessionDuration=43200,
+        AssumeRolePolicyDocument=_trust("sts:AssumeRole"),
+    )
+    return _arn("a16-long")
+
+
+def test_session_token_credentials_assume_roles_for_one_hour_at_most(
+    world: World, long_role: str
+) -> None:
+    """AWS's knowledge-center article on the role-chaining limit: an MFA user's
+    GetSessionToken credentials used to assume a role are held to the one-hour limit, and a
+    longer DurationSeconds fails with the role-chaining ValidationError (the failure tools
+    such as aws-vault report for GetSessionToken followed by AssumeRole)."""
+    creds = world.client("sts", world.admin).get_session_token(DurationSeconds=900)
+    token = creds["Credentials"]
+    keys = Keys(token["AccessKeyId"], token["SecretAccessKey"], token["SessionToken"])
+    with pytest.raises(ClientError) as exc:
+        world.assume(keys, long_role, "via-token", DurationSeconds=7200)
+    assert _refusal(exc) == CHAIN_LIMIT
+    session = world.client("sts", keys).assume_role(
+        RoleArn=long_role, RoleSessionName="via-token", DurationSeconds=3600
+    )
+    assert session["AssumedRoleUser"]["Arn"].endswith(":assumed-role/a16-long/via-token")
+    # the same user's long-term keys still get the role's longer sessions
+    direct = world.client("sts", world.admin).assume_role(
+        RoleArn=long_role, RoleSessionName="direct", DurationSeconds=7200
+    )
+    issued = direct["Credentials"]["Expiration"] - session["Credentials"]["Expiration"]
+    assert 3500 < issued.total_seconds() < 3700
