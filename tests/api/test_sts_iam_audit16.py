@@ -126,3 +126,55 @@ def test_session_token_credentials_assume_roles_for_one_hour_at_most(
     )
     issued = direct["Credentials"]["Expiration"] - session["Credentials"]["Expiration"]
     assert 3500 < issued.total_seconds() < 3700
+
+
+@pytest.fixture(scope="module")
+def bounded_user(world: World) -> tuple[Keys, str]:
+    """A user with no identity policy, named directly by a role's trust policy, and a
+    permissions boundary that allows only S3."""
+    iam: Any = world.client("iam", world.admin)
+    boundary = iam.create_policy(
+        PolicyName="a16-s3-only-boundary",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    )["Policy"]["Arn"]
+    iam.create_user(UserName="a16-bounded")
+    key = iam.create_access_key(UserName="a16-bounded")["AccessKey"]
+    user_arn = f"arn:aws:iam::{MANAGEMENT}:user/a16-bounded"
+    iam.create_role(
+        RoleName="a16-trusts-user",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}]}),
+    )
+    return Keys(key["AccessKeyId"], key["SecretAccessKey"]), boundary
+
+
+def test_trust_naming_a_user_still_needs_the_users_boundary(
+    world: World, bounded_user: tuple[Keys, str]
+) -> None:
+    """IAM User Guide (updating a role trust policy): a user named as the trust policy's
+    principal who cannot assume the role should check their permissions boundary, which must
+    allow sts:AssumeRole.  Without a boundary the same user needs no identity policy."""
+    keys, boundary = bounded_user
+    role = _arn("a16-trusts-user")
+    assert world.assume(keys, role, "unbounded").token
+    iam: Any = world.client("iam", world.admin)
+    iam.put_user_permissions_boundary(UserName="a16-bounded", PermissionsBoundary=boundary)
+    try:
+        with pytest.raises(ClientError) as exc:
+            world.assume(keys, role, "bounded")
+        assert _refusal(exc) == (
+            "AccessDenied",
+            f"User: arn:aws:iam::{MANAGEMENT}:user/a16-bounded is not authorized to perform: "
+            f"sts:AssumeRole on resource: {role}",
+            403,
+        )
+        assume_ok = iam.create_policy(
+            PolicyName="a16-assume-boundary",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}),
+        )["Policy"]["Arn"]
+        iam.put_user_permissions_boundary(UserName="a16-bounded", PermissionsBoundary=assume_ok)
+        assert world.assume(keys, role, "bounded").token
+    finally:
+        iam.delete_user_permissions_boundary(UserName="a16-bounded")
