@@ -448,7 +448,9 @@ def _authorize_assume_role(
     actions = ["sts:AssumeRole"]
     if ctx.params.get("Tags") or ctx.params.get("TransitiveTagKeys"):
         actions.append("sts:TagSession")
-    if ctx.params.get("SourceIdentity"):
+    # A session that carries a source identity passes it on (role chaining): AWS asks for
+    # sts:SetSourceIdentity then too, passed or not (IAM User Guide, source identity).
+    if ctx.params.get("SourceIdentity") or p.source_identity:
         actions.append("sts:SetSourceIdentity")
     for action in actions:
         decision = evaluate(Request(caller, action, role_arn, keys, resource_account), full)

@@ -10,9 +10,10 @@ Order of evaluation:
 3. Trust policies (``sts:AssumeRole``...) must always allow (``no-resource-allow``).  A
    cross-account request needs the resource policy to allow (``no-resource-allow``) AND the
    caller's side to allow.
-4. Same account: a resource-policy grant naming the caller directly allows on its own; one
-   naming the caller's role needs the boundary and session policy to allow as well; one naming
-   the account adds nothing (spec 2.3).
+4. Same account: a resource-policy grant naming the caller directly allows on its own (but a
+   trust policy naming an IAM user needs the user's boundary to allow too); one naming the
+   caller's role needs the boundary and session policy to allow as well; one naming the
+   account adds nothing (spec 2.3).
 5. The caller's side: the root user is allowed in its own account; otherwise an identity-policy
    Allow is needed (``no-identity-allow``), then the boundary (``boundary``) and session
    policies (``session-policy``) if present.  Services, identity providers and anonymous
@@ -300,6 +301,12 @@ def _combine(
 
     # Same account (spec 2.3): how the resource/trust policy names the caller decides.
     kinds = {k for _, k in resource_allows}
+    if DIRECT in kinds and is_trust and request.caller.kind == "user":
+        # A trust policy naming the user still needs the user's boundary to allow (IAM User
+        # Guide, updating a role trust policy); other resource policies are not limited by it.
+        if not boundary_ok:
+            return _deny("boundary")
+        return Decision("allowed", tuple(grants + limits + scp))
     if DIRECT in kinds:
         return Decision("allowed", tuple(grants + scp))
     if ROLE in kinds:

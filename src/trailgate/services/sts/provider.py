@@ -182,7 +182,8 @@ class StsProvider:
         if role is None:  # authorize already refused unknown roles; defensive
             raise ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRole", 403)
         chained = p.kind == "assumed_role"
-        duration = _session_duration(params, role, chained)
+        # AWS counts GetSessionToken credentials as role chaining for the one-hour cap too
+        duration = _session_duration(params, role, chained or p.via_session_token)
         source_identity = _source_identity(params, role, p)
         check_session_policy(params.get("Policy"))
         tags, transitive = _session_tags(params, p)
@@ -280,7 +281,10 @@ def _jwt_issuer(token: str) -> str | None:
 
 def _session_duration(params: dict[str, Any], role: dict[str, Any], chained: bool) -> int:
     """AssumeRole's DurationSeconds (default 3600), within the role's MaxSessionDuration and,
-    for role chaining, one hour."""
+    for role chaining, one hour.  AWS applies that hour to any temporary credentials calling
+    AssumeRole, GetSessionToken ones included (the knowledge-center article on the
+    role-chaining limit says so of MFA users' session-token credentials; tools that assume
+    roles with them hit the same ValidationError)."""
     max_duration = int(role.get("MaxSessionDuration", 3600))
     duration = params.get("DurationSeconds")
     if duration is None:
