@@ -158,3 +158,40 @@ def test_an_acl_grant_to_another_account_still_needs_its_identity_allow(
         for policy in ("a16-list", "a16-read"):
             with contextlib.suppress(ClientError):
                 e_iam.delete_user_policy(UserName="e-user", PolicyName=policy)
+
+
+def test_an_object_of_another_owner_is_granted_by_its_acl_not_the_bucket_policy(
+    world: World, writer_bucket: tuple[Any, str]
+) -> None:
+    admin, name = writer_bucket
+    e_account = world.accounts["E"]
+    e_iam = member_iam(world, "E")
+    allow_user(e_iam, "e-user", "a16-write", ["s3:PutObject", "s3:GetObject"])
+    e_user = world.client("s3", world.users["E"])
+    writes = {"Effect": "Allow", "Principal": {"AWS": e_account}, "Action": "s3:PutObject",
+              "Resource": f"arn:aws:s3:::{name}/*"}
+    admin.put_bucket_policy(Bucket=name, Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [writes]}))
+    try:
+        e_user.put_object(Bucket=name, Key="by-e", Body=b"E's")
+        e_user.put_object(Bucket=name, Key="handed", Body=b"handed over",
+                          ACL="bucket-owner-full-control")
+        admin.put_object(Bucket=name, Key="own", Body=b"own")
+        # E owns "by-e": the bucket owner's administrator reads neither it nor its ACL.
+        for call, code in ((admin.get_object, "AccessDenied"), (admin.head_object, "403"),
+                           (admin.get_object_acl, "AccessDenied")):
+            assert refused(call, Bucket=name, Key="by-e")[::2] == (code, 403)
+        # A grant of FULL_CONTROL to the bucket owner opens it; the owner's own objects as ever.
+        assert admin.get_object(Bucket=name, Key="handed")["Body"].read() == b"handed over"
+        assert admin.get_object(Bucket=name, Key="own")["Body"].read() == b"own"
+        # E reads its own object through its identity policy alone...
+        assert e_user.get_object(Bucket=name, Key="by-e")["Body"].read() == b"E's"
+        # ...but not what the bucket owner owns, nor past a Deny of the bucket policy.
+        assert refused(e_user.get_object, Bucket=name, Key="own")[::2] == ("AccessDenied", 403)
+        admin.put_bucket_policy(Bucket=name, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [writes, {
+                "Effect": "Deny", "Principal": {"AWS": e_account}, "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{name}/by-*"}]}))
+        assert refused(e_user.get_object, Bucket=name, Key="by-e")[::2] == ("AccessDenied", 403)
+    finally:
+        e_iam.delete_user_policy(UserName="e-user", PolicyName="a16-write")

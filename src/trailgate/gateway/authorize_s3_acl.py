@@ -15,6 +15,12 @@ ACL permission -> actions (S3 User Guide, "Access control list (ACL) overview"):
 - on an object: READ reads it (``s3:GetObject``, ``s3:GetObjectVersion``), READ_ACP / WRITE_ACP
   read / write its ACL (and a version's);
 - FULL_CONTROL: all of the above for where it is granted.
+
+An object another account owns (written by it while the bucket's ACLs were enabled, without
+handing ownership over) is that account's resource: the bucket policy cannot grant reads of it
+or of its ACL, only its ACL can (and the object owner's own principals through their identity
+policies); the bucket policy's Deny statements still apply (S3 User Guide, "How Amazon S3
+authorizes a request for an object operation").
 """
 
 from __future__ import annotations
@@ -50,9 +56,10 @@ _OBJECT: Final[dict[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True, slots=True)
 class ObjectAcl:
-    """The ACL of the object a request names (``resource``: its ARN)."""
+    """The owner (account id) and ACL of the object a request names (``resource``: its ARN)."""
 
     resource: str
+    owner: str
     grants: tuple[dict[str, Any], ...]
 
 
@@ -79,17 +86,15 @@ def _principal(grantee: dict[str, Any], caller: Caller, ignore_public: bool) -> 
     return None
 
 
-def acl_policy(
+def _acl_statements(
     caller: Caller,
     action: str,
     resource: str,
     bucket: dict[str, Any],
     object_acl: ObjectAcl | None,
-) -> BoundPolicy | None:
-    """The ACL grants of ``bucket`` (and of the object, for an action on it) that allow
-    ``caller`` ``action`` on ``resource``, as a resource policy; None when none do."""
-    if not acls_enabled(bucket):
-        return None
+) -> list[dict[str, Any]]:
+    """Allow statements for the ACL grants of ``bucket`` (and of the object, for an action on
+    it) that give ``caller`` ``action`` on ``resource``."""
     ignore_public = bool((bucket.get("PublicAccessBlock") or {}).get("IgnorePublicAcls"))
     bucket_grants = tuple(bucket.get("Acl") or ())
     if resource == bucket_arn(str(bucket["Name"])):
@@ -107,13 +112,58 @@ def acl_policy(
             principal = _principal(grant.get("Grantee") or {}, caller, ignore_public)
             if principal is not None:
                 principals[json.dumps(principal, sort_keys=True)] = principal
-    if not principals:
-        return None
     # Built for this one action on this one resource: "*" (an object key's own "*", "?" or
     # "${...}" would read as wildcards or policy variables in an ARN).
-    text = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "AclGrant", "Effect": "Allow", "Principal": principal, "Action": action,
-         "Resource": "*"}
-        for principal in principals.values()
-    ]})
-    return BoundPolicy.bind(PolicyDoc(f"ACL of {resource}", PolicyType.RESOURCE, text), "s3")
+    return [{"Sid": "AclGrant", "Effect": "Allow", "Principal": principal, "Action": action,
+             "Resource": "*"} for principal in principals.values()]
+
+
+def _bind(name: str, statements: list[dict[str, Any]]) -> BoundPolicy:
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return BoundPolicy.bind(PolicyDoc(name, PolicyType.RESOURCE, text), "s3")
+
+
+def acl_policy(
+    caller: Caller,
+    action: str,
+    resource: str,
+    bucket: dict[str, Any],
+    object_acl: ObjectAcl | None,
+) -> BoundPolicy | None:
+    """The ACL grants that allow ``caller`` ``action`` on ``resource``, as a resource policy;
+    None when none do (or the bucket's ACLs are disabled)."""
+    if not acls_enabled(bucket):
+        return None
+    statements = _acl_statements(caller, action, resource, bucket, object_acl)
+    return _bind(f"ACL of {resource}", statements) if statements else None
+
+
+def foreign_object(
+    action: str, resource: str, bucket: dict[str, Any], object_acl: ObjectAcl | None
+) -> ObjectAcl | None:
+    """The object ``action`` reads (or whose ACL it reads or writes) when another account than
+    the bucket owner owns it; else None."""
+    if (
+        object_acl is None
+        or object_acl.resource != resource
+        or object_acl.owner == str(bucket["Owner"])
+        or not any(action.lower() in actions for actions in _OBJECT.values())
+    ):
+        return None
+    return object_acl
+
+
+def foreign_object_policy(
+    caller: Caller, action: str, bucket: dict[str, Any], found: ObjectAcl
+) -> BoundPolicy | None:
+    """What decides on an object of another owner besides that owner's identity policies: the
+    bucket policy's Deny statements and the object's (and bucket's) ACL grants."""
+    statements: list[dict[str, Any]] = []
+    if bucket.get("Policy"):
+        listed = json.loads(str(bucket["Policy"])).get("Statement") or []
+        listed = listed if isinstance(listed, list) else [listed]
+        statements += [st for st in listed if isinstance(st, dict) and st.get("Effect") == "Deny"]
+    statements += _acl_statements(caller, action, found.resource, bucket, found)
+    if not statements:
+        return None
+    return _bind(f"bucket policy denials and ACL of {found.resource}", statements)

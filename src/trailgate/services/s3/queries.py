@@ -77,8 +77,11 @@ def object_tags(
 
 def object_acl(
     tx: Tx, bucket: str, key: str, version: str | None = None
-) -> list[dict[str, Any]]:
-    """The grants of the object's ACL (or of its version ``version``'s): none when it does not
-    exist, is a delete marker, or was written while the bucket's ACLs were disabled."""
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """The owner (account id) of the object (or of its version ``version``) and its ACL's
+    grants: ``(None, [])`` when it does not exist or is a delete marker; no grants when it was
+    written while the bucket's ACLs were disabled."""
     data = _object(tx, bucket, key, version)
-    return list((data or {}).get("Acl") or [])
+    if data is None or data.get("DeleteMarker"):
+        return None, []
+    return str(data.get("Owner") or "") or None, list(data.get("Acl") or [])
