@@ -26,6 +26,14 @@ from ..services.s3 import queries as s3q
 from ..services.s3.access import policy_is_public
 from ..services.s3_actions import bucket_arn, object_arn, s3_action
 from .authorize_lock import extra_lock_actions, install_lock_checks, lock_keys
+from .authorize_s3_acl import (
+    OBJECT_ACL,
+    ObjectAcl,
+    acl_policy,
+    acls_enabled,
+    foreign_object,
+    foreign_object_policy,
+)
 from .context import RequestContext
 from .denial_wording import why_denied
 
@@ -197,9 +205,21 @@ def _decide(
     bucket: dict[str, Any] | None,
 ) -> Decision:
     owner = bucket["Owner"] if bucket is not None else None
+    found = foreign_object(action, resource, bucket, bucket.get(OBJECT_ACL)) if bucket else None
+    if bucket is not None and found is not None:
+        # Another account's object: its owner's resource (module doc of authorize_s3_acl).
+        request = Request(caller, action, resource, keys, found.owner)
+        policy = foreign_object_policy(caller, action, bucket, found)
+        return evaluate(request, policies.with_resource(policy))
     bound = _bucket_policy(bucket) if bucket is not None else None
     request = Request(caller, action, resource, keys, owner)
     decision = evaluate(request, policies.with_resource(bound))
+    if not decision.allowed and decision.effect != "explicitDeny" and bucket is not None:
+        # No policy granted (and none denied): an ACL grant may (ACLs enabled only); when it
+        # does not either, its decision names what is still missing (the caller's own side).
+        acl = acl_policy(caller, action, resource, bucket, bucket.get(OBJECT_ACL))
+        if acl is not None:
+            return evaluate(request, policies.with_resource(acl))
     if decision.allowed and bucket is not None:
         pab = bucket.get("PublicAccessBlock") or {}
         if (
@@ -230,10 +250,10 @@ def authorize_s3(
     else:
         key = str(ctx.params.get("Key", ""))
         tagged = target == "object" and operation in _EXISTING_TAG_OPERATIONS
-        # One read transaction for the bucket and, where policies may ask, the object's tags.
-        bucket, tags = read(lambda tx: (
-            s3q.bucket(tx, name),
-            s3q.object_tags(tx, name, key, version) if tagged else None))
+        # One read transaction for the bucket and, where policies may ask, the object's tags
+        # and (its bucket's ACLs enabled) its ACL.
+        bucket, tags, (object_owner, acl) = read(lambda tx: _read_targets(
+            tx, name, key if target == "object" else None, version, tagged))
         if operation == "CreateBucket":
             # Creating is decided in the caller's own account; a name that is taken gets
             # BucketAlreadyExists / BucketAlreadyOwnedByYou from the provider.
@@ -250,6 +270,8 @@ def authorize_s3(
         resource = bucket_arn(name)
         if target == "object":
             resource = object_arn(name, key)
+            if bucket is not None and object_owner is not None:
+                bucket = {**bucket, OBJECT_ACL: ObjectAcl(resource, object_owner, tuple(acl))}
             for tag, value in (tags or {}).items():  # s3:ExistingObjectTag/<key>
                 keys[f"s3:existingobjecttag/{tag.lower()}"] = (value,)
     install_lock_checks(ctx, lambda act, arn: _decide(
@@ -264,6 +286,19 @@ def authorize_s3(
         raise refusal(ctx, read, action, resource, decision,
                       bucket["Owner"] if bucket is not None else None)
     _after_allowed(ctx, read, policies, keys, caller, bucket, resource)
+
+
+def _read_targets(
+    tx: Any, name: str, key: str | None, version: Any, tagged: bool
+) -> tuple[dict[str, Any] | None, dict[str, str] | None, tuple[str | None, list[Any]]]:
+    """The bucket, and for an object request the object's tags (when asked) and its owner and
+    ACL (when the bucket's ACLs are enabled)."""
+    bucket = s3q.bucket(tx, name)
+    if bucket is None or key is None:
+        return bucket, None, (None, [])
+    tags = s3q.object_tags(tx, name, key, version) if tagged else None
+    acl = s3q.object_acl(tx, name, key, version) if acls_enabled(bucket) else (None, [])
+    return bucket, tags, acl
 
 
 def _refused_keys(

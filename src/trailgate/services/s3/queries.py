@@ -43,7 +43,7 @@ from ...store.interface import Tx
 from .common import BUCKET, NS, canonical_id, objects_kind
 from .versions import find
 
-__all__ = ["bucket", "canonical_id", "object_tags"]
+__all__ = ["bucket", "canonical_id", "object_acl", "object_tags"]
 
 
 def bucket(tx: Tx, name: str) -> dict[str, Any] | None:
@@ -56,16 +56,32 @@ def bucket(tx: Tx, name: str) -> dict[str, Any] | None:
     return data
 
 
+def _object(tx: Tx, bucket: str, key: str, version: str | None) -> dict[str, Any] | None:
+    """The object record (or its version ``version``'s), or None."""
+    if version is None:
+        return tx.get(NS, objects_kind(bucket), key)
+    found = find(tx, {"Name": bucket, "Versioning": "Enabled"}, key, version)
+    return None if found is None else found.record
+
+
 def object_tags(
     tx: Tx, bucket: str, key: str, version: str | None = None
 ) -> dict[str, str] | None:
     """The tags of the object (or of its version ``version``: ``s3:ExistingObjectTag/<key>``),
     or None when it does not exist."""
-    if version is None:
-        data = tx.get(NS, objects_kind(bucket), key)
-    else:
-        found = find(tx, {"Name": bucket, "Versioning": "Enabled"}, key, version)
-        data = None if found is None else found.record
+    data = _object(tx, bucket, key, version)
     if data is None:
         return None
     return dict(data.get("Tags") or {})
+
+
+def object_acl(
+    tx: Tx, bucket: str, key: str, version: str | None = None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """The owner (account id) of the object (or of its version ``version``) and its ACL's
+    grants: ``(None, [])`` when it does not exist or is a delete marker; no grants when it was
+    written while the bucket's ACLs were disabled."""
+    data = _object(tx, bucket, key, version)
+    if data is None or data.get("DeleteMarker"):
+        return None, []
+    return str(data.get("Owner") or "") or None, list(data.get("Acl") or [])
