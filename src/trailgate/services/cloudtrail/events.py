@@ -414,9 +414,10 @@ class EventHistoryOps:
 
     def LookupEvents(self, call: Call, tx: Any) -> dict[str, Any]:
         query = _query(call)
+        # A token is checked first: one from another query is refused, Insights or not.
+        before = _read_token(call.params.get("NextToken"), query)
         if query.insight:
             return {"Events": []}  # trailgate produces no Insights events
-        before = _read_token(call.params.get("NextToken"), query)
         index = _index(tx)
         if query.attr == "EventId":
             return {"Events": _by_event_id(index, query, before)}
