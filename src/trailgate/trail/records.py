@@ -108,7 +108,7 @@ def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None
         "eventName": name,
         "awsRegion": _region(call),
         "sourceIPAddress": invoked_by or call.source_ip,
-        "userAgent": invoked_by or _clip(call.user_agent),
+        "userAgent": invoked_by or _user_agent(call),
     }
     if failed:
         record["errorCode"] = call.error_code
@@ -144,14 +144,22 @@ def _region(call: CallInfo) -> str:
     return call.region or GLOBAL_REGION
 
 
-def _clip(text: str) -> str:
-    """At most 1 KB of UTF-8, never cutting a character in half."""
-    if len(text) <= MAX_TEXT_BYTES // 4:  # 4 bytes per character at most
+def _user_agent(call: CallInfo) -> str:
+    """The client's User-Agent; S3 writes it in square brackets (``[aws-cli/2.18.5 ...]``,
+    ``[]`` when there is none), the brackets inside the 1 KB."""
+    if call.service == "s3":
+        return f"[{_clip(call.user_agent, MAX_TEXT_BYTES - 2)}]"
+    return _clip(call.user_agent)
+
+
+def _clip(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """At most ``limit`` bytes of UTF-8, never cutting a character in half."""
+    if len(text) <= limit // 4:  # 4 bytes per character at most
         return text
     raw = text.encode("utf-8", "surrogatepass")
-    if len(raw) <= MAX_TEXT_BYTES:
+    if len(raw) <= limit:
         return text
-    return raw[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
+    return raw[:limit].decode("utf-8", "ignore")
 
 
 # -- additionalEventData (S3) -------------------------------------------------------------------
