@@ -114,3 +114,34 @@ def test_s3_user_agent_brackets_stay_within_1kb() -> None:
     assert record["userAgent"] == "[" + "x" * 1022 + "]"
     [(_, empty)] = build_records(replace(base, user_agent=""))
     assert empty["userAgent"] == "[]"
+
+
+# -- awsRegion of STS ---------------------------------------------------------------------------
+
+
+def looked_up_in(env: Env, region: str, event_name: str, request_id: str) -> list[str]:
+    """awsRegion of every event-history record of ``request_id`` in ``region``'s history."""
+    ct = env.server.client("cloudtrail", region=region)
+    events = ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": event_name}])["Events"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    return [r["awsRegion"] for r in records if r["requestID"] == request_id]
+
+
+def test_sts_calls_are_logged_in_the_region_of_their_endpoint(env: Env) -> None:
+    """AWS: a call to a regional STS endpoint (botocore's default; it signs for that region) is
+    logged in that region, and a single-region trail elsewhere does not get it (IAM User
+    Guide, logging IAM and AWS STS API calls with CloudTrail); the global endpoint's calls are
+    logged in us-east-1."""
+    west = env.client("sts", region="eu-west-1")
+    regional = [rid(west.get_caller_identity()) for _ in range(2)]  # 2nd: from its template
+    east = rid(env.client("sts").get_caller_identity())
+    for request_id in regional:
+        deadline = time.monotonic() + 20
+        while not (found := looked_up_in(env, "eu-west-1", "GetCallerIdentity", request_id)):
+            assert time.monotonic() < deadline, f"{request_id} not in eu-west-1's history"
+            time.sleep(0.3)
+        assert found == ["eu-west-1"]
+        assert looked_up_in(env, "us-east-1", "GetCallerIdentity", request_id) == []
+    assert delivered(env, east)["awsRegion"] == "us-east-1"
+    assert env.reader.missing(MANAGEMENT, regional) == set(regional)

@@ -68,6 +68,7 @@ Record = dict[str, Any]
 EVENT_VERSION: Final = "1.08"
 GLOBAL_REGION: Final = "us-east-1"
 GLOBAL_SERVICES: Final = frozenset({"iam", "sts", "organizations"})
+ALWAYS_GLOBAL_SERVICES: Final = frozenset({"iam", "organizations"})  # STS has regional endpoints
 MAX_TEXT_BYTES: Final = 1024
 DEFAULT_TLS_VERSION: Final = "TLSv1.3"
 DEFAULT_CIPHER_SUITE: Final = "TLS_AES_128_GCM_SHA256"
@@ -139,7 +140,10 @@ def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None
 
 
 def _region(call: CallInfo) -> str:
-    if call.service in GLOBAL_SERVICES:
+    """IAM and Organizations: us-east-1.  STS: the region of the endpoint called, i.e. its
+    signing region (us-east-1 for the global endpoint, ``eu-west-1`` for
+    sts.eu-west-1.amazonaws.com), as AWS logs regional STS calls in their own region."""
+    if call.service in ALWAYS_GLOBAL_SERVICES:
         return GLOBAL_REGION
     return call.region or GLOBAL_REGION
 
@@ -258,6 +262,12 @@ def record_region(record: Record) -> str:
 
 def is_global_service_event(record: Record) -> bool:
     """IAM / global-endpoint STS / Organizations events: delivered by a single-region trail
-    only when it is in us-east-1 with IncludeGlobalServiceEvents (spec 7.2)."""
+    only when it is in us-east-1 with IncludeGlobalServiceEvents (spec 7.2).  An STS call
+    to a regional endpoint is a regional event of its region."""
     source = record.get("eventSource", "")
-    return isinstance(source, str) and source.split(".", 1)[0] in GLOBAL_SERVICES
+    if not isinstance(source, str):
+        return False
+    service = source.split(".", 1)[0]
+    if service == "sts":
+        return record_region(record) == GLOBAL_REGION
+    return service in GLOBAL_SERVICES
