@@ -68,6 +68,7 @@ Record = dict[str, Any]
 EVENT_VERSION: Final = "1.08"
 GLOBAL_REGION: Final = "us-east-1"
 GLOBAL_SERVICES: Final = frozenset({"iam", "sts", "organizations"})
+ALWAYS_GLOBAL_SERVICES: Final = frozenset({"iam", "organizations"})  # STS has regional endpoints
 MAX_TEXT_BYTES: Final = 1024
 DEFAULT_TLS_VERSION: Final = "TLSv1.3"
 DEFAULT_CIPHER_SUITE: Final = "TLS_AES_128_GCM_SHA256"
@@ -108,7 +109,7 @@ def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None
         "eventName": name,
         "awsRegion": _region(call),
         "sourceIPAddress": invoked_by or call.source_ip,
-        "userAgent": invoked_by or _clip(call.user_agent),
+        "userAgent": invoked_by or _user_agent(call),
     }
     if failed:
         record["errorCode"] = call.error_code
@@ -139,19 +140,30 @@ def _record(call: CallInfo, identity: Record, recipient: str, shared: str | None
 
 
 def _region(call: CallInfo) -> str:
-    if call.service in GLOBAL_SERVICES:
+    """IAM and Organizations: us-east-1.  STS: the region of the endpoint called, i.e. its
+    signing region (us-east-1 for the global endpoint, ``eu-west-1`` for
+    sts.eu-west-1.amazonaws.com), as AWS logs regional STS calls in their own region."""
+    if call.service in ALWAYS_GLOBAL_SERVICES:
         return GLOBAL_REGION
     return call.region or GLOBAL_REGION
 
 
-def _clip(text: str) -> str:
-    """At most 1 KB of UTF-8, never cutting a character in half."""
-    if len(text) <= MAX_TEXT_BYTES // 4:  # 4 bytes per character at most
+def _user_agent(call: CallInfo) -> str:
+    """The client's User-Agent; S3 writes it in square brackets (``[aws-cli/2.18.5 ...]``,
+    ``[]`` when there is none), the brackets inside the 1 KB."""
+    if call.service == "s3":
+        return f"[{_clip(call.user_agent, MAX_TEXT_BYTES - 2)}]"
+    return _clip(call.user_agent)
+
+
+def _clip(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """At most ``limit`` bytes of UTF-8, never cutting a character in half."""
+    if len(text) <= limit // 4:  # 4 bytes per character at most
         return text
     raw = text.encode("utf-8", "surrogatepass")
-    if len(raw) <= MAX_TEXT_BYTES:
+    if len(raw) <= limit:
         return text
-    return raw[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
+    return raw[:limit].decode("utf-8", "ignore")
 
 
 # -- additionalEventData (S3) -------------------------------------------------------------------
@@ -250,6 +262,12 @@ def record_region(record: Record) -> str:
 
 def is_global_service_event(record: Record) -> bool:
     """IAM / global-endpoint STS / Organizations events: delivered by a single-region trail
-    only when it is in us-east-1 with IncludeGlobalServiceEvents (spec 7.2)."""
+    only when it is in us-east-1 with IncludeGlobalServiceEvents (spec 7.2).  An STS call
+    to a regional endpoint is a regional event of its region."""
     source = record.get("eventSource", "")
-    return isinstance(source, str) and source.split(".", 1)[0] in GLOBAL_SERVICES
+    if not isinstance(source, str):
+        return False
+    service = source.split(".", 1)[0]
+    if service == "sts":
+        return record_region(record) == GLOBAL_REGION
+    return service in GLOBAL_SERVICES

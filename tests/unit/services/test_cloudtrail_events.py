@@ -78,7 +78,8 @@ def info(
         "event_time": T0 + timedelta(minutes=minute),
         "service": service,
         "operation": operation,
-        "region": "eu-west-1",
+        # STS through its global endpoint (signed for us-east-1), the others in eu-west-1
+        "region": "us-east-1" if service == "sts" else "eu-west-1",
         "source_ip": "198.51.100.7",
         "user_agent": "Boto3/1.44.8",
         "principal": principal,

@@ -117,6 +117,7 @@ def assume_role(principal: Principal = USER, **extra: Any) -> CallInfo:
         "resource_account": ADMIN,
         "tls": True,
         "host": "sts.amazonaws.com",
+        "region": "us-east-1",  # the global endpoint's signing region
     }
     fields.update(extra)
     return call("sts", "AssumeRole", **fields)
@@ -458,14 +459,24 @@ def test_classification(
 
 
 @pytest.mark.parametrize(("service", "region"), [
-    ("iam", "us-east-1"), ("sts", "us-east-1"), ("organizations", "us-east-1"),
+    ("iam", "us-east-1"), ("organizations", "us-east-1"),
     ("s3", "eu-west-1"), ("cloudtrail", "eu-west-1"),
 ])
 def test_regions(service: str, region: str) -> None:
     record = build_records(call(service, "ListThings"))[0][1]
     assert record["awsRegion"] == region
     assert record_region(record) == region
-    assert is_global_service_event(record) is (service in ("iam", "sts", "organizations"))
+    assert is_global_service_event(record) is (service in ("iam", "organizations"))
+
+
+@pytest.mark.parametrize(("signed", "region", "is_global"), [
+    ("us-east-1", "us-east-1", True), ("eu-west-1", "eu-west-1", False), ("", "us-east-1", True),
+])
+def test_sts_region_is_the_endpoints(signed: str, region: str, is_global: bool) -> None:
+    """AWS logs a call to a regional STS endpoint in that region (a regional event, not a
+    global service event); the global endpoint's calls in us-east-1."""
+    record = build_records(call("sts", "GetCallerIdentity", region=signed))[0][1]
+    assert (record["awsRegion"], is_global_service_event(record)) == (region, is_global)
 
 
 # -- S3 ----------------------------------------------------------------------------------------
