@@ -117,8 +117,18 @@ _ORG_REASONS = (
 
 def organizations_invalid_input(problems: list[str]) -> ServiceError:
     """Organizations reports input constraint failures as ``InvalidInputException`` with a
-    ``Reason`` instead of the generic ``ValidationException``."""
+    ``Reason`` instead of the generic ``ValidationException``.  A value outside an enum is
+    ``INVALID_ENUM`` (``INVALID_ENUM_POLICY_TYPE`` for a policy type), as the model's
+    InvalidInputExceptionReason lists them."""
     first = problems[0]
+    if "enum value set" in first:
+        if "SERVICE_CONTROL_POLICY" in first:  # PolicyType / EffectivePolicyType
+            # UNSURE: the message wording (the code and reason are AWS's)
+            return ServiceError("InvalidInputException", "The policy type given is not one "
+                                "that Organizations knows.", 400,
+                                {"Reason": "INVALID_ENUM_POLICY_TYPE"})
+        return ServiceError("InvalidInputException", "The value given is not one of those the "
+                            "parameter accepts.", 400, {"Reason": "INVALID_ENUM"})
     for needle, reason, message in _ORG_REASONS:
         if needle in first:
             return ServiceError("InvalidInputException", message, 400, {"Reason": reason})

@@ -1,0 +1,75 @@
+"""Organizations audit (round 16), through boto3 on a server of this module's own: the
+InvalidInputException reasons of enum values, CreateAccount's reserved role names, the email
+of an account that left the organization, and trusted access before a delegated
+administrator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
+
+SERVICE = "securityhub.amazonaws.com"
+
+
+@pytest.fixture(scope="module")
+def org(own_server: Server) -> Any:
+    client = own_server.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    return client
+
+
+@pytest.fixture(scope="module")
+def unchecked_org(own_server: Server, org: Any) -> Any:
+    """Organizations without botocore's client-side checks, so the server sees the value."""
+    return boto3.client(
+        "organizations", endpoint_url=own_server.endpoint, region_name=REGION,
+        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
+    )
+
+
+def _refusal(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str | None]:
+    response = exc.value.response
+    return (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
+            response.get("Reason"))
+
+
+def _statuses(org: Any) -> list[dict[str, Any]]:
+    return [s for page in org.get_paginator("list_create_account_status").paginate()
+            for s in page["CreateAccountStatuses"]]
+
+
+def _final(org: Any, request_id: str) -> dict[str, Any]:
+    status: dict[str, Any] = org.describe_create_account_status(
+        CreateAccountRequestId=request_id)["CreateAccountStatus"]
+    return status
+
+
+@pytest.mark.parametrize(("call", "params"), [
+    ("list_children", {"ParentId": "r-abcd", "ChildType": "FOLDER"}),
+    ("list_create_account_status", {"States": ["DONE"]}),
+    ("create_account", {"Email": "enum@example.com", "AccountName": "enum",
+                        "IamUserAccessToBilling": "MAYBE"}),
+])
+def test_a_value_outside_an_enum_is_invalid_enum(unchecked_org: Any, call: str,
+                                                 params: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        getattr(unchecked_org, call)(**params)
+    assert _refusal(exc) == ("InvalidInputException", 400, "INVALID_ENUM")
+
+
+@pytest.mark.parametrize(("call", "params"), [
+    ("list_policies", {"Filter": "FIREWALL_POLICY"}),
+    ("enable_policy_type", {"RootId": "r-abcd", "PolicyType": "scp"}),
+])
+def test_a_policy_type_outside_the_enum_is_invalid_enum_policy_type(
+        unchecked_org: Any, call: str, params: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as exc:
+        getattr(unchecked_org, call)(**params)
+    assert _refusal(exc) == ("InvalidInputException", 400, "INVALID_ENUM_POLICY_TYPE")
