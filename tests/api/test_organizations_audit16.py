@@ -73,3 +73,17 @@ def test_a_policy_type_outside_the_enum_is_invalid_enum_policy_type(
     with pytest.raises(ClientError) as exc:
         getattr(unchecked_org, call)(**params)
     assert _refusal(exc) == ("InvalidInputException", 400, "INVALID_ENUM_POLICY_TYPE")
+
+
+def test_create_account_refuses_a_service_linked_role_name(org: Any) -> None:
+    before = len(_statuses(org))
+    accounts = len(org.list_accounts()["Accounts"])
+    with pytest.raises(ClientError) as exc:
+        org.create_account(Email="reserved@example.com", AccountName="reserved",
+                           RoleName="AWSServiceRoleForAccess")
+    assert _refusal(exc) == ("InvalidInputException", 400, "INVALID_ROLE_NAME")
+    assert len(_statuses(org)) == before  # refused before any request was made
+    assert len(org.list_accounts()["Accounts"]) == accounts
+    done = org.create_account(Email="reserved@example.com", AccountName="reserved",
+                              RoleName="AccessForAWSServiceRole")["CreateAccountStatus"]
+    assert _final(org, done["Id"])["State"] == "SUCCEEDED"  # the prefix only

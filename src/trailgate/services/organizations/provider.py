@@ -35,6 +35,8 @@ ADMIN_TRUST = (
 )
 
 
+RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"  # service-linked roles' names
+
 ADMIN_POLICY = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 )
@@ -109,6 +111,11 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
         name = params["AccountName"]
         role_name = params.get("RoleName") or "OrganizationAccountAccessRole"
         tags = check_tags(params.get("Tags"))
+        if role_name.startswith(RESERVED_ROLE_PREFIX):
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("InvalidInputException", f"Role names starting with "
+                            f"{RESERVED_ROLE_PREFIX} are reserved for service-linked roles.",
+                            "INVALID_ROLE_NAME")
         request_id = "car-" + secrets.token_hex(16)  # as AWS's: 32 hexadecimal digits
         status: dict[str, Any] = {
             "Id": request_id,
