@@ -12,6 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .org_helpers import new_member
 from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
 
 SERVICE = "securityhub.amazonaws.com"
@@ -87,3 +88,15 @@ def test_create_account_refuses_a_service_linked_role_name(org: Any) -> None:
     done = org.create_account(Email="reserved@example.com", AccountName="reserved",
                               RoleName="AccessForAWSServiceRole")["CreateAccountStatus"]
     assert _final(org, done["Id"])["State"] == "SUCCEEDED"  # the prefix only
+
+
+def test_the_email_of_a_removed_account_stays_taken(org: Any) -> None:
+    account = new_member(org, "departed")
+    org.remove_account_from_organization(AccountId=account)
+    again = org.create_account(Email="Departed@Example.com", AccountName="again")[
+        "CreateAccountStatus"]
+    assert again["State"] == "IN_PROGRESS"
+    done = _final(org, again["Id"])
+    assert (done["State"], done.get("FailureReason"), "AccountId" in done) == (
+        "FAILED", "EMAIL_ALREADY_EXISTS", False)
+    assert "Departed@Example.com" not in [a["Email"] for a in org.list_accounts()["Accounts"]]

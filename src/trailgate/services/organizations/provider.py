@@ -125,7 +125,7 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
         }
         if not EMAIL.fullmatch(email) or email.count("@") != 1:
             status.update(State="FAILED", FailureReason="INVALID_EMAIL")
-        elif any(a.get("Email", "").lower() == email.lower() for a in tx.list(ORG, "account")):
+        elif self._email_taken(tx, email):
             status.update(State="FAILED", FailureReason="EMAIL_ALREADY_EXISTS")
         else:
             account = self._new_account_id(tx)
@@ -137,6 +137,13 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
         # IN_PROGRESS (no account id, no outcome); DescribeCreateAccountStatus has the outcome.
         pending = {k: status[k] for k in ("Id", "AccountName", "RequestedTimestamp")}
         return {"CreateAccountStatus": _status_out({**pending, "State": "IN_PROGRESS"})}
+
+    def _email_taken(self, tx: Any, email: str) -> bool:
+        """Whether an account of the organization, or one created here that has since left it
+        (still an AWS account of its own), has ``email`` (compared without case)."""
+        wanted = email.lower()
+        return (tx.get(ORG, "account-email", wanted) is not None
+                or any(a.get("Email", "").lower() == wanted for a in tx.list(ORG, "account")))
 
     def _new_account_id(self, tx: Any) -> str:
         while True:
@@ -153,6 +160,9 @@ class OrganizationsProvider(PolicyOps, UnitOps, TagOps, LifecycleOps, DelegatedO
             JoinedMethod="CREATED", JoinedTimestamp=call.now.timestamp(),
         )
         tx.put(ORG, "account", account, account, record)
+        # kept when the account leaves and when the organization is deleted: the email stays
+        # the account's, so CreateAccount can never reuse it
+        tx.put(ORG, "account-email", email.lower(), account, {"Email": email, "Id": account})
         if scp_enabled(org):  # a new account starts with FullAWSAccess, as the others did
             attach(tx, FULL_ACCESS_ID, account)
         member = replace(call, account=account, params={
