@@ -100,3 +100,15 @@ def test_the_email_of_a_removed_account_stays_taken(org: Any) -> None:
     assert (done["State"], done.get("FailureReason"), "AccountId" in done) == (
         "FAILED", "EMAIL_ALREADY_EXISTS", False)
     assert "Departed@Example.com" not in [a["Email"] for a in org.list_accounts()["Accounts"]]
+
+
+def test_a_delegated_administrator_needs_trusted_access_first(org: Any) -> None:
+    account = new_member(org, "delegate")
+    with pytest.raises(ClientError) as exc:
+        org.register_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)
+    assert _refusal(exc) == ("ConstraintViolationException", 400, "SERVICE_ACCESS_NOT_ENABLED")
+    assert org.list_delegated_administrators()["DelegatedAdministrators"] == []
+    org.enable_aws_service_access(ServicePrincipal=SERVICE)
+    org.register_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)
+    assert [a["Id"] for a in org.list_delegated_administrators(ServicePrincipal=SERVICE)[
+        "DelegatedAdministrators"]] == [account]

@@ -47,6 +47,7 @@ def test_delegated_administrator(srv: Server) -> None:
         org.list_delegated_services_for_account(AccountId=account)
     assert _error(exc) == ("AccountNotRegisteredException", 400)
 
+    org.enable_aws_service_access(ServicePrincipal=SERVICE)  # AWS: trusted access comes first
     org.register_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)
     with pytest.raises(ClientError) as exc:
         org.register_delegated_administrator(AccountId=account, ServicePrincipal=SERVICE)

@@ -4,7 +4,8 @@ DeregisterDelegatedAdministrator, ListDelegatedAdministrators,
 ListDelegatedServicesForAccount).
 
 As AWS Organizations has them: only a member account can be registered (never the management
-account), once per service; a delegated administrator may call the organization's read
+account), once per service, and only for a service whose trusted access is enabled
+(EnableAWSServiceAccess); a delegated administrator may call the organization's read
 operations (:meth:`.base.OrgBase._require_reader`); it must be deregistered before it can
 leave the organization.  What the service itself lets its delegated administrator do is not
 modelled.
@@ -50,6 +51,12 @@ class DelegatedOps(OrgBase):
             raise org_error("ConstraintViolationException", "You can't register the "
                             "management account as a delegated administrator.",
                             "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR")
+        if tx.get(ORG, "service-access", service) is None:
+            # AWS's documented order: trusted access (EnableAWSServiceAccess) comes first.
+            # UNSURE: the message wording (the code and reason are AWS's)
+            raise org_error("ConstraintViolationException", "Trusted access for this service "
+                            "is not enabled in the organization: enable it first.",
+                            "SERVICE_ACCESS_NOT_ENABLED")
         key = f"{account}/{service}"
         if tx.get(ORG, "delegated", key) is not None:
             raise org_error("AccountAlreadyRegisteredException", "The provided account is "
