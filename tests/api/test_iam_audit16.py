@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from .test_iam_api import allow, doc
+from .test_iam_api import allow, doc, uid
 
 # -- the policy simulator ------------------------------------------------------------------------
 
@@ -57,3 +58,28 @@ def test_simulate_custom_policy_without_caller_has_no_user_name(iam: Any) -> Non
                          "ContextKeyType": "string"}],
     )["EvaluationResults"][0]
     assert (given["EvalDecision"], given["MissingContextValues"]) == ("allowed", [])
+
+
+# -- managed policy versions ---------------------------------------------------------------------
+
+
+def test_policy_update_date_follows_the_newest_remaining_version(iam: Any) -> None:
+    # Policy.UpdateDate (botocore's IAM model): the creation date while the policy has one
+    # version, else the CreateDate of its most recent version; deleting the newest version
+    # moves it back.
+    arn = iam.create_policy(PolicyName=uid("upd"), PolicyDocument=doc(allow("iam:GetUser")))[
+        "Policy"]["Arn"]
+    created = iam.get_policy(PolicyArn=arn)["Policy"]["CreateDate"]
+    dates = {}
+    for version in ("v2", "v3"):
+        time.sleep(1.1)  # IAM dates have whole seconds
+        made = iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc(allow("iam:List*")))
+        assert made["PolicyVersion"]["VersionId"] == version
+        dates[version] = made["PolicyVersion"]["CreateDate"]
+    assert created < dates["v2"] < dates["v3"]
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["UpdateDate"] == dates["v3"]
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v3")
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["UpdateDate"] == dates["v2"]
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert (policy["CreateDate"], policy["UpdateDate"]) == (created, created)
