@@ -268,6 +268,7 @@ class PolicyOps:
         if version == data["DefaultVersionId"]:
             raise delete_conflict("Cannot delete the default version of a policy.")
         del data["Versions"][version]
+        data["UpdateDate"] = _latest_update(data)
         tx.put(call.account, POLICY, entity.key, entity.name, data)
         tx.bump_generation()
         return {}
@@ -326,6 +327,15 @@ class PolicyOps:
         for _, member, item in chunk:
             out[member].append(item)
         return {**out, **extra}
+
+
+def _latest_update(data: dict[str, Any]) -> str:
+    """Policy.UpdateDate as AWS defines it: the creation date while one version is left, else
+    the CreateDate of the most recently created version."""
+    versions = data["Versions"]
+    if len(versions) == 1:
+        return str(data["CreateDate"])
+    return max((str(v["CreateDate"]) for v in versions.values()), key=when)
 
 
 def _policy_key(data: dict[str, Any]) -> str:

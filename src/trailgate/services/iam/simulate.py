@@ -27,6 +27,7 @@ from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
 from . import queries
+from .policy_keys import referenced_keys
 
 _SOURCE_TYPES = {"user": "user", "group": "group", "role": "role"}
 
@@ -88,14 +89,9 @@ def _docs(texts: list[str], label: str, ptype: PolicyType) -> tuple[PolicyDoc, .
     return tuple(PolicyDoc(f"{label}.{i}", ptype, t) for i, t in enumerate(texts, 1))
 
 
-def _condition_keys(policies: PolicySet, action: str) -> set[str]:
-    keys: set[str] = set()
-    bound = [*policies.identity, *(p for p in (policies.resource, policies.boundary) if p)]
-    for bp in bound:
-        for st in bp.compiled.candidates(action.lower()):
-            for clause in st.source.conditions:
-                keys.add(clause.key)
-    return keys
+def _input_texts(inputs: PolicyInputs) -> list[str]:
+    docs = [*inputs.identity, *(d for d in (inputs.boundary, inputs.resource) if d)]
+    return [d.text for d in docs]
 
 
 class SimulationOps:
@@ -105,21 +101,26 @@ class SimulationOps:
         inputs: PolicyInputs,
         caller: Caller,
         default_owner: str,
+        *,
+        principal_keys: bool = True,
     ) -> dict[str, Any]:
+        """``principal_keys``: whether the caller's global keys (aws:username ...) are in the
+        context; not for SimulateCustomPolicy without a CallerArn, which simulates nobody."""
         params = call.params
         try:
             policies = PolicySet.from_inputs(inputs, resource_flavor="s3")
         except MalformedPolicyError as err:
             raise ServiceError("MalformedPolicyDocument", err.message, 400) from None
         supplied = _context(params.get("ContextEntries") or [])
-        ctx = principal_context(caller)
+        ctx = principal_context(caller) if principal_keys else {}
         ctx.update(supplied)
+        # AWS lists the keys the input policies reference anywhere (conditions and policy
+        # variables), not only those of the statements about the simulated action
+        missing = sorted(k for k in referenced_keys(_input_texts(inputs)) if k.lower() not in ctx)
         owner = params.get("ResourceOwner")
         owner_account = owner.split(":")[4] if owner and owner.startswith("arn:") else owner
         results: list[dict[str, Any]] = []
         for action in params["ActionNames"]:
-            referenced = _condition_keys(policies, action)
-            missing = sorted(k for k in referenced if k.lower() not in ctx)
             for resource in params.get("ResourceArns") or ["*"]:
                 account = owner_account
                 if account is None:
@@ -204,7 +205,9 @@ class SimulationOps:
             if caller_arn
             else Caller.from_arn(f"arn:aws:iam::{call.account}:user/simulated-user")
         )
-        return self._simulate(call, inputs, caller, call.account)
+        return self._simulate(
+            call, inputs, caller, call.account, principal_keys=caller_arn is not None
+        )
 
 
 def principal_policies(
