@@ -215,9 +215,12 @@ class Gateway:
         """The principal and secret of an access key; raises sigv4.AuthError."""
         if key_id.startswith("ASIA"):
             return principals.temporary(key_id, token, self.sealer, now)
-        return principals.long_term(
+        found = principals.long_term(
             key_id, self.store.read, self.master_key, self.keys, self.store.generation
         )
+        if token:  # a long-term key has no session: AWS refuses any token sent with it
+            raise sigv4.AuthError("bad_token")
+        return found
 
     def authenticate(self, ctx: RequestContext) -> Awaitable[None] | None:
         protocol: WireProtocol = PROTOCOL.get(ctx.service, "s3")
