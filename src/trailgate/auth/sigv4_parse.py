@@ -67,10 +67,16 @@ def query_params(qs: str) -> dict[str, str]:
 def parse_v4_header(req: HttpRequest, authz: str) -> SignedRequestInfo:
     """SigV4 ``Authorization`` header -> :class:`SignedRequestInfo`."""
     fields: dict[str, str] = {}
-    for item in authz[len(ALGORITHM) + 1 :].split(","):
+    # AWS splits the parameters at commas and whitespace; each piece must be name=value.
+    for item in authz[len(ALGORITHM) + 1 :].replace(",", " ").split():
         name, sep, value = item.partition("=")
-        if sep:
-            fields[name.strip()] = value.strip()
+        if not sep:
+            raise AuthError(
+                "incomplete_signature",
+                f"'{item}' not a valid key=value pair (missing equal-sign) in Authorization "
+                f"header: '{authz}'.",
+            )
+        fields[name] = value
     amz_date = req.headers.get("x-amz-date", "")
     if not amz_date and "date" in req.headers:
         amz_date = _rfc1123_to_amz(req.headers["date"])
