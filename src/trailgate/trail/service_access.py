@@ -8,8 +8,11 @@ bucket owner as the resource account and this context:
 = true, ``aws:PrincipalServiceName`` = ``cloudtrail.amazonaws.com``, ``aws:SecureTransport`` =
 true, ``aws:CurrentTime``/``aws:EpochTime``, ``aws:SourceOrgID``/``aws:SourceOrgPaths`` when the
 trail's owner belongs to an organization (any trail, as for every call a service makes on
-behalf of a member account's resource; AWS's confused-deputy guardrails rely on it), and for
-PutObject ``s3:x-amz-acl`` = ``bucket-owner-full-control``.
+behalf of a member account's resource; AWS's confused-deputy guardrails rely on it), the
+bucket owner's ``aws:ResourceAccount`` (and ``aws:ResourceOrgID``/``aws:ResourceOrgPaths`` when
+it belongs to an organization: IAM's global condition key reference includes them in every S3
+request's context, whoever the principal), and for PutObject ``s3:x-amz-acl`` =
+``bucket-owner-full-control``.
 
 Two checks, both needed: ``s3:GetBucketAcl`` on ``arn:aws:s3:::BUCKET`` and ``s3:PutObject`` on
 the object (``[PREFIX/]AWSLogs/[o-ORGID/]ACCT/...``).  A refusal is reported as the S3 error code
@@ -39,7 +42,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from .. import clock
-from ..auth.org_keys import OrgPlace, org_path
+from ..auth.org_keys import OrgPlace, org_path, resource_org_keys
 from ..gateway.context import Principal
 from ..policy import (
     BoundPolicy,
@@ -102,9 +105,10 @@ def probe_key(prefix: str | None, source: Source) -> str:
 _CALLER: Final = Caller(kind="service", arn=SERVICE)
 
 
-def _context(source: Source, now: datetime, place: OrgPlace, *,
+def _context(source: Source, now: datetime, place: OrgPlace, owner: tuple[str, OrgPlace], *,
              put: bool) -> dict[str, tuple[str, ...]]:
     keys = principal_context(_CALLER)
+    resource_org_keys(owner[0], owner[1], keys)  # the bucket owner's, as for any S3 request
     keys.update(
         make_context(
             {
@@ -154,9 +158,10 @@ def refusal(
     checks = [("s3:GetBucketAcl", f"arn:aws:s3:::{name}", False)]
     checks += [("s3:PutObject", f"arn:aws:s3:::{name}/{key}", True) for key in keys]
     place = org_path(tx, source.trail_account)
+    resource_owner = (owner, org_path(tx, owner))
     for action, resource, put in checks:
-        request = Request(_CALLER, action, resource, _context(source, now, place, put=put),
-                          owner)
+        context = _context(source, now, place, resource_owner, put=put)
+        request = Request(_CALLER, action, resource, context, owner)
         if not evaluate(request, policies).allowed:
             return ACCESS_DENIED
     return None
