@@ -537,6 +537,7 @@ def _public_checks(stmt: Statement) -> list[Finding]:
 
 S3_ACTION_NOT_APPLICABLE = "Action does not apply to any resource(s) in statement"
 S3_INVALID_ACTION = "Policy has invalid action"
+S3_INVALID_CONDITION_KEY = "Policy has an invalid condition key"
 
 
 def _s3_resource_types(resource: str) -> frozenset[str]:
@@ -561,6 +562,11 @@ def _unknown_s3_action(action: str) -> bool:
     return expand_action(action) == []
 
 
+def _unknown_s3_key(key: str) -> bool:
+    """An ``s3:`` condition key that S3 does not define (``aws:`` keys are not checked)."""
+    return key.lower().startswith("s3:") and _key_type(key.lower()) is None
+
+
 def check_bucket_policy_actions(policy: Policy) -> None:
     """S3 refuses a bucket policy naming an ``s3:`` action that does not exist (``s3:HeadObject``,
     ``s3:ListObjects``: "Policy has invalid action"), and a statement in which a listed ``s3:``
@@ -568,12 +574,15 @@ def check_bucket_policy_actions(policy: Policy) -> None:
     ``arn:aws:s3:::b/*``, ``s3:GetObject`` on ``arn:aws:s3:::b``).  A wildcard action needs one
     of the actions it covers to apply.  Statements with ``NotAction`` or ``NotResource`` are not
     checked for applicability.  # UNSURE: exact extent
+    An ``s3:`` condition key S3 does not define is "Policy has an invalid condition key".
 
     Raises :class:`MalformedPolicyError` with S3's message.
     """
     for stmt in policy.statements:
         if any(_unknown_s3_action(a) for a in (stmt.action or ()) + (stmt.not_action or ())):
             raise MalformedPolicyError(S3_INVALID_ACTION)
+        if any(_unknown_s3_key(clause.key) for clause in stmt.conditions):
+            raise MalformedPolicyError(S3_INVALID_CONDITION_KEY)
         if stmt.action is None or stmt.resource is None:
             continue
         types: frozenset[str] = frozenset().union(*(_s3_resource_types(r) for r in stmt.resource))

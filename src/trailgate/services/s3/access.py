@@ -223,6 +223,7 @@ _RESTRICTING_KEYS: Final = frozenset(
         "aws:sourceip",
         "s3:dataaccesspointarn",
         "s3:dataaccesspointaccount",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
     }
 )
 _FIXING_OPERATORS: Final = frozenset(
