@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from trailgate.policy.lint import Finding, check_bucket_policy_actions, lint
+from trailgate.policy.bucket_checks import check_bucket_policy_actions
+from trailgate.policy.lint import Finding, lint
 from trailgate.policy.model import (
     Caller,
     Decision,

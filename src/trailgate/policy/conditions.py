@@ -154,6 +154,13 @@ def parse_network(text: str) -> IpNetwork | None:
         return None
 
 
+def malformed_ip(operator: str, values: tuple[str, ...]) -> bool:
+    """Whether a clause of an IP operator (``IpAddress``, ``NotIpAddress``, any qualifier or
+    ``IfExists``) holds a value that is neither an IP address nor a CIDR block."""
+    op = parse_operator(operator)
+    return op is not None and op.family == "ip" and any(parse_network(v) is None for v in values)
+
+
 # --------------------------------------------------------------------------------------------
 # Positive matchers per family
 # --------------------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from trailgate.policy.bucket_checks import check_bucket_policy_actions
 from trailgate.policy.lint import (
     Finding,
     catalog,
-    check_bucket_policy_actions,
     expand_action,
     lint,
 )

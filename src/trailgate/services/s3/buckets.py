@@ -7,7 +7,7 @@ import re
 from typing import Any, Final
 
 from ...policy import MalformedPolicyError, PolicyType, parse_policy
-from ...policy.lint import check_bucket_policy_actions
+from ...policy.bucket_checks import check_bucket_policy_actions
 from ...policy.validate import check_bucket_resources, policy_size
 from ...protocol.errors import ServiceError
 from ...store.blobs import BlobStore
