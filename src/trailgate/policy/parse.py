@@ -220,6 +220,17 @@ _PRINCIPAL_KEYS = {
 _PAIRS = (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal"))
 
 
+def _names_nobody(node: JNode | None) -> bool:
+    """Whether a ``Principal`` map lists no one: no members, or only known principal types
+    whose value is an empty array (``{"AWS": [], "Service": []}``)."""
+    if not isinstance(node, JObject) or node.duplicate:
+        return False
+    return all(
+        key in _PRINCIPAL_KEYS and isinstance(value, JArray) and not value.items
+        for key, value in node.members
+    )
+
+
 class _Builder:
     def __init__(self, text: str, policy_type: PolicyType, flavor: Flavor) -> None:
         self.lines = _Lines(text)
@@ -285,6 +296,8 @@ class _Builder:
         assert effect is not None
         if effect.lower() not in ("allow", "deny"):
             raise fail(w.invalid_effect, effect=effect)
+        if self.policy_type is PolicyType.TRUST and _names_nobody(members.get("Principal")):
+            raise fail(w.no_principals)
         return Statement(
             index=index,
             sid=self.optional_string(members.get("Sid")),

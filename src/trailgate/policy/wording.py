@@ -49,6 +49,7 @@ class Wording:
     resource_region_s3: str  # {resource}
     iam_resource_path: str
     principal_invalid: str  # {key} {value}
+    no_principals: str  # a trust policy statement whose Principal names nobody
     federated_invalid: str
     condition_type: str  # {operator}
     condition_key: str  # {key}
@@ -113,6 +114,12 @@ IAM_WORDING = Wording(
         + "."
     ),
     principal_invalid='Invalid principal in policy: "{key}":"{value}"',
+    # IAM's answer (quoted from real CreateRole refusals, e.g. terraform-aws-iam issue #47) to
+    # a trust policy statement whose Principal lists no one ({"AWS": [], "Service": []})
+    no_principals=(
+        "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+        "The passed in policy has a statement with no principals!"
+    ),
     # AWS's words for a Federated value that is neither a domain name nor a provider ARN
     # (reported verbatim by Terraform users, e.g. an IRSA role given an empty provider ARN)
     federated_invalid="Federated principals must be valid domain names or SAML metadata ARNs",
@@ -153,6 +160,7 @@ S3_WORDING = Wording(
     resource_region_s3="Policy has invalid resource",
     iam_resource_path="Policy has invalid resource",
     principal_invalid="Invalid principal in policy",
+    no_principals="Invalid principal in policy",  # (not reachable: trust policies only)
     federated_invalid="Invalid principal in policy",
     condition_type="Invalid Condition type : {operator}",  # UNSURE
     condition_key="Policy has an invalid condition key",

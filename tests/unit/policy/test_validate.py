@@ -36,6 +36,10 @@ TRUST_ACTIONS = (
     "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  "
     "and sts:AssumeRoleWithWebIdentity"
 )
+NO_PRINCIPALS = (
+    "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+    "The passed in policy has a statement with no principals!"
+)
 VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 
 
@@ -324,7 +328,7 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         "iam",
         'Invalid principal in policy: "Group":"admins"',
     ),
-    (doc(trust(Principal={"AWS": []})), T, "iam", 'Invalid principal in policy: "AWS":""'),
+    (doc(trust(Principal={"AWS": []})), T, "iam", NO_PRINCIPALS),  # audit17 (was '"AWS":""')
     (doc(trust(Principal="arn:aws:iam::222222222222:root")), T, "iam", SYNTAX),
     (doc(trust(Principal={"AWS": 222222222222})), T, "iam", SYNTAX),
     # --- conditions
