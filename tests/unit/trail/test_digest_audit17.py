@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,15 @@ def test_new_region_and_member_chains_cover_their_first_files(w: World) -> None:
         assert doc["digestEndTime"] == "2026-03-01T13:05:00Z"
         assert len(doc["logFiles"]) == 1
         verify(w, key)
+
+
+def test_list_public_keys_returns_every_key_in_one_response(w: World) -> None:
+    """``NextToken`` is "Reserved for future use" (ListPublicKeys API reference) and the AWS
+    CLI's validate-logs reads only the first response: every key of the range comes at once."""
+    made = [w.keys.current(REGION, NOW).public.fingerprint]
+    for hour in range(1, 55):
+        made.append(w.keys.rotate(REGION, NOW + timedelta(hours=hour)).fingerprint)
+    w.now = NOW + timedelta(hours=55)
+    out = w.ct_op("ListPublicKeys", StartTime=NOW, EndTime=w.now)
+    assert [k["Fingerprint"] for k in out["PublicKeyList"]] == made
+    assert "NextToken" not in out
