@@ -413,7 +413,9 @@ class DigestWorker:
                 "Account": account,
                 "Region": region,
                 "Run": view.status.get("StartLoggingTime"),
-                "LastEnd": iso_seconds(_chain_start(view, account, region, end)),
+                # a chain closed in this pass took its files into its final digest
+                "LastEnd": iso_seconds(
+                    end if key in closed else _chain_start(view, account, region, end)),
                 "PreviousBucket": None,
                 "PreviousObject": None,
                 "PreviousHash": None,

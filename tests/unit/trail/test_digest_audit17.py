@@ -91,3 +91,27 @@ def test_list_public_keys_returns_every_key_in_one_response(w: World) -> None:
     out = w.ct_op("ListPublicKeys", StartTime=NOW, EndTime=w.now)
     assert [k["Fingerprint"] for k in out["PublicKeyList"]] == made
     assert "NextToken" not in out
+
+
+def test_restarted_chain_starts_after_the_final_digest_of_the_old_one(w: World) -> None:
+    """The files the closing chain's final digest lists are not the new chain's."""
+    w.setup()
+    w.digest()  # 12:00
+    w.emit(event(ADMIN, "2026-03-01T12:01:00Z"))
+    w.tick(5)
+    w.deliver()  # 12:05
+    w.tick(1)
+    w.ct_op("StopLogging", Name=TRAILS[ADMIN])
+    w.deliver()
+    w.tick(1)
+    w.ct_op("StartLogging", Name=TRAILS[ADMIN])
+    w.tick(1)
+    report = w.digest()  # 12:08: the old chain's final digest; the new chain opens
+    assert [(d.final, d.log_files) for d in report.digests] == [(True, 1)]
+    w.tick(60)
+    report = w.digest()  # 13:08
+    assert [(d.starting, d.log_files) for d in report.digests] == [(True, 0)]
+    doc = w.doc(w.digest_keys()[-1])
+    assert (doc["digestStartTime"], doc["digestEndTime"]) == ("2026-03-01T12:08:00Z",
+                                                              "2026-03-01T13:08:00Z")
+    assert doc["previousDigestS3Object"] is None and doc["logFiles"] == []
