@@ -22,7 +22,9 @@ Cadence (spec 8.4)
 A chain opens when a trail logs with validation on (for its account and home region; for each
 other account/region as soon as a log file of it is delivered).  Every ``interval`` seconds
 after its previous digest's end, a digest covering ``[LastEnd, now)`` (second precision) lists
-every pending log file of the chain - also none.  The first digest of a chain has null
+every pending log file of the chain - also none.  A chain's first ``LastEnd`` is when it
+opens, or the delivery of the earliest pending file it will list when that was earlier (a
+digest lists the files DELIVERED in its range).  The first digest of a chain has null
 ``previousDigest*`` fields.  When the trail stops logging (after its final log is delivered),
 turns validation off, is deleted or logging restarts before the chain was closed, a final
 digest closes the chain; the next run starts a new chain.
@@ -47,7 +49,7 @@ import gzip
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Final
@@ -55,11 +57,10 @@ from typing import Any, Final
 import orjson
 
 from .. import clock as default_clock
-from ..services.base import Call
 from ..services.cloudtrail.common import NS, STATUS, TRAIL, stamp
 from ..store.interface import Store, Tx
 from .keys import SIGNATURE_ALGORITHM, KeyStore, iso_seconds, parse_seconds, string_to_sign
-from .service_access import Source, _Batch, logs_base, run_batch
+from .service_access import Source, logs_base, put_digest_object
 
 log = logging.getLogger("trailgate.digest")
 
@@ -176,39 +177,6 @@ def build_digest(
     return orjson.dumps(document)
 
 
-# -- writing one object with metadata ----------------------------------------------------------
-
-
-@dataclass
-class _DigestBatch(_Batch):
-    """A delivery batch whose PutObject also carries user metadata (the signature)."""
-
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def _call(self, owner: str, key: str, data: bytes) -> Call:
-        call = super()._call(owner, key, data)
-        return replace(call, params={**call.params, "Metadata": dict(self.metadata)})
-
-
-def put_digest_object(
-    s3_provider: Any,
-    store: Store,
-    bucket: str,
-    key: str,
-    data: bytes,
-    metadata: dict[str, str],
-    source: Source,
-    *,
-    now: datetime,
-    also: Callable[[Tx], None] | None = None,
-) -> str | None:
-    """Write one object as CloudTrail with user ``metadata``, in one transaction with
-    ``also``; same checks and results as :func:`.service_access.put_log_objects`."""
-    batch = _DigestBatch(s3_provider, bucket, [(key, data)], source, now, also,
-                         metadata=metadata)
-    return run_batch(batch, store)
-
-
 # -- the worker --------------------------------------------------------------------------------
 
 
@@ -316,6 +284,20 @@ def _destination(trail: dict[str, Any]) -> dict[str, Any]:
         "Prefix": trail.get("S3KeyPrefix") or None,
         "OrgId": str(org) if org else None,
     }
+
+
+def _chain_start(view: _View, account: str, region: str, end: datetime) -> datetime:
+    """Where a new chain's first digest starts: a digest covers the log files DELIVERED in
+    [digestStartTime, digestEndTime] (CloudTrail User Guide, "CloudTrail digest file
+    structure"), so no later than the delivery of the earliest pending file it will list
+    (one delivered before the chain opened: another account's or region's first file)."""
+    times = [
+        datetime.fromisoformat(str(f["DeliveryTime"])).astimezone(UTC).replace(microsecond=0)
+        for f in view.pending
+        if f.get("TrailId") == view.trail_id and f["Account"] == account
+        and f["Region"] == region and f.get("DeliveryTime")
+    ]
+    return min([end, *times])
 
 
 def _snapshot(tx: Tx) -> dict[str, _View]:
@@ -431,7 +413,9 @@ class DigestWorker:
                 "Account": account,
                 "Region": region,
                 "Run": view.status.get("StartLoggingTime"),
-                "LastEnd": iso_seconds(end),
+                # a chain closed in this pass took its files into its final digest
+                "LastEnd": iso_seconds(
+                    end if key in closed else _chain_start(view, account, region, end)),
                 "PreviousBucket": None,
                 "PreviousObject": None,
                 "PreviousHash": None,

@@ -398,3 +398,36 @@ async def put_log_object_async(
     return await put_log_objects_async(
         s3_provider, store, bucket, [(key, data)], source, now=now, also=also
     )
+
+
+# -- writing one object with metadata ----------------------------------------------------------
+
+
+@dataclass
+class _DigestBatch(_Batch):
+    """A delivery batch whose PutObject also carries user metadata (the signature)."""
+
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def _call(self, owner: str, key: str, data: bytes) -> Call:
+        call = super()._call(owner, key, data)
+        return replace(call, params={**call.params, "Metadata": dict(self.metadata)})
+
+
+def put_digest_object(
+    s3_provider: Any,
+    store: Store,
+    bucket: str,
+    key: str,
+    data: bytes,
+    metadata: dict[str, str],
+    source: Source,
+    *,
+    now: datetime,
+    also: Callable[[Tx], None] | None = None,
+) -> str | None:
+    """Write one object as CloudTrail with user ``metadata``, in one transaction with
+    ``also`` (a digest and its signature); same checks and results as :func:`put_log_objects`."""
+    batch = _DigestBatch(s3_provider, bucket, [(key, data)], source, now, also,
+                         metadata=metadata)
+    return run_batch(batch, store)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -21,8 +21,6 @@ from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ...trail.keys import KeyStore, public_keys
 from ..base import Call
-
-PAGE: Final = 50
 
 
 def _error(code: str, message: str) -> ServiceError:
@@ -84,8 +82,9 @@ class PublicKeyOps:
         binding = [call.region, start.timestamp(), end.timestamp()]
         offset = _offset(params.get("NextToken"), binding)
         keys = public_keys(tx, call.region, start, end)
-        page = keys[offset : offset + PAGE]
-        out: dict[str, Any] = {
+        # Every key in ONE response: NextToken is "Reserved for future use" (API reference),
+        # and the AWS CLI's validate-logs reads only the first page.
+        return {
             "PublicKeyList": [
                 {
                     "Value": key.der,
@@ -93,10 +92,6 @@ class PublicKeyOps:
                     "ValidityEndTime": key.valid_until,
                     "Fingerprint": key.fingerprint,
                 }
-                for key in page
+                for key in keys[offset:]
             ]
         }
-        if offset + PAGE < len(keys):
-            token = orjson.dumps({"q": binding, "o": offset + PAGE})
-            out["NextToken"] = base64.urlsafe_b64encode(token).decode("ascii")
-        return out
