@@ -65,6 +65,7 @@ from .upload_checksums import (
     check_part_checksums,
     checksum_type,
     composite_checksum,
+    kept_part_checksums,
     object_checksum_kind,
     object_checksum_mismatch,
 )
@@ -337,6 +338,11 @@ class MultipartOps:
         record.update(upload.get("Lock") or {})
         if prepared.checksums:
             record["ChecksumType"] = object_checksum_kind(upload)[1]
+            kept = kept_part_checksums(
+                upload.get("ChecksumAlgorithm"), record["ChecksumType"], [stored[n] for n in used]
+            )
+            if kept is not None:
+                record["PartChecksums"] = kept
         doomed, version = write_version(tx, bucket, key, record)
         for number, part in stored.items():
             tx.delete(NS, parts_kind(bucket["Name"]), part_key(upload_id, number))
