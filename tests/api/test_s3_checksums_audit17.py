@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 from awscrt import checksums as crt
+from botocore.exceptions import ClientError
 
 from .server import Server
-from .test_s3_api import MiB, empty_bucket, unique
+from .test_s3_api import MiB, empty_bucket, error_of, unique
 
 PART = 5 * MiB
 
@@ -140,3 +141,40 @@ def test_a_single_part_composite_object_answers_the_part_checksum(s3: Any, bucke
     head = s3.head_object(Bucket=bucket, Key="one/composite", PartNumber=1,
                           ChecksumMode="ENABLED")
     assert (head["ChecksumCRC32"], head["ChecksumType"]) == (b64(_crc32(piece)), "COMPOSITE")
+
+
+# -- CompleteMultipartUpload x-amz-mp-object-size ----------------------------------------------
+
+
+def test_complete_checks_the_expected_object_size(s3: Any, bucket: str) -> None:
+    """The API reference: a size that is not the object's is a 400 InvalidRequest (messages:
+    S3's for a non-number, as versitygw#1398 quotes it; versitygw's for the others)."""
+    pieces = [os.urandom(PART), os.urandom(9)]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="sized")["UploadId"]
+    parts = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=bucket, Key="sized", UploadId=uid,
+                                                      PartNumber=n, Body=piece)["ETag"]}
+             for n, piece in enumerate(pieces, start=1)]
+    complete = {"Bucket": bucket, "Key": "sized", "UploadId": uid,
+                "MultipartUpload": {"Parts": parts}}
+    cases = [
+        (PART, f"The provided 'x-amz-mp-object-size' header value {PART} does not match what "
+               f"was computed: {PART + 9}"),
+        (-1, "Value for x-amz-mp-object-size header is less than zero: '-1'"),
+        ("size", "Value for x-amz-mp-object-size header is invalid: 'size'"),
+    ]
+    for value, message in cases:
+        def edit(request: Any, value: Any = value, **_: Any) -> None:
+            del request.headers["x-amz-mp-object-size"]
+            request.headers["x-amz-mp-object-size"] = str(value)
+
+        s3.meta.events.register("before-sign.s3.CompleteMultipartUpload", edit,
+                                unique_id="mp-size")
+        try:
+            with pytest.raises(ClientError) as exc:
+                s3.complete_multipart_upload(**complete, MpuObjectSize=1)
+        finally:
+            s3.meta.events.unregister("before-sign.s3.CompleteMultipartUpload",
+                                      unique_id="mp-size")
+        assert error_of(exc) == ("InvalidRequest", message, 400), value
+    done = s3.complete_multipart_upload(**complete, MpuObjectSize=PART + 9)
+    assert s3.head_object(Bucket=bucket, Key="sized")["ETag"] == done["ETag"]
