@@ -19,11 +19,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from awscrt import checksums as crt
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .server import Server
+from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
 from .test_s3_api import MiB, empty_bucket, error_of, unique
 
 PART = 5 * MiB
@@ -178,3 +180,90 @@ def test_complete_checks_the_expected_object_size(s3: Any, bucket: str) -> None:
         assert error_of(exc) == ("InvalidRequest", message, 400), value
     done = s3.complete_multipart_upload(**complete, MpuObjectSize=PART + 9)
     assert s3.head_object(Bucket=bucket, Key="sized")["ETag"] == done["ETag"]
+
+
+# -- aws-chunked trailers S3 refuses -----------------------------------------------------------
+
+TRAILER_MSG = ("The request contained trailing data that was not well-formed or did not "
+               "conform to our published schema.")
+
+
+@pytest.fixture(scope="module")
+def chunked(server: Server) -> Any:
+    """A client that believes it talks HTTPS, so it streams PutObject aws-chunked with the
+    checksum in a trailer; ``headers`` and ``edits`` rewrite what it sends (after signing: the
+    unsigned-trailer body is not signed, the headers are re-signed before sending)."""
+    cl = boto3.client(
+        "s3", endpoint_url=server.endpoint.replace("http://", "https://"), region_name=REGION,
+        aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    cl.headers = {}
+    cl.edits = []
+
+    def set_headers(request: Any, **_: Any) -> None:
+        for name, value in cl.headers.items():
+            if name in request.headers:
+                del request.headers[name]
+            if value is not None:
+                request.headers[name] = value
+
+    def to_http(request: Any, **_: Any) -> None:
+        request.url = request.url.replace("https://", "http://", 1)
+        if cl.edits and hasattr(request.body, "read"):
+            body = request.body.read()
+            for old, new in cl.edits:
+                body = body.replace(old, new)
+            request.body = body
+
+    cl.meta.events.register("before-sign.s3.PutObject", set_headers)
+    cl.meta.events.register("before-send", to_http)
+    return cl
+
+
+@pytest.mark.parametrize(
+    ("headers", "edits", "code", "message"),
+    [
+        # versitygw#1691 / #1600 / #1690 (S3's answers): a trailer that is not announced, not
+        # the announced one, missing, or malformed
+        ({"x-amz-trailer": None}, [], "MalformedTrailerError", TRAILER_MSG),
+        ({"x-amz-trailer": "x-amz-checksum-crc32c"}, [], "MalformedTrailerError", TRAILER_MSG),
+        ({}, [(b"x-amz-checksum-crc32:y/Q5Jg==\r\n", b"")], "MalformedTrailerError",
+         TRAILER_MSG),
+        ({}, [(b"x-amz-checksum-crc32:", b"x-amz-checksum-crc32")], "MalformedTrailerError",
+         TRAILER_MSG),
+        # versitygw#1161 (S3's answer): x-amz-trailer naming no checksum S3 knows
+        ({"x-amz-trailer": "x-amz-checksum-sha10"}, [], "InvalidRequest",
+         "The value specified in the x-amz-trailer header is not supported"),
+        # versitygw#1657 (S3's answer): a trailer and a checksum header, even of one algorithm
+        ({"x-amz-checksum-crc32": "y/Q5Jg=="}, [], "InvalidRequest",
+         "Expecting a single x-amz-checksum- header"),
+        ({"x-amz-checksum-crc32c": "4waSgw=="}, [], "InvalidRequest",
+         "Expecting a single x-amz-checksum- header"),
+    ],
+)
+def test_trailers_s3_refuses(chunked: Any, bucket: str, headers: dict[str, str | None],
+                             edits: list[tuple[bytes, bytes]], code: str, message: str) -> None:
+    chunked.headers, chunked.edits = dict(headers), list(edits)
+    try:
+        with pytest.raises(ClientError) as exc:
+            chunked.put_object(Bucket=bucket, Key="trailer/refused", Body=b"123456789",
+                               ChecksumAlgorithm="CRC32")
+    finally:
+        chunked.headers, chunked.edits = {}, []
+    assert error_of(exc) == (code, message, 400)
+    with pytest.raises(ClientError) as missing:
+        chunked.head_object(Bucket=bucket, Key="trailer/refused")
+    assert error_of(missing)[2] == 404
+
+
+def test_a_streaming_upload_without_any_trailer_gets_crc64nvme(chunked: Any, bucket: str) -> None:
+    """versitygw#1632 (S3's answer): no x-amz-trailer and no trailer is accepted."""
+    chunked.headers = {"x-amz-trailer": None, "x-amz-sdk-checksum-algorithm": None}
+    chunked.edits = [(b"x-amz-checksum-crc32:y/Q5Jg==\r\n", b"")]
+    try:
+        put = chunked.put_object(Bucket=bucket, Key="trailer/none", Body=b"123456789",
+                                 ChecksumAlgorithm="CRC32")
+    finally:
+        chunked.headers, chunked.edits = {}, []
+    assert (put["ChecksumCRC64NVME"], put["ChecksumType"]) == ("rosUhgp5mIg=", "FULL_OBJECT")
