@@ -80,7 +80,8 @@ def decode_chunked_stream(
 ) -> dict[str, str]:
     """Decode an aws-chunked ``source``, passing the data to ``write``; returns the trailers
     (names lower-cased, ``x-amz-trailer-signature`` verified and removed).  Raises
-    :class:`AuthError` ``bad_chunk`` on framing errors, ``signature_mismatch`` on a wrong
+    :class:`AuthError` ``bad_chunk`` on framing errors (``malformed_trailer`` for a trailer
+    line without a name and a colon), ``signature_mismatch`` on a wrong
     chunk or trailer signature.  Data may be written before a later error is found."""
     stream = _Stream(source)
     previous = seed_signature
@@ -138,7 +139,7 @@ def _read_trailers(stream: _Stream) -> dict[str, str]:
             break
         name, sep, value = line.partition(b":")
         if not sep or not name.strip():
-            raise AuthError("bad_chunk", "Malformed trailer")
+            raise AuthError("malformed_trailer", "Malformed trailer")
         trailers[name.strip().lower().decode("ascii", "replace")] = value.strip().decode(
             "ascii", "replace"
         )

@@ -21,6 +21,7 @@ AuthKind = Literal[
     "payload_hash_mismatch",  # hex x-amz-content-sha256 != sha256(body)
     "invalid_content_sha256",  # x-amz-content-sha256 neither hex nor a known mode
     "bad_chunk",  # aws-chunked body framing errors
+    "malformed_trailer",  # an aws-chunked trailer malformed or not the one x-amz-trailer names
 ]
 WireProtocol = Literal["query", "json", "s3"]
 
@@ -60,6 +61,11 @@ _BAD_SHA_MSG: Final = (
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
     "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
     "or a valid sha256 value."
+)
+
+_TRAILER_MSG: Final = (
+    "The request contained trailing data that was not well-formed or did not conform to our "
+    "published schema."
 )
 
 # kind -> protocol -> (code, status, message); a message containing "{detail}" takes the
@@ -136,6 +142,9 @@ _ERRORS: Final[dict[str, dict[str, _Entry]]] = {
     },
     "invalid_content_sha256": {**_QJ_SIG, "s3": ("InvalidArgument", 400, _BAD_SHA_MSG)},
     "bad_chunk": {**_QJ_MALFORMED, "s3": ("InvalidRequest", 400, "{detail}|Invalid chunk.")},
+    # S3's answer, quoted in versitygw#1600/#1690/#1691 and Arsenal#2596: a trailer that is not
+    # well-formed, is not the one x-amz-trailer announces, or comes without x-amz-trailer.
+    "malformed_trailer": {**_QJ_MALFORMED, "s3": ("MalformedTrailerError", 400, _TRAILER_MSG)},
 }
 
 

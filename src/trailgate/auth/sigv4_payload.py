@@ -145,9 +145,9 @@ def decode_s3_stream(
     expected = [n.strip().lower() for n in req.headers.get("x-amz-trailer", "").split(",")]
     expected = [n for n in expected if n]
     if not mode.endswith("-TRAILER") and trailers:
-        raise AuthError("bad_chunk", "Trailers are not allowed in this payload mode")
+        raise AuthError("malformed_trailer", "Trailers are not allowed in this payload mode")
     if sorted(expected) != sorted(trailers):
-        raise AuthError("bad_chunk", "Trailers do not match the x-amz-trailer header")
+        raise AuthError("malformed_trailer", "Trailers do not match the x-amz-trailer header")
     declared = req.headers.get("x-amz-decoded-content-length")
     if declared is not None and declared.strip() != str(size):
         raise AuthError("bad_chunk", "Decoded length does not match x-amz-decoded-content-length")

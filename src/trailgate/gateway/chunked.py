@@ -8,8 +8,8 @@ loop."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, Final
 
 from ..auth import sigv4
 from ..auth.sigv4_parse import SignedRequestInfo
@@ -28,10 +28,40 @@ def decode(
     do or it was done inline (a body held in memory)."""
     if not sigv4.is_streaming(ctx.request) or _PAYLOAD not in ctx.params:
         return None
+    _check_trailer_header(ctx.request.headers)
     if ctx.request.body_source is None:
         _decode(ctx, info, secret)
         return None
     return asyncio.to_thread(_decode, ctx, info, secret)
+
+
+#: The trailers S3 takes (``x-amz-trailer``): one checksum of an algorithm of botocore's model.
+_TRAILERS: Final = frozenset(
+    f"x-amz-checksum-{name}"
+    for name in (
+        "crc32", "crc32c", "crc64nvme", "sha1", "sha256",
+        "sha512", "md5", "xxhash64", "xxhash3", "xxhash128",
+    )
+)
+_NOT_CHECKSUMS: Final = frozenset(
+    {"x-amz-checksum-type", "x-amz-checksum-algorithm", "x-amz-checksum-mode"}
+)
+
+
+def _check_trailer_header(headers: Mapping[str, str]) -> None:
+    """S3's answers to an ``x-amz-trailer`` it cannot take, before any byte is decoded: with
+    an ``x-amz-checksum-*`` header too (versitygw#1657), or naming no checksum it knows
+    (versitygw#1161), both quoted from S3 there."""
+    announced = headers.get("x-amz-trailer", "").strip().lower()
+    if not announced:
+        return
+    if any(n.startswith("x-amz-checksum-") and n not in _NOT_CHECKSUMS for n in headers):
+        raise ServiceError("InvalidRequest", "Expecting a single x-amz-checksum- header", 400)
+    if announced not in _TRAILERS:
+        raise ServiceError(
+            "InvalidRequest", "The value specified in the x-amz-trailer header is not supported",
+            400,
+        )
 
 
 def _decode(ctx: RequestContext, info: SignedRequestInfo | None, secret: str | None) -> None:

@@ -226,6 +226,8 @@ def _convert(f: Field, kind: str, raw: str) -> Any:
     value: Any
     if kind == "integer" or kind == "long":
         value = values.parse_int(text, 32 if kind == "integer" else 64)
+        if value is None and f.wire == "x-amz-mp-object-size":  # S3's words (versitygw#1398)
+            raise errors.invalid_request(f"Value for {f.wire} header is invalid: '{raw}'")
         if value is None:
             raise errors.invalid_argument(
                 f"Provided {f.wire} not an integer or within integer range", f.wire, raw

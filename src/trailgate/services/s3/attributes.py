@@ -1,10 +1,11 @@
 """GetObjectAttributes: an object's metadata without its bytes (what HeadObject and ListParts
 tell, in one answer), only the attributes asked for in ``x-amz-object-attributes``.
 
-As S3 answers it: the ETag without its quotes; ``Checksum`` only for an object stored with a
-full-object checksum (a multipart object's only when its type is FULL_OBJECT); ``ObjectParts``
-only for a multipart object, its parts (number and size) paged by ``x-amz-max-parts`` /
-``x-amz-part-number-marker``; the storage class; the size.  A missing key is NoSuchKey only to
+As S3 answers it: the ETag without its quotes; ``Checksum`` for an object stored with a
+checksum, with its ``ChecksumType`` (a COMPOSITE value without its ``-N`` part count);
+``ObjectParts`` only for a multipart object, its parts (number, size and, for a COMPOSITE
+object, each part's checksum) paged by ``x-amz-max-parts`` / ``x-amz-part-number-marker``;
+the storage class; the size.  A missing key is NoSuchKey only to
 a caller that may list the bucket (the gateway's ``__may_list``), as for GetObject.
 """
 
@@ -16,6 +17,7 @@ from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
 from .common import STANDARD, invalid_argument, load_bucket, when
+from .upload_checksums import attributes_checksum
 from .versions import requested_version, resolve, shown_version
 
 ATTRIBUTES: Final = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -66,6 +68,14 @@ def _parts(record: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     }
     if page:
         out["Parts"] = [{"PartNumber": n, "Size": s} for n, s in page]
+    kept = record.get("PartChecksums") or []
+    stored = record.get("Checksums") or {}
+    if kept and stored and record.get("ChecksumType") == "COMPOSITE":
+        member = next(iter(stored))
+        for part in out.get("Parts", []):
+            value = kept[part["PartNumber"] - 1] if part["PartNumber"] <= len(kept) else ""
+            if value:
+                part[member] = value
     return out
 
 
@@ -85,10 +95,9 @@ class AttributesOps:
         out: dict[str, Any] = {"LastModified": when(record["LastModified"])}
         if "ETag" in wanted:
             out["ETag"] = str(record["ETag"]).strip('"')
-        checksums = record.get("Checksums") or {}
-        whole = not record.get("PartsCount") or record.get("ChecksumType") == "FULL_OBJECT"
-        if "Checksum" in wanted and checksums and whole:
-            out["Checksum"] = {**checksums, "ChecksumType": "FULL_OBJECT"}
+        checksum = attributes_checksum(record)
+        if "Checksum" in wanted and checksum:
+            out["Checksum"] = checksum
         if "ObjectParts" in wanted and record.get("PartsCount"):
             out["ObjectParts"] = _parts(record, params)
         if "StorageClass" in wanted:

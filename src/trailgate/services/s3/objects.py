@@ -60,6 +60,7 @@ from .common import (
     when,
 )
 from .object_lock import MAY_SEE, lock_for_write, lock_view
+from .upload_checksums import part_checksum
 from .versions import (
     Found,
     copy_source,
@@ -353,6 +354,8 @@ class ObjectOps:
             length = end - start + 1
             out["ContentRange"] = f"bytes {start}-{end}/{size}"
             out["__status"] = 206
+            if number is not None and params.get("ChecksumMode") == "ENABLED":
+                out.update(part_checksum(record, number))
         out["ContentLength"] = length
         if number is not None and record.get("PartSizes") is not None:
             out["PartsCount"] = len(record["PartSizes"])

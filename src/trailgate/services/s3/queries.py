@@ -20,7 +20,9 @@ attributes use AWS's member names; timestamps are ISO 8601 strings in UTC with m
     upload; full-object), Acl ([Grant] | None: ACLs disabled or none given), PartsCount and
     PartSizes ([int], the assembled parts' sizes in order: GetObject/HeadObject ``partNumber``)
     (multipart objects; objects completed before PartSizes was kept have PartsCount only and
-    are served as one part); in a versioned bucket also VersionId and Seq (see below)
+    are served as one part), ChecksumType and, for a COMPOSITE multipart object, PartChecksums
+    ([base64], each assembled part's checksum in order: GetObjectAttributes, GetObject
+    ``partNumber``); in a versioned bucket also VersionId and Seq (see below)
 ``s3.version/<bucket>``  key = ``<object key>\\x00<16 hex digits: Seq counted down>`` (a key's
     versions newest first): the noncurrent versions (object records as above) and the delete
     markers {Key, VersionId, Seq, DeleteMarker: true, LastModified, Owner}; the current object

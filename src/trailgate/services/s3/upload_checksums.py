@@ -174,3 +174,49 @@ def object_checksum_mismatch(
     return ServiceError(
         "BadDigest", f"The {name.lower()} you specified did not match the calculated checksum.", 400
     )
+
+
+# -- a completed COMPOSITE object's part checksums (GetObjectAttributes, GetObject partNumber) --
+# Real S3 (as floci's captures of it record, floci-io/floci#3083, and LocalStack's AWS-validated
+# tests): GetObjectAttributes shows a COMPOSITE object's checksum without its ``-N`` suffix, with
+# ``ChecksumType`` COMPOSITE and each part's checksum under ObjectParts; GetObject / HeadObject
+# with ``partNumber`` and checksum mode ENABLED answer that part's checksum.
+
+
+def kept_part_checksums(
+    algorithm: str | None, kind: str | None, parts: list[dict[str, Any]]
+) -> list[str] | None:
+    """The per-part checksums a completed COMPOSITE object keeps, in assembly order."""
+    if kind != COMPOSITE or not algorithm:
+        return None
+    member = checksums.member(str(algorithm).upper())
+    return [str((p.get("Checksums") or {}).get(member) or "") for p in parts]
+
+
+def attributes_checksum(record: dict[str, Any]) -> dict[str, str] | None:
+    """GetObjectAttributes' ``Checksum`` of an object: a COMPOSITE value loses its ``-N``."""
+    stored = record.get("Checksums") or {}
+    if not stored:
+        return None
+    kind = str(record.get("ChecksumType") or FULL_OBJECT)
+    if kind == COMPOSITE:
+        stored = {name: str(value).rsplit("-", 1)[0] for name, value in stored.items()}
+    return {**stored, "ChecksumType": kind}
+
+
+def part_checksum(record: dict[str, Any], number: int) -> dict[str, str]:
+    """The checksum GetObject / HeadObject ``partNumber`` answers with checksum mode ENABLED: a
+    COMPOSITE object's part checksum; the object's own when the part is the whole object (one
+    part); nothing for a part of a FULL_OBJECT object of several parts."""
+    stored = record.get("Checksums") or {}
+    if not stored:
+        return {}
+    kind = str(record.get("ChecksumType") or FULL_OBJECT)
+    if kind == COMPOSITE:
+        values = record.get("PartChecksums") or []
+        if number > len(values) or not values[number - 1]:
+            return {}
+        return {next(iter(stored)): str(values[number - 1]), "ChecksumType": COMPOSITE}
+    if len(record.get("PartSizes") or [0]) == 1:
+        return {**stored, "ChecksumType": kind}
+    return {}
