@@ -183,7 +183,6 @@ def _stored_parts(tx: Tx, bucket: str, upload_id: str) -> dict[int, dict[str, An
     return {int(row["PartNumber"]): row for row in rows}
 
 
-
 def _check_object_size(expected: Any, parts: list[dict[str, Any]]) -> None:
     """``x-amz-mp-object-size``: the object size the client expects; a mismatch is a 400
     InvalidRequest (CompleteMultipartUpload reference)."""
@@ -202,6 +201,7 @@ def _check_object_size(expected: Any, parts: list[dict[str, Any]]) -> None:
             "InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {expected} "
             f"does not match what was computed: {actual}", 400,
         )
+
 
 class MultipartOps:
     blobs: BlobStore
