@@ -25,7 +25,8 @@ from .gateway.chain import Gateway
 from .gateway.context import HttpRequest, HttpResponse
 from .protocol import warm_up
 from .services.cloudtrail import CloudTrailProvider
-from .services.cloudtrail.events import index_pending, store_journaled
+from .services.cloudtrail.events import index_pending
+from .services.cloudtrail.journal_move import store_journaled
 from .services.iam import queries
 from .services.iam.provider import IamProvider
 from .services.organizations.provider import OrganizationsProvider

@@ -26,12 +26,17 @@ from ..protocol.errors import ServiceError, validation_error
 from ..protocol.json11 import validation_exception
 from ..services import catalog
 from ..services.base import Call
-from ..services.cloudtrail.events import store_journaled
+from ..services.cloudtrail.journal_move import (
+    line_pieces,
+    needs_rows,
+    store_journaled,
+    store_lines,
+)
 from ..services.iam.queries import record_access_key_used
 from ..services.s3 import queries as s3q
 from ..services.s3.common import no_such_bucket
 from ..store.interface import Conflict
-from ..store.journal import EventJournal, JournalBatch
+from ..store.journal import Defined, EventJournal, EventRow, JournalBatch, span_rows
 from ..trail.records import is_data_call
 from . import chunked, post_upload
 from .authorize import PolicyCache, authorize
@@ -400,11 +405,11 @@ class Gateway:
             raise
 
     async def ingest_events(self, *, last: bool = False) -> int:
-        """Move the journal's records into the store's events table, in transactions of at
-        most INGEST_CHUNK records (calls' own writes get the writer thread in between);
-        returns how many were moved.  Concurrent callers wait for each other, so on return
-        every record journaled before the call is in the store.  ``last``: the server stops
-        (the journal's current segment file goes too)."""
+        """Move the journal's records into the store's events table, in transactions of about
+        INGEST_CHUNK records (calls' own writes get the writer thread in between); returns how
+        many were moved.  Concurrent callers wait for each other, so on return every record
+        journaled before the call is in the store.  ``last``: the server stops (the journal's
+        current segment file goes too)."""
         journal = self.journal
         if journal is None:
             return 0
@@ -413,26 +418,56 @@ class Gateway:
             if batch.empty():
                 journal.discard(batch)
                 return 0
-            done = 0
+            rows, templates, spans = batch.parts()
+            pieces: list[tuple[bytes, Defined]] = []
+            for blob, defined in spans:
+                # A copy: the current segment's own goes on taking templates meanwhile.
+                known = dict(defined)
+                pieces.extend((piece, known) for piece in line_pieces(blob))
+            done = moved = 0
             try:
                 while True:
-                    # The batch's rows are parsed in the writer thread, at the first chunk.
-                    try:
-                        taken: int = await self.store.write(
-                            lambda tx, d=done: _store_chunk(tx, batch, d))
-                    except Conflict:  # stored already (cannot happen; never block on it)
-                        taken = await self.store.write(
-                            lambda tx, d=done: _store_chunk(tx, batch, d, skip_known=True))
-                    done += taken
-                    if done >= len(batch.rows):
+                    while done < len(rows):  # rows recovered, given back, or read from lines
+                        step = await self._store_rows(rows[done:done + INGEST_CHUNK], templates)
+                        done += step
+                        moved += step
+                    if not pieces:
                         break
+                    lines, defined = pieces[0]
+                    stored = await self._store_lines(lines, defined)
+                    pieces.pop(0)
+                    if stored is None:  # they need reading: as rows
+                        rows, done = [], 0
+                        span_rows(lines, defined, rows, templates)
+                    else:
+                        moved += stored
             except BaseException:
                 # The segment files hold every row (a restart skips the stored ones); the rows
                 # not stored yet are taken again next time.
-                journal.restore(JournalBatch(batch.rows[done:], batch.paths, batch.templates))
+                journal.restore(JournalBatch(rows[done:], batch.paths, templates, pieces))
                 raise
             journal.discard(batch)
-            return done
+            return moved
+
+    async def _store_rows(self, rows: list[EventRow], templates: dict[int, bytes]) -> int:
+        """Rows in one transaction (those stored already skipped); returns how many."""
+        try:
+            await self.store.write(lambda tx: store_journaled(tx, rows, templates))
+        except Conflict:  # stored already (cannot happen; never block on it)
+            await self.store.write(
+                lambda tx: store_journaled(tx, rows, templates, skip_known=True))
+        return len(rows)
+
+    async def _store_lines(self, lines: bytes, defined: Defined) -> int | None:
+        """Journal lines as they are, in one transaction; None (nothing done) when they
+        must go in as rows: a line holds a whole record, or they cannot go in as they are
+        (an eventID stored already: a move cut short by a crash)."""
+        if needs_rows(lines, defined):
+            return None
+        try:
+            return int(await self.store.write(lambda tx: store_lines(tx, lines, defined)))
+        except Conflict:
+            return None
 
     def serialize(self, ctx: RequestContext) -> None:
         render(ctx)
@@ -473,14 +508,6 @@ class Gateway:
                 "error, exception or failure.", 500
             )
             render(ctx)
-
-
-def _store_chunk(tx: Any, batch: JournalBatch, start: int, *, skip_known: bool = False) -> int:
-    """Store the batch's rows from ``start``, INGEST_CHUNK of them at most (in the writer
-    thread: the first chunk parses the batch); returns how many rows it took."""
-    chunk = batch.rows[start:start + INGEST_CHUNK]
-    store_journaled(tx, chunk, batch.templates, skip_known=skip_known)
-    return len(chunk)
 
 
 def assign_request_id(ctx: RequestContext) -> None:

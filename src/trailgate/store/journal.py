@@ -127,6 +127,11 @@ class JournalBatch:
         for blob, defined in spans:
             span_rows(blob, defined, self._rows, self._templates)
 
+    def parts(self) -> tuple[list[EventRow], dict[int, bytes], list[Span]]:
+        """The rows parsed already (recovered or given back) with their templates, and the
+        spans of lines not parsed: :meth:`rows` would parse those."""
+        return self._rows, self._templates, self._spans
+
     def empty(self) -> bool:
         """Whether the batch holds no row (without parsing it)."""
         return not self._rows and not any(blob for blob, _ in self._spans)

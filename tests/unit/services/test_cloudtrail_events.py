@@ -27,8 +27,8 @@ from trailgate.services.cloudtrail.events import (
     index_pending,
     index_rows,
     lookup_view,
-    store_journaled,
 )
+from trailgate.services.cloudtrail.journal_move import store_journaled
 from trailgate.store.interface import Conflict
 from trailgate.store.journal import EventRow
 from trailgate.store.sqlite import MIGRATIONS, SqliteStore, apply_migrations
@@ -685,7 +685,7 @@ def test_store_journaled_indexes_writes_events_from_the_keys_kept_at_commit(
     records; when the kept keys do not cover every event after the index cursor (one came
     without keys, one was stored another way, or a move took them and rolled back), those
     events are indexed from their records instead, with the same result."""
-    import trailgate.services.cloudtrail.events as events_module
+    import trailgate.services.cloudtrail.journal_move as events_module
 
     writes = [pair for m in range(3) for pair in build_records(
         info("iam", "TagUser", ADMIN_USER, m, params={"UserName": "bob", "Tags": []}))]

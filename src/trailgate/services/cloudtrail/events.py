@@ -19,7 +19,7 @@ query it belongs to).  Data events are never indexed: event history does not sho
 
 The rows are not written by the call that records an event (that would put index writes, and
 the pages they dirty, on every request's commit).  Records moved from the event journal are
-indexed in the transaction that stores them (:func:`store_journaled`); the calls' own records
+indexed in the transaction that stores them (:mod:`.journal_move`); the calls' own records
 are indexed by :func:`index_pending`, in one write, every event stored after the cursor
 ``meta.event_index_seq``; the server runs it about once a second (``app.py``).
 ``LookupEvents`` reads the index AND the events after the cursor in the same snapshot, so an
@@ -35,7 +35,6 @@ import base64
 import binascii
 import functools
 import hashlib
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,8 +44,7 @@ from typing import Any, Final, NamedTuple, Protocol, cast, runtime_checkable
 import orjson
 
 from ...protocol.errors import ServiceError
-from ...store.event_templates import whole
-from ...store.journal import EventRow, IndexKeys, KeyedEvent
+from ...store.journal import IndexKeys, KeyedEvent
 from ...trail.records import is_data_event, record_region
 from ..base import Call
 
@@ -254,7 +252,7 @@ def _rows(seq: int, account: str, record: dict[str, Any]) -> list[Row]:
     keys = index_keys(account, record)
     if not keys:
         return []
-    when = _epoch_of(str(record.get("eventTime", "")))
+    when = epoch_of(str(record.get("eventTime", "")))
     return [(a, region, attr, value, when, seq) for a, region, attr, value in keys]
 
 
@@ -286,7 +284,7 @@ def index_keys(account: str, record: dict[str, Any]) -> IndexKeys:
 
 
 @functools.lru_cache(maxsize=256)  # events come in time order: most share a recent second
-def _epoch_of(text: str) -> int:
+def epoch_of(text: str) -> int:
     return int(_parse_time(text).timestamp())
 
 
@@ -302,7 +300,7 @@ def index_cursor(tx: Any) -> int:
 def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     """Index up to ``limit`` events stored after the cursor, in one transaction; returns how
     many sequence numbers were taken (fewer than ``limit``: the index has caught up)."""
-    index = _index(tx)
+    index = index_tx(tx)
     cursor = index_cursor(tx)
     upto = min(int(tx.last_event_seq()), cursor + limit)
     if upto <= cursor:
@@ -315,67 +313,8 @@ def index_pending(tx: Any, limit: int = INDEX_BATCH) -> int:
     return upto - cursor
 
 
-def store_journaled(tx: Any, rows: Sequence[EventRow],
-                    templates: Mapping[int, bytes] | None = None, *,
-                    skip_known: bool = False) -> int:
-    """Append records moved from the event journal (compact ones with their ``templates``)
-    and index them together with every event stored before them, in the caller's
-    transaction; returns how many were appended.  A row's index keys are those the journal
-    kept with it, else computed from its JSON (a recovered row, always whole).
-    ``skip_known`` leaves out events already stored (a journal left by a crash may have been
-    moved once)."""
-    before = _stored_before(tx)  # the calls' own records, stored before these
-    if skip_known:
-        rows = [row for row in rows if tx.event_by_id(row[2]) is None]
-    if not rows:
-        return 0
-    first = tx.append_events(rows, templates)
-    # Grouped by the keys tuple first: the rows of a template share one tuple object, so
-    # most events cost one dict lookup here, not one per key.
-    by_keys: dict[int, tuple[IndexKeys, list[tuple[int, int]]]] = {}
-    moved = ((seq, row[1], row[4] if len(row) == 5 else index_keys(row[0], orjson.loads(
-        whole(row[3], templates or {})))) for seq, row in enumerate(rows, first))
-    for seq, event_time, keys in itertools.chain(before, moved):
-        if keys:
-            entry = (_epoch_of(event_time), seq)
-            found = by_keys.get(id(keys))
-            if found is None:
-                by_keys[id(keys)] = (keys, [entry])
-            else:
-                found[1].append(entry)
-    groups: dict[tuple[str, str, str, str], list[tuple[int, int]]] = {}
-    for keys, entries in by_keys.values():
-        for key in keys:
-            group = groups.get(key)
-            if group is None:
-                groups[key] = list(entries)
-            else:
-                group.extend(entries)
-    _index(tx).event_index_put(groups)
-    tx.meta_set(CURSOR, str(first + len(rows) - 1))
-    return len(rows)
-
-
-def _stored_before(tx: Any) -> list[KeyedEvent]:
-    """The events not indexed yet (stored by the calls' own transactions since the last
-    move), with their index keys: those the store kept when it stored them (a write's record
-    made from a template comes with its template's), if it kept them for every one of those
-    events; else they are indexed here from their records, and none are returned."""
-    index = _index(tx)
-    kept = index.take_keyed_events()
-    cursor = index_cursor(tx)
-    unindexed = tx.last_event_seq() - cursor
-    if unindexed <= 0:
-        return []
-    kept = [event for event in kept if event[0] > cursor]
-    if len(kept) == unindexed and all(keys is not None for _, _, keys in kept):
-        return kept  # seqs are unique: these are every event after the cursor
-    while index_pending(tx) == INDEX_BATCH:
-        pass
-    return []
-
-
-def _index(tx: Any) -> EventIndexTx:
+def index_tx(tx: Any) -> EventIndexTx:
+    """``tx`` as a transaction with the event history index's methods."""
     kind = type(tx)
     if kind in _INDEXING:  # isinstance of a runtime-checkable Protocol looks up every method
         return cast(EventIndexTx, tx)
@@ -418,7 +357,7 @@ class EventHistoryOps:
         before = _read_token(call.params.get("NextToken"), query)
         if query.insight:
             return {"Events": []}  # trailgate produces no Insights events
-        index = _index(tx)
+        index = index_tx(tx)
         if query.attr == "EventId":
             return {"Events": _by_event_id(index, query, before)}
         fresh = _unindexed(tx, query, before)  # matches newer than the index

@@ -67,6 +67,21 @@ def _insert_events_sql(rows: int) -> str:
             + ",".join(["(?, ?, ?, ?)"] * rows))
 
 
+_INSERT_LINES = (
+    "INSERT INTO events (account, event_time, event_id, data) SELECT value ->> 0, value ->> 1,"
+    " value ->> 2, CAST(value ->> 3 AS BLOB) FROM json_each(?) WHERE json_array_length(value) = 4"
+    " ORDER BY key")
+
+
+def _lines_json(lines: bytes) -> str:
+    """Journal lines (every one ending in LF) as a JSON array with an array of strings per
+    line.  A line holds no control character but its tabs and LF (its record is JSON, whose
+    strings escape them), so escaping backslashes and quotes makes each field a JSON string."""
+    body = lines[:-1] if lines.endswith(b"\n") else lines
+    return (b'[["' + body.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+            .replace(b"\t", b'","').replace(b"\n", b'"],["') + b'"]]').decode()
+
+
 def _entries(lo: int, base: int, data: str | bytes) -> builtins.list[tuple[int, int]]:
     """A block's (event time, seq) entries: a BLOB holds them as little-endian 64-bit pairs
     (:func:`_pack`); a JSON array (blocks written before) holds offsets from lo and base."""
@@ -151,6 +166,46 @@ class EventsTx:
         if count != len(rows):
             raise Conflict("the batch's events were not all appended")
         return last - len(rows) + 1
+
+    def append_journal_lines(self, lines: bytes,
+                             templates: Mapping[int, bytes]) -> tuple[int, int]:
+        """:meth:`append_events` of the rows of event-journal lines (each
+        ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD<LF>``; template definition lines, of
+        three fields, are skipped), stored byte for byte as those rows would be, in order;
+        returns the first seq (0 if none).  SQLite splits the lines (``json_each`` over them
+        made a JSON array of arrays by a few byte replacements): no Python object per record,
+        and the work runs without the GIL.  :class:`Conflict` (nothing stored) if an eventID
+        exists or a template's id holds another template (the caller stores those rows
+        whole)."""
+        conn = self._write()
+        if templates and self._put_templates(templates):
+            raise Conflict("a template's id holds another template")
+        data = lines.count(b"\n") - lines.count(b"\n#T\t") - lines.startswith(b"#T\t")
+        try:
+            cur = conn.execute(_INSERT_LINES, (_lines_json(lines),))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"an event of these lines is recorded already: {exc}") from None
+        except (UnicodeDecodeError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "JSON" not in str(exc):
+                raise
+            # Never so for lines this process wrote: as rows, unreadable lines skipped.
+            raise Conflict(f"journal lines not readable as they are: {exc}") from None
+        if cur.rowcount != data or cur.lastrowid is None:
+            # Never so for lines this process wrote: the caller's write rolls back, and the
+            # lines go in as rows (unreadable ones skipped).
+            raise Conflict(f"{cur.rowcount} of {data} journal lines stored")
+        return (cur.lastrowid - data + 1, data) if data else (0, 0)
+
+    def journal_line_groups(self, first: int, last: int) -> builtins.list[tuple[int, str, str]]:
+        """For the compact records of seqs ``first`` to ``last``, per template: its id, their
+        seqs and their eventTimes, each comma-separated in the same order (one row per
+        template, so no Python object per record)."""
+        rows: builtins.list[tuple[int, str, str]] = self._read().execute(
+            "SELECT CAST(substr(data, 2, instr(data, X'20') - 2) AS INTEGER),"
+            " group_concat(seq), group_concat(event_time) FROM events"
+            " WHERE seq BETWEEN ? AND ? AND substr(data, 1, 1) = X'7E' GROUP BY 1",
+            (first, last)).fetchall()
+        return rows
 
     def _put_templates(self, templates: Mapping[int, bytes]) -> set[int]:
         """Store the templates not stored yet; returns the ids under which another template
