@@ -436,7 +436,7 @@ class Gateway:
                     lines, defined = pieces[0]
                     stored = await self._store_lines(lines, defined)
                     pieces.pop(0)
-                    if stored is None:  # they need reading: as rows
+                    if stored is None:  # as rows
                         rows, done = [], 0
                         span_rows(lines, defined, rows, templates)
                     else:
@@ -460,8 +460,8 @@ class Gateway:
 
     async def _store_lines(self, lines: bytes, defined: Defined) -> int | None:
         """Journal lines as they are, in one transaction; None (nothing done) when they
-        must go in as rows: a line holds a whole record, or they cannot go in as they are
-        (an eventID stored already: a move cut short by a crash)."""
+        must go in as rows: a template lacks its index keys, or they cannot go in as they
+        are (an eventID stored already: a move cut short by a crash)."""
         if needs_rows(lines, defined):
             return None
         try:

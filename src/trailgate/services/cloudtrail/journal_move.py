@@ -3,10 +3,10 @@ append them to ``events`` and index them for ``LookupEvents`` (:mod:`.events`) i
 transaction, together with the calls' own records stored since the last move.
 
 Lines this process journaled go in as they are (:func:`store_lines`): SQLite splits them, and
-the index takes its entries per template, so a record costs no Python object but its index
-entry.  Rows (lines recovered after a restart, or given back after a failed move) and lines
-that need reading (a whole record, a template without its index keys) go through
-:func:`store_journaled`.
+the index takes its entries per template, so a record made from a template costs no Python
+object but its index entry (a whole record is read for its index keys, as before).  Rows
+(lines recovered after a restart, or given back after a failed move) and lines that cannot
+go in as they are go through :func:`store_journaled`.
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ def line_pieces(blob: bytes, size: int = LINES_CHUNK) -> list[bytes]:
 
 
 def needs_rows(lines: bytes, defined: Defined) -> bool:
-    """Whether journal lines must be stored as rows (:func:`store_journaled`): one holds a
-    whole record (only a whole record's field starts with "{"), or a template of their
-    segment lacks its index keys."""
-    return b"\t{" in lines or any(keys is None for _, keys in defined.values())
+    """Whether journal lines must be stored as rows (:func:`store_journaled`): a template of
+    their segment lacks its index keys (the recorder always gives them)."""
+    return any(keys is None for _, keys in defined.values())
 
 
 def store_lines(tx: Any, lines: bytes, defined: Defined) -> int:
@@ -75,6 +74,11 @@ def store_lines(tx: Any, lines: bytes, defined: Defined) -> int:
             by_keys[id(keys)] = (keys, entries)
         else:
             found[1].extend(entries)
+    if b"\t{" in lines:  # whole records (only their field starts with "{"): read their keys
+        for seq, account, event_time, data in tx.journal_whole_rows(first, last):
+            keys = index_keys(account, orjson.loads(data))
+            if keys:
+                by_keys[id(keys)] = (keys, [(epoch_of(event_time), seq)])
     put_index(tx, by_keys.values(), last)
     return int(count)
 

@@ -207,6 +207,17 @@ class EventsTx:
             (first, last)).fetchall()
         return rows
 
+    def journal_whole_rows(
+        self, first: int, last: int
+    ) -> builtins.list[tuple[int, str, str, bytes]]:
+        """``(seq, account, eventTime, record)`` of the whole (not compact) records of seqs
+        ``first`` to ``last``."""
+        rows: builtins.list[tuple[int, str, str, bytes]] = self._read().execute(
+            "SELECT seq, account, event_time, data FROM events"
+            " WHERE seq BETWEEN ? AND ? AND substr(data, 1, 1) != X'7E' ORDER BY seq",
+            (first, last)).fetchall()
+        return rows
+
     def _put_templates(self, templates: Mapping[int, bytes]) -> set[int]:
         """Store the templates not stored yet; returns the ids under which another template
         is stored (a hash collision)."""
