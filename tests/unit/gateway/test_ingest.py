@@ -20,6 +20,14 @@ from trailgate.store.journal import EventJournal, EventRow
 from trailgate.store.sqlite import SqliteStore
 
 
+def by_lines(count: int) -> Any:
+    """``line_pieces`` cutting after every ``count`` lines (definition lines counted)."""
+    def cut(blob: bytes) -> list[bytes]:
+        lines = blob.splitlines(keepends=True)
+        return [b"".join(lines[n:n + count]) for n in range(0, len(lines), count)]
+    return cut
+
+
 def rows(first: int, count: int) -> list[EventRow]:
     out = []
     for n in range(first, first + count):
@@ -62,7 +70,7 @@ def stored_ids(gw: Gateway) -> list[str]:
 def test_ingest_moves_everything_in_chunks_and_deletes_the_segments(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chain, "INGEST_CHUNK", 7)
+    monkeypatch.setattr(chain, "line_pieces", by_lines(7))
     assert gateway.journal is not None
     gateway.journal.append(rows(0, 20))
 
@@ -82,7 +90,7 @@ def test_ingest_moves_everything_in_chunks_and_deletes_the_segments(
 def test_a_failed_chunk_keeps_the_rest_for_the_next_time(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chain, "INGEST_CHUNK", 5)
+    monkeypatch.setattr(chain, "line_pieces", by_lines(5))
     journal = gateway.journal
     assert journal is not None
     journal.append(rows(0, 12))
