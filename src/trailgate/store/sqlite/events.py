@@ -172,11 +172,11 @@ class EventsTx:
         """:meth:`append_events` of the rows of event-journal lines (each
         ``ACCOUNT<TAB>EVENTTIME<TAB>EVENTID<TAB>RECORD<LF>``; template definition lines, of
         three fields, are skipped), stored byte for byte as those rows would be, in order;
-        returns the first seq (0 if none).  SQLite splits the lines (``json_each`` over them
-        made a JSON array of arrays by a few byte replacements): no Python object per record,
-        and the work runs without the GIL.  :class:`Conflict` (nothing stored) if an eventID
-        exists or a template's id holds another template (the caller stores those rows
-        whole)."""
+        returns the first seq and how many (``(0, 0)`` if none).  SQLite splits the lines
+        (``json_each`` over them made a JSON array of arrays by a few byte replacements): no
+        Python object per record, and the work runs without the GIL.  :class:`Conflict`
+        (nothing stored) if an eventID exists or a template's id holds another template (the
+        caller stores those rows whole)."""
         conn = self._write()
         if templates and self._put_templates(templates):
             raise Conflict("a template's id holds another template")
@@ -188,11 +188,11 @@ class EventsTx:
         except (UnicodeDecodeError, sqlite3.OperationalError) as exc:
             if isinstance(exc, sqlite3.OperationalError) and "JSON" not in str(exc):
                 raise
-            # Never so for lines this process wrote: as rows, unreadable lines skipped.
+            # Never so for lines this process wrote: they go in as rows, as they always did.
             raise Conflict(f"journal lines not readable as they are: {exc}") from None
         if cur.rowcount != data or cur.lastrowid is None:
             # Never so for lines this process wrote: the caller's write rolls back, and the
-            # lines go in as rows (unreadable ones skipped).
+            # lines go in as rows (those the row path cannot read skipped).
             raise Conflict(f"{cur.rowcount} of {data} journal lines stored")
         return (cur.lastrowid - data + 1, data) if data else (0, 0)
 
