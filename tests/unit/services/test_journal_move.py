@@ -191,11 +191,12 @@ def test_lines_stored_already_are_a_conflict_and_store_nothing(
     by_lines, _, journal = stores
     journal_lines(journal, range(1, 6))
     ((blob, defined),) = taken_spans(journal)
-    first = blob[:blob.index(b"\n", blob.index(b"\n~") if b"\n~" in blob else 0) + 1]
     assert by_lines.write_sync(lambda tx: store_lines(tx, blob, defined)) == 5
+    journal_lines(journal, range(6, 9))
+    ((newer, _),) = taken_spans(journal)  # lines not stored yet, then the stored ones again
     with pytest.raises(Conflict):
-        by_lines.write_sync(lambda tx: store_lines(tx, first + blob, defined))
-    assert len(snapshot(by_lines)["events"]) == 5
+        by_lines.write_sync(lambda tx: store_lines(tx, newer + blob, defined))
+    assert len(snapshot(by_lines)["events"]) == 5  # the new lines' rows rolled back too
 
 
 @pytest.fixture
