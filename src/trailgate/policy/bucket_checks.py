@@ -5,7 +5,7 @@ keys, malformed IP addresses.  Each is ``MalformedPolicy`` with S3's message."""
 from __future__ import annotations
 
 from trailgate.policy.conditions import malformed_ip
-from trailgate.policy.lint import _key_type, expand_action
+from trailgate.policy.lint import condition_key_type, expand_action
 from trailgate.policy.model import MalformedPolicyError, Policy
 
 S3_ACTION_NOT_APPLICABLE = "Action does not apply to any resource(s) in statement"
@@ -38,7 +38,7 @@ def _unknown_s3_action(action: str) -> bool:
 
 def _unknown_s3_key(key: str) -> bool:
     """An ``s3:`` condition key that S3 does not define (``aws:`` keys are not checked)."""
-    return key.lower().startswith("s3:") and _key_type(key.lower()) is None
+    return key.lower().startswith("s3:") and condition_key_type(key.lower()) is None
 
 
 def check_bucket_policy_actions(policy: Policy) -> None:

@@ -331,7 +331,8 @@ def _breadth_checks(stmt: Statement) -> list[Finding]:
     return out
 
 
-def _key_type(key: str) -> str | None:
+def condition_key_type(key: str) -> str | None:
+    """The type IAM's catalog gives a condition key (passed in lower case); None if it has none."""
     cat = catalog()
     prefix = key.partition(":")[0]
     if prefix == "aws":
@@ -415,7 +416,7 @@ def _key_applies(stmt: Statement, key: str) -> bool:
 
 def _operator_checks(stmt: Statement, clause: ConditionClause) -> list[Finding]:
     op = split_operator(clause.operator)
-    key_type = _key_type(clause.key.lower())
+    key_type = condition_key_type(clause.key.lower())
     if op is None or key_type is None:
         return []
     out: list[Finding] = []
