@@ -207,8 +207,9 @@ def _common_detail(tx: Tx, account: str, data: dict[str, Any], label: str) -> di
     boundary = boundary_view(data.get("PermissionsBoundary"))
     if boundary:
         out["PermissionsBoundary"] = boundary
-    if label != "Group":
-        out["Tags"] = list(data.get("Tags", []))
+    if label != "Group" and data.get("Tags"):
+        # as GetUser/GetRole: an entity without tags has no Tags member at all
+        out["Tags"] = list(data["Tags"])
     return out
 
 
