@@ -204,3 +204,46 @@ def test_cli_max_items_and_page_size(server: Server, cli_home: Path, iam: Any) -
     ]
     for name in names:
         iam.delete_role(RoleName=name)
+
+
+# -- GetAccountSummary -------------------------------------------------------------------------
+
+SUMMARY_KEYS = {
+    "Users", "UsersQuota", "Groups", "GroupsQuota", "ServerCertificates",
+    "ServerCertificatesQuota", "UserPolicySizeQuota", "GroupPolicySizeQuota",
+    "GroupsPerUserQuota", "SigningCertificatesPerUserQuota", "AccessKeysPerUserQuota",
+    "MFADevices", "MFADevicesInUse", "AccountMFAEnabled", "AccountAccessKeysPresent",
+    "AccountPasswordPresent", "AccountSigningCertificatesPresent",
+    "AttachedPoliciesPerGroupQuota", "AttachedPoliciesPerRoleQuota",
+    "AttachedPoliciesPerUserQuota", "Policies", "PoliciesQuota", "PolicySizeQuota",
+    "PolicyVersionsInUse", "PolicyVersionsInUseQuota", "VersionsPerPolicyQuota",
+    "GlobalEndpointTokenVersion", "AssumeRolePolicySizeQuota", "InstanceProfiles",
+    "InstanceProfilesQuota", "Providers", "RolePolicySizeQuota", "Roles", "RolesQuota",
+}
+
+
+def test_account_summary_has_every_key_and_counts(iam: Any) -> None:
+    # botocore's summaryKeyType lists 34 keys; AWS returns all of them (a published real
+    # `aws iam get-account-summary` answer has each, AccountPasswordPresent included)
+    before = iam.get_account_summary()["SummaryMap"]
+    assert set(before) == SUMMARY_KEYS
+    assert (before["AccountPasswordPresent"], before["AccountMFAEnabled"],
+            before["AccountAccessKeysPresent"]) == (0, 0, 1)
+    user, role, group, device = uid("sum"), uid("sum"), uid("sum"), uid("sum")
+    iam.create_user(UserName=user)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)
+    iam.create_group(GroupName=group)
+    policy = iam.create_policy(PolicyName=uid("sum"), PolicyDocument=S3_ALL)["Policy"]["Arn"]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=device)["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    after = iam.get_account_summary()["SummaryMap"]
+    grown = {k: after[k] - before[k] for k in ("Users", "Roles", "Groups", "Policies",
+                                               "MFADevices", "MFADevicesInUse")}
+    assert grown == {"Users": 1, "Roles": 1, "Groups": 1, "Policies": 1, "MFADevices": 1,
+                     "MFADevicesInUse": 0}
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    iam.delete_policy(PolicyArn=policy)
+    iam.delete_group(GroupName=group)
+    iam.delete_role(RoleName=role)
+    iam.delete_user(UserName=user)

@@ -109,6 +109,7 @@ class AccountOps:
             "MFADevicesInUse": sum(1 for d in devices if d.get("UserName") is not None),
             "AccountMFAEnabled": 0,
             "AccountAccessKeysPresent": 1 if root_keys else 0,
+            "AccountPasswordPresent": 0,  # the root user signs in with keys only
             "AccountSigningCertificatesPresent": 0,
             "ServerCertificates": 0,
             "ServerCertificatesQuota": 20,
