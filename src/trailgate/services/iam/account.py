@@ -109,6 +109,7 @@ class AccountOps:
             "MFADevicesInUse": sum(1 for d in devices if d.get("UserName") is not None),
             "AccountMFAEnabled": 0,
             "AccountAccessKeysPresent": 1 if root_keys else 0,
+            "AccountPasswordPresent": 0,  # the root user signs in with keys only
             "AccountSigningCertificatesPresent": 0,
             "ServerCertificates": 0,
             "ServerCertificatesQuota": 20,
@@ -207,8 +208,9 @@ def _common_detail(tx: Tx, account: str, data: dict[str, Any], label: str) -> di
     boundary = boundary_view(data.get("PermissionsBoundary"))
     if boundary:
         out["PermissionsBoundary"] = boundary
-    if label != "Group":
-        out["Tags"] = list(data.get("Tags", []))
+    if label != "Group" and data.get("Tags"):
+        # as GetUser/GetRole: an entity without tags has no Tags member at all
+        out["Tags"] = list(data["Tags"])
     return out
 
 
