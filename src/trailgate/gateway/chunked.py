@@ -102,7 +102,7 @@ def _apply_trailers(params: dict[str, Any], trailers: dict[str, str]) -> None:
             continue
         algorithm = name.removeprefix("x-amz-checksum-").upper()
         if algorithm not in checksums.ALGORITHMS:
-            continue  # newer algorithms (SHA512, XXHASH...): neither checked nor refused
+            continue  # not an algorithm S3 has: neither checked nor refused
         # UNSURE: the message for a malformed trailing value is versitygw's (not recorded
         # against AWS); a wrong value is the header's BadDigest, raised by the provider.
         if checksums.decode(algorithm, value) is None:

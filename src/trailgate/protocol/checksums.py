@@ -1,9 +1,10 @@
-"""S3's additional checksums (``x-amz-checksum-*``): CRC32, CRC32C, CRC64NVME, SHA1, SHA256.
+"""S3's additional checksums (``x-amz-checksum-*``): CRC32, CRC32C, CRC64NVME, SHA1, SHA256,
+SHA512, MD5, XXHASH64, XXHASH3 and XXHASH128 (botocore's ``ChecksumAlgorithm`` values).
 
 Every digest is incremental (``update`` then ``digest``) and its value on the wire is the
-base64 of the big-endian digest, as botocore's ``httpchecksum`` computes it.  CRC32C and
-CRC64NVME come from ``awscrt.checksums`` (AWS's C runtime, the library botocore itself uses
-for them); CRC32 and the SHAs from the standard library.
+base64 of the big-endian digest, as botocore's ``httpchecksum`` computes it.  CRC32C,
+CRC64NVME and the XXHashes (seed 0) come from ``awscrt.checksums`` (AWS's C runtime, the
+library botocore itself uses for them); CRC32, the SHAs and MD5 from the standard library.
 
 A value is *valid* (else S3 answers "Value for x-amz-checksum-<name> header is invalid.") when it
 is canonical base64 of exactly the digest's size: ``4waSgx==`` (non-zero padding bits) and
@@ -55,27 +56,53 @@ def _crc64nvme(data: bytes, previous: int) -> int:
     return int(crt.crc64nvme(data, previous)) & 0xFFFFFFFFFFFFFFFF
 
 
+class _XXHash:
+    """An XXHash of ``awscrt`` (``finalize`` gives the canonical big-endian digest)."""
+
+    def __init__(self, new: Callable[[], crt.XXHash]) -> None:
+        self._hash = new()
+
+    def update(self, data: bytes, /) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        return bytes(self._hash.finalize())
+
+
 _FACTORIES: Final[dict[str, Callable[[], Digest]]] = {
     "CRC32": lambda: _Crc(_crc32, 4),
     "CRC32C": lambda: _Crc(_crc32c, 4),
     "CRC64NVME": lambda: _Crc(_crc64nvme, 8),
     "SHA1": lambda: hashlib.sha1(usedforsecurity=False),
     "SHA256": hashlib.sha256,
+    "SHA512": hashlib.sha512,
+    "MD5": lambda: hashlib.md5(usedforsecurity=False),
+    "XXHASH64": lambda: _XXHash(crt.XXHash.new_xxhash64),
+    "XXHASH3": lambda: _XXHash(crt.XXHash.new_xxhash3_64),
+    "XXHASH128": lambda: _XXHash(crt.XXHash.new_xxhash3_128),
 }
 #: Digest size in bytes per algorithm.
 SIZES: Final[dict[str, int]] = {
-    "CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32,
+    "CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32, "SHA512": 64, "MD5": 16,
+    "XXHASH64": 8, "XXHASH3": 8, "XXHASH128": 16,
 }
 #: The algorithms trailgate computes, in the order S3 lists them.
 ALGORITHMS: Final = tuple(_FACTORIES)
 #: Which multipart checksum types each algorithm allows (S3 "Checking object integrity":
-#: CRC64NVME is full-object only, the SHAs composite only, CRC32 and CRC32C both).
+#: CRC64NVME is full-object only, CRC32 and CRC32C both; a full-object checksum of a multipart
+#: upload needs a CRC, which parts' values combine into, so the SHAs, MD5 and the XXHashes are
+#: composite only).
 TYPES: Final[dict[str, frozenset[str]]] = {
     "CRC32": frozenset({"COMPOSITE", "FULL_OBJECT"}),
     "CRC32C": frozenset({"COMPOSITE", "FULL_OBJECT"}),
     "CRC64NVME": frozenset({"FULL_OBJECT"}),
     "SHA1": frozenset({"COMPOSITE"}),
     "SHA256": frozenset({"COMPOSITE"}),
+    "SHA512": frozenset({"COMPOSITE"}),
+    "MD5": frozenset({"COMPOSITE"}),
+    "XXHASH64": frozenset({"COMPOSITE"}),
+    "XXHASH3": frozenset({"COMPOSITE"}),
+    "XXHASH128": frozenset({"COMPOSITE"}),
 }
 
 

@@ -1,6 +1,8 @@
 """S3's checksum algorithms against published check values (the CRC catalogue's check input
 ``123456789``; S3's own answers for it as recorded by OpenStack Swift's s3api tests, which are
-run against AWS), chunked feeding, and what counts as a valid header value."""
+run against AWS; for SHA512, MD5 and the XXHashes, the values of ``hashlib`` and of the
+``xxhash`` package, an implementation independent of the ``awscrt`` one used here), chunked
+feeding, and what counts as a valid header value."""
 
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ CHECK = b"123456789"
         ("CRC64NVME", "rosUhgp5mIg=", 0xAE8B14860A799888),
         ("SHA1", "98O8HYCOBHMq32eZZczDTKeuNEE=", None),
         ("SHA256", "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=", None),
+        ("SHA512", "2eZ2LdHI6vbWGzxhkvxAjU1tXxF20MKRabwk5xw/J0rSf81YEbMT1oH35V7ALXPUmclUVba1u1A6"
+                   "z1dPuo/+hQ==", None),
+        ("MD5", "JfnnlDI7RTiF9RgfG2JNCw==", 0x25F9E794323B453885F5181F1B624D0B),
+        ("XXHASH64", "jLhB20DmroM=", 0x8CB841DB40E6AE83),
+        ("XXHASH3", "ctyxi2ehff8=", 0x72DCB18B67A17DFF),
+        ("XXHASH128", "MxGUd+3l3NXpcWQnaB1YYA==", 0x33119477EDE5DCD5E9716427681D5860),
     ],
 )
 def test_check_values(algorithm: str, value: str, integer: int | None) -> None:
@@ -65,9 +73,13 @@ def test_valid_values(algorithm: str, value: str, valid: bool) -> None:
 
 
 def test_names() -> None:
-    assert checksums.ALGORITHMS == ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+    # botocore's order (the Checksum shape's members)
+    assert checksums.ALGORITHMS == ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "SHA512",
+                                    "MD5", "XXHASH64", "XXHASH3", "XXHASH128")
     assert checksums.member("CRC64NVME") == "ChecksumCRC64NVME"
     assert checksums.header("CRC32C") == "x-amz-checksum-crc32c"
     assert checksums.TYPES["CRC64NVME"] == {"FULL_OBJECT"}
     assert checksums.TYPES["SHA1"] == checksums.TYPES["SHA256"] == {"COMPOSITE"}
     assert checksums.TYPES["CRC32C"] == {"COMPOSITE", "FULL_OBJECT"}
+    for algorithm in ("SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128"):
+        assert checksums.TYPES[algorithm] == {"COMPOSITE"}

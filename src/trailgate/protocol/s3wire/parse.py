@@ -13,8 +13,9 @@
 
 Wire details applied here: for aws-chunked uploads ``ContentLength`` is the decoded length
 (``x-amz-decoded-content-length``) and ``aws-chunked`` is dropped from ``ContentEncoding``;
-``Content-MD5`` is verified for every payload, ``x-amz-checksum-*`` (CRC32, CRC32C, CRC64NVME,
-SHA1, SHA256) for payloads read here; operations whose model requires a checksum need one.
+``Content-MD5`` is verified for every payload, ``x-amz-checksum-*`` (every algorithm
+of :mod:`trailgate.protocol.checksums`) for payloads read here; operations whose model
+requires a checksum need one.
 
 Failures are S3's own errors (:mod:`.errors`): ``InvalidArgument`` with ``ArgumentName`` /
 ``ArgumentValue`` for unconvertible or out-of-model values, ``InvalidStorageClass``,
@@ -407,7 +408,7 @@ def _check_digests(plan: InputPlan, headers: Mapping[str, str], data: bytes) -> 
         found = True
         algorithm = _CHECKSUMS.get(name)
         if algorithm is None:
-            continue  # newer algorithms (SHA512, XXHASH...): neither checked nor refused
+            continue  # not an algorithm S3 has: neither checked nor refused
         claimed = headers[name].strip()
         raw = checksums.decode(algorithm, claimed)
         if raw is None:

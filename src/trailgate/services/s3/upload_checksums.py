@@ -1,8 +1,8 @@
 """The checksum rules of multipart uploads, as S3 applies them.
 
 - CreateMultipartUpload: ``x-amz-checksum-type`` needs ``x-amz-checksum-algorithm``; the type
-  defaults to COMPOSITE, or FULL_OBJECT for CRC64NVME; CRC64NVME cannot be COMPOSITE and the
-  SHAs cannot be FULL_OBJECT.
+  defaults to COMPOSITE, or FULL_OBJECT for CRC64NVME; CRC64NVME cannot be COMPOSITE, and
+  only the CRCs can be FULL_OBJECT.
 - UploadPart: a part of an upload created with an algorithm must carry that algorithm's
   checksum (InvalidRequest "Checksum Type mismatch occurred, ..."); a FULL_OBJECT upload's part
   sent without any gets one computed, as S3 does.
