@@ -100,8 +100,9 @@ def verify(
 ) -> None:
     """Check ``req``'s signature with ``secret`` at time ``now``; raise :class:`AuthError`.
 
-    Checks, in order: scope date / time window (skew or presigned expiry), the signature
-    (constant-time), then a hex ``x-amz-content-sha256`` against the body.  Streaming payload
+    Checks, in order: scope date / time window (skew or presigned expiry), S3's required
+    ``x-amz-content-sha256`` header (header auth), the signature (constant-time), then a hex
+    ``x-amz-content-sha256`` against the body.  Streaming payload
     modes are accepted here; decode them with :func:`decode_s3_payload`.
     ``virtual_bucket`` (SigV2 only) is the bucket taken from a virtual-host ``Host``.
     """
@@ -109,6 +110,8 @@ def verify(
         verify_v2(req, info, secret, now, virtual_bucket)
         return
     check_v4_time(info, now)
+    if info.service == "s3" and not info.presigned and "x-amz-content-sha256" not in req.headers:
+        raise AuthError("missing_content_sha256")
     key = signing_key(secret, info.scope_date, info.region, info.service)
     payload_hash = canonical_payload_hash(req, info)
     tail = "\n".join(

@@ -36,12 +36,28 @@ def check_v4_time(info: SignedRequestInfo, now: datetime) -> None:
                 },
             )
         if signed_at - now > MAX_SKEW:
+            if info.service == "s3":
+                raise not_yet_valid(signed_at, info.expires, now)
             raise skew_error(info.amz_date, signed_at, now)
         return
     if info.presigned and now - signed_at > MAX_SKEW:
         raise AuthError("request_expired", "Request has expired")
     if abs(now - signed_at) > MAX_SKEW:
         raise skew_error(info.amz_date, signed_at, now)
+
+
+def not_yet_valid(signed_at: datetime, expires: int, now: datetime) -> AuthError:
+    """S3's refusal of a presigned URL dated ahead of the server's clock: its X-Amz-Date in
+    epoch milliseconds, the time it expires and the server's time (minio#2638)."""
+    return AuthError(
+        "request_not_yet_valid",
+        "Request is not yet valid",
+        {
+            "X-Amz-Date": str(int(signed_at.timestamp()) * 1000),
+            "Expires": iso_utc(signed_at + timedelta(seconds=expires)),
+            "ServerTime": iso_utc(now),
+        },
+    )
 
 
 def skew_error(shown: str, signed_at: datetime, now: datetime) -> AuthError:

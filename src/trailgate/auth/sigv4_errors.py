@@ -18,6 +18,8 @@ AuthKind = Literal[
     "clock_skew",
     "missing_auth",
     "request_expired",  # presigned URL past its expiry
+    "request_not_yet_valid",  # S3 presigned URL dated more than 15 minutes ahead
+    "missing_content_sha256",  # S3 SigV4 header auth without x-amz-content-sha256
     "payload_hash_mismatch",  # hex x-amz-content-sha256 != sha256(body)
     "invalid_content_sha256",  # x-amz-content-sha256 neither hex nor a known mode
     "bad_chunk",  # aws-chunked body framing errors
@@ -131,6 +133,23 @@ _ERRORS: Final[dict[str, dict[str, _Entry]]] = {
         "query": ("RequestExpired", 400, "Request has expired."),
         "json": ("RequestExpired", 400, "Request has expired."),
         "s3": ("AccessDenied", 403, "Request has expired"),
+    },
+    # S3's answer quoted in minio#2638 and dmjio/s3-signer#16 (with X-Amz-Date in epoch
+    # milliseconds, Expires and ServerTime); query/JSON services answer as for clock skew.
+    "request_not_yet_valid": {
+        "query": ("SignatureDoesNotMatch", 403, "{detail}|Signature not yet current."),
+        "json": ("InvalidSignatureException", 400, "{detail}|Signature not yet current."),
+        "s3": ("AccessDenied", 403, "Request is not yet valid"),
+    },
+    # S3's answer quoted in avi-wish/aws4-signature-php#1 and aws-sdk-rust#291; the S3 docs:
+    # "The x-amz-content-sha256 header is required for all AWS Signature Version 4 requests".
+    "missing_content_sha256": {
+        **_QJ_SIG,
+        "s3": (
+            "InvalidRequest",
+            400,
+            "Missing required header for this request: x-amz-content-sha256",
+        ),
     },
     "payload_hash_mismatch": {
         **_QJ_SIG,

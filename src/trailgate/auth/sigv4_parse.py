@@ -130,14 +130,7 @@ def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
     expires_s = params.get("X-Amz-Expires")
     expires: int | None = None
     if expires_s is not None or service == "s3":
-        if not expires_s or not _DIGITS_RE.fullmatch(expires_s):
-            raise AuthError("malformed_query", "X-Amz-Expires should be a number")
-        expires = int(expires_s)
-        if expires > MAX_PRESIGN_EXPIRES:
-            raise AuthError(
-                "malformed_query",
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-            )
+        expires = _parse_expires(expires_s)
     amz_date = params["X-Amz-Date"]
     return SignedRequestInfo(
         version="v4",
@@ -153,6 +146,23 @@ def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
         signed_at=_parse_amz_date(amz_date, "malformed_query"),
         expires=expires,
     )
+
+
+def _parse_expires(value: str | None) -> int:
+    """``X-Amz-Expires`` -> seconds, with S3's refusals (bryanjos/aws_auth#31, fog#3528)."""
+    digits = value[1:] if value and value[0] == "-" else value
+    if not digits or not _DIGITS_RE.fullmatch(digits):
+        raise AuthError("malformed_query", "X-Amz-Expires should be a number")
+    expires = int(digits)
+    if digits is not value and expires:
+        raise AuthError("malformed_query", "X-Amz-Expires must be non-negative")
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthError(
+            "malformed_query",
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            f"X-Amz-Expires must be less than {MAX_PRESIGN_EXPIRES} seconds",
+        )
+    return expires
 
 
 def _parse_credential(cred: str, kind: AuthKind) -> tuple[str, str, str, str]:
