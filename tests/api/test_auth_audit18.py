@@ -8,6 +8,7 @@ import re
 import urllib.error
 import urllib.request
 from typing import Any
+from xml.etree import ElementTree
 
 import boto3
 import botocore.auth
@@ -20,6 +21,7 @@ from botocore.credentials import Credentials
 from .server import REGION, ROOT_KEY, ROOT_SECRET, Server
 
 BUCKET = "audit18-auth"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 def _fetch(
@@ -128,3 +130,101 @@ def test_sigv4_header_without_content_sha256(
     ), text
     stored = presigner.get_object(Bucket=BUCKET, Key="k")["Body"].read()
     assert stored == b"hello"  # the PUT changed nothing
+
+
+def _s3_fields(body: str) -> dict[str, str]:
+    root = ElementTree.fromstring(body)
+    assert root.tag == "Error", body
+    return {child.tag: child.text or "" for child in root}
+
+
+def _raw_s3(server: Server, headers: dict[str, str], path: str = f"/{BUCKET}/k") -> tuple[
+    int, dict[str, str]
+]:
+    status, body = _fetch(server.endpoint + path, "GET", None, headers)
+    return status, _s3_fields(body)
+
+
+MALFORMED_CREDENTIAL = (
+    'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+)
+
+
+def test_header_credential_malformed(server: Server, presigner: Any) -> None:
+    del presigner
+    headers = _s3_header_signed(server, "GET", f"/{BUCKET}/k", b"", EMPTY_SHA256)
+    authz = headers["Authorization"]
+    headers["Authorization"] = authz.replace(f"{ROOT_KEY}/", f"{ROOT_KEY}/extra/", 1)
+    status, fields = _raw_s3(server, headers)
+    assert (status, fields["Code"], fields["Message"]) == (
+        400, "AuthorizationHeaderMalformed",
+        "The authorization header is malformed; " + MALFORMED_CREDENTIAL,
+    )
+
+
+def test_presigned_credential_malformed(presigner: Any) -> None:
+    url = presigner.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "k"}, ExpiresIn=60
+    )
+    status, body = _fetch(url.replace("X-Amz-Credential=", "X-Amz-Credential=extra%2F", 1))
+    fields = _s3_fields(body)
+    assert (status, fields["Code"], fields["Message"]) == (
+        400, "AuthorizationQueryParametersError",
+        "Error parsing the X-Amz-Credential parameter; " + MALFORMED_CREDENTIAL,
+    )
+
+
+def test_header_missing_a_component(server: Server, presigner: Any) -> None:
+    del presigner
+    headers = _s3_header_signed(server, "GET", f"/{BUCKET}/k", b"", EMPTY_SHA256)
+    headers["Authorization"] = headers["Authorization"].split(", Signature=")[0]
+    status, fields = _raw_s3(server, headers)
+    assert (status, fields["Code"], fields["Message"]) == (
+        400, "AuthorizationHeaderMalformed",
+        "The authorization header is malformed; the authorization header requires three "
+        "components: Credential, SignedHeaders, and Signature.",
+    )
+
+
+@pytest.mark.parametrize("amz_date", ["20170509T154625+01", None])
+def test_header_without_a_valid_date(
+    server: Server, presigner: Any, amz_date: str | None
+) -> None:
+    del presigner
+    headers = _s3_header_signed(server, "GET", f"/{BUCKET}/k", b"", EMPTY_SHA256)
+    del headers["X-Amz-Date"]
+    if amz_date is not None:
+        headers["X-Amz-Date"] = amz_date
+    status, fields = _raw_s3(server, headers)
+    assert (status, fields["Code"], fields["Message"]) == (
+        403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+    )
+
+
+def test_sigv2_header_without_a_date(server: Server, presigner: Any) -> None:
+    del presigner
+    headers = {"Authorization": f"AWS {ROOT_KEY}:c2lnbmF0dXJl"}
+    status, fields = _raw_s3(server, headers)
+    assert (status, fields["Code"], fields["Message"]) == (
+        403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+    )
+
+
+def test_sts_header_without_a_date_is_still_incomplete(server: Server) -> None:
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest(
+        method="POST", url=server.endpoint + "/", data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), "sts", REGION).add_auth(request)
+    headers = dict(request.headers.items())
+    del headers["X-Amz-Date"]
+    status, text = _fetch(server.endpoint + "/", "POST", body, headers)
+    assert status == 400
+    error = ElementTree.fromstring(text).find("{*}Error")
+    assert error is not None
+    assert error.findtext("{*}Code") == "IncompleteSignature"
+    assert error.findtext("{*}Message") == (
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+        f"Authorization={headers['Authorization']}"
+    )

@@ -17,6 +17,7 @@ AuthKind = Literal[
     "signature_mismatch",
     "clock_skew",
     "missing_auth",
+    "bad_request_date",  # header auth whose X-Amz-Date / Date is missing or not a date
     "request_expired",  # presigned URL past its expiry
     "request_not_yet_valid",  # S3 presigned URL dated more than 15 minutes ahead
     "missing_content_sha256",  # S3 SigV4 header auth without x-amz-content-sha256
@@ -35,14 +36,19 @@ class AuthError(Exception):
     headers, skew); ``extra`` holds S3's additional error elements (StringToSign, ...).
     """
 
-    def __init__(self, kind: AuthKind, detail: str = "", extra: dict[str, str] | None = None):
+    def __init__(
+        self, kind: AuthKind, detail: str = "", extra: dict[str, str] | None = None,
+        *, s3_detail: str = "",
+    ):
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind: AuthKind = kind
         self.detail = detail
         self.extra: dict[str, str] = extra or {}
+        self.s3_detail = s3_detail  # S3's own wording of the detail, where it differs
 
     def to_service_error(self, protocol: WireProtocol) -> ServiceError:
-        return auth_error(self.kind, protocol, self.detail, self.extra)
+        detail = self.s3_detail if protocol == "s3" and self.s3_detail else self.detail
+        return auth_error(self.kind, protocol, detail, self.extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,6 +134,14 @@ _ERRORS: Final[dict[str, dict[str, _Entry]]] = {
     "malformed_query": {
         **_QJ_MALFORMED,
         "s3": ("AuthorizationQueryParametersError", 400, "{detail}|Invalid query parameters."),
+    },
+    # S3's answer quoted in hubrick/vertx-s3-client#5 (a SigV4 request whose x-amz-date was
+    # "20170509T154625+01"); query/JSON services call the header incomplete.
+    "bad_request_date": {
+        **_QJ_MALFORMED,
+        "s3": (
+            "AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"
+        ),
     },
     "request_expired": {
         "query": ("RequestExpired", 400, "Request has expired."),

@@ -212,4 +212,7 @@ def test_bad_amz_date() -> None:
         bad.headers["x-amz-date"] = value
         with pytest.raises(AuthError) as caught:
             parse_auth(bad)
-        assert caught.value.kind == "incomplete_signature", value
+        # IAM/STS call the header incomplete; S3 refuses the date (AccessDenied, audit 18)
+        assert caught.value.kind == "bad_request_date", value
+        rendered = caught.value.to_service_error("query")
+        assert (rendered.code, rendered.status) == ("IncompleteSignature", 400), value
