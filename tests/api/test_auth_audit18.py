@@ -228,3 +228,53 @@ def test_sts_header_without_a_date_is_still_incomplete(server: Server) -> None:
         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
         f"Authorization={headers['Authorization']}"
     )
+
+
+ONLY_ONE = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+    "string parameter or the Authorization header should be specified"
+)
+
+
+def test_header_and_query_auth_at_once(server: Server, presigner: Any) -> None:
+    url = presigner.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "k"}, ExpiresIn=60
+    )
+    headers = _s3_header_signed(server, "GET", f"/{BUCKET}/k", b"", EMPTY_SHA256)
+    status, body = _fetch(url, headers=headers)
+    fields = _s3_fields(body)
+    assert status == 400
+    assert {k: fields[k] for k in ("Code", "Message", "ArgumentName", "ArgumentValue")} == {
+        "Code": "InvalidArgument", "Message": ONLY_ONE, "ArgumentName": "Authorization",
+        "ArgumentValue": headers["Authorization"],
+    }
+    assert list(fields)[:4] == ["Code", "Message", "ArgumentName", "ArgumentValue"]
+
+
+def test_unsupported_authorization_scheme(server: Server, presigner: Any) -> None:
+    del presigner
+    headers = _s3_header_signed(server, "GET", f"/{BUCKET}/k", b"", EMPTY_SHA256)
+    authz = headers["Authorization"].replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA25", 1)
+    headers["Authorization"] = authz
+    status, fields = _raw_s3(server, headers)
+    assert status == 400
+    assert {k: fields[k] for k in ("Code", "Message", "ArgumentName", "ArgumentValue")} == {
+        "Code": "InvalidArgument", "Message": "Unsupported Authorization Type",
+        "ArgumentName": "Authorization", "ArgumentValue": authz,
+    }
+
+
+def test_sts_header_and_query_auth_at_once_is_still_incomplete(server: Server) -> None:
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest(
+        method="POST", url=server.endpoint + "/", data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), "sts", REGION).add_auth(request)
+    query = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x"
+    status, text = _fetch(server.endpoint + "/" + query, "POST", body, dict(request.headers))
+    error = ElementTree.fromstring(text).find("{*}Error")
+    assert error is not None
+    assert (status, error.findtext("{*}Code"), error.findtext("{*}Message")) == (
+        400, "IncompleteSignature", ONLY_ONE
+    )

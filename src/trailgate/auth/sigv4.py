@@ -63,8 +63,9 @@ from .sigv4_v2 import verify_v2
 def parse_auth(req: HttpRequest) -> SignedRequestInfo | None:
     """Find the credentials of ``req``; ``None`` when the request is unsigned.
 
-    Raises :class:`AuthError` (``incomplete_signature`` / ``malformed_query``) when a signature
-    is present but malformed.  No secret is needed and nothing is verified here.
+    Raises :class:`AuthError` (``incomplete_signature`` / ``malformed_query`` /
+    ``auth_mechanism`` / ``bad_request_date``) when a signature is present but malformed.
+    No secret is needed and nothing is verified here.
     """
     authz = req.headers.get("authorization", "")
     qs = req.query_string
@@ -72,17 +73,19 @@ def parse_auth(req: HttpRequest) -> SignedRequestInfo | None:
     v4_query = "X-Amz-Algorithm" in params or "X-Amz-Credential" in params
     v2_query = "AWSAccessKeyId" in params
     if authz:
+        argument = {"ArgumentName": "Authorization", "ArgumentValue": authz}
         if v4_query or v2_query:
             raise AuthError(
-                "incomplete_signature",
+                "auth_mechanism",
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
                 "Signature query string parameter or the Authorization header should be specified",
+                argument,
             )
         if authz.startswith(ALGORITHM + " "):
             return parse_v4_header(req, authz)
         if authz.startswith("AWS "):
             return parse_v2_header(req, authz)
-        raise AuthError("incomplete_signature", "Unsupported Authorization Type")
+        raise AuthError("auth_mechanism", "Unsupported Authorization Type", argument)
     if v4_query:
         return parse_v4_query(params)
     if v2_query:

@@ -17,6 +17,7 @@ AuthKind = Literal[
     "signature_mismatch",
     "clock_skew",
     "missing_auth",
+    "auth_mechanism",  # two auth mechanisms at once, or an unknown Authorization scheme
     "bad_request_date",  # header auth whose X-Amz-Date / Date is missing or not a date
     "request_expired",  # presigned URL past its expiry
     "request_not_yet_valid",  # S3 presigned URL dated more than 15 minutes ahead
@@ -135,6 +136,9 @@ _ERRORS: Final[dict[str, dict[str, _Entry]]] = {
         **_QJ_MALFORMED,
         "s3": ("AuthorizationQueryParametersError", 400, "{detail}|Invalid query parameters."),
     },
+    # S3's answers quoted in catalyst/moodle-tool_objectfs#303 (header and query auth at once)
+    # and versitygw#1512 (an unknown scheme), with ArgumentName/ArgumentValue.
+    "auth_mechanism": {**_QJ_MALFORMED, "s3": ("InvalidArgument", 400, "{detail}|")},
     # S3's answer quoted in hubrick/vertx-s3-client#5 (a SigV4 request whose x-amz-date was
     # "20170509T154625+01"); query/JSON services call the header incomplete.
     "bad_request_date": {

@@ -180,8 +180,7 @@ GOOD_CRED = "AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request"
             f"AWS4-HMAC-SHA256 Credential={GOOD_CRED}, SignedHeaders=x-amz-date, Signature=ab",
             "'Host'",
         ),
-        ("Bearer abc", "Unsupported Authorization Type"),
-        ("AWS4-ECDSA-P256-SHA256 Credential=x", "Unsupported Authorization Type"),
+        # an unknown scheme: S3 answers InvalidArgument (test_sigv4_audit18)
         ("AWS AKIDONLY", "Authorization="),
     ],
 )

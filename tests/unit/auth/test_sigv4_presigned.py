@@ -137,7 +137,10 @@ def test_both_header_and_query_auth_is_refused() -> None:
     both = replace(req, query_string="X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x")
     with pytest.raises(AuthError) as err:
         parse_auth(both)
-    assert err.value.kind == "incomplete_signature"
+    assert err.value.kind == "auth_mechanism"
+    # S3: InvalidArgument naming the header (audit 18); IAM/STS: IncompleteSignature
+    assert err.value.to_service_error("s3").code == "InvalidArgument"
+    assert err.value.to_service_error("query").code == "IncompleteSignature"
 
 
 # ------------------------------------------------------------------------------- SigV2 query
