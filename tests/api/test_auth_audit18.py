@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import boto3
 import botocore.auth
 import pytest
-from botocore.auth import S3SigV4QueryAuth, SigV4Auth
+from botocore.auth import S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -277,4 +277,35 @@ def test_sts_header_and_query_auth_at_once_is_still_incomplete(server: Server) -
     assert error is not None
     assert (status, error.findtext("{*}Code"), error.findtext("{*}Message")) == (
         400, "IncompleteSignature", ONLY_ONE
+    )
+
+
+def _presigned_identity(server: Server, when: dt.datetime, expires: int) -> str:
+    """A presigned STS GetCallerIdentity (Vault / EKS style), signed as if the clock read
+    ``when``."""
+    request = AWSRequest(
+        method="GET", url=server.endpoint + "/",
+        params={"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+    )
+    auth = SigV4QueryAuth(Credentials(ROOT_KEY, ROOT_SECRET), "sts", REGION, expires=expires)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.auth, "get_current_datetime", lambda: when)
+        auth.add_auth(request)
+    url = str(request.prepare().url)
+    assert f"X-Amz-Expires={expires}" in url
+    return url
+
+
+def test_sts_presigned_lives_15_minutes_whatever_its_expires(server: Server) -> None:
+    now = dt.datetime.now(dt.UTC)
+    # an EKS token says X-Amz-Expires=60 and is used for up to 15 minutes
+    status, body = _fetch(_presigned_identity(server, now - dt.timedelta(minutes=5), 60))
+    assert status == 200, body
+    assert "<Arn>arn:aws:iam::111111111111:root</Arn>" in body
+    # and a longer X-Amz-Expires does not stretch it
+    status, body = _fetch(_presigned_identity(server, now - dt.timedelta(minutes=20), 3600))
+    error = ElementTree.fromstring(body).find("{*}Error")
+    assert error is not None
+    assert (status, error.findtext("{*}Code"), error.findtext("{*}Message")) == (
+        400, "RequestExpired", "Request has expired."
     )
