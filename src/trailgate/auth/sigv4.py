@@ -63,8 +63,9 @@ from .sigv4_v2 import verify_v2
 def parse_auth(req: HttpRequest) -> SignedRequestInfo | None:
     """Find the credentials of ``req``; ``None`` when the request is unsigned.
 
-    Raises :class:`AuthError` (``incomplete_signature`` / ``malformed_query``) when a signature
-    is present but malformed.  No secret is needed and nothing is verified here.
+    Raises :class:`AuthError` (``incomplete_signature`` / ``malformed_query`` /
+    ``auth_mechanism`` / ``bad_request_date``) when a signature is present but malformed.
+    No secret is needed and nothing is verified here.
     """
     authz = req.headers.get("authorization", "")
     qs = req.query_string
@@ -72,17 +73,19 @@ def parse_auth(req: HttpRequest) -> SignedRequestInfo | None:
     v4_query = "X-Amz-Algorithm" in params or "X-Amz-Credential" in params
     v2_query = "AWSAccessKeyId" in params
     if authz:
+        argument = {"ArgumentName": "Authorization", "ArgumentValue": authz}
         if v4_query or v2_query:
             raise AuthError(
-                "incomplete_signature",
+                "auth_mechanism",
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
                 "Signature query string parameter or the Authorization header should be specified",
+                argument,
             )
         if authz.startswith(ALGORITHM + " "):
             return parse_v4_header(req, authz)
         if authz.startswith("AWS "):
             return parse_v2_header(req, authz)
-        raise AuthError("incomplete_signature", "Unsupported Authorization Type")
+        raise AuthError("auth_mechanism", "Unsupported Authorization Type", argument)
     if v4_query:
         return parse_v4_query(params)
     if v2_query:
@@ -100,8 +103,9 @@ def verify(
 ) -> None:
     """Check ``req``'s signature with ``secret`` at time ``now``; raise :class:`AuthError`.
 
-    Checks, in order: scope date / time window (skew or presigned expiry), the signature
-    (constant-time), then a hex ``x-amz-content-sha256`` against the body.  Streaming payload
+    Checks, in order: scope date / time window (skew or presigned expiry), S3's required
+    ``x-amz-content-sha256`` header (header auth), the signature (constant-time), then a hex
+    ``x-amz-content-sha256`` against the body.  Streaming payload
     modes are accepted here; decode them with :func:`decode_s3_payload`.
     ``virtual_bucket`` (SigV2 only) is the bucket taken from a virtual-host ``Host``.
     """
@@ -109,6 +113,8 @@ def verify(
         verify_v2(req, info, secret, now, virtual_bucket)
         return
     check_v4_time(info, now)
+    if info.service == "s3" and not info.presigned and "x-amz-content-sha256" not in req.headers:
+        raise AuthError("missing_content_sha256")
     key = signing_key(secret, info.scope_date, info.region, info.service)
     payload_hash = canonical_payload_hash(req, info)
     tail = "\n".join(

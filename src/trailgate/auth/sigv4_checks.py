@@ -24,7 +24,10 @@ def check_v4_time(info: SignedRequestInfo, now: datetime) -> None:
         )
     signed_at = info.signed_at
     assert signed_at is not None
-    if info.presigned and info.expires is not None:
+    # Only S3 honours X-Amz-Expires; STS and the other services keep a presigned request to the
+    # 15 minutes around its X-Amz-Date whatever it says (aws-sdk-go#2167; "This value is
+    # ignored by STS", kubernetes-sigs/aws-iam-authenticator#753, whose 60 s tokens live 15 min).
+    if info.presigned and info.service == "s3" and info.expires is not None:
         if now > signed_at + timedelta(seconds=info.expires):
             raise AuthError(
                 "request_expired",
@@ -36,12 +39,26 @@ def check_v4_time(info: SignedRequestInfo, now: datetime) -> None:
                 },
             )
         if signed_at - now > MAX_SKEW:
-            raise skew_error(info.amz_date, signed_at, now)
+            raise not_yet_valid(signed_at, info.expires, now)
         return
     if info.presigned and now - signed_at > MAX_SKEW:
         raise AuthError("request_expired", "Request has expired")
     if abs(now - signed_at) > MAX_SKEW:
         raise skew_error(info.amz_date, signed_at, now)
+
+
+def not_yet_valid(signed_at: datetime, expires: int, now: datetime) -> AuthError:
+    """S3's refusal of a presigned URL dated ahead of the server's clock: its X-Amz-Date in
+    epoch milliseconds, the time it expires and the server's time (minio#2638)."""
+    return AuthError(
+        "request_not_yet_valid",
+        "Request is not yet valid",
+        {
+            "X-Amz-Date": str(int(signed_at.timestamp()) * 1000),
+            "Expires": iso_utc(signed_at + timedelta(seconds=expires)),
+            "ServerTime": iso_utc(now),
+        },
+    )
 
 
 def skew_error(shown: str, signed_at: datetime, now: datetime) -> AuthError:

@@ -17,7 +17,11 @@ AuthKind = Literal[
     "signature_mismatch",
     "clock_skew",
     "missing_auth",
+    "auth_mechanism",  # two auth mechanisms at once, or an unknown Authorization scheme
+    "bad_request_date",  # header auth whose X-Amz-Date / Date is missing or not a date
     "request_expired",  # presigned URL past its expiry
+    "request_not_yet_valid",  # S3 presigned URL dated more than 15 minutes ahead
+    "missing_content_sha256",  # S3 SigV4 header auth without x-amz-content-sha256
     "payload_hash_mismatch",  # hex x-amz-content-sha256 != sha256(body)
     "invalid_content_sha256",  # x-amz-content-sha256 neither hex nor a known mode
     "bad_chunk",  # aws-chunked body framing errors
@@ -33,14 +37,19 @@ class AuthError(Exception):
     headers, skew); ``extra`` holds S3's additional error elements (StringToSign, ...).
     """
 
-    def __init__(self, kind: AuthKind, detail: str = "", extra: dict[str, str] | None = None):
+    def __init__(
+        self, kind: AuthKind, detail: str = "", extra: dict[str, str] | None = None,
+        *, s3_detail: str = "",
+    ):
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind: AuthKind = kind
         self.detail = detail
         self.extra: dict[str, str] = extra or {}
+        self.s3_detail = s3_detail  # S3's own wording of the detail, where it differs
 
     def to_service_error(self, protocol: WireProtocol) -> ServiceError:
-        return auth_error(self.kind, protocol, self.detail, self.extra)
+        detail = self.s3_detail if protocol == "s3" and self.s3_detail else self.detail
+        return auth_error(self.kind, protocol, detail, self.extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,10 +136,38 @@ _ERRORS: Final[dict[str, dict[str, _Entry]]] = {
         **_QJ_MALFORMED,
         "s3": ("AuthorizationQueryParametersError", 400, "{detail}|Invalid query parameters."),
     },
+    # S3's answers quoted in catalyst/moodle-tool_objectfs#303 (header and query auth at once)
+    # and versitygw#1512 (an unknown scheme), with ArgumentName/ArgumentValue.
+    "auth_mechanism": {**_QJ_MALFORMED, "s3": ("InvalidArgument", 400, "{detail}|")},
+    # S3's answer quoted in hubrick/vertx-s3-client#5 (a SigV4 request whose x-amz-date was
+    # "20170509T154625+01"); query/JSON services call the header incomplete.
+    "bad_request_date": {
+        **_QJ_MALFORMED,
+        "s3": (
+            "AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"
+        ),
+    },
     "request_expired": {
         "query": ("RequestExpired", 400, "Request has expired."),
         "json": ("RequestExpired", 400, "Request has expired."),
         "s3": ("AccessDenied", 403, "Request has expired"),
+    },
+    # S3's answer quoted in minio#2638 and dmjio/s3-signer#16 (with X-Amz-Date in epoch
+    # milliseconds, Expires and ServerTime); query/JSON services answer as for clock skew.
+    "request_not_yet_valid": {
+        "query": ("SignatureDoesNotMatch", 403, "{detail}|Signature not yet current."),
+        "json": ("InvalidSignatureException", 400, "{detail}|Signature not yet current."),
+        "s3": ("AccessDenied", 403, "Request is not yet valid"),
+    },
+    # S3's answer quoted in avi-wish/aws4-signature-php#1 and aws-sdk-rust#291; the S3 docs:
+    # "The x-amz-content-sha256 header is required for all AWS Signature Version 4 requests".
+    "missing_content_sha256": {
+        **_QJ_SIG,
+        "s3": (
+            "InvalidRequest",
+            400,
+            "Missing required header for this request: x-amz-content-sha256",
+        ),
     },
     "payload_hash_mismatch": {
         **_QJ_SIG,

@@ -80,10 +80,10 @@ def parse_v4_header(req: HttpRequest, authz: str) -> SignedRequestInfo:
     amz_date = req.headers.get("x-amz-date", "")
     if not amz_date and "date" in req.headers:
         amz_date = _rfc1123_to_amz(req.headers["date"])
-    if not (amz_date and fields.get("Credential") and fields.get("Signature")) or not fields.get(
-        "SignedHeaders"
-    ):
+    if not all(fields.get(name) for name in ("Credential", "Signature", "SignedHeaders")):
         raise _incomplete_header(fields, amz_date, authz)
+    if not amz_date:
+        raise AuthError("bad_request_date", _incomplete_header(fields, "", authz).detail)
     akid, date, region, service = _parse_credential(fields["Credential"], "incomplete_signature")
     signed = _parse_signed_headers(fields["SignedHeaders"], "incomplete_signature")
     return SignedRequestInfo(
@@ -97,7 +97,7 @@ def parse_v4_header(req: HttpRequest, authz: str) -> SignedRequestInfo:
         service=service,
         signed_headers=signed,
         amz_date=amz_date,
-        signed_at=_parse_amz_date(amz_date, "incomplete_signature"),
+        signed_at=_parse_amz_date(amz_date, "bad_request_date"),
     )
 
 
@@ -111,7 +111,13 @@ def _incomplete_header(fields: dict[str, str], amz_date: str, authz: str) -> Aut
         problems.append(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
         )
-    return AuthError("incomplete_signature", " ".join([*problems, f"Authorization={authz}"]))
+    return AuthError(
+        "incomplete_signature",
+        " ".join([*problems, f"Authorization={authz}"]),
+        # S3's wording, quoted in ex-aws/ex_aws#537 and robmcvey/cakephp-amazon-s3#15
+        s3_detail="the authorization header requires three components: Credential, "
+        "SignedHeaders, and Signature.",
+    )
 
 
 def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
@@ -130,14 +136,7 @@ def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
     expires_s = params.get("X-Amz-Expires")
     expires: int | None = None
     if expires_s is not None or service == "s3":
-        if not expires_s or not _DIGITS_RE.fullmatch(expires_s):
-            raise AuthError("malformed_query", "X-Amz-Expires should be a number")
-        expires = int(expires_s)
-        if expires > MAX_PRESIGN_EXPIRES:
-            raise AuthError(
-                "malformed_query",
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-            )
+        expires = _parse_expires(expires_s)
     amz_date = params["X-Amz-Date"]
     return SignedRequestInfo(
         version="v4",
@@ -155,13 +154,37 @@ def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
     )
 
 
+def _parse_expires(value: str | None) -> int:
+    """``X-Amz-Expires`` -> seconds, with S3's refusals (bryanjos/aws_auth#31, fog#3528)."""
+    digits = value[1:] if value and value[0] == "-" else value
+    if not digits or not _DIGITS_RE.fullmatch(digits):
+        raise AuthError("malformed_query", "X-Amz-Expires should be a number")
+    expires = int(digits)
+    if digits is not value and expires:
+        raise AuthError("malformed_query", "X-Amz-Expires must be non-negative")
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthError(
+            "malformed_query",
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            f"X-Amz-Expires must be less than {MAX_PRESIGN_EXPIRES} seconds",
+        )
+    return expires
+
+
 def _parse_credential(cred: str, kind: AuthKind) -> tuple[str, str, str, str]:
     parts = cred.split("/")
     if len(parts) != 5 or not all(parts):
+        # S3's wording: aws-sdk-ruby#1276 and krobertson/deb-s3#157 (header); a presigned
+        # URL's names the parameter as S3's region refusal does.
+        s3_detail = 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/' \
+            'SERVICE/aws4_request".'
+        if kind == "malformed_query":
+            s3_detail = "Error parsing the X-Amz-Credential parameter; " + s3_detail
         raise AuthError(
             kind,
             f"Credential should be scoped to a valid region. Malformed credential '{cred}'; "
             'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+            s3_detail=s3_detail,
         )
     akid, date, region, service, terminator = parts
     if terminator != "aws4_request":
@@ -227,10 +250,10 @@ def parse_v2_header(req: HttpRequest, authz: str) -> SignedRequestInfo:
     date = req.headers.get("x-amz-date") or req.headers.get("date", "")
     signed_at = _parse_http_date(date) if date else None
     if signed_at is None and date:
-        signed_at = _parse_amz_date(date, "incomplete_signature")
+        signed_at = _parse_amz_date(date, "bad_request_date")
     if signed_at is None:
         raise AuthError(
-            "incomplete_signature", "AWS authentication requires a valid Date or x-amz-date header"
+            "bad_request_date", "AWS authentication requires a valid Date or x-amz-date header"
         )
     return SignedRequestInfo(
         version="v2",

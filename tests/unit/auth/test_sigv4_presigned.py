@@ -137,7 +137,10 @@ def test_both_header_and_query_auth_is_refused() -> None:
     both = replace(req, query_string="X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x")
     with pytest.raises(AuthError) as err:
         parse_auth(both)
-    assert err.value.kind == "incomplete_signature"
+    assert err.value.kind == "auth_mechanism"
+    # S3: InvalidArgument naming the header (audit 18); IAM/STS: IncompleteSignature
+    assert err.value.to_service_error("s3").code == "InvalidArgument"
+    assert err.value.to_service_error("query").code == "IncompleteSignature"
 
 
 # ------------------------------------------------------------------------------- SigV2 query
@@ -263,7 +266,7 @@ def test_sigv2_header_auth(operation: str, params: dict[str, object]) -> None:
     for header in ("date", "x-amz-security-token"):
         changed = replace(req)
         changed.headers[header] = substitute(req.headers[header], 3)
-        assert _kind(changed) in {"signature_mismatch", "clock_skew", "incomplete_signature"}
+        assert _kind(changed) in {"signature_mismatch", "clock_skew", "bad_request_date"}
 
 
 def _v2_header_request(amz_date: str, date: str | None) -> HttpRequest:
