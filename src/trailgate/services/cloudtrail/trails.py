@@ -116,6 +116,11 @@ def _check_unsupported(params: dict[str, Any]) -> None:
         )
     if params.get("KmsKeyId"):
         raise error("KmsKeyNotFoundException", f"KMS key {params['KmsKeyId']} not found.")
+    if params.get("CloudWatchLogsLogGroupArn") and not params.get("CloudWatchLogsRoleArn"):
+        raise error(  # AWS's answer (e.g. terraform-provider-aws#148, pulumi/docs#5117)
+            "InvalidCloudWatchLogsRoleArnException",
+            "You must specify a role ARN as well as a log group.",
+        )
     if params.get("CloudWatchLogsLogGroupArn"):
         raise error(  # AWS's answer for a log group it cannot find
             "InvalidCloudWatchLogsLogGroupArnException",
