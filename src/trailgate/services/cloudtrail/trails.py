@@ -487,11 +487,14 @@ class TrailOps:
         ident = str(resource or "")
         if not is_arn(ident):
             raise error("CloudTrailARNInvalidException", f"ARN {ident} is invalid.")
-        if parse_arn(ident)[0] != call.region:  # tags are reached in the home region only
-            raise error(
-                "CloudTrailARNInvalidException",
-                f"Region in ARN is wrong, you can only access resources in region {call.region}.",
-            )
+        region, owner, _ = parse_arn(ident)
+        # Tags are reached in the home region only, and by the owner only (AWS's messages).
+        wrong = (f"Region in ARN is wrong, you can only access resources in region {call.region}"
+                 if region != call.region else
+                 f"AccountID in ARN is wrong, you can only access resources with AccountID "
+                 f"{call.account}" if owner != call.account else None)
+        if wrong is not None:
+            raise error("CloudTrailARNInvalidException", wrong + ".")
         trail = self._find(call, tx, ident)
         if trail is None:
             raise error("ResourceNotFoundException", f"Resource {ident} does not exist.")
@@ -499,8 +502,6 @@ class TrailOps:
 
     def AddTags(self, call: Call, tx: Tx) -> dict[str, Any]:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
-        if trail["Account"] != call.account:
-            raise _not_management(call)
         trail["Tags"] = merge_tags(
             trail.get("Tags") or {}, checked_tags(call.params.get("TagsList"))
         )
@@ -509,8 +510,6 @@ class TrailOps:
 
     def RemoveTags(self, call: Call, tx: Tx) -> dict[str, Any]:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
-        if trail["Account"] != call.account:
-            raise _not_management(call)
         doomed = {key for key, _ in checked_tags(call.params.get("TagsList"), adding=False)}
         trail["Tags"] = {k: v for k, v in (trail.get("Tags") or {}).items() if k not in doomed}
         self._save(tx, trail, revise=False)
