@@ -5,7 +5,8 @@ Identifiers: operations taking a trail accept its name (a trail of the caller's 
 in the called region) or its ARN (also the organization trail of the caller's organization).
 A multi-region trail is visible in every region as a shadow of its home-region self; only the
 home region may change it (``InvalidHomeRegionException``).  Member accounts see their
-organization's trail but cannot change it (``NotOrganizationMasterAccountException``).
+organization's trail but cannot change it (``NotOrganizationMasterAccountException``) nor reach
+its tags (an ARN of another account is ``CloudTrailARNInvalidException`` for the tag calls).
 
 The bucket check of CreateTrail/UpdateTrail is the one delivery makes
 (:func:`trailgate.trail.service_access.check_delivery_access`): ``s3:GetBucketAcl`` and
