@@ -5,7 +5,8 @@ Identifiers: operations taking a trail accept its name (a trail of the caller's 
 in the called region) or its ARN (also the organization trail of the caller's organization).
 A multi-region trail is visible in every region as a shadow of its home-region self; only the
 home region may change it (``InvalidHomeRegionException``).  Member accounts see their
-organization's trail but cannot change it (``NotOrganizationMasterAccountException``).
+organization's trail but cannot change it (``NotOrganizationMasterAccountException``) nor reach
+its tags (an ARN of another account is ``CloudTrailARNInvalidException`` for the tag calls).
 
 The bucket check of CreateTrail/UpdateTrail is the one delivery makes
 (:func:`trailgate.trail.service_access.check_delivery_access`): ``s3:GetBucketAcl`` and
@@ -116,6 +117,11 @@ def _check_unsupported(params: dict[str, Any]) -> None:
         )
     if params.get("KmsKeyId"):
         raise error("KmsKeyNotFoundException", f"KMS key {params['KmsKeyId']} not found.")
+    if params.get("CloudWatchLogsLogGroupArn") and not params.get("CloudWatchLogsRoleArn"):
+        raise error(  # AWS's answer (e.g. terraform-provider-aws#148, pulumi/docs#5117)
+            "InvalidCloudWatchLogsRoleArnException",
+            "You must specify a role ARN as well as a log group.",
+        )
     if params.get("CloudWatchLogsLogGroupArn"):
         raise error(  # AWS's answer for a log group it cannot find
             "InvalidCloudWatchLogsLogGroupArnException",
@@ -482,11 +488,14 @@ class TrailOps:
         ident = str(resource or "")
         if not is_arn(ident):
             raise error("CloudTrailARNInvalidException", f"ARN {ident} is invalid.")
-        if parse_arn(ident)[0] != call.region:  # tags are reached in the home region only
-            raise error(
-                "CloudTrailARNInvalidException",
-                f"Region in ARN is wrong, you can only access resources in region {call.region}.",
-            )
+        region, owner, _ = parse_arn(ident)
+        # Tags are reached in the home region only, and by the owner only (AWS's messages).
+        wrong = (f"Region in ARN is wrong, you can only access resources in region {call.region}"
+                 if region != call.region else
+                 f"AccountID in ARN is wrong, you can only access resources with AccountID "
+                 f"{call.account}" if owner != call.account else None)
+        if wrong is not None:
+            raise error("CloudTrailARNInvalidException", wrong + ".")
         trail = self._find(call, tx, ident)
         if trail is None:
             raise error("ResourceNotFoundException", f"Resource {ident} does not exist.")
@@ -494,8 +503,6 @@ class TrailOps:
 
     def AddTags(self, call: Call, tx: Tx) -> dict[str, Any]:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
-        if trail["Account"] != call.account:
-            raise _not_management(call)
         trail["Tags"] = merge_tags(
             trail.get("Tags") or {}, checked_tags(call.params.get("TagsList"))
         )
@@ -504,8 +511,6 @@ class TrailOps:
 
     def RemoveTags(self, call: Call, tx: Tx) -> dict[str, Any]:
         trail = self._tagged(call, tx, call.params.get("ResourceId"))
-        if trail["Account"] != call.account:
-            raise _not_management(call)
         doomed = {key for key, _ in checked_tags(call.params.get("TagsList"), adding=False)}
         trail["Tags"] = {k: v for k, v in (trail.get("Tags") or {}).items() if k not in doomed}
         self._save(tx, trail, revise=False)
