@@ -199,7 +199,7 @@ class VersioningOps:
         key_marker, version_marker = _markers(params)
         prefix = str(params.get("Prefix") or "")
         delimiter = str(params.get("Delimiter") or "")
-        limit = max_keys_of(params)
+        limit = max_keys_of(params, versions=True)
         encoding = encoding_type(params)
         if versioned(bucket):
             page = version_page(tx, bucket["Name"], prefix=prefix, delimiter=delimiter,
