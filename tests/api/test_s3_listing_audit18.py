@@ -4,6 +4,7 @@ listings."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -103,3 +104,41 @@ def test_negative_max_uploads(raw: Any, bucket: str, upload: str) -> None:
         400, "max-uploads", "-1")
     page = raw.list_multipart_uploads(Bucket=bucket, MaxUploads=1)
     assert [u["UploadId"] for u in page["Uploads"]] == [upload]
+
+
+def test_versions_and_delete_markers_interleave_in_listing_order(raw: Any) -> None:
+    """S3 writes one sequence of <Version> and <DeleteMarker> elements, by key and newest
+    first within a key (the ListObjectVersions sample response in the S3 API reference), which
+    SDKs reading the elements in document order (the Java SDK's version summaries) rely on."""
+    name = "tg-list18v-" + uuid.uuid4().hex[:10]
+    raw.create_bucket(Bucket=name)
+    raw.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("a", "a", "b", "c"):
+        raw.put_object(Bucket=name, Key=key, Body=b"v")
+    raw.delete_object(Bucket=name, Key="a")
+    raw.delete_object(Bucket=name, Key="b")
+    bodies: list[bytes] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        bodies.append(http_response.content)
+
+    raw.meta.events.register("after-call.s3.ListObjectVersions", keep)
+    try:
+        whole = raw.list_object_versions(Bucket=name)
+        page = raw.list_object_versions(Bucket=name, MaxKeys=3, EncodingType="url")
+    finally:
+        raw.meta.events.unregister("after-call.s3.ListObjectVersions", keep)
+    ids = {(v["Key"], v["VersionId"]): kind for kind in ("Versions", "DeleteMarkers")
+           for v in whole[kind]}
+    pattern = re.compile(rb"<(Version|DeleteMarker)>.*?<Key>([^<]*)</Key>"
+                         rb"<VersionId>([^<]*)</VersionId><IsLatest>([a-z]+)<")
+    found = [(tag.decode(), key.decode(), latest.decode())
+             for tag, key, vid, latest in pattern.findall(bodies[0])
+             if (key.decode(), vid.decode()) in ids]
+    assert found == [("DeleteMarker", "a", "true"), ("Version", "a", "false"),
+                     ("Version", "a", "false"), ("DeleteMarker", "b", "true"),
+                     ("Version", "b", "false"), ("Version", "c", "true")]
+    first = [(tag.decode(), key.decode()) for tag, key, _, _ in pattern.findall(bodies[1])]
+    assert first == [("DeleteMarker", "a"), ("Version", "a"), ("Version", "a")]
+    assert (page["IsTruncated"], page["NextKeyMarker"], len(page["Versions"]),
+            len(page["DeleteMarkers"])) == (True, "a", 2, 1)
