@@ -4,6 +4,7 @@ listings."""
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -142,3 +143,41 @@ def test_versions_and_delete_markers_interleave_in_listing_order(raw: Any) -> No
     assert first == [("DeleteMarker", "a"), ("Version", "a"), ("Version", "a")]
     assert (page["IsTruncated"], page["NextKeyMarker"], len(page["Versions"]),
             len(page["DeleteMarkers"])) == (True, "a", 2, 1)
+
+
+INCORRECT_TOKEN = "The continuation token provided is incorrect"
+
+
+@pytest.mark.parametrize("token", [
+    "YQ==",  # base64 of "a": decodes, but S3 never handed it out
+    base64.b64encode(b"\x00" * 6 + b"b/c").decode(),
+    "not base64!",
+])
+def test_made_up_continuation_token_is_refused(raw: Any, bucket: str, token: str) -> None:
+    assert refused(raw.list_objects_v2, Bucket=bucket, ContinuationToken=token) == (
+        "InvalidArgument", INCORRECT_TOKEN, 400, "continuation-token", token)
+
+
+def test_made_up_list_buckets_token_is_refused(raw: Any) -> None:
+    assert refused(raw.list_buckets, MaxBuckets=1, ContinuationToken="YQ==")[:3] == (
+        "InvalidArgument", INCORRECT_TOKEN, 400)
+
+
+def test_handed_out_tokens_page_through(raw: Any, bucket: str) -> None:
+    keys: list[str] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        extra = {} if token is None else {"ContinuationToken": token}
+        page = raw.list_objects_v2(Bucket=bucket, MaxKeys=1, **extra)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        pages += 1
+        if not page["IsTruncated"]:
+            break
+        token = page["NextContinuationToken"]
+        assert page["KeyCount"] == 1
+    assert (keys, pages) == (["a", "b/c", "d"], 3)
+    raw.create_bucket(Bucket="tg-list18t-" + uuid.uuid4().hex[:10])  # two buckets at least
+    first = raw.list_buckets(MaxBuckets=1)
+    second = raw.list_buckets(MaxBuckets=1, ContinuationToken=first["ContinuationToken"])
+    assert second["Buckets"][0]["Name"] > first["Buckets"][0]["Name"]
