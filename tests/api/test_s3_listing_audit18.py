@@ -181,3 +181,22 @@ def test_handed_out_tokens_page_through(raw: Any, bucket: str) -> None:
     first = raw.list_buckets(MaxBuckets=1)
     second = raw.list_buckets(MaxBuckets=1, ContinuationToken=first["ContinuationToken"])
     assert second["Buckets"][0]["Name"] > first["Buckets"][0]["Name"]
+
+
+def test_list_buckets_max_buckets_counts_the_region_filtered_buckets(raw: Any) -> None:
+    """BucketRegion limits the response to the region's buckets and MaxBuckets counts the
+    buckets returned: no other region's bucket takes a place on the page, and a region
+    without buckets is one empty page, with no continuation token to page through."""
+    stem = "tg-list18r-" + uuid.uuid4().hex[:8]
+    for suffix in ("a", "b", "c"):
+        raw.create_bucket(Bucket=f"{stem}-{suffix}")
+    elsewhere = raw.list_buckets(Prefix=stem, BucketRegion="eu-west-1", MaxBuckets=1)
+    assert (elsewhere["Buckets"], "ContinuationToken" in elsewhere, elsewhere["Prefix"]) == (
+        [], False, stem)
+    first = raw.list_buckets(Prefix=stem, BucketRegion=REGION, MaxBuckets=2)
+    assert [(b["Name"], b["BucketRegion"]) for b in first["Buckets"]] == [
+        (f"{stem}-a", REGION), (f"{stem}-b", REGION)]
+    rest = raw.list_buckets(Prefix=stem, BucketRegion=REGION, MaxBuckets=2,
+                            ContinuationToken=first["ContinuationToken"])
+    assert ([b["Name"] for b in rest["Buckets"]], "ContinuationToken" in rest) == (
+        [f"{stem}-c"], False)
