@@ -162,9 +162,38 @@ def xml_body(plan: OutputPlan, result: Mapping[str, Any]) -> bytes:
     else:
         writer = node.content or _compile_structure(node)
     out = [XML_DECL, "<", root, plan.root_ns, _attributes(node, value), ">"]
-    writer(value, out)
+    if value.get("__order") and value.get("Versions") and value.get("DeleteMarkers"):
+        _write_interleaved(writer, value, out)
+    else:
+        writer(value, out)
     out.append(f"</{root}>")
     return encode("".join(out))
+
+
+_PLACE: Final = object()  # no mapping: written as an empty <Version></Version>, then replaced
+
+
+def _write_interleaved(writer: Emit, value: Mapping[str, Any], out: list[str]) -> None:
+    """ListObjectVersions: S3 writes the ``<Version>`` and ``<DeleteMarker>`` elements as one
+    sequence in listing order (by key, each key's newest first); ``__order`` names the kind of
+    each entry in turn ("V" or "D").  Written as usual when it does not fit the lists."""
+    order = str(value["__order"])
+    versions, markers = list(value["Versions"]), list(value["DeleteMarkers"])
+    if (order.count("V"), order.count("D"), len(order)) != (
+        len(versions), len(markers), len(versions) + len(markers)
+    ):
+        writer(value, out)
+        return
+    start = len(out)
+    writer({**value, "Versions": [_PLACE], "DeleteMarkers": None}, out)
+    at = next(i for i in range(start, len(out) - 1)
+              if out[i] == "<Version>" and out[i + 1] == "</Version>")
+    entries: list[str] = []
+    pending = {"V": iter(versions), "D": iter(markers)}
+    for kind in order:
+        member = "Versions" if kind == "V" else "DeleteMarkers"
+        writer({member: [next(pending[kind])]}, entries)
+    out[at:at + 2] = entries
 
 
 def _url_writer(plan: OutputPlan, node: XNode) -> Emit:

@@ -166,6 +166,34 @@ def _creation_grants(params: dict[str, Any], account: str, ownership: str) -> li
     return grants
 
 
+_OWNED_BATCH: Final = 256
+
+
+def _owned_buckets(
+    tx: Tx, account: str, prefix: str | None, after: str | None, limit: int | None,
+    region: str | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """ListBuckets: the account's buckets after ``after`` (by name) in ``region`` if given, at
+    most ``limit`` of them, and whether more follow.  ``max-buckets`` counts the buckets
+    returned, so the region filter applies before the page is cut."""
+    found: list[dict[str, Any]] = []
+    cursor = after
+    while True:
+        names = tx.scan(NS, owned_kind(account), prefix=prefix, after=cursor, limit=_OWNED_BATCH)
+        for entry in names:
+            data = tx.get(NS, BUCKET, entry.key)
+            if data is None or data["Owner"] != account:
+                continue
+            if region is not None and data["Region"] != region:
+                continue
+            if limit is not None and len(found) == limit:
+                return found, True
+            found.append(data)
+        if len(names) < _OWNED_BATCH:
+            return found, False
+        cursor = names[-1].key
+
+
 class BucketOps:
     region: str
     blobs: BlobStore
@@ -253,35 +281,21 @@ class BucketOps:
         after: str | None = None
         if params.get("ContinuationToken"):
             after = decode_token(str(params["ContinuationToken"]))
-        names = tx.scan(
-            NS,
-            owned_kind(call.account),
-            prefix=prefix,
-            after=after,
-            limit=None if limit is None else limit + 1,
-        )
-        truncated = limit is not None and len(names) > limit
-        if limit is not None:
-            names = names[:limit]
-        buckets: list[dict[str, Any]] = []
-        for entry in names:
-            data = tx.get(NS, BUCKET, entry.key)
-            if data is None or data["Owner"] != call.account:
-                continue
-            if params.get("BucketRegion") and data["Region"] != params["BucketRegion"]:
-                continue
-            buckets.append(
-                {
-                    "Name": data["Name"],
-                    "CreationDate": when(data["CreationDate"]),
-                    "BucketRegion": data["Region"],
-                }
-            )
+        region = str(params.get("BucketRegion") or "") or None
+        found, truncated = _owned_buckets(tx, call.account, prefix, after, limit, region)
+        buckets = [
+            {
+                "Name": data["Name"],
+                "CreationDate": when(data["CreationDate"]),
+                "BucketRegion": data["Region"],
+            }
+            for data in found
+        ]
         out: dict[str, Any] = {"Buckets": buckets, "Owner": owner_view(call.account)}
         if prefix:
             out["Prefix"] = prefix
-        if truncated and names:
-            out["ContinuationToken"] = encode_token(names[-1].key)
+        if truncated and found:
+            out["ContinuationToken"] = encode_token(str(found[-1]["Name"]))
         return out
 
     def DeleteBucket(self, call: Call, tx: Tx) -> dict[str, Any]:

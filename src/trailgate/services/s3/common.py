@@ -207,18 +207,35 @@ def decode_b64(text: str) -> bytes | None:
         return None
 
 
+_TOKEN_CHECK: Final = 6  # bytes of digest ahead of the text in a paging token
+
+
+def _token_check(raw: bytes) -> bytes:
+    return hashlib.sha256(b"trailgate paging token\x00" + raw).digest()[:_TOKEN_CHECK]
+
+
 def encode_token(value: str) -> str:
-    """An opaque paging token (base64 of the last name or key returned)."""
-    return base64.b64encode(value.encode("utf-8")).decode("ascii")
+    """An opaque paging token: base64 of a short digest and the last name or key returned.
+    The digest lets :func:`decode_token` refuse a token this server did not hand out, as S3
+    refuses a made-up one."""
+    raw = value.encode("utf-8")
+    return base64.b64encode(_token_check(raw) + raw).decode("ascii")
 
 
 def decode_token(token: str) -> str:
+    """The text a token from :func:`encode_token` resumes after; anything else (not base64,
+    empty, no matching digest) is S3's InvalidArgument "The continuation token provided is
+    incorrect"."""
     try:
-        return base64.b64decode(token, validate=True).decode("utf-8")
+        data = base64.b64decode(token, validate=True)
+        check, raw = data[:_TOKEN_CHECK], data[_TOKEN_CHECK:]
+        if len(check) == _TOKEN_CHECK and check == _token_check(raw):
+            return raw.decode("utf-8")
     except (binascii.Error, ValueError):
-        raise invalid_argument(
-            "The continuation token provided is incorrect", "continuation-token", token
-        ) from None
+        pass
+    raise invalid_argument(
+        "The continuation token provided is incorrect", "continuation-token", token
+    )
 
 
 def check_key(key: str) -> None:

@@ -106,19 +106,45 @@ def list_page(
 # -- operations --------------------------------------------------------------------------------
 
 
-def max_keys_of(params: dict[str, Any]) -> int:
+INT32_MAX: Final = 2147483647
+
+
+def max_keys_of(params: dict[str, Any], *, versions: bool = False) -> int:
+    """``max-keys`` capped at 1,000.  A negative value is refused in S3's words, which differ
+    between the object listings ("Argument maxKeys must be an integer between 0 and
+    2147483647", argument ``maxKeys``) and ListObjectVersions ("max-keys cannot be
+    negative"); a value that is no integer never gets here (the wire layer refuses it)."""
     value = params.get("MaxKeys")
     if value is None:
         return MAX_KEYS
     try:
         number = int(value)
     except (TypeError, ValueError):
-        number = -1
-    if number < 0:
         raise invalid_argument(
             "Provided max-keys not an integer or within integer range", "max-keys", value
+        ) from None
+    if number < 0 and versions:
+        raise invalid_argument("max-keys cannot be negative", "max-keys", number)
+    if number < 0:
+        raise invalid_argument(
+            f"Argument maxKeys must be an integer between 0 and {INT32_MAX}", "maxKeys", number
         )
     return min(number, MAX_KEYS)
+
+
+def non_negative(params: dict[str, Any], member: str, wire: str) -> int | None:
+    """An integer listing parameter (``max-parts``, ``max-uploads``, ``part-number-marker``)
+    that S3 reads as an int32 and refuses below 0: "Argument <name> must be an integer between
+    0 and 2147483647".  None when absent."""
+    value = params.get(member)
+    if value is None:
+        return None
+    number = int(value)  # the wire layer has refused anything that is not an int32
+    if number < 0:
+        raise invalid_argument(
+            f"Argument {wire} must be an integer between 0 and {INT32_MAX}", wire, number
+        )
+    return number
 
 
 def encoding_type(params: dict[str, Any]) -> str | None:

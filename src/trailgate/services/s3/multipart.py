@@ -53,7 +53,7 @@ from .common import (
     uploads_kind,
     when,
 )
-from .listing import encoding_type, rollup
+from .listing import encoding_type, non_negative, rollup
 from .object_lock import check_part_integrity, lock_for_write
 from .objects import Reader, new_record, object_acl, request_source
 from .upload_checksums import (
@@ -399,8 +399,9 @@ class MultipartOps:
         params = call.params
         bucket, upload = load_upload(tx, params)
         upload_id = upload["UploadId"]
-        limit = min(int(params.get("MaxParts") or MAX_PARTS_LISTED), MAX_PARTS_LISTED)
-        marker = int(params.get("PartNumberMarker") or 0)
+        limit = min(non_negative(params, "MaxParts", "max-parts") or MAX_PARTS_LISTED,
+                    MAX_PARTS_LISTED)
+        marker = non_negative(params, "PartNumberMarker", "part-number-marker") or 0
         after = part_key(upload_id, marker) if marker else None
         rows = tx.list(
             NS, parts_kind(bucket["Name"]), prefix=f"{upload_id}/", after=after, limit=limit + 1
@@ -443,7 +444,8 @@ class MultipartOps:
         delimiter = str(params.get("Delimiter") or "")
         key_marker = str(params.get("KeyMarker") or "")
         id_marker = str(params.get("UploadIdMarker") or "")
-        limit = min(int(params.get("MaxUploads") or MAX_UPLOADS_LISTED), MAX_UPLOADS_LISTED)
+        limit = min(non_negative(params, "MaxUploads", "max-uploads") or MAX_UPLOADS_LISTED,
+                    MAX_UPLOADS_LISTED)
         encoding = encoding_type(params)
         # Incomplete uploads are few: order them all by key, then initiation.
         uploads = sorted(

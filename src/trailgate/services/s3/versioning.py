@@ -77,6 +77,7 @@ class _Page:
     truncated: bool = False
     last: tuple[str, str | None] | None = None  # (key or common prefix, version id)
     limit: int = 0
+    order: list[str] = field(default_factory=list)  # "V" / "D": versions and markers in order
 
     def full(self) -> bool:
         if len(self.versions) + len(self.markers) + len(self.prefixes) < self.limit:
@@ -112,8 +113,10 @@ def _add(page: _Page, records: list[dict[str, Any]], first_is_latest: bool) -> b
     for index, record in enumerate(records):
         if page.full():
             return False
-        target = page.markers if is_marker(record) else page.versions
+        marker = is_marker(record)
+        target = page.markers if marker else page.versions
         target.append(_entry(record, first_is_latest and index == 0))
+        page.order.append("D" if marker else "V")
         page.last = (str(record["Key"]), version_of(record))
     return True
 
@@ -199,7 +202,7 @@ class VersioningOps:
         key_marker, version_marker = _markers(params)
         prefix = str(params.get("Prefix") or "")
         delimiter = str(params.get("Delimiter") or "")
-        limit = max_keys_of(params)
+        limit = max_keys_of(params, versions=True)
         encoding = encoding_type(params)
         if versioned(bucket):
             page = version_page(tx, bucket["Name"], prefix=prefix, delimiter=delimiter,
@@ -220,6 +223,8 @@ class VersioningOps:
             out["Versions"] = page.versions
         if page.markers:
             out["DeleteMarkers"] = page.markers
+            # S3 writes <Version> and <DeleteMarker> elements in listing order, interleaved.
+            out["__order"] = "".join(page.order)
         if page.prefixes:
             out["CommonPrefixes"] = [{"Prefix": p} for p in page.prefixes]
         if page.truncated and page.last is not None:
