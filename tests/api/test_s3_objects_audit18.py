@@ -45,3 +45,19 @@ def test_a_suffix_range_of_an_empty_object_is_the_whole_object(s3: Any, bucket: 
     assert error_of(exc) == ("InvalidRange", "The requested range is not satisfiable", 416)
     assert exc.value.response["Error"]["ActualObjectSize"] == "0"
     assert exc.value.response["Error"]["RangeRequested"] == "bytes=0-"
+
+
+# -- copies -------------------------------------------------------------------------------------
+
+
+def test_an_unknown_metadata_directive(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="copy/src", Body=b"x")
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="copy/dst", CopySource=f"{bucket}/copy/src",
+                       MetadataDirective="MERGE")
+    assert error_of(exc) == ("InvalidArgument", "Unknown metadata directive.", 400)
+    assert exc.value.response["Error"]["ArgumentName"] == "x-amz-metadata-directive"
+    assert exc.value.response["Error"]["ArgumentValue"] == "MERGE"
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="copy/dst")
+    assert error_of(exc) == ("404", "Not Found", 404)

@@ -48,6 +48,9 @@ if TYPE_CHECKING:  # gateway.context imports the protocol package: no runtime im
 _ENUM_MESSAGES: Final = {
     "x-amz-object-lock-mode": "Unknown wormMode directive.",
     "x-amz-object-lock-legal-hold": "Legal Hold must be either of 'ON' or 'OFF'",
+    # The message CopyObject's own check has always given (S3's, as S3 reimplementations
+    # that copy AWS's errors word it); the model's enum check runs first and must agree.
+    "x-amz-metadata-directive": "Unknown metadata directive.",
 }
 _DATE_MESSAGES: Final = {
     "x-amz-object-lock-retain-until-date":
