@@ -37,7 +37,7 @@ from .. import checksums, patterns, values
 from ..errors import ServiceError
 from . import errors
 from .plans import Field, InputPlan, input_plan
-from .scalars import parse_header_timestamp
+from .scalars import parse_header_timestamp, parse_http_date
 from .xmlread import parse_document, read_payload, read_structure
 
 if TYPE_CHECKING:  # gateway.context imports the protocol package: no runtime import back
@@ -49,6 +49,9 @@ if TYPE_CHECKING:  # gateway.context imports the protocol package: no runtime im
 _ENUM_MESSAGES: Final = {
     "x-amz-object-lock-mode": "Unknown wormMode directive.",
     "x-amz-object-lock-legal-hold": "Legal Hold must be either of 'ON' or 'OFF'",
+    # The message CopyObject's own check has always given (S3's, as S3 reimplementations
+    # that copy AWS's errors word it); the model's enum check runs first and must agree.
+    "x-amz-metadata-directive": "Unknown metadata directive.",
 }
 _DATE_MESSAGES: Final = {
     "x-amz-object-lock-retain-until-date":
@@ -246,6 +249,10 @@ def _convert(f: Field, kind: str, raw: str) -> Any:
             raise errors.invalid_argument(f"Invalid value for {f.wire}: {raw}", f.wire, raw)
         return lowered == "true"
     if kind == "timestamp":
+        if f.wire == "expires":
+            # S3 keeps an object's Expires as sent, a date or not, and answers it back as is
+            # (hence the SDKs' ExpiresString): a text that is no HTTP date stays text.
+            return parse_http_date(text) or raw
         value = parse_header_timestamp(text)
         if value is None and f.wire not in _LENIENT_DATES:
             message = _DATE_MESSAGES.get(f.wire, f"Invalid date for {f.wire}: {raw}")

@@ -124,6 +124,11 @@ def url_encode(text: str) -> str:
     return _URL_UNSAFE.sub(_percent, text)
 
 
+class Verbatim(str):
+    """Text a timestamp header member answers as is (an object's ``Expires`` that was sent as
+    no date: S3 keeps it and answers it back unchanged)."""
+
+
 def header_safe(text: str) -> str:
     """``text`` as a header value: printable ASCII as is, anything else RFC 2047-encoded
     (``=?UTF-8?B?...?=``, as S3 returns non-ASCII user metadata)."""
@@ -140,6 +145,8 @@ def header_text(kind: str, value: Any, ts_format: str = "", jsonvalue: bool = Fa
     if kind in ("integer", "long"):
         return str(int(value))
     if kind == "timestamp":
+        if isinstance(value, Verbatim):
+            return header_safe(value)
         return timestamp_text(value, ts_format, "rfc822")
     if kind == "list":
         return ",".join(header_safe(str(v)) for v in value)

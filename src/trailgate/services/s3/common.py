@@ -15,6 +15,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from ...protocol.errors import ServiceError
+from ...protocol.s3wire.scalars import Verbatim
 from ...store.blobs import BlobStore
 from ...store.interface import Tx
 
@@ -284,7 +285,8 @@ def check_redirect(params: dict[str, Any]) -> None:
 
 
 def system_headers(params: dict[str, Any]) -> dict[str, str]:
-    """The stored representation headers other than Content-Type (``Expires`` as ISO text)."""
+    """The stored representation headers other than Content-Type (``Expires`` as ISO text, or
+    as sent when it is not a date)."""
     check_redirect(params)
     out = {name: str(params[name]) for name in SYSTEM_HEADERS if params.get(name)}
     expires = params.get("Expires")
@@ -296,12 +298,14 @@ def system_headers(params: dict[str, Any]) -> dict[str, str]:
 
 
 def headers_view(headers: dict[str, str]) -> dict[str, Any]:
+    """The stored representation headers as answers give them: ``Expires`` as a datetime when
+    it was a date, else the text it was sent as (S3 answers that back unchanged)."""
     out: dict[str, Any] = dict(headers)
     if "Expires" in out:
         try:
             out["Expires"] = when(out["Expires"])
         except ValueError:
-            del out["Expires"]
+            out["Expires"] = Verbatim(out["Expires"])
     return out
 
 
