@@ -193,6 +193,18 @@ PARTITIONS = frozenset(
     {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"}
 )
 
+# S3 resource types whose ARNs carry a Region (Service Authorization Reference, "Resource types
+# defined by Amazon S3": access points and their objects, Batch Operations jobs, Storage Lens,
+# Access Grants, Multi-Region Access Point requests); buckets and objects never do.
+S3_REGIONAL_PREFIXES = (
+    "accesspoint/",
+    "job/",
+    "storage-lens/",
+    "storage-lens-group/",
+    "access-grants/",
+    "async-request/",
+)
+
 TRUST_ACTIONS = (
     "sts:assumerole",
     "sts:assumerolewithsaml",
@@ -243,8 +255,13 @@ def check_resource(resource: str, w: Wording) -> None:
         raise fail(w.resource_not_arn, resource=resource)  # UNSURE
     if service == "iam" and region:
         raise fail(w.resource_region_iam, resource=resource)
-    if service == "s3" and region:
+    if service == "s3" and region and not rest.startswith(S3_REGIONAL_PREFIXES):
         raise fail(w.resource_region_s3, resource=resource)
+    if service == "route53":
+        if region:
+            raise fail(w.resource_region_s3, resource=resource)
+        if account:
+            raise fail(w.resource_account, resource=resource)
     if service == "iam" and not _iam_path_ok(rest):
         raise fail(w.iam_resource_path)
 

@@ -245,7 +245,7 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         doc(ok(Resource="arn:aws:iam::111111111111:thing/x")),
         IDN,
         "iam",
-        'IAM resource path must either be "*" or start with user/, federated-user/, role/, '
+        'IAM resource path must either be "*", root, or start with user/, federated-user/, role/, '
         "group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, "
         "saml-provider/, oidc-provider/, report/, access-report/.",
     ),

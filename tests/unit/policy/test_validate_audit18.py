@@ -1,0 +1,98 @@
+"""Resource ARN rules of identity policies checked against AWS's answers (audit 18).
+
+* IAM's resource-path refusal names ``root`` among the accepted forms (the wording AWS gives
+  today, quoted from PutRolePolicy / CreatePolicyVersion refusals in public incident logs).
+* S3 resource types whose ARNs carry a Region in AWS's Service Authorization Reference (access
+  points and their objects, Batch Operations jobs, Storage Lens, Access Grants) are accepted
+  with a Region; bucket and object ARNs still are not.
+* Route 53 ARNs carry neither Region nor account id (AWS's PutRolePolicy answers quoted in
+  public Terraform code).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trailgate.policy.model import MalformedPolicyError, PolicyType
+from trailgate.policy.parse import parse_policy
+
+IDN = PolicyType.IDENTITY
+
+IAM_PATH = (
+    'IAM resource path must either be "*", root, or start with user/, federated-user/, role/, '
+    "group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, "
+    "oidc-provider/, report/, access-report/."
+)
+
+
+def doc(resource: str) -> str:
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def refusal(text: str) -> str:
+    with pytest.raises(MalformedPolicyError) as info:
+        parse_policy(text, IDN)
+    return info.value.message
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:iam::111111111111:account-alias/*",
+        "arn:aws:iam::111111111111:thing/x",
+        "arn:aws:iam::111111111111:",
+    ],
+)
+def test_iam_resource_path_wording_names_root(resource: str) -> None:
+    assert refusal(doc(resource)) == IAM_PATH
+
+
+def test_iam_root_resource_is_accepted() -> None:
+    parse_policy(doc("arn:aws:iam::111111111111:root"), IDN)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point",
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point/object/Jane/*",
+        "arn:aws:s3:*:123456789012:accesspoint/*",
+        "arn:aws:s3:us-east-1:123456789012:job/*",
+        "arn:aws:s3:us-east-1:123456789012:storage-lens/default-account-dashboard",
+        "arn:aws:s3:us-east-1:123456789012:storage-lens-group/g1",
+        "arn:aws:s3:us-east-1:123456789012:access-grants/default",
+        "arn:aws:s3:us-west-2:123456789012:async-request/mrap/CreateMultiRegionAccessPoint/x",
+    ],
+)
+def test_regional_s3_resource_types_are_accepted(resource: str) -> None:
+    policy = parse_policy(doc(resource), IDN)
+    assert policy.statements[0].resource == (resource,)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:s3:us-east-1::example_bucket",
+        "arn:aws:s3:us-east-1:123456789012:example_bucket/key",
+        "arn:aws:s3:eu-west-1:123456789012:accesspointx/y",
+    ],
+)
+def test_bucket_and_object_arns_still_refuse_a_region(resource: str) -> None:
+    assert refusal(doc(resource)) == f"Resource {resource} can not contain region information."
+
+
+def test_route53_arn_with_a_region() -> None:
+    resource = "arn:aws:route53:eu-west-1:111111111111:hostedzone/*"
+    assert refusal(doc(resource)) == f"Resource {resource} can not contain region information."
+
+
+def test_route53_arn_with_an_account_id() -> None:
+    resource = "arn:aws:route53::111111111111:hostedzone/*"
+    assert refusal(doc(resource)) == f"Resource {resource} cannot contain an account id."
+
+
+def test_route53_global_arn_is_accepted() -> None:
+    parse_policy(doc("arn:aws:route53:::hostedzone/*"), IDN)
