@@ -38,6 +38,7 @@ from trailgate.policy.model import (
 )
 from trailgate.policy.wording import (
     IAM_RESOURCE_PREFIXES,
+    IAM_WORDING,
     S3_WORDING,
     Flavor,
     Wording,
@@ -244,7 +245,9 @@ def check_resource(resource: str, w: Wording) -> None:
     if len(parts) < 6 and "::" in resource:
         raise fail(w.legacy)
     partition = parts[1]
-    if partition not in PARTITIONS:
+    # IAM accepts "arn:*:...": AWS managed policies use it (e.g. AmazonFSxFullAccess); S3
+    # bucket policies are left as they were (no evidence either way)
+    if partition not in PARTITIONS and not (partition == "*" and w is IAM_WORDING):
         raise fail(w.resource_partition, partition=partition, resource=resource)
     if len(parts) < 3 or not parts[2] or _has_wildcard(parts[2]) or "$" in parts[2]:
         raise fail(w.resource_vendor)

@@ -96,3 +96,21 @@ def test_route53_arn_with_an_account_id() -> None:
 
 def test_route53_global_arn_is_accepted() -> None:
     parse_policy(doc("arn:aws:route53:::hostedzone/*"), IDN)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        # as in AWS managed policies (AmazonFSxFullAccess, CloudWatch's Application Signals)
+        "arn:*:iam::*:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/X_*",
+        "arn:*:s3:::bucket/*",
+    ],
+)
+def test_wildcard_partition_is_accepted(resource: str) -> None:
+    policy = parse_policy(doc(resource), IDN)
+    assert policy.statements[0].resource == (resource,)
+
+
+def test_other_unknown_partitions_are_still_refused() -> None:
+    resource = "arn:aws*:s3:::bucket"
+    assert refusal(doc(resource)) == f'Partition "aws*" is not valid for resource "{resource}".'
