@@ -114,3 +114,99 @@ def test_wildcard_partition_is_accepted(resource: str) -> None:
 def test_other_unknown_partitions_are_still_refused() -> None:
     resource = "arn:aws*:s3:::bucket"
     assert refusal(doc(resource)) == f'Partition "aws*" is not valid for resource "{resource}".'
+
+
+# -- the order of IAM's checks and the ARN it names in a partition refusal ------------------
+# Refusals AWS gives for documents with several faults, as recorded in public emulator test
+# tables that were checked against AWS (moto's test_iam_policies.py).
+
+LEGACY = "The policy failed legacy parsing"
+VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+
+
+def policy(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        ("a:bsdfdsafsad", 'Partition "bsdfdsafsad" is not valid for resource "arn:bsdfdsafsad:*:*:*:*".'),
+        ("a:b:cadfsdf", 'Partition "b" is not valid for resource "arn:b:cadfsdf:*:*:*".'),
+        ("a:b:c:d:e:f:g:h", 'Partition "b" is not valid for resource "arn:b:c:d:e:f:g:h".'),
+        ("aws:s3:::example_bucket", 'Partition "s3" is not valid for resource "arn:s3:::example_bucket:*".'),
+        ("arn:foo", 'Partition "foo" is not valid for resource "arn:foo:*:*:*:*".'),
+        ("arn:aws::::example_bucket", LEGACY),
+    ],
+)
+def test_partition_refusal_names_the_rebuilt_arn(resource: str, message: str) -> None:
+    text = policy({"Effect": "Allow", "NotAction": "s3s:ListBucket", "Resource": resource})
+    assert refusal(text) == message
+
+
+def test_short_arn_without_empty_parts_is_accepted() -> None:
+    parse_policy(doc("arn:aws:fdsasf"), IDN)
+
+
+def test_resource_format_before_action_prefix() -> None:
+    text = policy({"Effect": "Allow", "Action": "s:3:ListBucket", "Resource": "sdfsadf"})
+    assert refusal(text) == 'Resource sdfsadf must be in ARN format or "*".'
+
+
+def test_missing_actions_of_any_statement_before_action_prefixes() -> None:
+    text = policy(
+        {"Effect": "Allow", "Action": "nocolon", "Resource": "*"},
+        {"Effect": "Allow", "Resource": "*"},
+    )
+    assert refusal(text) == "Policy statement must contain actions."
+
+
+def test_missing_resources_before_action_prefixes() -> None:
+    text = policy({"Effect": "Allow", "Action": "invalid"})
+    assert refusal(text) == "Policy statement must contain resources."
+
+
+@pytest.mark.parametrize("value", ["234-13", "2016-12-13t2:00:00.593194+1", "9223372036854775808"])
+def test_date_values_are_legacy_parsed_before_everything_else(value: str) -> None:
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:error:s3:::example_bucket",
+        "Condition": {"DateLessThanEquals": {"aws:CurrentTime": value}},
+    }
+    assert refusal(policy(statement)) == LEGACY
+    del statement["Action"]
+    assert refusal(policy(statement)) == LEGACY
+
+
+def test_unknown_operator_is_a_syntax_error_before_missing_actions() -> None:
+    statement = {"Effect": "Allow", "Resource": "*", "Condition": {"x": {"aws:a": "1"}}}
+    assert refusal(policy(statement)) == "Syntax errors in policy."
+
+
+def test_legacy_resource_before_sid_uniqueness() -> None:
+    text = policy(
+        {"Sid": "A", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+        {"Sid": "A", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3::b"},
+    )
+    assert refusal(text) == LEGACY
+
+
+def test_duplicate_sid_before_missing_actions() -> None:
+    text = policy(
+        {"Sid": "sdf", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+        {"Sid": "sdf", "Effect": "Allow"},
+    )
+    assert refusal(text) == "Statement IDs (SID) in a single policy must be unique."
+
+
+def test_condition_key_checked_after_action_prefixes() -> None:
+    statement = {
+        "Effect": "Allow",
+        "Action": "bad:ac:tion",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"username": "a"}},
+    }
+    assert refusal(policy(statement)) == "Actions/Condition can contain only one colon."
+    statement["Action"] = "s3:GetObject"
+    assert refusal(policy(statement)) == VENDOR
