@@ -71,3 +71,53 @@ def test_route53_arns_carry_no_region_and_no_account(iam: Any) -> None:
     )
     text = document("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/*")
     put(UserName=user, PolicyName="p", PolicyDocument=text)
+
+
+VERSION_TOO_OLD = "Policy document must be version 2012-10-17 or greater."
+
+
+def test_managed_policy_version_is_checked_before_legacy_parsing(iam: Any) -> None:
+    """AWS answers a managed policy without Version 2012-10-17 with the version refusal even
+    when the document has later faults (legacy effect case, bad dates, duplicate Sids)."""
+    deny = {"Effect": "denY", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}
+    dated = {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::b",
+        "Condition": {"DateGreaterThan": {"aws:CurrentTime": "sdfdsf"}},
+    }
+    twins = [
+        {"Sid": "sdf", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+        {"Sid": "sdf", "Effect": "Allow"},
+    ]
+    for body in ({"Statement": deny}, {"Statement": dated}, {"Statement": twins}):
+        text = json.dumps(body)
+        assert fails(iam.create_policy, PolicyName=uid("old"), PolicyDocument=text) == (
+            "MalformedPolicyDocument",
+            VERSION_TOO_OLD,
+            400,
+        )
+    created = iam.create_policy(
+        PolicyName=uid("v"), PolicyDocument=document("s3:GetObject", "*")
+    )["Policy"]
+    old = json.dumps({"Version": "2008-10-17", "Statement": deny})
+    assert fails(iam.create_policy_version, PolicyArn=created["Arn"], PolicyDocument=old) == (
+        "MalformedPolicyDocument",
+        VERSION_TOO_OLD,
+        400,
+    )
+    # a syntax error still comes first, and an inline policy has no version requirement
+    odd = {"Effect": "Allow", "Resource": "*", "Condition": {"x": {"aws:a": "1"}}}
+    text = json.dumps({"Statement": odd})
+    assert fails(iam.create_policy, PolicyName=uid("syn"), PolicyDocument=text) == (
+        "MalformedPolicyDocument",
+        "Syntax errors in policy.",
+        400,
+    )
+    user = uid("inl")
+    iam.create_user(UserName=user)
+    assert fails(
+        iam.put_user_policy, UserName=user, PolicyName="p", PolicyDocument=json.dumps(
+            {"Statement": deny}
+        )
+    ) == ("MalformedPolicyDocument", "The policy failed legacy parsing", 400)

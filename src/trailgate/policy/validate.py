@@ -17,7 +17,8 @@ Things this module leaves to its callers, because they need state or another err
 * characters -- :func:`iam_characters_ok`; IAM refuses other characters at the API layer with a
   ``ValidationError`` about the ``policyDocument`` pattern, not with MalformedPolicyDocument;
 * whether principals named by ARN exist (trust policies, spec 1.2);
-* the ``Version`` requirement of managed policies -- :func:`require_current_version`;
+* the ``Version`` requirement of managed policies -- :func:`require_current_version`, also
+  applied by ``validate_policy(..., managed=True)`` at the point IAM checks it;
 * the bucket named by a bucket policy's resources -- :func:`check_bucket_resources`;
 * Organizations answers every invalid SCP with one generic text, :data:`SCP_MALFORMED_MESSAGE`:
   the Organizations provider maps any :class:`MalformedPolicyError` to it.
@@ -421,20 +422,25 @@ def _check_principal(spec: PrincipalSpec, flavor: Flavor, w: Wording) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def validate_policy(policy: Policy, policy_type: PolicyType, flavor: Flavor = "iam") -> None:
+def validate_policy(
+    policy: Policy, policy_type: PolicyType, flavor: Flavor = "iam", *, managed: bool = False
+) -> None:
     """Raise :class:`MalformedPolicyError` unless ``policy`` is acceptable as ``policy_type``.
 
     The checks run in the order IAM applies them (the order of the refusals AWS gives for
     documents with several faults, as recorded in public emulator test tables checked against
     AWS): syntax (version, condition operators), legacy parsing (effect case, date values,
     legacy resource forms), element presence per policy type, Sids, actions then resources of
-    every statement, resource formats, action prefixes, principals, condition keys.
+    every statement, resource formats, action prefixes, principals, condition keys.  A managed
+    policy's ``Version`` requirement comes right after the syntax checks.
     """
     w = wording(flavor)
     if policy.version is not None and policy.version not in VERSIONS:
         raise fail(w.invalid_version)
     for stmt in policy.statements:
         _check_operators(stmt, w)
+    if managed:
+        require_current_version(policy)
     resource_error = _legacy_phase(policy, flavor, w)
     for stmt in policy.statements:
         _check_elements(stmt, policy_type, w)
