@@ -238,15 +238,6 @@ def _has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-def check_resource(resource: str, w: Wording) -> None:
-    """Raise the refusal of a ``Resource`` / ``NotResource`` entry, legacy forms included."""
-    problem = resource_problem(resource, w)
-    if problem is not None:
-        raise problem
-    if legacy_resource(resource):
-        raise fail(w.legacy)
-
-
 def legacy_resource(resource: str) -> bool:
     """Forms IAM's legacy parser refuses ("The policy failed legacy parsing"): an ARN of fewer
     than six parts holding ``::`` (``arn:aws:s3::bucket``), or an empty service part."""
