@@ -392,14 +392,19 @@ class _Builder:
 
 
 def parse_policy(
-    text: str, policy_type: PolicyType, *, flavor: Literal["iam", "s3"] = "iam"
+    text: str,
+    policy_type: PolicyType,
+    *,
+    flavor: Literal["iam", "s3"] = "iam",
+    managed: bool = False,
 ) -> Policy:
     """Parse and validate one policy document.
 
     ``policy_type`` decides which elements are required or forbidden (spec 1.1, 3.4);
     ``flavor`` picks the service's wording and S3's looser ``Sid`` rule.  Statement positions
     are the 1-based line/column of each statement's ``{`` and ``}``.  An SCP statement without
-    ``Resource``/``NotResource`` gets ``Resource: ["*"]``.
+    ``Resource``/``NotResource`` gets ``Resource: ["*"]``.  ``managed`` (CreatePolicy,
+    CreatePolicyVersion) requires ``Version`` 2012-10-17, checked where IAM checks it.
 
     Raises :class:`MalformedPolicyError` with AWS's message for any invalid document.
     """
@@ -411,7 +416,7 @@ def parse_policy(
     except ValueError:
         raise fail(w.invalid_json) from None
     policy = _Builder(text, policy_type, flavor).policy(root)
-    validate_policy(policy, policy_type, flavor)
+    validate_policy(policy, policy_type, flavor, managed=managed)
     if policy_type is PolicyType.SCP:
         policy = _default_scp_resources(policy)
     return policy

@@ -17,7 +17,8 @@ Things this module leaves to its callers, because they need state or another err
 * characters -- :func:`iam_characters_ok`; IAM refuses other characters at the API layer with a
   ``ValidationError`` about the ``policyDocument`` pattern, not with MalformedPolicyDocument;
 * whether principals named by ARN exist (trust policies, spec 1.2);
-* the ``Version`` requirement of managed policies -- :func:`require_current_version`;
+* the ``Version`` requirement of managed policies -- :func:`require_current_version`, also
+  applied by ``validate_policy(..., managed=True)`` at the point IAM checks it;
 * the bucket named by a bucket policy's resources -- :func:`check_bucket_resources`;
 * Organizations answers every invalid SCP with one generic text, :data:`SCP_MALFORMED_MESSAGE`:
   the Organizations provider maps any :class:`MalformedPolicyError` to it.
@@ -38,6 +39,7 @@ from trailgate.policy.model import (
 )
 from trailgate.policy.wording import (
     IAM_RESOURCE_PREFIXES,
+    IAM_WORDING,
     S3_WORDING,
     Flavor,
     Wording,
@@ -163,13 +165,16 @@ def date_value_ok(value: str) -> bool:
     return True
 
 
-def _check_conditions(stmt: Statement, w: Wording) -> None:
+def _check_operators(stmt: Statement, w: Wording) -> None:
+    for clause in stmt.conditions:
+        if split_operator(clause.operator) is None:
+            raise fail(w.condition_type, operator=clause.operator)
+
+
+def _check_dates(stmt: Statement, w: Wording) -> None:
     for clause in stmt.conditions:
         op = split_operator(clause.operator)
-        if op is None:
-            raise fail(w.condition_type, operator=clause.operator)
-        _check_condition_key(clause, w)
-        if op.base.startswith("Date"):
+        if op is not None and op.base.startswith("Date"):
             for value in clause.values:
                 if not date_value_ok(value):
                     raise fail(w.condition_date)
@@ -191,6 +196,18 @@ _SID_OK = re.compile(r"[0-9A-Za-z]*")
 
 PARTITIONS = frozenset(
     {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"}
+)
+
+# S3 resource types whose ARNs carry a Region (Service Authorization Reference, "Resource types
+# defined by Amazon S3": access points and their objects, Batch Operations jobs, Storage Lens,
+# Access Grants, Multi-Region Access Point requests); buckets and objects never do.
+S3_REGIONAL_PREFIXES = (
+    "accesspoint/",
+    "job/",
+    "storage-lens/",
+    "storage-lens-group/",
+    "access-grants/",
+    "async-request/",
 )
 
 TRUST_ACTIONS = (
@@ -221,32 +238,68 @@ def _has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-def check_resource(resource: str, w: Wording) -> None:
-    """``*`` or ``arn:partition:service:region:account:resource``; policy variables only in
-    the resource part."""
+def legacy_resource(resource: str) -> bool:
+    """Forms IAM's legacy parser refuses ("The policy failed legacy parsing"): an ARN of fewer
+    than six parts holding ``::`` (``arn:aws:s3::bucket``), or an empty service part."""
     if resource == "*":
-        return
+        return False
+    parts = resource.split(":")
+    return (len(parts) < 6 and "::" in resource) or (len(parts) > 2 and not parts[2])
+
+
+def _shown_arn(partition: str, rest: str) -> str:
+    """The resource as IAM names it in a partition refusal: ``arn:`` + partition + the rest,
+    missing parts shown as ``*`` (``a:b:cadfsdf`` -> ``arn:b:cadfsdf:*:*:*``)."""
+    parts = rest.split(":")
+    first = parts[0] if parts[0] or len(parts) > 1 else "*"
+    second = parts[1] if len(parts) > 1 else "*"
+    third = parts[2] if len(parts) > 2 else "*"
+    fourth = ":".join(parts[3:]) if len(parts) > 3 else "*"
+    return f"arn:{partition}:{first}:{second}:{third}:{fourth}"
+
+
+def resource_problem(resource: str, w: Wording) -> MalformedPolicyError | None:
+    """The format refusal of a resource (``None`` if none; legacy forms are left to
+    :func:`legacy_resource`).  IAM reads the text before the first colon as ``arn`` whatever
+    it is, and the next part as the partition; S3 requires ``arn``."""
+    if resource == "*":
+        return None
+    head, colon, rest = resource.partition(":")
+    if not colon or (w is not IAM_WORDING and head != "arn"):
+        return fail(w.resource_not_arn, resource=resource)
+    partition, colon, rest = rest.partition(":")
+    # IAM accepts "arn:*:...": AWS managed policies use it (e.g. AmazonFSxFullAccess)
+    if partition not in PARTITIONS and not (partition == "*" and w is IAM_WORDING):
+        shown = _shown_arn(partition, rest)
+        return fail(w.resource_partition, partition=partition, resource=shown)
+    service = rest.split(":", 1)[0]
+    if not colon or _has_wildcard(service) or "$" in service:
+        return fail(w.resource_vendor)
     parts = resource.split(":", 5)
-    if len(parts) == 1 or parts[0] != "arn":
-        raise fail(w.resource_not_arn, resource=resource)
-    if len(parts) < 6 and "::" in resource:
-        raise fail(w.legacy)
-    partition = parts[1]
-    if partition not in PARTITIONS:
-        raise fail(w.resource_partition, partition=partition, resource=resource)
-    if len(parts) < 3 or not parts[2] or _has_wildcard(parts[2]) or "$" in parts[2]:
-        raise fail(w.resource_vendor)
     if len(parts) < 6:
-        raise fail(w.resource_not_arn, resource=resource)  # UNSURE
+        return None if service and w is IAM_WORDING else _short_arn(resource, w)
+    return _service_rules(resource, parts, w)
+
+
+def _short_arn(resource: str, w: Wording) -> MalformedPolicyError | None:
+    return None if legacy_resource(resource) else fail(w.resource_not_arn, resource=resource)
+
+
+def _service_rules(resource: str, parts: list[str], w: Wording) -> MalformedPolicyError | None:
     service, region, account, rest = parts[2], parts[3], parts[4], parts[5]
     if "${" in region or "${" in account:
-        raise fail(w.resource_not_arn, resource=resource)  # UNSURE
+        return fail(w.resource_not_arn, resource=resource)  # UNSURE
     if service == "iam" and region:
-        raise fail(w.resource_region_iam, resource=resource)
-    if service == "s3" and region:
-        raise fail(w.resource_region_s3, resource=resource)
+        return fail(w.resource_region_iam, resource=resource)
+    if service == "s3" and region and not rest.startswith(S3_REGIONAL_PREFIXES):
+        return fail(w.resource_region_s3, resource=resource)
+    if service == "route53" and region:
+        return fail(w.resource_region_s3, resource=resource)
+    if service == "route53" and account:
+        return fail(w.resource_account, resource=resource)
     if service == "iam" and not _iam_path_ok(rest):
-        raise fail(w.iam_resource_path)
+        return fail(w.iam_resource_path)
+    return None
 
 
 def _iam_path_ok(rest: str) -> bool:
@@ -360,33 +413,82 @@ def _check_principal(spec: PrincipalSpec, flavor: Flavor, w: Wording) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def validate_policy(policy: Policy, policy_type: PolicyType, flavor: Flavor = "iam") -> None:
+def validate_policy(
+    policy: Policy, policy_type: PolicyType, flavor: Flavor = "iam", *, managed: bool = False
+) -> None:
     """Raise :class:`MalformedPolicyError` unless ``policy`` is acceptable as ``policy_type``.
 
-    The checks run in the order IAM appears to apply them: legacy-parser checks (effect case,
-    date values), then element presence per policy type, Sids, actions, resources, principals
-    and conditions.
+    The checks run in the order IAM applies them (the order of the refusals AWS gives for
+    documents with several faults, as recorded in public emulator test tables checked against
+    AWS): syntax (version, condition operators), legacy parsing (effect case, date values,
+    legacy resource forms), element presence per policy type, Sids, actions then resources of
+    every statement, resource formats, action prefixes, principals, condition keys.  A managed
+    policy's ``Version`` requirement comes right after the syntax checks.
     """
     w = wording(flavor)
     if policy.version is not None and policy.version not in VERSIONS:
         raise fail(w.invalid_version)
     for stmt in policy.statements:
-        if stmt.effect not in ("Allow", "Deny"):
-            raise fail(w.legacy if flavor == "iam" else w.invalid_effect, effect=stmt.effect)
+        _check_operators(stmt, w)
+    if managed:
+        require_current_version(policy)
+    resource_error = _legacy_phase(policy, flavor, w)
     for stmt in policy.statements:
         _check_elements(stmt, policy_type, w)
     _check_sids(policy, flavor, w)
-    for stmt in policy.statements:
-        _check_actions(stmt, policy_type, w)
-    for stmt in policy.statements:
-        for resource in (stmt.resource or ()) + (stmt.not_resource or ()):
-            check_resource(resource, w)
+    _check_presence(policy, policy_type, w)
+    if resource_error is not None:
+        raise resource_error
+    if policy_type is not PolicyType.TRUST:
+        for stmt in policy.statements:
+            for action in (stmt.action or ()) + (stmt.not_action or ()):
+                check_action(action, w)
     for stmt in policy.statements:
         for spec in (stmt.principal, stmt.not_principal):
             if spec is not None:
                 _check_principal(spec, flavor, w)
     for stmt in policy.statements:
-        _check_conditions(stmt, w)
+        for clause in stmt.conditions:
+            _check_condition_key(clause, w)
+
+
+def _resources(stmt: Statement) -> tuple[str, ...]:
+    return (stmt.resource or ()) + (stmt.not_resource or ())
+
+
+def _legacy_phase(policy: Policy, flavor: Flavor, w: Wording) -> MalformedPolicyError | None:
+    """Effect case, date values and legacy resource forms ("The policy failed legacy parsing"
+    in IAM); returns the first resource format refusal, raised later (after Sids and element
+    presence).  A resource after a format refusal is not legacy-parsed, as in IAM."""
+    for stmt in policy.statements:
+        if stmt.effect not in ("Allow", "Deny"):
+            raise fail(w.legacy if flavor == "iam" else w.invalid_effect, effect=stmt.effect)
+        _check_dates(stmt, w)
+    first: MalformedPolicyError | None = None
+    for stmt in policy.statements:
+        for resource in _resources(stmt):
+            problem = resource_problem(resource, w)
+            if problem is not None:
+                first = first or problem
+            elif first is None and legacy_resource(resource):
+                raise fail(w.legacy)
+    return first
+
+
+def _check_presence(policy: Policy, policy_type: PolicyType, w: Wording) -> None:
+    """Every statement's actions (trust policies: role-assumption actions only), then every
+    statement's resources."""
+    for stmt in policy.statements:
+        if policy_type is PolicyType.TRUST:
+            if not stmt.action or not all(_trust_action_ok(a) for a in stmt.action):
+                raise fail(w.trust_action)
+        elif not (stmt.action if stmt.action is not None else stmt.not_action):
+            raise fail(w.missing_action)
+    if policy_type in (PolicyType.TRUST, PolicyType.SCP):
+        return
+    for stmt in policy.statements:
+        if not (stmt.resource if stmt.resource is not None else stmt.not_resource):
+            raise fail(w.missing_resource)
 
 
 def _check_elements(stmt: Statement, policy_type: PolicyType, w: Wording) -> None:
@@ -417,21 +519,6 @@ def _check_sids(policy: Policy, flavor: Flavor, w: Wording) -> None:
         if stmt.sid in seen:
             raise fail(w.sid_duplicate)
         seen.add(stmt.sid)
-
-
-def _check_actions(stmt: Statement, policy_type: PolicyType, w: Wording) -> None:
-    actions = stmt.action if stmt.action is not None else stmt.not_action
-    if policy_type is PolicyType.TRUST:
-        if not stmt.action or not all(_trust_action_ok(a) for a in stmt.action):
-            raise fail(w.trust_action)
-        return
-    if not actions:
-        raise fail(w.missing_action)
-    resources = stmt.resource if stmt.resource is not None else stmt.not_resource
-    if not resources and policy_type is not PolicyType.SCP:
-        raise fail(w.missing_resource)
-    for action in actions:
-        check_action(action, w)
 
 
 def require_current_version(policy: Policy) -> None:

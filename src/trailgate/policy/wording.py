@@ -47,6 +47,7 @@ class Wording:
     resource_vendor: str
     resource_region_iam: str  # {resource}
     resource_region_s3: str  # {resource}
+    resource_account: str  # {resource}
     iam_resource_path: str
     principal_invalid: str  # {key} {value}
     no_principals: str  # a trust policy statement whose Principal names nobody
@@ -107,9 +108,15 @@ IAM_WORDING = Wording(
     resource_partition='Partition "{partition}" is not valid for resource "{resource}".',
     resource_vendor="Resource vendor must be fully qualified and cannot contain regexes.",
     resource_region_iam="IAM resource {resource} cannot contain region information.",
-    resource_region_s3="Resource {resource} can not contain region information.",  # UNSURE
-    iam_resource_path=(  # UNSURE (emulator wording)
-        'IAM resource path must either be "*" or start with '
+    # S3 bucket / object ARNs and Route 53 ARNs (an AWS answer to a PutRolePolicy naming
+    # "arn:aws:route53:eu-west-1:ACCOUNT:hostedzone/*" is quoted in public Terraform code)
+    resource_region_s3="Resource {resource} can not contain region information.",
+    # the same public report: "arn:aws:route53::ACCOUNT:hostedzone/*"
+    resource_account="Resource {resource} cannot contain an account id.",
+    # AWS's current wording (quoted from PutRolePolicy / CreatePolicyVersion refusals of 2026
+    # in public incident logs); older emulators lack the "root" alternative
+    iam_resource_path=(
+        'IAM resource path must either be "*", root, or start with '
         + ", ".join(IAM_RESOURCE_PREFIXES)
         + "."
     ),
@@ -158,6 +165,7 @@ S3_WORDING = Wording(
     resource_vendor="Policy has invalid resource",
     resource_region_iam="Policy has invalid resource",
     resource_region_s3="Policy has invalid resource",
+    resource_account="Policy has invalid resource",
     iam_resource_path="Policy has invalid resource",
     principal_invalid="Invalid principal in policy",
     no_principals="Invalid principal in policy",  # (not reachable: trust policies only)

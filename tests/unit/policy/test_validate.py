@@ -199,10 +199,12 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         'Resource trail-bucket must be in ARN format or "*".',
     ),
     (
+        # IAM takes the text before the first colon for "arn" and names the rebuilt ARN
+        # (audit 18: AWS answers "aws:s3:::b" with 'Partition "s3" ... "arn:s3:::b:*"')
         doc(ok(Resource="s3:::trail-bucket")),
         IDN,
         "iam",
-        'Resource s3:::trail-bucket must be in ARN format or "*".',
+        'Partition "" is not valid for resource "arn:::trail-bucket:*:*".',
     ),
     (doc(ok(Resource="arn:aws:s3::trail-bucket")), IDN, "iam", LEGACY),
     (
@@ -223,12 +225,9 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         "iam",
         "Resource vendor must be fully qualified and cannot contain regexes.",
     ),
-    (
-        doc(ok(Resource="arn:aws::::b")),
-        IDN,
-        "iam",
-        "Resource vendor must be fully qualified and cannot contain regexes.",
-    ),
+    # an empty service part is a legacy-parser refusal (audit 18, as AWS answers
+    # "arn:aws::::example_bucket")
+    (doc(ok(Resource="arn:aws::::b")), IDN, "iam", LEGACY),
     (
         doc(ok(Resource="arn:aws:iam:us-east-1:111111111111:role/R")),
         IDN,
@@ -245,7 +244,7 @@ REFUSED: list[tuple[str, PolicyType, str, str]] = [
         doc(ok(Resource="arn:aws:iam::111111111111:thing/x")),
         IDN,
         "iam",
-        'IAM resource path must either be "*" or start with user/, federated-user/, role/, '
+        'IAM resource path must either be "*", root, or start with user/, federated-user/, role/, '
         "group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, "
         "saml-provider/, oidc-provider/, report/, access-report/.",
     ),

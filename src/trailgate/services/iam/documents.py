@@ -9,7 +9,7 @@ from typing import Any
 
 from ...policy import MalformedPolicyError, PolicyType, parse_policy
 from ...policy.model import Policy
-from ...policy.validate import policy_size, require_current_version
+from ...policy.validate import policy_size
 from ...store.interface import Tx
 from .common import (
     AWS_USAGE,
@@ -30,24 +30,22 @@ TRUST_QUOTA = 2048
 MANAGED_QUOTA = 6144
 
 
-def parse_document(text: str, policy_type: PolicyType, member: str = "policyDocument") -> Policy:
+def parse_document(
+    text: str, policy_type: PolicyType, member: str = "policyDocument", *, managed: bool = False
+) -> Policy:
     """Characters (``ValidationError``), then grammar (``MalformedPolicyDocument``)."""
     checks = Checks()
     checks.document(text, member)
     checks.done()
     try:
-        return parse_policy(text, policy_type)
+        return parse_policy(text, policy_type, managed=managed)
     except MalformedPolicyError as exc:
         raise malformed(exc.message) from None
 
 
 def check_managed_document(text: str) -> None:
     """CreatePolicy / CreatePolicyVersion: identity grammar, current Version, 6,144 quota."""
-    policy = parse_document(text, PolicyType.IDENTITY)
-    try:
-        require_current_version(policy)
-    except MalformedPolicyError as exc:
-        raise malformed(exc.message) from None
+    parse_document(text, PolicyType.IDENTITY, managed=True)
     if policy_size(text) > MANAGED_QUOTA:
         raise limit_exceeded(f"Cannot exceed quota for PolicySize: {MANAGED_QUOTA}")
 
