@@ -163,13 +163,13 @@ class StsProvider:
             "iss_arn": p.arn,
             "tags": [list(tag) for tag in tags] or None,
         }
-        out: dict[str, Any] = {
+        # Unlike AssumeRole, AWS always reports PackedPolicySize here: 0 when nothing was
+        # passed (real responses to a bare `aws sts get-federation-token --name ...` read 0).
+        return {
             "Credentials": self._mint(claims, call.now + timedelta(seconds=duration)),
             "FederatedUser": {"FederatedUserId": claims["user_id"], "Arn": arn},
+            "PackedPolicySize": packed if (policies or arns or tags) else 0,
         }
-        if policies or arns or tags:
-            out["PackedPolicySize"] = packed
-        return out
 
     def AssumeRole(self, call: Call, tx: Any) -> dict[str, Any]:
         p = call.principal
