@@ -97,11 +97,37 @@ _MIN_SIZE: Final = "all_storage_classes_128K"  # S3's default since September 20
 _MIN_TRANSITION_DAYS: Final = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
 
 
+_FILTER_MEMBERS: Final = ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "And")
+
+
+def _check_filter(rule_filter: Any) -> None:
+    """A ``Filter`` holds at most one of its members (an empty one matches every object); an
+    ``And`` combines two predicates or more.  S3 refuses anything else as MalformedXML."""
+    if rule_filter is None or rule_filter == "":
+        return  # <Filter/>: every object
+    if not isinstance(rule_filter, dict):
+        raise malformed_xml()
+    present = [m for m in _FILTER_MEMBERS if rule_filter.get(m) is not None]
+    if len(present) > 1:
+        raise malformed_xml()
+    both = rule_filter.get("And")
+    if both is None:
+        return
+    if not isinstance(both, dict):
+        raise malformed_xml()
+    predicates = len(both.get("Tags") or []) + sum(
+        both.get(m) is not None for m in ("Prefix", "ObjectSizeGreaterThan", "ObjectSizeLessThan"))
+    if predicates < 2:
+        raise malformed_xml()
+
+
 def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
     if rule.get("Status") not in ("Enabled", "Disabled"):
         raise malformed_xml()
     if "Filter" not in rule and "Prefix" not in rule:
         raise malformed_xml()
+    if "Filter" in rule:
+        _check_filter(rule["Filter"])
     rule_id = str(rule.get("ID") or "")
     if len(rule_id) > 255:
         raise invalid_argument("ID length should not exceed allowed limit of 255", "ID", rule_id)
