@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -116,3 +117,45 @@ def test_logging_target_grants_refused_when_target_acls_are_disabled(s3: Any,
     enabled = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert enabled["TargetBucket"] == bucket
     assert enabled["TargetGrants"][0]["Permission"] == "READ"
+
+
+# -- lifecycle actions ----------------------------------------------------------------------------
+
+
+def _put_rule(s3: Any, bucket: str, **rule: Any) -> None:
+    body = {"ID": "r", "Status": "Enabled", "Filter": {}, **rule}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                          LifecycleConfiguration={"Rules": [body]})
+
+
+def test_lifecycle_expiration_date_must_be_midnight(s3: Any, bucket: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        _put_rule(s3, bucket, Expiration={"Date": datetime(2030, 2, 18, 1, 0, tzinfo=UTC)})
+    assert _error(exc) == ("InvalidArgument", "'Date' must be at midnight GMT", 400)
+    _put_rule(s3, bucket, Expiration={"Date": datetime(2030, 2, 18, tzinfo=UTC)})
+    rule = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert rule["Expiration"]["Date"] == datetime(2030, 2, 18, tzinfo=UTC)
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+
+
+@pytest.mark.parametrize("days", [0, -3])
+def test_lifecycle_noncurrent_days_must_be_positive(s3: Any, bucket: str, days: int) -> None:
+    with pytest.raises(ClientError) as exc:
+        _put_rule(s3, bucket, NoncurrentVersionExpiration={"NoncurrentDays": days})
+    assert _error(exc) == ("InvalidArgument", "'NoncurrentDays' for NoncurrentVersionExpiration "
+                           "action must be a positive integer", 400)
+
+
+def test_lifecycle_abort_multipart_not_with_tag_filters(s3: Any, bucket: str) -> None:
+    for rule_filter in ({"Tag": {"Key": "k", "Value": "v"}},
+                        {"And": {"Prefix": "a/", "Tags": [{"Key": "k", "Value": "v"}]}}):
+        with pytest.raises(ClientError) as exc:
+            _put_rule(s3, bucket, Filter=rule_filter,
+                      AbortIncompleteMultipartUpload={"DaysAfterInitiation": 7})
+        assert _error(exc) == ("InvalidRequest",
+                               "AbortIncompleteMultipartUpload cannot be specified with Tags.", 400)
+    _put_rule(s3, bucket, Filter={"Prefix": "a/"},
+              AbortIncompleteMultipartUpload={"DaysAfterInitiation": 7})
+    rule = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    s3.delete_bucket_lifecycle(Bucket=bucket)

@@ -9,7 +9,7 @@ Lock: :mod:`.lock_ops`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ...protocol.errors import ServiceError
@@ -121,6 +121,36 @@ def _check_filter(rule_filter: Any) -> None:
         raise malformed_xml()
 
 
+def _at_midnight(value: Any) -> bool:
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise malformed_xml() from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0)
+
+
+def _has_tags(rule_filter: Any) -> bool:
+    if not isinstance(rule_filter, dict):
+        return False
+    return bool(rule_filter.get("Tag") or (rule_filter.get("And") or {}).get("Tags"))
+
+
+def _check_actions(rule: dict[str, Any]) -> None:
+    """The checks S3 makes of the actions themselves (UNSURE: whether S3 adds ArgumentName /
+    ArgumentValue to these two InvalidArgument answers)."""
+    date = (rule.get("Expiration") or {}).get("Date")
+    if date is not None and not _at_midnight(date):
+        raise ServiceError("InvalidArgument", "'Date' must be at midnight GMT", 400)
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if noncurrent is not None and int(noncurrent.get("NoncurrentDays") or 0) <= 0:
+        raise ServiceError("InvalidArgument", "'NoncurrentDays' for NoncurrentVersionExpiration "
+                           "action must be a positive integer", 400)
+    if rule.get("AbortIncompleteMultipartUpload") and _has_tags(rule.get("Filter")):
+        raise invalid_request("AbortIncompleteMultipartUpload cannot be specified with Tags.")
+
+
 def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
     if rule.get("Status") not in ("Enabled", "Disabled"):
         raise malformed_xml()
@@ -141,6 +171,7 @@ def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
     if days is not None and int(days) <= 0:
         raise invalid_argument("'Days' for Expiration action must be a positive integer",
                                "Days", days)
+    _check_actions(rule)
     for transition in rule.get("Transitions") or []:
         klass = str(transition.get("StorageClass") or "")
         least = _MIN_TRANSITION_DAYS.get(klass, 0)
