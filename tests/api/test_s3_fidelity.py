@@ -331,7 +331,8 @@ def test_create_bucket_with_tags(s3: Any) -> None:
 def test_bucket_tag_keys_may_not_start_with_aws(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]})
-    assert error_of(exc) == ("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400)
+    assert error_of(exc) == ("InvalidTag", "System tags cannot be added/updated by requester",
+                             400)
 
 
 def test_no_display_names(s3: Any, bucket: str) -> None:

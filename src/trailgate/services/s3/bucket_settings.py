@@ -18,7 +18,15 @@ from typing import Any, Final
 from ...protocol.errors import ServiceError
 from ...store.interface import Tx
 from ..base import Call
-from .common import BUCKET, NS, invalid_argument, invalid_request, load_bucket, malformed_xml
+from .common import (
+    BUCKET,
+    ENFORCED,
+    NS,
+    invalid_argument,
+    invalid_request,
+    load_bucket,
+    malformed_xml,
+)
 
 # -- website -------------------------------------------------------------------------------------
 
@@ -113,6 +121,10 @@ def logging_config(tx: Tx, bucket: dict[str, Any], status: Any) -> dict[str, Any
     if target["Owner"] != bucket["Owner"]:
         raise _logging_error("The owner for the bucket to be logged and the target bucket "
                              "must be the same.", target_name)
+    if enabled.get("TargetGrants") and target.get("ObjectOwnership") == ENFORCED:
+        # ACLs are disabled on the target: log delivery is granted by its bucket policy only.
+        raise ServiceError("AccessControlListNotSupported",
+                           "Target grants not allowed for bucket owner enforced buckets", 400)
     return dict(enabled)
 
 

@@ -326,7 +326,10 @@ def tag_set(tagging: Any, limit: int) -> dict[str, str]:
         if not key or len(key) > 128:
             raise ServiceError("InvalidTag", "The TagKey you have provided is invalid", 400,
                                {"TagKey": key})
-        if limit == 50 and key.lower().startswith("aws:"):  # reserved for AWS's own tags
+        if limit == 50 and key.startswith("aws:"):  # reserved for AWS's own (system) tags
+            raise ServiceError("InvalidTag", "System tags cannot be added/updated by requester",
+                               400, {"TagKey": key})
+        if limit == 50 and key.lower().startswith("aws:"):  # UNSURE: S3's words for "AWS:"
             raise ServiceError("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400,
                                {"TagKey": key})
         if len(value) > 256:

@@ -9,7 +9,7 @@ Lock: :mod:`.lock_ops`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ...protocol.errors import ServiceError
@@ -97,11 +97,67 @@ _MIN_SIZE: Final = "all_storage_classes_128K"  # S3's default since September 20
 _MIN_TRANSITION_DAYS: Final = {"STANDARD_IA": 30, "ONEZONE_IA": 30}
 
 
+_FILTER_MEMBERS: Final = ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "And")
+
+
+def _check_filter(rule_filter: Any) -> None:
+    """A ``Filter`` holds at most one of its members (an empty one matches every object); an
+    ``And`` combines two predicates or more.  S3 refuses anything else as MalformedXML."""
+    if rule_filter is None or rule_filter == "":
+        return  # <Filter/>: every object
+    if not isinstance(rule_filter, dict):
+        raise malformed_xml()
+    present = [m for m in _FILTER_MEMBERS if rule_filter.get(m) is not None]
+    if len(present) > 1:
+        raise malformed_xml()
+    both = rule_filter.get("And")
+    if both is None:
+        return
+    if not isinstance(both, dict):
+        raise malformed_xml()
+    predicates = len(both.get("Tags") or []) + sum(
+        both.get(m) is not None for m in ("Prefix", "ObjectSizeGreaterThan", "ObjectSizeLessThan"))
+    if predicates < 2:
+        raise malformed_xml()
+
+
+def _at_midnight(value: Any) -> bool:
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise malformed_xml() from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0)
+
+
+def _has_tags(rule_filter: Any) -> bool:
+    if not isinstance(rule_filter, dict):
+        return False
+    return bool(rule_filter.get("Tag") or (rule_filter.get("And") or {}).get("Tags"))
+
+
+def _check_actions(rule: dict[str, Any]) -> None:
+    """The checks S3 makes of the actions themselves (UNSURE: whether S3 adds ArgumentName /
+    ArgumentValue to these two InvalidArgument answers)."""
+    date = (rule.get("Expiration") or {}).get("Date")
+    if date is not None and not _at_midnight(date):
+        raise ServiceError("InvalidArgument", "'Date' must be at midnight GMT", 400)
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if noncurrent is not None and int(noncurrent.get("NoncurrentDays") or 0) <= 0:
+        raise ServiceError("InvalidArgument", "'NoncurrentDays' for NoncurrentVersionExpiration "
+                           "action must be a positive integer", 400)
+    if rule.get("AbortIncompleteMultipartUpload") and _has_tags(rule.get("Filter")):
+        raise invalid_request("AbortIncompleteMultipartUpload cannot be specified with Tags.")
+
+
 def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
     if rule.get("Status") not in ("Enabled", "Disabled"):
         raise malformed_xml()
     if "Filter" not in rule and "Prefix" not in rule:
         raise malformed_xml()
+    if "Filter" in rule:
+        _check_filter(rule["Filter"])
     rule_id = str(rule.get("ID") or "")
     if len(rule_id) > 255:
         raise invalid_argument("ID length should not exceed allowed limit of 255", "ID", rule_id)
@@ -115,6 +171,7 @@ def _check_rule(rule: dict[str, Any], ids: set[str]) -> None:
     if days is not None and int(days) <= 0:
         raise invalid_argument("'Days' for Expiration action must be a positive integer",
                                "Days", days)
+    _check_actions(rule)
     for transition in rule.get("Transitions") or []:
         klass = str(transition.get("StorageClass") or "")
         least = _MIN_TRANSITION_DAYS.get(klass, 0)
