@@ -91,7 +91,7 @@ def _walk_structure(service: str, node: Node | None, value: Any, *, response: bo
     if node is None or node.kind != "structure" or node.document:
         for key, item in value.items():  # no model to follow: names only, no nesting rules
             if key not in DROPPED_MEMBERS and not key.startswith("__"):
-                out[shapes.lower_camel(key)] = _plain(item)
+                out[shapes.lower_camel(key)] = _plain(item, service)
         return out
     for member in node.members:
         name = member.name
@@ -136,22 +136,22 @@ def _walk(service: str, node: Node, value: Any, response: bool) -> Any:
     if kind == "blob":
         return _DROP
     if kind == "timestamp" and isinstance(value, datetime):
-        return aws_date(value)
+        return aws_date(value, service)
     if response and node.policy_document and isinstance(value, str):
         return quote(value, safe="")  # IAM returns policy documents URL-encoded
-    return _plain(value)
+    return _plain(value, service)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, service: str = "") -> Any:
     """A JSON value for data without a model: dates formatted, bytes dropped."""
     if isinstance(value, datetime):
-        return aws_date(value)
+        return aws_date(value, service)
     if isinstance(value, bytes | bytearray | memoryview):
         return None
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, service) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, service) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)

@@ -36,6 +36,9 @@ S3_EVENT_NAMES: Final = {
     "PutBucketNotificationConfiguration": "PutBucketNotification",
 }
 
+# Services whose record dates have no comma after the year ("Aug 1, 2024 1:33:28 PM").
+NO_COMMA_DATE_SERVICES: Final = frozenset({"iam"})
+
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                   "Dec")
 
@@ -183,9 +186,12 @@ def event_time_now() -> str:
     return text
 
 
-def aws_date(dt: datetime) -> str:
-    """Dates inside request/response elements: ``Nov 28, 2026, 1:00:00 PM`` (UTC)."""
+def aws_date(dt: datetime, service: str = "") -> str:
+    """Dates inside request/response elements (UTC): ``Nov 28, 2026, 1:00:00 PM`` as STS
+    writes its credentials' expiration; IAM writes its dates (createDate...) without the comma
+    after the year, ``Nov 28, 2026 1:00:00 PM``, as AWS's own IAM records show."""
     dt = dt.astimezone(UTC)
     hour = dt.hour % 12 or 12
     half = "AM" if dt.hour < 12 else "PM"
-    return f"{_MONTHS[dt.month - 1]} {dt.day}, {dt.year}, {hour}:{dt:%M:%S} {half}"
+    comma = "" if service in NO_COMMA_DATE_SERVICES else ","
+    return f"{_MONTHS[dt.month - 1]} {dt.day}, {dt.year}{comma} {hour}:{dt:%M:%S} {half}"

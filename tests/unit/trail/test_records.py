@@ -192,7 +192,7 @@ def test_record_skeleton() -> None:
     assert record["eventType"] == "AwsApiCall"
     assert record["requestID"] == "req-0001"
     assert record["responseElements"] == {
-        "user": {"userName": "bob", "createDate": "Nov 28, 2026, 12:00:00 PM"}
+        "user": {"userName": "bob", "createDate": "Nov 28, 2026 12:00:00 PM"}
     }
     assert record["tlsDetails"] == {
         "tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
@@ -335,12 +335,12 @@ def test_secret_free_parts_are_kept() -> None:
     profile = only(SECRET_CALLS[4][1])
     assert profile["requestParameters"] == {"userName": "bob", "passwordResetRequired": True}
     assert profile["responseElements"] == {
-        "loginProfile": {"userName": "bob", "createDate": "Nov 28, 2026, 12:00:00 PM"}
+        "loginProfile": {"userName": "bob", "createDate": "Nov 28, 2026 12:00:00 PM"}
     }
     assert only(SECRET_CALLS[6][1])["requestParameters"] is None  # ChangePassword
     key = only(SECRET_CALLS[3][1])["responseElements"]["accessKey"]
     assert key == {"userName": "bob", "accessKeyId": "AKIANEW", "status": "Active",
-                   "createDate": "Nov 28, 2026, 12:00:00 PM"}
+                   "createDate": "Nov 28, 2026 12:00:00 PM"}
     mfa = only(SECRET_CALLS[7][1])["responseElements"]
     assert mfa == {"virtualMFADevice": {"serialNumber": "arn:aws:iam::1:mfa/dev"}}
     org = only(SECRET_CALLS[11][1])
