@@ -74,9 +74,11 @@ class LifecycleOps(OrgBase):
     def DeleteOrganization(self, call: Call, tx: Any) -> dict[str, Any]:
         org = self._require_management(call, tx)
         if any(a["Id"] != org["MasterAccountId"] for a in tx.list(ORG, "account")):
-            # UNSURE: the message wording (the code is AWS's)
-            raise org_error("OrganizationNotEmptyException", "The organization still has "
-                            "member accounts: remove them before deleting it.")
+            # the wording of the exception's documentation in AWS's API model (no real answer
+            # found quoted)
+            raise org_error("OrganizationNotEmptyException", "The organization isn't empty. To "
+                            "delete an organization, you must first remove all accounts except "
+                            "the management account.")
         for kind in _KINDS:
             for record in tx.list(ORG, kind):
                 tx.delete(ORG, kind, _key_of(kind, record))

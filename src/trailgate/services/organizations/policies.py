@@ -61,8 +61,10 @@ def _view(policy: dict[str, Any]) -> dict[str, Any]:
 
 def _check_content(text: str) -> None:
     if len(text) > MAX_CONTENT:  # every character counts, whitespace too (unlike IAM's)
-        raise org_error("ConstraintViolationException", "You have exceeded the maximum size "
-                     "allowed for a policy of this type.", "POLICY_CONTENT_LIMIT_EXCEEDED")
+        # AWS's words (as quoted from a real answer in org-formation/org-formation-cli#332)
+        raise org_error("ConstraintViolationException",
+                        "You have exceeded the maximum policy size.",
+                        "POLICY_CONTENT_LIMIT_EXCEEDED")
     try:
         parse_policy(text, PolicyType.SCP)
     except MalformedPolicyError:
@@ -274,9 +276,9 @@ class PolicyOps(OrgBase):
             raise org_error("DuplicatePolicyAttachmentException",
                          "The selected policy is already attached to the specified target.")
         if len(attached_to(tx, target)) >= MAX_ATTACHED:
-            # UNSURE: the message wording (the code and reason are AWS's)
-            raise org_error("ConstraintViolationException", "You attempted to attach more "
-                            "policies of this type to the target than it can have.",
+            # AWS's words (hashicorp/terraform-provider-aws#41493 quotes a real answer)
+            raise org_error("ConstraintViolationException", "You have attached the maximum "
+                            "number of policies to the specified target.",
                             "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
         attach(tx, policy["Id"], target)
         tx.bump_generation()
@@ -290,11 +292,11 @@ class PolicyOps(OrgBase):
         if tx.get(ORG, "attachment", key) is None:
             raise org_error("PolicyNotAttachedException", "Unable to find the policy attachment.")
         if len(attached_to(tx, target)) == 1:
+            # AWS's words (hashicorp/terraform-provider-aws#26797 quotes a real answer)
             raise org_error("ConstraintViolationException",
-                         "You attempted to detach a policy from an entity that would leave the "
-                         "entity with no attached policies of that type. An entity must have at "
-                         "least one attached policy of each enabled type.",
-                         "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+                            "You cannot remove the last policy attached to the specified target. "
+                            "You must have at least one attached at all times.",
+                            "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
         tx.delete(ORG, "attachment", key)
         tx.bump_generation()
         return {}
