@@ -288,13 +288,13 @@ class ObjectOps:
     # -- get / head ---------------------------------------------------------------------------
 
     def _load_object(
-        self, tx: Tx, params: dict[str, Any], method: str
+        self, tx: Tx, params: dict[str, Any], method: str, *, dated: bool = True
     ) -> tuple[dict[str, Any], Found]:
         """The bucket and the object version a request names (``versionId`` or the latest)."""
         bucket = load_bucket(tx, params)
         key = str(params.get("Key") or "")
         version = requested_version(params.get("VersionId"))
-        return bucket, resolve(tx, bucket, key, version, method)
+        return bucket, resolve(tx, bucket, key, version, method, dated=dated)
 
     def _readable(
         self, tx: Tx, params: dict[str, Any], method: str
@@ -520,7 +520,7 @@ class ObjectOps:
     # -- object ACLs --------------------------------------------------------------------------
 
     def GetObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket, found = self._load_object(tx, call.params, "GET")
+        bucket, found = self._load_object(tx, call.params, "GET", dated=False)
         record = found.record
         owner = str(record.get("Owner") or bucket["Owner"])
         grants = record.get("Acl")
@@ -529,7 +529,17 @@ class ObjectOps:
         return {"Owner": owner_view(owner), "Grants": grants_view(grants)}
 
     def PutObjectAcl(self, call: Call, tx: Tx) -> dict[str, Any]:
-        bucket, found = self._load_object(tx, call.params, "PUT")
+        try:
+            bucket, found = self._load_object(tx, call.params, "PUT", dated=False)
+        except ServiceError as err:
+            if err.code == "NoSuchKey" and "x-amz-delete-marker" in (err.headers or {}):
+                # Writing the ACL of a key whose latest version is a delete marker: S3 says
+                # 405, naming neither the marker nor its version.
+                raise ServiceError(
+                    "MethodNotAllowed", "The specified method is not allowed against this "
+                    "resource.", 405, {"Method": "PUT", "ResourceType": "DeleteMarker"},
+                    {"allow": "DELETE"}) from None
+            raise
         record = found.record
         owner = str(record.get("Owner") or bucket["Owner"])
         grants = requested_grants(call.params, owner, bucket_owner=bucket["Owner"], required=True)

@@ -89,16 +89,22 @@ def no_such_version(key: str, version: str) -> ServiceError:
     )
 
 
-def marker_error(key: str, marker: dict[str, Any], method: str | None) -> ServiceError:
+def marker_error(
+    key: str, marker: dict[str, Any], method: str | None, *, dated: bool = True
+) -> ServiceError:
     """A read that meets a delete marker: 404 NoSuchKey when it is the latest version and no
     version was asked for (``method`` None), 405 MethodNotAllowed when it was asked for by id;
-    both say ``x-amz-delete-marker: true`` and name the marker's version."""
+    both say ``x-amz-delete-marker: true`` and name the marker's version.  The 405 carries
+    ``Allow: DELETE`` (the one method a marker takes), and, unless ``dated`` is False (the ACL
+    calls: S3 leaves it out there), the marker's ``Last-Modified``."""
     headers = {"x-amz-delete-marker": "true", "x-amz-version-id": version_of(marker)}
     if method is None:
         err = no_such_key(key)
         err.headers = headers
         return err
-    headers["last-modified"] = format_datetime(when(marker["LastModified"]), usegmt=True)
+    if dated:
+        headers["last-modified"] = format_datetime(when(marker["LastModified"]), usegmt=True)
+    headers["allow"] = "DELETE"
     return ServiceError(
         "MethodNotAllowed",
         "The specified method is not allowed against this resource.",
@@ -177,7 +183,8 @@ def find(tx: Tx, bucket: dict[str, Any], key: str, version: str) -> Found | None
 
 
 def resolve(
-    tx: Tx, bucket: dict[str, Any], key: str, version: str | None, method: str
+    tx: Tx, bucket: dict[str, Any], key: str, version: str | None, method: str,
+    *, dated: bool = True,
 ) -> Found:
     """The version a request names (by id, or the latest); NoSuchKey, NoSuchVersion, or the
     delete marker's error (:func:`marker_error`)."""
@@ -192,20 +199,23 @@ def resolve(
     if found is None:
         raise no_such_version(key, version)
     if is_marker(found.record):
-        raise marker_error(key, found.record, method)
+        raise marker_error(key, found.record, method, dated=dated)
     return found
 
 
 def copy_source(
     tx: Tx, bucket: dict[str, Any], key: str, version: str | None
 ) -> dict[str, Any]:
-    """The object a copy reads: the latest (NoSuchKey when there is none or it is a delete
-    marker) or the version named (NoSuchVersion; a delete marker is an InvalidRequest).  An
-    archived object cannot be copied (403 InvalidObjectState)."""
+    """The object a copy reads: the latest (NoSuchKey when there is none; with
+    ``x-amz-delete-marker`` and the marker's version id when it is a delete marker) or the
+    version named (NoSuchVersion; a delete marker is an InvalidRequest).  An archived object
+    cannot be copied (403 InvalidObjectState)."""
     if version is None:
         record = latest(tx, bucket, key)
-        if record is None or is_marker(record):
+        if record is None:
             raise no_such_key(key)
+        if is_marker(record):  # NoSuchKey naming the marker, as a read of the key says
+            raise marker_error(key, record, None)
     else:
         found = find(tx, bucket, key, version)
         if found is None:
