@@ -156,11 +156,13 @@ def parse_v4_query(params: dict[str, str]) -> SignedRequestInfo:
 
 def _parse_expires(value: str | None) -> int:
     """``X-Amz-Expires`` -> seconds, with S3's refusals (bryanjos/aws_auth#31, fog#3528)."""
-    digits = value[1:] if value and value[0] == "-" else value
+    text = value or ""
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
     if not digits or not _DIGITS_RE.fullmatch(digits):
         raise AuthError("malformed_query", "X-Amz-Expires should be a number")
     expires = int(digits)
-    if digits is not value and expires:
+    if negative and expires:
         raise AuthError("malformed_query", "X-Amz-Expires must be non-negative")
     if expires > MAX_PRESIGN_EXPIRES:
         raise AuthError(

@@ -490,12 +490,12 @@ class TrailOps:
             raise error("CloudTrailARNInvalidException", f"ARN {ident} is invalid.")
         region, owner, _ = parse_arn(ident)
         # Tags are reached in the home region only, and by the owner only (AWS's messages).
-        wrong = (f"Region in ARN is wrong, you can only access resources in region {call.region}"
-                 if region != call.region else
-                 f"AccountID in ARN is wrong, you can only access resources with AccountID "
-                 f"{call.account}" if owner != call.account else None)
-        if wrong is not None:
-            raise error("CloudTrailARNInvalidException", wrong + ".")
+        if region != call.region:
+            raise error("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only "
+                        f"access resources in region {call.region}.")
+        if owner != call.account:
+            raise error("CloudTrailARNInvalidException", "AccountID in ARN is wrong, you can "
+                        f"only access resources with AccountID {call.account}.")
         trail = self._find(call, tx, ident)
         if trail is None:
             raise error("ResourceNotFoundException", f"Resource {ident} does not exist.")
